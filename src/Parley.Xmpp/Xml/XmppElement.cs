@@ -1,0 +1,279 @@
+using System.Text;
+
+namespace Parley.Xmpp.Xml;
+
+/// <summary>
+/// An XML element as XMPP uses it: a local name in a namespace, attributes, child elements and
+/// character data. XMPP payloads have no mixed content, so an element keeps its text as one string.
+/// </summary>
+/// <remarks>Not thread-safe. Stanzas received from a connection are not shared between threads by the library.</remarks>
+public class XmppElement
+{
+    private List<XmlAttribute>? _attributes;
+    private List<XmppElement>? _children;
+
+    /// <summary>Creates an element.</summary>
+    /// <param name="name">The local name, without prefix.</param>
+    /// <param name="namespace">The namespace URI (empty for none).</param>
+    /// <exception cref="ArgumentException">The name is empty or contains a colon.</exception>
+    public XmppElement(string name, string @namespace)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(@namespace);
+        if (name.Contains(':', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("An element name must not contain a prefix.", nameof(name));
+        }
+
+        Name = name;
+        Namespace = @namespace;
+    }
+
+    /// <summary>Copies an element and its subtree.</summary>
+    /// <param name="other">The element to copy.</param>
+    protected XmppElement(XmppElement other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        Name = other.Name;
+        Namespace = other.Namespace;
+        Text = other.Text;
+        if (other._attributes is { } attributes)
+        {
+            _attributes = new List<XmlAttribute>(attributes);
+        }
+
+        if (other._children is { } children)
+        {
+            _children = new List<XmppElement>(children.Count);
+            foreach (var child in children)
+            {
+                Add(child.Clone());
+            }
+        }
+    }
+
+    /// <summary>The local name.</summary>
+    public string Name { get; }
+
+    /// <summary>The namespace URI; empty when the element is in no namespace.</summary>
+    public string Namespace { get; }
+
+    /// <summary>The element this one was added to, if any.</summary>
+    public XmppElement? Parent { get; private set; }
+
+    /// <summary>The character data directly inside this element, or <see langword="null"/> when there is none.</summary>
+    public string? Text { get; set; }
+
+    /// <summary>The attributes, in document order. Namespace declarations are not attributes.</summary>
+    public IReadOnlyList<XmlAttribute> Attributes => (IReadOnlyList<XmlAttribute>?)_attributes ?? [];
+
+    /// <summary>The child elements, in document order.</summary>
+    public IReadOnlyList<XmppElement> Children => (IReadOnlyList<XmppElement>?)_children ?? [];
+
+    /// <summary>Whether the element has any child elements.</summary>
+    public bool HasChildren => _children is { Count: > 0 };
+
+    /// <summary>Returns the value of an attribute, or <see langword="null"/> when it is absent.</summary>
+    /// <param name="name">The attribute name as written, e.g. <c>type</c> or <c>xml:lang</c>.</param>
+    public string? GetAttribute(string name)
+    {
+        if (_attributes is { } attributes)
+        {
+            foreach (var attribute in attributes)
+            {
+                if (string.Equals(attribute.Name, name, StringComparison.Ordinal))
+                {
+                    return attribute.Value;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Sets, replaces or (with a <see langword="null"/> value) removes an attribute.</summary>
+    /// <param name="name">The attribute name.</param>
+    /// <param name="value">The value, or <see langword="null"/> to remove the attribute.</param>
+    /// <returns>This element.</returns>
+    /// <exception cref="ArgumentException">The name is empty or is a namespace declaration.</exception>
+    public XmppElement SetAttribute(string name, string? value)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        if (name == "xmlns" || name.StartsWith("xmlns:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException("Namespace declarations are not attributes; set the element's namespace instead.", nameof(name));
+        }
+
+        _attributes ??= value is null ? null : new List<XmlAttribute>(4);
+        if (_attributes is not { } attributes)
+        {
+            return this;
+        }
+
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            if (string.Equals(attributes[i].Name, name, StringComparison.Ordinal))
+            {
+                if (value is null)
+                {
+                    attributes.RemoveAt(i);
+                }
+                else
+                {
+                    attributes[i] = new XmlAttribute(name, value);
+                }
+
+                return this;
+            }
+        }
+
+        if (value is not null)
+        {
+            attributes.Add(new XmlAttribute(name, value));
+        }
+
+        return this;
+    }
+
+    /// <summary>Adds an attribute without checking for an existing one of the same name (used by the parser, which rejects duplicates itself).</summary>
+    internal void AddAttributeUnchecked(string name, string value)
+        => (_attributes ??= new List<XmlAttribute>(4)).Add(new XmlAttribute(name, value));
+
+    /// <summary>Returns the first child with the given name in the given namespace.</summary>
+    /// <param name="name">The local name.</param>
+    /// <param name="namespace">The namespace URI; <see langword="null"/> means this element's namespace.</param>
+    public XmppElement? Element(string name, string? @namespace = null)
+    {
+        if (_children is { } children)
+        {
+            var ns = @namespace ?? Namespace;
+            foreach (var child in children)
+            {
+                if (string.Equals(child.Name, name, StringComparison.Ordinal) && string.Equals(child.Namespace, ns, StringComparison.Ordinal))
+                {
+                    return child;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Returns the first child in the given namespace, whatever its name.</summary>
+    /// <param name="namespace">The namespace URI.</param>
+    public XmppElement? ElementInNamespace(string @namespace)
+    {
+        if (_children is { } children)
+        {
+            foreach (var child in children)
+            {
+                if (string.Equals(child.Namespace, @namespace, StringComparison.Ordinal))
+                {
+                    return child;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Returns the children with the given name in the given namespace.</summary>
+    /// <param name="name">The local name.</param>
+    /// <param name="namespace">The namespace URI; <see langword="null"/> means this element's namespace.</param>
+    public IEnumerable<XmppElement> Elements(string name, string? @namespace = null)
+    {
+        if (_children is not { } children)
+        {
+            yield break;
+        }
+
+        var ns = @namespace ?? Namespace;
+        foreach (var child in children)
+        {
+            if (string.Equals(child.Name, name, StringComparison.Ordinal) && string.Equals(child.Namespace, ns, StringComparison.Ordinal))
+            {
+                yield return child;
+            }
+        }
+    }
+
+    /// <summary>Returns the text of the first matching child, or <see langword="null"/>.</summary>
+    /// <param name="name">The local name.</param>
+    /// <param name="namespace">The namespace URI; <see langword="null"/> means this element's namespace.</param>
+    public string? ElementText(string name, string? @namespace = null) => Element(name, @namespace)?.Text;
+
+    /// <summary>Adds a child element.</summary>
+    /// <typeparam name="T">The element type.</typeparam>
+    /// <param name="child">The child; it must not already have a parent.</param>
+    /// <returns>The child.</returns>
+    /// <exception cref="InvalidOperationException">The child already belongs to an element.</exception>
+    public T Add<T>(T child)
+        where T : XmppElement
+    {
+        ArgumentNullException.ThrowIfNull(child);
+        if (child.Parent is not null)
+        {
+            throw new InvalidOperationException("The element already has a parent; clone it first.");
+        }
+
+        child.Parent = this;
+        (_children ??= new List<XmppElement>(2)).Add(child);
+        return child;
+    }
+
+    /// <summary>Creates and adds a child element.</summary>
+    /// <param name="name">The local name.</param>
+    /// <param name="namespace">The namespace URI; <see langword="null"/> means this element's namespace.</param>
+    /// <param name="text">Optional character data.</param>
+    /// <returns>The new child.</returns>
+    public XmppElement AddChild(string name, string? @namespace = null, string? text = null)
+        => Add(new XmppElement(name, @namespace ?? Namespace) { Text = text });
+
+    /// <summary>Removes a child element.</summary>
+    /// <param name="child">The child to remove.</param>
+    /// <returns>Whether the child was found and removed.</returns>
+    public bool Remove(XmppElement child)
+    {
+        if (_children is { } children && children.Remove(child))
+        {
+            child.Parent = null;
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Removes every child with the given name and namespace.</summary>
+    /// <param name="name">The local name.</param>
+    /// <param name="namespace">The namespace URI; <see langword="null"/> means this element's namespace.</param>
+    public void RemoveAll(string name, string? @namespace = null)
+    {
+        var ns = @namespace ?? Namespace;
+        _children?.RemoveAll(c =>
+        {
+            var match = c.Name == name && c.Namespace == ns;
+            if (match)
+            {
+                c.Parent = null;
+            }
+
+            return match;
+        });
+    }
+
+    /// <summary>Returns a deep copy of this element, without a parent.</summary>
+    public virtual XmppElement Clone() => new(this);
+
+    /// <summary>Serializes the element and its subtree as XML.</summary>
+    public override string ToString()
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        XmlSerializer.WriteElement(buffer, this, parentNamespace: null);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}
+
+/// <summary>An attribute: a name as written (<c>type</c>, <c>xml:lang</c>) and its unescaped value.</summary>
+/// <param name="Name">The attribute name.</param>
+/// <param name="Value">The unescaped value.</param>
+public readonly record struct XmlAttribute(string Name, string Value);

@@ -1,0 +1,3 @@
+global using Parley.Xmpp;
+global using Parley.Xmpp.Stanzas;
+global using Parley.Xmpp.Xml;

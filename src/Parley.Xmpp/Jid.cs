@@ -142,6 +142,11 @@ public sealed class Jid : IEquatable<Jid>
         var unchanged = (local is null || value.AsSpan(0, at).SequenceEqual(local))
             && value.AsSpan(domainStart, headLength - domainStart).SequenceEqual(domain)
             && (resource is null || value.AsSpan(slash + 1).SequenceEqual(resource));
+        if (unchanged && local is null && resource is null)
+        {
+            domain = value;
+        }
+
         jid = new Jid(local, domain, resource, unchanged ? value : null);
         return true;
     }

@@ -19,8 +19,8 @@ namespace Parley.Xmpp.Sasl;
 /// <item><c>tls-unique</c> (RFC 5929 §3): <c>TransportContext.GetChannelBinding(ChannelBindingKind.Unique)</c>. The handle
 /// holds a 32-byte SEC_CHANNEL_BINDINGS header whose application data is <c>"tls-unique:"</c> and the first Finished
 /// message (12 bytes on TLS 1.2; .NET takes the server's Finished for a resumed session, as RFC 5929 says). .NET returns
-/// a value on TLS 1.3 too (the 48-byte client Finished), but RFC 9266 §4 forbids tls-unique there, so it is offered for
-/// TLS 1.2 only.</item>
+/// a value on TLS 1.3 too (the 48-byte client Finished), and ejabberd 23.01 accepts it (tried), but RFC 9266 forbids
+/// tls-unique on TLS 1.3, so it is offered for TLS 1.2 only.</item>
 /// <item><c>tls-server-end-point</c> (RFC 5929 §4): computed here from <see cref="SslStream.RemoteCertificate"/>, the hash of
 /// the DER certificate with the hash of its signature algorithm (MD5 and SHA-1 become SHA-256). Works on every TLS version.
 /// (<c>ChannelBindingKind.Endpoint</c> gives the same bytes after a <c>"tls-server-end-point:"</c> prefix; computing it
@@ -63,9 +63,9 @@ internal static class TlsChannelBinding
             throw new InvalidOperationException("The TLS handshake has not completed.");
         }
 
+        // tls-unique binds to this very connection, tls-server-end-point only to the server's certificate: unique first.
+        // (TLS 1.0 and 1.1 would qualify for tls-unique as well; they are obsolete and not considered.)
         var bindings = new List<ChannelBinding>(2);
-
-        // TLS 1.0 and 1.1 would qualify as well; they are obsolete and not considered.
         if (stream.SslProtocol == SslProtocols.Tls12)
         {
             if (GetTlsUnique(stream) is { } unique)

@@ -28,11 +28,18 @@ public abstract class XmppConnectionOptions
     /// <summary>How to encrypt. Default <see cref="TlsMode.StartTlsRequired"/>.</summary>
     public TlsMode Tls { get; set; } = TlsMode.StartTlsRequired;
 
+    private readonly List<string> _trustedCertificates = [];
+
     /// <summary>
-    /// SHA-256 fingerprints (of the certificate's DER bytes; hex, colons and case ignored) of server certificates to
-    /// trust even when the chain does not validate — for self-signed servers.
+    /// SHA-256 fingerprints (lower-case hex of the certificate's DER bytes) of server certificates trusted even when
+    /// the chain does not validate — for self-signed servers. Add with <see cref="TrustCertificate"/>.
     /// </summary>
-    public IList<string> TrustedCertificateSha256 { get; } = new List<string>();
+    public IReadOnlyList<string> TrustedCertificateSha256 => _trustedCertificates;
+
+    /// <summary>Trusts the server certificate with this SHA-256 fingerprint (of its DER bytes; hex, colons and case ignored).</summary>
+    /// <param name="sha256">The fingerprint, e.g. <c>3A:5F:…</c>.</param>
+    /// <exception cref="FormatException">Not 64 hex digits.</exception>
+    public void TrustCertificate(string sha256) => _trustedCertificates.Add(CertificatePinning.NormalizeFingerprint(sha256));
 
     /// <summary>A custom validation callback; when set it replaces the default check (system trust store plus pinned fingerprints).</summary>
     public RemoteCertificateValidationCallback? CertificateValidation { get; set; }
@@ -69,10 +76,6 @@ public abstract class XmppConnectionOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(NegotiationTimeout, TimeSpan.Zero, nameof(NegotiationTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(DefaultIqTimeout, TimeSpan.Zero, nameof(DefaultIqTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxPendingInboundStanzas, 1, nameof(MaxPendingInboundStanzas));
-        foreach (var fingerprint in TrustedCertificateSha256)
-        {
-            _ = CertificatePinning.NormalizeFingerprint(fingerprint);
-        }
     }
 }
 

@@ -39,7 +39,7 @@ internal static class CertificatePinning
         var actual = Sha256Of(certificate);
         foreach (var pin in pinned)
         {
-            if (CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(NormalizeFingerprint(pin)), System.Text.Encoding.ASCII.GetBytes(actual)))
+            if (CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(pin), System.Text.Encoding.ASCII.GetBytes(actual)))
             {
                 return true;
             }

@@ -173,8 +173,11 @@ internal sealed class SrvResolver
         var ordered = new List<SrvRecord>();
         foreach (var group in records.GroupBy(r => r.Priority).OrderBy(g => g.Key))
         {
-            // Zero-weight records go first, so they are chosen only when the random number is 0.
-            var pending = group.OrderBy(r => r.Weight == 0 ? 0 : 1).ToList();
+            // "Arrange in any order, zero weights first": shuffled, so that equal (e.g. all zero) weights share the load;
+            // a zero-weight record is then chosen only when the random number is 0.
+            var shuffled = group.ToArray();
+            random.Shuffle(shuffled);
+            var pending = shuffled.OrderBy(r => r.Weight == 0 ? 0 : 1).ToList();
             while (pending.Count > 0)
             {
                 var pick = random.NextInt64(pending.Sum(r => (long)r.Weight) + 1);

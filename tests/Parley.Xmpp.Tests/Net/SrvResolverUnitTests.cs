@@ -67,6 +67,22 @@ public class SrvResolverUnitTests
     }
 
     [Fact]
+    public void Parses_an_answer_captured_from_dnsmasq()
+    {
+        // dnsmasq 2.90, --srv-host=_xmpp-client._tcp.example.test,xmpp.example.test,5222,0,5 and backup...,5223,10,0; id 0xa55a.
+        var captured = Convert.FromHexString(
+            "a55a858000010002000000000c5f786d70702d636c69656e74045f746370076578616d706c6504746573740000210001"
+            + "c00c0021000100000000001b000a00001467066261636b7570076578616d706c65047465737400"
+            + "c00c0021000100000000001900000005146604786d7070076578616d706c65047465737400");
+
+        Assert.True(DnsMessage.TryParseResponse(captured, 0xa55a, "_xmpp-client._tcp.example.test", out var response));
+
+        Assert.Equal(
+            [new SrvRecord("backup.example.test", 5223, 10, 0), new SrvRecord("xmpp.example.test", 5222, 0, 5)],
+            response.Records);
+    }
+
+    [Fact]
     public void Question_name_is_compared_without_regard_to_case()
     {
         Assert.True(DnsMessage.TryParseResponse(CompressedAnswer, 0x1234, Name.ToUpperInvariant(), out var response));

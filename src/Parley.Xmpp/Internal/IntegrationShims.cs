@@ -1,26 +1,14 @@
-// TEMPORARY: compile shims for pieces being written in parallel (SASL selector, TLS channel binding, SRV).
-// This file is deleted when those branches merge. Nothing here is used at run time by tests.
-namespace Parley.Xmpp.Sasl
-{
-    internal static class SaslSelector
-    {
-        public static SaslMechanism Select(IReadOnlyCollection<string> offered, SaslCredentials credentials, bool allowPlainWithoutTls)
-            => throw new NotImplementedException("SASL is being merged.");
-    }
+// TEMPORARY: compile shims for the SASL selector and TLS channel binding, written in parallel.
+// This file is deleted when that branch merges.
+namespace Parley.Xmpp.Sasl;
 
-    internal static class TlsChannelBinding
-    {
-        public static IReadOnlyList<ChannelBinding> Get(System.Net.Security.SslStream stream) => [];
-    }
+internal static class SaslSelector
+{
+    public static SaslMechanism Select(IReadOnlyCollection<string> offered, SaslCredentials credentials, bool allowPlainWithoutTls)
+        => throw new NotSupportedException("SASL is being merged.");
 }
 
-namespace Parley.Xmpp.Net
+internal static class TlsChannelBinding
 {
-    internal sealed class SrvLookupException(string message) : Exception(message);
-
-    internal sealed class SrvResolver
-    {
-        public Task<(bool DecidedlyNotAvailable, IReadOnlyList<SrvRecord> Records)> ResolveAsync(string service, string domain, CancellationToken cancellationToken)
-            => throw new SrvLookupException("SRV is being merged.");
-    }
+    public static IReadOnlyList<ChannelBinding> Get(System.Net.Security.SslStream stream) => [];
 }

@@ -108,24 +108,24 @@ internal sealed class XmppTransport : IAsyncDisposable
             return result;
         }
 
-        var resolver = new SrvResolver();
+        // XEP-0368: with direct TLS ask for the xmpps service; otherwise the classic one (RFC 6120 §3.2.1).
+        var service = directTls ? "_xmpps-client._tcp" : "_xmpp-client._tcp";
         try
         {
-            // XEP-0368: direct TLS targets first only when asked for; otherwise the classic service.
-            var service = directTls ? "_xmpps-client._tcp" : "_xmpp-client._tcp";
-            var lookup = await resolver.ResolveAsync(service, domain, cancellationToken).ConfigureAwait(false);
-            if (lookup.DecidedlyNotAvailable)
+            var lookup = await SrvResolver.FromSystemConfiguration().ResolveAsync(service, domain, cancellationToken).ConfigureAwait(false);
+            if (lookup.IsServiceUnavailable)
             {
                 throw new XmppTransportException($"The domain {domain} says it offers no XMPP client service (SRV target '.').", isTransient: false);
             }
 
-            foreach (var record in lookup.Records)
+            foreach (var record in lookup)
             {
                 result.Add((record.Target, record.Port, directTls));
             }
         }
-        catch (SrvLookupException ex)
+        catch (XmppTransportException ex) when (ex.IsTransient)
         {
+            // RFC 6120 §3.2.1 step 5: without usable SRV records, fall back to the domain itself.
             Log.SrvLookupFailed(logger, domain, ex.Message);
         }
 

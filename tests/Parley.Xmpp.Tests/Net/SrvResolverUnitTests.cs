@@ -465,6 +465,20 @@ public class SrvResolverUnitTests
     }
 
     [Fact]
+    public async Task When_no_server_answers_in_time_the_transport_exception_carries_the_timeout()
+    {
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var resolver = new SrvResolver([(IPEndPoint)silent.LocalEndPoint!], TimeSpan.FromMilliseconds(200), attempts: 2);
+
+        var error = await Assert.ThrowsAsync<XmppTransportException>(() => resolver.ResolveAsync("_xmpp-client._tcp", "example.com", TestTimeout));
+
+        Assert.True(error.IsTransient);
+        Assert.IsType<TimeoutException>(error.InnerException);
+        Assert.Contains("_xmpp-client._tcp.example.com", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cancellation_stops_the_wait_for_an_answer()
     {
         using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);

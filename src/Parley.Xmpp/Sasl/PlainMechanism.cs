@@ -10,12 +10,13 @@ internal sealed class PlainMechanism : SaslMechanism
 
     /// <summary>Creates the exchange.</summary>
     /// <param name="credentials">The user name and password.</param>
+    /// <param name="allowWithoutTls">Whether to run on an unencrypted stream (a loopback test server, say).</param>
     /// <exception cref="ArgumentException">The user name or password is empty or holds U+0000.</exception>
-    /// <exception cref="XmppAuthenticationException">The stream is not encrypted and <see cref="SaslCredentials.AllowPlainWithoutTls"/> is off (<c>encryption-required</c>).</exception>
-    public PlainMechanism(SaslCredentials credentials)
+    /// <exception cref="XmppAuthenticationException">The stream is not encrypted and <paramref name="allowWithoutTls"/> is off (<c>encryption-required</c>).</exception>
+    public PlainMechanism(SaslCredentials credentials, bool allowWithoutTls = false)
     {
         ValidateCredentials(credentials);
-        if (!credentials.IsEncrypted && !credentials.AllowPlainWithoutTls)
+        if (!credentials.IsEncrypted && !allowWithoutTls)
         {
             throw new XmppAuthenticationException("encryption-required", "PLAIN would send the password in the clear: the stream is not encrypted.");
         }

@@ -15,9 +15,6 @@ internal sealed class SaslCredentials
     /// <summary>Whether the stream is encrypted (PLAIN is refused otherwise).</summary>
     public bool IsEncrypted { get; init; }
 
-    /// <summary>Lets PLAIN run on an unencrypted stream (a loopback test server, say). Off by default.</summary>
-    public bool AllowPlainWithoutTls { get; init; }
-
     /// <summary>Channel bindings the TLS layer can provide, best first; empty without TLS.</summary>
     public IReadOnlyList<ChannelBinding> ChannelBindings { get; init; } = [];
 
@@ -42,34 +39,6 @@ internal abstract class SaslMechanism
 
     /// <summary>Checks the additional data of &lt;success/&gt; (SCRAM's server signature). Throws <see cref="XmppAuthenticationException"/> if the server cannot prove it knows the password.</summary>
     public abstract void VerifySuccess(ReadOnlySpan<byte> additionalData);
-
-    /// <summary>Decodes the base64 text of &lt;challenge/&gt; or &lt;success/&gt; (RFC 6120 §6.4.2: empty or <c>=</c> means no data).</summary>
-    /// <exception cref="XmppAuthenticationException">The text is not base64 (<c>incorrect-encoding</c>) or is too long.</exception>
-    public static byte[] DecodePayload(string? text)
-    {
-        if (string.IsNullOrEmpty(text) || text == "=")
-        {
-            return [];
-        }
-
-        if (text.Length > ((MaxPayloadBytes + 2) / 3 * 4) + 256)
-        {
-            throw new XmppAuthenticationException("malformed-request", $"The server's SASL data is longer than {MaxPayloadBytes} bytes.");
-        }
-
-        try
-        {
-            // Convert tolerates the white space XML pretty-printing may add.
-            return Convert.FromBase64String(text);
-        }
-        catch (FormatException e)
-        {
-            throw new XmppAuthenticationException("incorrect-encoding", "The server's SASL data is not valid base64.", e);
-        }
-    }
-
-    /// <summary>Encodes a response as the text of &lt;auth/&gt; or &lt;response/&gt; (<c>=</c> for an empty one).</summary>
-    public static string EncodePayload(ReadOnlySpan<byte> data) => data.IsEmpty ? "=" : Convert.ToBase64String(data);
 
     /// <summary>Checks the parts every mechanism needs.</summary>
     /// <exception cref="ArgumentException">The user name or password is empty or holds U+0000.</exception>

@@ -34,7 +34,7 @@ public class PlainMechanismUnitTests
     [Fact]
     public void Runs_unencrypted_when_explicitly_allowed()
     {
-        var plain = new PlainMechanism(new SaslCredentials { Username = "juliet", Password = "x", AllowPlainWithoutTls = true });
+        var plain = new PlainMechanism(new SaslCredentials { Username = "juliet", Password = "x" }, allowWithoutTls: true);
 
         Assert.Equal("\0juliet\0x"u8.ToArray(), plain.GetInitialResponse());
     }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp.Sasl;
 
@@ -7,15 +6,11 @@ namespace Parley.Xmpp.Sasl;
 /// Picks the strongest mechanism both sides support: SCRAM-SHA-256-PLUS, SCRAM-SHA-1-PLUS, SCRAM-SHA-256,
 /// SCRAM-SHA-1, then PLAIN (only over TLS, or when the caller allows it without).
 /// </summary>
-internal static class SaslMechanismSelector
+internal static class SaslSelector
 {
-    /// <summary>The XEP-0440 stream feature namespace.</summary>
-    internal const string ChannelBindingNamespace = "urn:xmpp:sasl-cb:0";
-
     // RFC 4422 §3.1: mechanism names are at most 20 characters. Servers offer a handful; more is hostile.
     private const int MaxMechanismNameLength = 20;
     private const int MaxOffered = 64;
-    private const int MaxBindingTypeLength = 64;
 
     // RFC 5802 §6 / RFC 6120: without XEP-0440, -PLUS means tls-unique.
     private static readonly string[] DefaultServerBindingTypes = [TlsChannelBinding.TlsUnique];
@@ -23,10 +18,11 @@ internal static class SaslMechanismSelector
     /// <summary>Chooses and creates the mechanism.</summary>
     /// <param name="offered">The mechanism names in the server's &lt;mechanisms/&gt;.</param>
     /// <param name="credentials">The credentials, TLS state and channel bindings.</param>
+    /// <param name="allowPlainWithoutTls">Whether PLAIN may run on an unencrypted stream.</param>
     /// <returns>A fresh, unstarted mechanism.</returns>
     /// <exception cref="XmppAuthenticationException">No offered mechanism is acceptable (<c>mechanism-too-weak</c>); the message lists the offer.</exception>
     /// <exception cref="ArgumentException">The credentials are unusable (empty, or the password fails SASLprep).</exception>
-    public static SaslMechanism Select(IEnumerable<string> offered, SaslCredentials credentials)
+    public static SaslMechanism Select(IReadOnlyCollection<string> offered, SaslCredentials credentials, bool allowPlainWithoutTls)
     {
         ArgumentNullException.ThrowIfNull(offered);
         ArgumentNullException.ThrowIfNull(credentials);
@@ -67,9 +63,9 @@ internal static class SaslMechanismSelector
             return new ScramMechanism(HashAlgorithmName.SHA1, credentials, null, serverOffersPlus);
         }
 
-        if (names.Contains("PLAIN") && (credentials.IsEncrypted || credentials.AllowPlainWithoutTls))
+        if (names.Contains("PLAIN") && (credentials.IsEncrypted || allowPlainWithoutTls))
         {
-            return new PlainMechanism(credentials);
+            return new PlainMechanism(credentials, allowPlainWithoutTls);
         }
 
         var list = names.Count == 0 ? "nothing" : string.Join(", ", names.Order(StringComparer.Ordinal));
@@ -83,33 +79,5 @@ internal static class SaslMechanismSelector
     {
         var serverTypes = credentials.ServerChannelBindingTypes.Count > 0 ? credentials.ServerChannelBindingTypes : DefaultServerBindingTypes;
         return credentials.ChannelBindings.FirstOrDefault(b => serverTypes.Contains(b.Type, StringComparer.Ordinal));
-    }
-
-    /// <summary>Reads the mechanism names from a &lt;stream:features/&gt; element (RFC 6120 §6.4.1).</summary>
-    /// <param name="features">The features element.</param>
-    /// <returns>The names, at most 64; empty when SASL is not offered.</returns>
-    public static IReadOnlyList<string> ReadMechanisms(XmppElement features)
-    {
-        ArgumentNullException.ThrowIfNull(features);
-        return features.Element("mechanisms", XmppNamespaces.Sasl) is { } mechanisms
-            ? [.. mechanisms.Elements("mechanism", XmppNamespaces.Sasl).Select(m => m.Text?.Trim() ?? string.Empty)
-                .Where(n => n.Length is > 0 and <= MaxMechanismNameLength).Take(MaxOffered)]
-            : [];
-    }
-
-    /// <summary>Reads the channel-binding types a server announces with XEP-0440 (<c>&lt;sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'/&gt;</c>).</summary>
-    /// <param name="features">The features element.</param>
-    /// <returns>The type names, at most 64; empty when the server announced none.</returns>
-    public static IReadOnlyList<string> ReadChannelBindingTypes(XmppElement features)
-    {
-        ArgumentNullException.ThrowIfNull(features);
-
-        // Version 0.4 made it a top-level feature; earlier drafts put it inside <mechanisms/>.
-        var element = features.Element("sasl-channel-binding", ChannelBindingNamespace)
-            ?? features.Element("mechanisms", XmppNamespaces.Sasl)?.Element("sasl-channel-binding", ChannelBindingNamespace);
-        return element is null
-            ? []
-            : [.. element.Elements("channel-binding", ChannelBindingNamespace).Select(e => e.GetAttribute("type") ?? string.Empty)
-                .Where(t => t.Length is > 0 and <= MaxBindingTypeLength).Distinct(StringComparer.Ordinal).Take(MaxOffered)];
     }
 }

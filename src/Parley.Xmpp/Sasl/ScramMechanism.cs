@@ -122,16 +122,28 @@ internal sealed class ScramMechanism : SaslMechanism
     /// <inheritdoc />
     public override byte[] EvaluateChallenge(ReadOnlySpan<byte> challenge)
     {
-        switch (_state)
+        var state = _state;
+        if (state is not (State.AwaitingServerFirst or State.AwaitingServerFinal))
         {
-            case State.AwaitingServerFirst:
-                return Guard(challenge, static (self, text) => self.AnswerServerFirst(text));
-            case State.AwaitingServerFinal:
-                // RFC 6120 §6.4.6: a server that cannot put data in <success/> sends server-final as a challenge.
-                Guard(challenge, static (self, text) => self.CheckServerFinal(text));
-                return [];
-            default:
-                throw Fail("malformed-request", "The server sent a SCRAM challenge when none was expected.");
+            throw Fail("malformed-request", "The server sent a SCRAM challenge when none was expected.");
+        }
+
+        var text = Decode(challenge);
+        try
+        {
+            if (state == State.AwaitingServerFirst)
+            {
+                return AnswerServerFirst(text);
+            }
+
+            // RFC 6120 §6.4.6: a server that cannot put data in <success/> sends server-final as a challenge.
+            CheckServerFinal(text);
+            return [];
+        }
+        catch (XmppAuthenticationException)
+        {
+            Abandon();
+            throw;
         }
     }
 
@@ -154,35 +166,32 @@ internal sealed class ScramMechanism : SaslMechanism
             throw Fail("malformed-request", "The server reported SCRAM success before the exchange was complete.");
         }
 
-        Guard(additionalData, static (self, text) => self.CheckServerFinal(text));
+        var text = Decode(additionalData);
+        try
+        {
+            CheckServerFinal(text);
+        }
+        catch (XmppAuthenticationException)
+        {
+            Abandon();
+            throw;
+        }
     }
 
-    private byte[] Guard(ReadOnlySpan<byte> data, Func<ScramMechanism, string, byte[]> step)
+    private string Decode(ReadOnlySpan<byte> data)
     {
         if (data.Length > MaxPayloadBytes)
         {
             throw Fail("malformed-request", $"The SCRAM message is longer than {MaxPayloadBytes} bytes.");
         }
 
-        string text;
         try
         {
-            text = StrictUtf8.GetString(data);
+            return StrictUtf8.GetString(data);
         }
         catch (DecoderFallbackException e)
         {
             throw Fail("malformed-request", "The SCRAM message is not valid UTF-8.", e);
-        }
-
-        try
-        {
-            return step(this, text);
-        }
-        catch (XmppAuthenticationException)
-        {
-            ForgetSecrets();
-            _state = State.Failed;
-            throw;
         }
     }
 
@@ -250,7 +259,7 @@ internal sealed class ScramMechanism : SaslMechanism
         return response;
     }
 
-    private byte[] CheckServerFinal(string serverFinal)
+    private void CheckServerFinal(string serverFinal)
     {
         // server-final-message = (server-error / verifier) ["," extensions]
         var first = serverFinal.Split(',', 2)[0];
@@ -263,7 +272,6 @@ internal sealed class ScramMechanism : SaslMechanism
         }
 
         _state = State.Verified;
-        return [];
     }
 
     private static void ThrowIfServerError(string attribute)
@@ -314,13 +322,13 @@ internal sealed class ScramMechanism : SaslMechanism
 
     private XmppAuthenticationException Fail(string condition, string message, Exception? inner = null)
     {
-        ForgetSecrets();
-        _state = State.Failed;
+        Abandon();
         return new XmppAuthenticationException(condition, message, inner);
     }
 
-    private void ForgetSecrets()
+    private void Abandon()
     {
+        _state = State.Failed;
         if (_password is not null)
         {
             CryptographicOperations.ZeroMemory(_password);

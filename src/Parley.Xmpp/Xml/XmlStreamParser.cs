@@ -100,6 +100,9 @@ internal sealed partial class XmlStreamParser
         Declaration,
     }
 
+    /// <summary>How many bytes the scanner has examined since construction (a diagnostic: it must grow linearly with the input).</summary>
+    internal long BytesScanned { get; private set; }
+
     /// <summary>The default namespace declared on the stream header (e.g. <c>jabber:client</c>), once the header was read.</summary>
     public string? StreamNamespace { get; private set; }
 
@@ -470,6 +473,7 @@ internal sealed partial class XmlStreamParser
                 }
             }
 
+            BytesScanned += span.Length;
             _scanned = spanStart + span.Length;
             if (_scanned > _limits.MaxStanzaBytes)
             {
@@ -482,6 +486,7 @@ internal sealed partial class XmlStreamParser
 
     private bool Complete(int length)
     {
+        BytesScanned += length - _scanned;
         _scanned = length;
         if (length > _limits.MaxStanzaBytes)
         {

@@ -41,9 +41,11 @@ internal static class XmlSerializer
             WriteEscaped(output, text, TextSpecials);
         }
 
-        foreach (var child in element.Children)
+        // Indexing, not foreach: the lists are exposed as IReadOnlyList, whose enumerator would be boxed.
+        var children = element.Children;
+        for (var i = 0; i < children.Count; i++)
         {
-            WriteElement(output, child, element.Namespace);
+            WriteElement(output, children[i], element.Namespace);
         }
 
         WriteRaw(output, "</");
@@ -112,9 +114,10 @@ internal static class XmlSerializer
             throw new ArgumentException($"'{element.Name}' is not a valid XML element name.", nameof(element));
         }
 
-        foreach (var attribute in element.Attributes)
+        var attributes = element.Attributes;
+        for (var i = 0; i < attributes.Count; i++)
         {
-            ValidateAttributeName(attribute.Name);
+            ValidateAttributeName(attributes[i].Name);
         }
 
         WriteRaw(output, "<");
@@ -126,9 +129,9 @@ internal static class XmlSerializer
             WriteRaw(output, "\"");
         }
 
-        foreach (var attribute in element.Attributes)
+        for (var i = 0; i < attributes.Count; i++)
         {
-            WriteAttribute(output, attribute.Name, attribute.Value);
+            WriteAttribute(output, attributes[i].Name, attributes[i].Value);
         }
 
         closed = selfCloseIfEmpty && !element.HasChildren && string.IsNullOrEmpty(element.Text);

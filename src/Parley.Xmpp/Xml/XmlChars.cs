@@ -14,6 +14,13 @@ internal static class XmlChars
     /// <summary>Flags of the ASCII characters that may start or continue an NCName (the colon is handled by callers).</summary>
     private static readonly byte[] AsciiNameFlags = BuildAsciiNameFlags();
 
+    /// <summary>Class of every byte value for name scanning: <see cref="ByteNameStart"/>, <see cref="ByteNameChar"/>, <see cref="ByteNonAscii"/>.</summary>
+    public static readonly byte[] ByteNameClasses = BuildByteNameClasses();
+
+    public const byte ByteNameStart = 1;
+    public const byte ByteNameChar = 2;
+    public const byte ByteNonAscii = 4;
+
     /// <summary>UTF-8 bytes that are never allowed in an XML 1.0 document: C0 controls other than tab, LF and CR.</summary>
     public static readonly SearchValues<byte> RestrictedControlBytes = SearchValues.Create(
         [0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x0E, 0x0F,
@@ -104,6 +111,14 @@ internal static class XmlChars
     {
         var colon = name.IndexOf(':');
         return colon < 0 ? IsNCName(name) : IsNCName(name[..colon]) && IsNCName(name[(colon + 1)..]);
+    }
+
+    private static byte[] BuildByteNameClasses()
+    {
+        var classes = new byte[256];
+        BuildAsciiNameFlags().CopyTo(classes, 0);
+        classes.AsSpan(0x80).Fill(ByteNonAscii);
+        return classes;
     }
 
     private static byte[] BuildAsciiNameFlags()

@@ -706,9 +706,14 @@ internal sealed partial class XmlStreamParser
     /// <summary>Parses an XML name (QName); returns the index of its colon, or -1.</summary>
     private int ParseName(ReadOnlySpan<byte> data, ref int pos, long offset)
     {
+        var classes = XmlChars.ByteNameClasses;
         var start = pos;
         var colon = -1;
-        if (!TryNameChar(data, ref pos, start: true))
+        if (pos < data.Length && (classes[data[pos]] & XmlChars.ByteNameStart) != 0)
+        {
+            pos++;
+        }
+        else if (!TryNameChar(data, ref pos, start: true))
         {
             throw pos >= data.Length
                 ? Error("Unexpected end of input where a name was expected", offset + pos)
@@ -717,7 +722,13 @@ internal sealed partial class XmlStreamParser
 
         while (pos < data.Length)
         {
-            if (data[pos] == ':')
+            var b = data[pos];
+            var kind = classes[b];
+            if ((kind & XmlChars.ByteNameChar) != 0)
+            {
+                pos++;
+            }
+            else if (b == ':')
             {
                 if (colon >= 0)
                 {
@@ -730,7 +741,7 @@ internal sealed partial class XmlStreamParser
                     throw Error("Invalid local name after a colon", offset + pos);
                 }
             }
-            else if (!TryNameChar(data, ref pos, start: false))
+            else if (kind != XmlChars.ByteNonAscii || !TryNameChar(data, ref pos, start: false))
             {
                 break;
             }

@@ -100,6 +100,9 @@ internal sealed partial class XmlStreamParser
         Declaration,
     }
 
+    /// <summary>How many bytes the scanner has examined since construction (a diagnostic: it must grow linearly with the input).</summary>
+    internal long BytesScanned { get; private set; }
+
     /// <summary>The default namespace declared on the stream header (e.g. <c>jabber:client</c>), once the header was read.</summary>
     public string? StreamNamespace { get; private set; }
 
@@ -140,19 +143,18 @@ internal sealed partial class XmlStreamParser
             _item = ItemKind.None;
             _scanned = 0;
 
-            var bytes = buffer.Slice(0, length);
             byte[]? rented = null;
             try
             {
                 ReadOnlySpan<byte> data;
-                if (bytes.IsSingleSegment)
+                if (buffer.FirstSpan.Length >= length)
                 {
-                    data = bytes.FirstSpan;
+                    data = buffer.FirstSpan[..length];
                 }
                 else
                 {
                     rented = ArrayPool<byte>.Shared.Rent(length);
-                    bytes.CopyTo(rented);
+                    buffer.Slice(0, length).CopyTo(rented);
                     data = rented.AsSpan(0, length);
                 }
 
@@ -216,6 +218,16 @@ internal sealed partial class XmlStreamParser
         if (_declarationAllowed && _offset == 0 && !buffer.IsEmpty && !TrySkipByteOrderMark(ref buffer))
         {
             return false;
+        }
+
+        if (buffer.FirstSpan is [(byte)'<', ..] && _phase != Phase.Closed)
+        {
+            // The common case: the next item starts right away.
+            _item = ItemKind.Unclassified;
+            _state = ScanState.TagOpen;
+            _scanned = 1;
+            _depth = 0;
+            return true;
         }
 
         long whitespace = 0;
@@ -306,182 +318,248 @@ internal sealed partial class XmlStreamParser
     /// </summary>
     private bool Scan(in ReadOnlySequence<byte> buffer)
     {
+        if (buffer.IsSingleSegment)
+        {
+            return ScanSpan(buffer.FirstSpan[_scanned..]);
+        }
+
         foreach (var memory in buffer.Slice(_scanned))
         {
-            var span = memory.Span;
-            var spanStart = _scanned;
-            var i = 0;
-            while (i < span.Length)
+            if (ScanSpan(memory.Span))
             {
-                int index;
-                switch (_state)
-                {
-                    case ScanState.Content:
-                        index = span[i..].IndexOf((byte)'<');
-                        if (index < 0)
-                        {
-                            i = span.Length;
-                            break;
-                        }
-
-                        i += index + 1;
-                        _state = ScanState.TagOpen;
-                        break;
-
-                    case ScanState.TagOpen:
-                        i = ScanTagOpen(span[i], i + 1, spanStart);
-                        break;
-
-                    case ScanState.StartTag:
-                        index = span[i..].IndexOfAny(StartTagStops);
-                        if (index < 0)
-                        {
-                            i = span.Length;
-                            break;
-                        }
-
-                        i += index + 1;
-                        switch (span[i - 1])
-                        {
-                            case (byte)'"' or (byte)'\'':
-                                _quote = span[i - 1];
-                                _state = ScanState.AttributeValue;
-                                break;
-                            case (byte)'/':
-                                _state = ScanState.TagSlash;
-                                break;
-                            case (byte)'<':
-                                throw Error("'<' inside a tag", _offset + spanStart + i - 1);
-                            default:
-                                if (StartTagEnded(selfClosing: false))
-                                {
-                                    return Complete(spanStart + i);
-                                }
-
-                                break;
-                        }
-
-                        break;
-
-                    case ScanState.TagSlash:
-                        if (span[i++] != '>')
-                        {
-                            throw Error("Expected '>' after '/' in a tag", _offset + spanStart + i - 1);
-                        }
-
-                        if (StartTagEnded(selfClosing: true))
-                        {
-                            return Complete(spanStart + i);
-                        }
-
-                        break;
-
-                    case ScanState.AttributeValue:
-                        index = span[i..].IndexOfAny(_quote, (byte)'<');
-                        if (index < 0)
-                        {
-                            i = span.Length;
-                            break;
-                        }
-
-                        i += index + 1;
-                        if (span[i - 1] == '<')
-                        {
-                            throw Error("'<' in an attribute value", _offset + spanStart + i - 1);
-                        }
-
-                        _state = ScanState.StartTag;
-                        break;
-
-                    case ScanState.EndTag:
-                        index = span[i..].IndexOfAny((byte)'>', (byte)'<');
-                        if (index < 0)
-                        {
-                            i = span.Length;
-                            break;
-                        }
-
-                        i += index + 1;
-                        if (span[i - 1] == '<')
-                        {
-                            throw Error("'<' inside an end tag", _offset + spanStart + i - 1);
-                        }
-
-                        if (_item == ItemKind.StreamEnd || --_depth == 0)
-                        {
-                            return Complete(spanStart + i);
-                        }
-
-                        _state = ScanState.Content;
-                        break;
-
-                    case ScanState.Bang:
-                        ScanBang(span[i], _offset + spanStart + i);
-                        i++;
-                        break;
-
-                    case ScanState.CData:
-                        if (_matched == 0)
-                        {
-                            index = span[i..].IndexOf((byte)']');
-                            if (index < 0)
-                            {
-                                i = span.Length;
-                                break;
-                            }
-
-                            i += index + 1;
-                            _matched = 1;
-                            break;
-                        }
-
-                        var b = span[i++];
-                        if (b == ']')
-                        {
-                            _matched = 2;
-                        }
-                        else if (b == '>' && _matched == 2)
-                        {
-                            _state = ScanState.Content;
-                            _matched = 0;
-                        }
-                        else
-                        {
-                            _matched = 0;
-                        }
-
-                        break;
-
-                    default:
-                        // XML declaration: ends at "?>"; _matched remembers a '?' seen at the end of the previous read.
-                        var c = span[i++];
-                        if (c == '>' && _matched == 1)
-                        {
-                            return Complete(spanStart + i);
-                        }
-
-                        if (c == '<')
-                        {
-                            throw Error("'<' inside the XML declaration", _offset + spanStart + i - 1);
-                        }
-
-                        _matched = c == '?' ? 1 : 0;
-                        break;
-                }
-            }
-
-            _scanned = spanStart + span.Length;
-            if (_scanned > _limits.MaxStanzaBytes)
-            {
-                throw LimitExceeded();
+                return true;
             }
         }
 
         return false;
     }
 
+    /// <summary>Scans the next bytes of the item; the hot states keep their state in locals and write it back on exit.</summary>
+    private bool ScanSpan(ReadOnlySpan<byte> span)
+    {
+        var spanStart = _scanned;
+        var state = _state;
+        var depth = _depth;
+        var i = 0;
+        while (i < span.Length)
+        {
+            int index;
+            var complete = false;
+            switch (state)
+            {
+                case ScanState.Content:
+                    index = span[i..].IndexOf((byte)'<');
+                    if (index < 0)
+                    {
+                        i = span.Length;
+                        break;
+                    }
+
+                    i += index + 1;
+                    state = ScanState.TagOpen;
+                    break;
+
+                case ScanState.TagOpen:
+                    var next = span[i];
+                    if (_item == ItemKind.Element && next == '/')
+                    {
+                        i++;
+                        state = ScanState.EndTag;
+                    }
+                    else if (_item == ItemKind.Element && next != '!' && next != '?')
+                    {
+                        if (depth >= _limits.MaxDepth)
+                        {
+                            throw Error($"Elements are nested deeper than the limit of {_limits.MaxDepth}", _offset + spanStart + i - 1, "policy-violation");
+                        }
+
+                        i++;
+                        state = ScanState.StartTag;
+                    }
+                    else
+                    {
+                        _depth = depth;
+                        i = ScanTagOpen(next, i + 1, spanStart);
+                        state = _state;
+                    }
+
+                    break;
+
+                case ScanState.StartTag:
+                    index = span[i..].IndexOfAny(StartTagStops);
+                    if (index < 0)
+                    {
+                        i = span.Length;
+                        break;
+                    }
+
+                    i += index + 1;
+                    switch (span[i - 1])
+                    {
+                        case (byte)'"' or (byte)'\'':
+                            _quote = span[i - 1];
+                            state = ScanState.AttributeValue;
+                            break;
+                        case (byte)'/':
+                            state = ScanState.TagSlash;
+                            break;
+                        case (byte)'<':
+                            throw Error("'<' inside a tag", _offset + spanStart + i - 1);
+                        default:
+                            if (_item == ItemKind.Header)
+                            {
+                                complete = true;
+                            }
+                            else
+                            {
+                                depth++;
+                                state = ScanState.Content;
+                            }
+
+                            break;
+                    }
+
+                    break;
+
+                case ScanState.TagSlash:
+                    if (span[i++] != '>')
+                    {
+                        throw Error("Expected '>' after '/' in a tag", _offset + spanStart + i - 1);
+                    }
+
+                    complete = _item == ItemKind.Header || depth == 0;
+                    state = ScanState.Content;
+                    break;
+
+                case ScanState.AttributeValue:
+                    index = span[i..].IndexOfAny(_quote, (byte)'<');
+                    if (index < 0)
+                    {
+                        i = span.Length;
+                        break;
+                    }
+
+                    i += index + 1;
+                    if (span[i - 1] == '<')
+                    {
+                        throw Error("'<' in an attribute value", _offset + spanStart + i - 1);
+                    }
+
+                    state = ScanState.StartTag;
+                    break;
+
+                case ScanState.EndTag:
+                    index = span[i..].IndexOfAny((byte)'>', (byte)'<');
+                    if (index < 0)
+                    {
+                        i = span.Length;
+                        break;
+                    }
+
+                    i += index + 1;
+                    if (span[i - 1] == '<')
+                    {
+                        throw Error("'<' inside an end tag", _offset + spanStart + i - 1);
+                    }
+
+                    complete = _item == ItemKind.StreamEnd || --depth == 0;
+                    state = ScanState.Content;
+                    break;
+
+                default:
+                    _state = state;
+                    _depth = depth;
+                    i = ScanRare(span, i, spanStart);
+                    if (i < 0)
+                    {
+                        i = ~i;
+                        complete = true;
+                    }
+
+                    state = _state;
+                    break;
+            }
+
+            if (complete)
+            {
+                _state = state;
+                _depth = depth;
+                return Complete(spanStart + i);
+            }
+        }
+
+        _state = state;
+        _depth = depth;
+        BytesScanned += span.Length;
+        _scanned = spanStart + span.Length;
+        if (_scanned > _limits.MaxStanzaBytes)
+        {
+            throw LimitExceeded();
+        }
+
+        return false;
+    }
+
+    /// <summary>One step in a CDATA section, after "&lt;!" or in the XML declaration; returns the next index, or its complement when the item is complete.</summary>
+    private int ScanRare(ReadOnlySpan<byte> span, int i, int spanStart)
+    {
+        switch (_state)
+        {
+            case ScanState.Bang:
+                ScanBang(span[i], _offset + spanStart + i);
+                return i + 1;
+
+            case ScanState.CData:
+                if (_matched == 0)
+                {
+                    var index = span[i..].IndexOf((byte)']');
+                    if (index < 0)
+                    {
+                        return span.Length;
+                    }
+
+                    _matched = 1;
+                    return i + index + 1;
+                }
+
+                var b = span[i];
+                if (b == ']')
+                {
+                    _matched = 2;
+                }
+                else if (b == '>' && _matched == 2)
+                {
+                    _state = ScanState.Content;
+                    _matched = 0;
+                }
+                else
+                {
+                    _matched = 0;
+                }
+
+                return i + 1;
+
+            default:
+                // XML declaration: ends at "?>"; _matched remembers a '?' seen at the end of the previous read.
+                var c = span[i];
+                if (c == '>' && _matched == 1)
+                {
+                    return ~(i + 1);
+                }
+
+                if (c == '<')
+                {
+                    throw Error("'<' inside the XML declaration", _offset + spanStart + i);
+                }
+
+                _matched = c == '?' ? 1 : 0;
+                return i + 1;
+        }
+    }
+
     private bool Complete(int length)
     {
+        BytesScanned += length - _scanned;
         _scanned = length;
         if (length > _limits.MaxStanzaBytes)
         {
@@ -576,27 +654,6 @@ internal sealed partial class XmlStreamParser
             _state = ScanState.CData;
             _matched = 0;
         }
-    }
-
-    /// <summary>Updates depth at the '>' of a start tag; returns true when that completes the item.</summary>
-    private bool StartTagEnded(bool selfClosing)
-    {
-        if (_item == ItemKind.Header)
-        {
-            return true;
-        }
-
-        if (!selfClosing)
-        {
-            _depth++;
-        }
-        else if (_depth == 0)
-        {
-            return true;
-        }
-
-        _state = ScanState.Content;
-        return false;
     }
 
     private static XmppProtocolException Error(string message, long offset, string condition = "not-well-formed")

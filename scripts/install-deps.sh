@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs. Idempotent: when every package is already
+# installed it only checks and exits (no apt-get update, no network). Works as root; uses sudo otherwise.
+#
+# The packaged system services (prosody, ejabberd) are never used: the tests start private instances
+# (tests/Parley.Testing). They are kept from starting during installation and disabled afterwards.
+set -euo pipefail
+
+# ---- the one list of packages -------------------------------------------------------------------
+# Add later needs here (e.g. finch xvfb chromium postgresql nodejs), one group per purpose.
+PACKAGES=(
+  # XMPP servers for the integration tests (tests/Parley.Testing)
+  prosody          # 0.12: c2s, direct TLS, smacks (core since 0.12), http_file_share, proxy65
+  lua-unbound      # Prosody's DNS resolver; without it Prosody logs a warning at every start
+  ejabberd         # 23.01
+  openssl          # self-signed certificates per test server
+  # interop peers and benchmarks
+  python3-slixmpp
+)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: not root and no sudo" >&2; exit 1; }
+  SUDO=(sudo)
+fi
+
+is_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  is_installed "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  # Keep invoke-rc.d from starting the packaged services (policy-rc.d exit 101 = "action forbidden").
+  # Only add our own policy file when there is none, and remove only what we added.
+  added_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${SUDO[@]}" chmod 755 /usr/sbin/policy-rc.d
+    added_policy=1
+  fi
+  trap '[ "$added_policy" = 1 ] && "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# ---- the packaged services must not run -----------------------------------------------------------
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  for unit in prosody.service ejabberd.service; do
+    if systemctl list-unit-files "$unit" >/dev/null 2>&1; then
+      "${SUDO[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+  done
+fi
+
+# ejabberd's postinst runs 'epmd -daemon' as user ejabberd, listening on 0.0.0.0:4369. Our private
+# ejabberd instances use a fixed distribution port (ERL_DIST_PORT) and need no epmd: stop that one
+# (only epmd processes owned by user ejabberd, by pid).
+if getent passwd ejabberd >/dev/null; then
+  for pid in $(pgrep -u ejabberd -x epmd || true); do
+    echo "install-deps: stopping epmd (pid $pid) left running by ejabberd's postinst"
+    "${SUDO[@]}" kill "$pid" || true
+  done
+fi
+
+echo "install-deps: ok (${#PACKAGES[@]} packages present)"

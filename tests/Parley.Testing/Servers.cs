@@ -1,0 +1,57 @@
+using Xunit;
+
+namespace Parley.Testing;
+
+/// <summary>The server kinds and the data for "same test, every server" theories.</summary>
+/// <example>
+/// <code>
+/// [Theory]
+/// [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+/// public async Task Logs_in(string server)
+/// {
+///     var xmpp = await _fixture.GetAsync(server);
+///     ...
+/// }
+/// </code>
+/// </example>
+public static class Servers
+{
+    /// <summary>Prosody 0.12.</summary>
+    public const string Prosody = "prosody";
+
+    /// <summary>ejabberd 23.01.</summary>
+    public const string Ejabberd = "ejabberd";
+
+    /// <summary>Every kind, in a stable order.</summary>
+    public static IReadOnlyList<string> All { get; } = [Prosody, Ejabberd];
+
+    /// <summary>Theory data: one row per server kind.</summary>
+    public static TheoryData<string> Kinds => [.. All];
+
+    /// <summary>Creates a server of the given kind (not started).</summary>
+    /// <exception cref="ArgumentException"><paramref name="kind"/> is not one of <see cref="All"/>.</exception>
+    public static XmppTestServer Create(string kind, XmppTestServerOptions? options = null) => kind switch
+    {
+        Prosody => new ProsodyServer(options),
+        Ejabberd => new EjabberdServer(options),
+        _ => throw new ArgumentException($"Unknown server kind '{kind}' (known: {string.Join(", ", All)}).", nameof(kind)),
+    };
+
+    /// <summary>Creates and starts a dedicated server of the given kind, e.g. for a test that stops or kills it.</summary>
+    /// <exception cref="ArgumentException"><paramref name="kind"/> is unknown.</exception>
+    /// <exception cref="XmppTestServerException">It did not start; the message quotes its log.</exception>
+    public static async Task<XmppTestServer> StartNewAsync(string kind, XmppTestServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var server = Create(kind, options);
+        try
+        {
+            await server.StartAsync(cancellationToken).ConfigureAwait(false);
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+}

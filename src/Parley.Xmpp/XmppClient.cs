@@ -135,7 +135,7 @@ public sealed partial class XmppClient : XmppEndpoint
             }
 
             // A new session: whatever the old one never confirmed is sent again (nothing silently lost).
-            _carryOver = _sm.TakeUnacked();
+            _carryOver.AddRange(_sm.TakeUnacked());
             _sm.OnNewSession();
             await BindAsync(stream, features, cancellationToken).ConfigureAwait(false);
             if (smOffered)
@@ -368,13 +368,7 @@ public sealed partial class XmppClient : XmppEndpoint
 
     private protected override IReadOnlyList<Stanza> OnActivating(XmppStream stream, bool resumed)
     {
-        stream.ElementWritten = element =>
-        {
-            if (element is Stanza stanza)
-            {
-                _sm.OnStanzaWritten(stanza);
-            }
-        };
+        stream.ElementWritten = element => element is Stanza stanza && _sm.OnStanzaWritten(stanza);
         stream.WriterIdle = () =>
         {
             if (_sm.Enabled && !_sm.AckRequestOutstanding && _sm.UnackedCount > 0)

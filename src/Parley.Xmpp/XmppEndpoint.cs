@@ -277,6 +277,13 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     public Task SendAsync(Stanza stanza, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stanza);
+
+        // Every message gets an id: receipts, corrections and duplicate detection after a re-send rely on it.
+        if (stanza is Message && stanza.Id is null)
+        {
+            stanza.Id = Stanza.NewId();
+        }
+
         PrepareOutgoing(stanza);
         var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_sendLock)
@@ -469,7 +476,22 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
             error = new XmppTransportException($"The connection failed: {ex.Message}", isTransient: true, ex);
         }
 
-        await OnConnectionLostAsync(stream, error, lifetime).ConfigureAwait(false);
+        try
+        {
+            await OnConnectionLostAsync(stream, error, lifetime).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            // This task has no awaiter: a bug here must not leave the endpoint silently stuck in Reconnecting.
+            Log.RecoveryFailed(Logger, ex);
+            lock (_sendLock)
+            {
+                _stream = null;
+                SetState(XmppConnectionState.Disconnected, ex);
+            }
+
+            FailEverythingPending(ex, null);
+        }
     }
 
     private ValueTask OnElementAsync(XmppStream stream, XmppElement element)
@@ -568,17 +590,17 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
 
             _stream = null;
 
-            // What the writer never wrote goes back to the front of the backlog, in order.
+            // What the writer never wrote goes back to the front of the backlog, in order, senders still waiting.
             var unwritten = stream.DrainUnwritten();
             if (unwritten.Count > 0)
             {
                 var rest = _backlog.ToArray();
                 _backlog.Clear();
-                foreach (var element in unwritten)
+                foreach (var (element, completion) in unwritten)
                 {
                     if (element is Stanza s)
                     {
-                        _backlog.Enqueue((s, null));
+                        _backlog.Enqueue((s, completion));
                     }
                 }
 
@@ -663,7 +685,14 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
         var undelivered = new List<Stanza>();
         if (stream is not null)
         {
-            undelivered.AddRange(stream.DrainUnwritten().OfType<Stanza>());
+            foreach (var (element, completion) in stream.DrainUnwritten())
+            {
+                completion?.TrySetException(reason);
+                if (element is Stanza stanza)
+                {
+                    undelivered.Add(stanza);
+                }
+            }
         }
 
         lock (_sendLock)

@@ -35,6 +35,9 @@ internal static partial class Log
     [LoggerMessage(1009, LogLevel.Information, "Component {Domain} connected")]
     public static partial void ComponentConnected(ILogger logger, string domain);
 
+    [LoggerMessage(1011, LogLevel.Critical, "Recovering from a lost connection failed; the endpoint is now disconnected")]
+    public static partial void RecoveryFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(1010, LogLevel.Debug, "Keep-alive ping failed: {Reason}")]
     public static partial void KeepAliveFailed(ILogger logger, string reason);
 

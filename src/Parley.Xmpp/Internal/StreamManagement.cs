@@ -70,7 +70,8 @@ internal sealed class StreamManagement
         }
     }
 
-    public void OnStanzaWritten(Stanza stanza)
+    /// <summary>Tracks a written stanza until acknowledged; returns false when stream management is off.</summary>
+    public bool OnStanzaWritten(Stanza stanza)
     {
         lock (_lock)
         {
@@ -78,6 +79,8 @@ internal sealed class StreamManagement
             {
                 _unacked.Enqueue(stanza);
             }
+
+            return Enabled;
         }
     }
 

@@ -38,8 +38,12 @@ internal sealed class XmppStream : IAsyncDisposable
     /// <summary>The id the server gave the current stream.</summary>
     public string? StreamId { get; private set; }
 
-    /// <summary>Called by the writer, in wire order, after each element was serialized (stream management counts here).</summary>
-    public Action<XmppElement>? ElementWritten { get; set; }
+    /// <summary>
+    /// Called by the writer, in wire order, after each element was serialized (stream management counts here).
+    /// Returns whether the element is now tracked for retransmission; a tracked stanza's send completes at once,
+    /// an untracked one when its bytes were flushed.
+    /// </summary>
+    public Func<XmppElement, bool>? ElementWritten { get; set; }
 
     /// <summary>Called by the writer when its queue ran empty after a flush.</summary>
     public Action? WriterIdle { get; set; }
@@ -223,8 +227,12 @@ internal sealed class XmppStream : IAsyncDisposable
                 while (reader.TryRead(out var item))
                 {
                     Serialize(item.Element);
-                    ElementWritten?.Invoke(item.Element);
-                    if (item.Completion is not null)
+                    var tracked = ElementWritten?.Invoke(item.Element) ?? false;
+                    if (tracked)
+                    {
+                        item.Completion?.TrySetResult();
+                    }
+                    else if (item.Completion is not null)
                     {
                         written.Add(item.Completion);
                     }
@@ -252,14 +260,11 @@ internal sealed class XmppStream : IAsyncDisposable
         catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {
             var failure = ex as XmppTransportException ?? new XmppTransportException("The connection closed before the stanza was written.", isTransient: true, ex);
+            // Flushed or not, these bytes may never have left: without stream management nobody will re-send
+            // them, so their senders must hear of it. What is still queued stays for DrainUnwritten.
             foreach (var completion in written)
             {
                 completion.TrySetException(failure);
-            }
-
-            while (reader.TryRead(out var item))
-            {
-                item.Completion?.TrySetException(failure);
             }
 
             if (ex is not OperationCanceledException)
@@ -269,15 +274,14 @@ internal sealed class XmppStream : IAsyncDisposable
         }
     }
 
-    /// <summary>Stanzas queued but never written (after the connection died), in order.</summary>
-    public List<XmppElement> DrainUnwritten()
+    /// <summary>Elements queued but never written (after the connection died), in order, with their senders' completions.</summary>
+    public List<(XmppElement Element, TaskCompletionSource? Completion)> DrainUnwritten()
     {
         _outgoing.Writer.TryComplete();
-        var result = new List<XmppElement>();
+        var result = new List<(XmppElement, TaskCompletionSource?)>();
         while (_outgoing.Reader.TryRead(out var item))
         {
-            result.Add(item.Element);
-            item.Completion?.TrySetException(new XmppTransportException("The connection closed before the stanza was written.", isTransient: true));
+            result.Add((item.Element, item.Completion));
         }
 
         return result;

@@ -216,9 +216,19 @@ internal sealed class XmppTransport : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Input.CompleteAsync().ConfigureAwait(false);
-        await Output.CompleteAsync().ConfigureAwait(false);
-        await _stream.DisposeAsync().ConfigureAwait(false);
+        // Completing the writer with an error discards unflushed bytes instead of flushing them into a dead socket.
+        var aborted = new ObjectDisposedException(nameof(XmppTransport));
+        await Input.CompleteAsync(aborted).ConfigureAwait(false);
+        await Output.CompleteAsync(aborted).ConfigureAwait(false);
+        try
+        {
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            // SslStream may try to send close_notify over a connection that is already gone.
+        }
+
         _socket.Dispose();
     }
 }

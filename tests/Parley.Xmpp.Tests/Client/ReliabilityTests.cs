@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using Parley.Testing;
+
+namespace Parley.Xmpp.Tests.Client;
+
+/// <summary>Dropped links and a killed server: clients come back by themselves and no message is silently lost or doubled.</summary>
+[Collection(ServerFixture.CollectionName)]
+public sealed class ReliabilityTests(ServerFixture servers)
+{
+    public static TheoryData<string> Kinds => Servers.Kinds;
+
+    private static readonly ReconnectPolicy Fast = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) };
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_dropped_link_is_resumed_and_every_message_arrives_exactly_once(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        await using var relay = new TcpRelay(server.ClientPort);
+        var aOptions = ClientOptions.For(server, alice, "a");
+        aOptions.Port = relay.Port;
+        aOptions.Reconnect = Fast;
+        await using var a = new XmppClient(aOptions);
+        await using var b = new XmppClient(ClientOptions.For(server, bob, "b"));
+        var received = new ConcurrentQueue<string>();
+        b.OnMessage((message, _) =>
+        {
+            if (message.Body is { } body)
+            {
+                received.Enqueue(body);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var resumed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.StateChanged += (_, e) =>
+        {
+            if (e.NewState == XmppConnectionState.Connected && e.OldState == XmppConnectionState.Reconnecting)
+            {
+                resumed.TrySetResult(e.Resumed);
+            }
+        };
+        await a.ConnectAsync();
+        await b.ConnectAsync();
+        await b.SendPresenceAsync();
+        Assert.True(a.IsStreamManagementEnabled);
+
+        var sends = new List<Task>();
+        for (var i = 0; i < 60; i++)
+        {
+            if (i == 30)
+            {
+                relay.DropAll();
+            }
+
+            sends.Add(a.SendAsync(new Message(b.Jid!, $"m{i}")));
+            await Task.Delay(5);
+        }
+
+        Assert.True(await resumed.Task.WaitAsync(TimeSpan.FromSeconds(20)), "the session should have been resumed, not restarted");
+        await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(20));
+        await WaitUntilAsync(() => received.Count >= 60, TimeSpan.FromSeconds(20));
+        await Task.Delay(300); // a late duplicate would show up now
+        Assert.Equal(Enumerable.Range(0, 60).Select(i => $"m{i}").Order(), received.Order());
+    }
+
+    [Fact]
+    public async Task The_server_killed_and_restarted_mid_conversation_loses_nothing_silently()
+    {
+        await using var server = await Servers.StartNewAsync(Servers.Prosody);
+        var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        var aOptions = ClientOptions.For(server, alice, "a");
+        aOptions.Reconnect = Fast;
+        var bOptions = ClientOptions.For(server, bob, "b");
+        bOptions.Reconnect = Fast;
+        var logPath = Path.Combine(Path.GetTempPath(), $"parley-kill-{Guid.NewGuid():N}.log");
+        using var logs = new Support.CapturingLoggerFactory(logPath);
+        await using var a = new XmppClient(aOptions, logs);
+        await using var b = new XmppClient(bOptions, logs);
+        var received = new ConcurrentQueue<string>();
+        var failed = new ConcurrentQueue<string>();
+        b.OnMessage((message, _) =>
+        {
+            if (message.Type != MessageType.Error && message.Body is { } body)
+            {
+                received.Enqueue(body);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        a.OnMessage((message, _) =>
+        {
+            if (message.Type == MessageType.Error && message.Body is { } body)
+            {
+                failed.Enqueue(body); // bounced by the server: reported, not lost
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        a.Undelivered += (_, e) =>
+        {
+            foreach (var stanza in e.Stanzas.OfType<Message>())
+            {
+                failed.Enqueue(stanza.Body!);
+            }
+        };
+        var reconnections = 0;
+        a.StateChanged += (_, e) =>
+        {
+            if (e.NewState == XmppConnectionState.Connected && e.OldState == XmppConnectionState.Reconnecting)
+            {
+                Interlocked.Increment(ref reconnections);
+            }
+        };
+        await a.ConnectAsync();
+        await b.ConnectAsync();
+        await b.SendPresenceAsync();
+
+        const int count = 200;
+        var sends = new List<Task>();
+        for (var i = 0; i < count; i++)
+        {
+            if (i == 80)
+            {
+                server.Kill();
+            }
+
+            if (i == 120)
+            {
+                await server.StartAsync();
+            }
+
+            sends.Add(a.SendAsync(new Message(b.Jid!, $"m{i}")));
+            await Task.Delay(10);
+        }
+
+        await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(60));
+        await WaitUntilAsync(() => received.Count + failed.Count >= count, TimeSpan.FromSeconds(60));
+        await Task.Delay(500);
+
+        Assert.True(reconnections >= 1);
+        Assert.Equal(XmppConnectionState.Connected, a.State);
+        Assert.Equal(XmppConnectionState.Connected, b.State);
+        var got = received.ToList();
+        Assert.True(got.Count == got.Distinct().Count(), $"duplicates; log in {logPath}"); // exactly once
+        var accountedFor = got.Concat(failed).ToHashSet();
+        Assert.All(Enumerable.Range(0, count), i => Assert.Contains($"m{i}", accountedFor));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                Assert.Fail("timed out waiting");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+}

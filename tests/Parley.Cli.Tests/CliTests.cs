@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Parley.Testing;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Cli.Tests;
+
+[CollectionDefinition(ServerFixture.CollectionName)]
+public sealed class ServerCollection : ICollectionFixture<ServerFixture>;
+
+/// <summary>The <c>parley</c> command as a user runs it: a child process, real arguments, a real server.</summary>
+[Collection(ServerFixture.CollectionName)]
+public sealed class CliTests(ServerFixture servers)
+{
+    private static readonly string ParleyDll = Path.Combine(AppContext.BaseDirectory, "parley.dll");
+
+    [Fact]
+    public async Task Parley_echo_answers_a_message_sent_from_another_client()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        var (bot, user) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        using var echo = Start(["echo", "--jid", $"{bot.Jid}/echo", "--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256], bot.Password);
+        await WaitForLineAsync(echo, "online", TimeSpan.FromSeconds(30));
+
+        var options = new XmppClientOptions { Jid = user.Jid.WithResource("t"), Password = user.Password, Host = server.Host, Port = server.ClientPort, Reconnect = ReconnectPolicy.Disabled };
+        options.TrustCertificate(server.CertificateSha256);
+        await using var client = new XmppClient(options);
+        var reply = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.OnMessage((m, _) =>
+        {
+            if (m.Body is not null)
+            {
+                reply.TrySetResult(m);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        await client.ConnectAsync();
+        await client.SendAsync(new Message(bot.Jid.WithResource("echo"), "ping <b>&amp;</b>"));
+        var answer = await reply.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal("ping <b>&amp;</b>", answer.Body);
+        Assert.Equal(bot.Jid.WithResource("echo"), answer.From);
+
+        // Ctrl-C stops it cleanly.
+        Assert.Equal(0, Interrupt(echo.Id));
+        Assert.True(echo.WaitForExit(15_000));
+        Assert.Equal(0, echo.ExitCode);
+    }
+
+    [Fact]
+    public async Task Parley_send_delivers_and_exits_zero()
+    {
+        var server = await servers.GetAsync(Servers.Ejabberd);
+        var (sender, receiver) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        var options = new XmppClientOptions { Jid = receiver.Jid.WithResource("r"), Password = receiver.Password, Host = server.Host, Port = server.ClientPort, Reconnect = ReconnectPolicy.Disabled };
+        options.TrustCertificate(server.CertificateSha256);
+        await using var client = new XmppClient(options);
+        var got = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.OnMessage((m, _) =>
+        {
+            got.TrySetResult(m);
+            return ValueTask.CompletedTask;
+        });
+        await client.ConnectAsync();
+        await client.SendPresenceAsync();
+
+        var (code, stdout, stderr) = await RunAsync(["send", client.Jid!.ToString(), "hello from the CLI", "--jid", sender.Jid.ToString(), "--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256], sender.Password);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("sent to", stdout, StringComparison.Ordinal);
+        var message = await got.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal("hello from the CLI", message.Body);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_exits_3_with_one_line()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        var account = await server.CreateAccountAsync();
+        var (code, _, stderr) = await RunAsync(["send", "x@" + server.Domain, "hi", "--jid", account.Jid.ToString(), "--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256], "wrong");
+        Assert.Equal(3, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("parley: Authentication of", line, StringComparison.Ordinal);
+        Assert.Contains("not-authorized", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_untrusted_certificate_exits_1_and_prints_the_fingerprint_to_trust()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        var account = await server.CreateAccountAsync();
+        var (code, _, stderr) = await RunAsync(["send", "x@" + server.Domain, "hi", "--jid", account.Jid.ToString(), "--server", $"{server.Host}:{server.ClientPort}"], account.Password);
+        Assert.Equal(1, code);
+        Assert.Contains(server.CertificateSha256, stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(new[] { "send", "a@b.test" }, "send needs exactly")]
+    [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "not a jid" }, "--jid")]
+    [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "a@b.test", "--server", "host:99999" }, "is not a port")]
+    [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "a@b.test", "--trust-cert", "abc" }, "--trust-cert")]
+    [InlineData(new[] { "frobnicate" }, "unknown command")]
+    public async Task Usage_mistakes_exit_2_with_one_line(string[] args, string expected)
+    {
+        var (code, _, stderr) = await RunAsync(args, "pw");
+        Assert.Equal(2, code);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
+    private static Process Start(IEnumerable<string> args, string password)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(ParleyDll);
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        info.Environment["PARLEY_PASSWORD"] = password;
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start parley");
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, string password)
+    {
+        using var process = Start(args, password);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static async Task WaitForLineAsync(Process process, string marker, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        while (await process.StandardOutput.ReadLineAsync(cts.Token) is { } line)
+        {
+            if (line.Contains(marker, StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        Assert.Fail($"parley exited before printing '{marker}': {await process.StandardError.ReadToEndAsync()}");
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    private static int Interrupt(int pid) => kill(pid, 2);
+}

@@ -192,6 +192,41 @@ public sealed class AccountTests(ServerFixture servers)
         await using var stillThere = await ConnectAsync(server, victim);
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_command_offered_by_one_client_is_listed_and_run_by_another(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        await using var bot = await ConnectAsync(server, await server.CreateAccountAsync(), resource: "bot");
+        await using var user = await ConnectAsync(server, await server.CreateAccountAsync());
+        var host = bot.AddExtension(new AdHocCommandHost());
+        host.AddCommand("greet", "Greet someone", (request, _) =>
+        {
+            if (request.IsFirstStage)
+            {
+                var form = new Forms.DataForm(Forms.DataFormType.Form) { Title = "Whom?" };
+                form.Fields.Add(new Forms.DataFormField("name") { Required = true });
+                return ValueTask.FromResult(AdHocResponse.Executing(form));
+            }
+
+            return ValueTask.FromResult(AdHocResponse.Completed($"Hello, {request.Form?["name"]?.Value}!"));
+        });
+
+        var commands = await user.ListCommandsAsync(bot.Jid!);
+        var greet = Assert.Single(commands);
+        Assert.Equal(("greet", "Greet someone"), (greet.Node, greet.Name));
+        var stage = await user.ExecuteCommandAsync(bot.Jid!, greet.Node);
+        Assert.Equal(AdHocCommandStatus.Executing, stage.Status);
+        var submission = stage.Form!.CreateSubmission();
+        submission.SetValue("name", "Juliet");
+        var done = await user.ContinueCommandAsync(stage, submission, AdHocAction.Complete);
+
+        Assert.Equal(AdHocCommandStatus.Completed, done.Status);
+        Assert.Equal("Hello, Juliet!", Assert.Single(done.Notes).Text);
+        var info = await user.Disco.QueryInfoAsync(bot.Jid!, "greet");
+        Assert.True(info.Supports(XmppNamespaces.Commands));
+    }
+
     private static TestAccount NewAccount(XmppTestServer server) => new("reg" + Guid.NewGuid().ToString("N")[..10], server.Domain, "pw-" + Guid.NewGuid().ToString("N"));
 
     private static TestAccount Admin(XmppTestServer server) => new("admin", server.Domain, server.AdminPassword);
@@ -210,9 +245,9 @@ public sealed class AccountTests(ServerFixture servers)
         return options;
     }
 
-    private static async Task<XmppClient> ConnectAsync(XmppTestServer server, TestAccount account)
+    private static async Task<XmppClient> ConnectAsync(XmppTestServer server, TestAccount account, string? resource = null)
     {
-        var client = new XmppClient(ClientOptions.For(server, account));
+        var client = new XmppClient(ClientOptions.For(server, account, resource));
         try
         {
             await client.ConnectAsync();

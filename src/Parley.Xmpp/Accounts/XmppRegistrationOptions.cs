@@ -6,7 +6,11 @@ namespace Parley.Xmpp.Accounts;
 /// The settings of an in-band registration (XEP-0077): the server to connect to (as for a client: host/port override,
 /// TLS mode, trusted fingerprints, timeouts), the account to create and any extra fields the server asks for.
 /// </summary>
-/// <remarks>Reconnect, keep-alive and inbound-queue settings of the base class do not apply: registration is one short exchange.</remarks>
+/// <remarks>
+/// Connecting and securing the stream must finish within <see cref="XmppConnectionOptions.NegotiationTimeout"/>, each of the
+/// two requests within <see cref="XmppConnectionOptions.DefaultIqTimeout"/>; <see cref="FillForm"/> runs outside those limits.
+/// Reconnect, keep-alive and inbound-queue settings of the base class do not apply: registration is one short exchange.
+/// </remarks>
 public sealed class XmppRegistrationOptions : XmppConnectionOptions
 {
     /// <summary>The longest password accepted, in characters.</summary>

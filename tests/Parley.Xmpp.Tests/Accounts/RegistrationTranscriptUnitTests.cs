@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Tests.Faults;
+using Parley.Xmpp.Tests.Support;
 
 namespace Parley.Xmpp.Tests.Accounts;
 
@@ -66,8 +67,8 @@ public sealed partial class RegistrationTranscriptUnitTests
         using var timeout = new CancellationTokenSource(Deadline);
         await XmppAccountRegistration.RegisterAsync(options, logs, timeout.Token);
 
-        Assert.Contains(logs.Lines, line => line.Contains("jabber:iq:register", StringComparison.Ordinal) && line.StartsWith("SEND", StringComparison.Ordinal));
-        Assert.DoesNotContain(logs.Lines, line => line.Contains("Calliope", StringComparison.Ordinal));
+        Assert.Contains(logs.Entries, e => e.Message.StartsWith("SEND", StringComparison.Ordinal) && e.Message.Contains("jabber:iq:register", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs.Entries, e => e.Message.Contains("Calliope", StringComparison.Ordinal));
         Assert.Contains("Calliope", server.Received.ToString(), StringComparison.Ordinal);
     }
 
@@ -246,29 +247,6 @@ public sealed partial class RegistrationTranscriptUnitTests
         var text = server.Received.ToString();
         var iq = text[text.LastIndexOf("<iq", text.IndexOf(marker, StringComparison.Ordinal), StringComparison.Ordinal)..];
         return IdPattern().Match(iq).Groups[1].Value;
-    }
-
-    private sealed class CapturingLoggerFactory : Microsoft.Extensions.Logging.ILoggerFactory, Microsoft.Extensions.Logging.ILogger
-    {
-        public System.Collections.Concurrent.ConcurrentQueue<string> Lines { get; } = new();
-
-        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
-        {
-        }
-
-        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => this;
-
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
-
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => Lines.Enqueue(formatter(state, exception));
-
-        public void Dispose()
-        {
-        }
     }
 
     [GeneratedRegex("id=\"([^\"]+)\"")]

@@ -94,36 +94,12 @@ public sealed partial class XmppClient : XmppEndpoint
     private protected override async Task<XmppStream> EstablishStreamAsync(bool isReconnect, CancellationToken cancellationToken)
     {
         var account = _options.Jid;
-        var transport = await XmppTransport.ConnectAsync(account.Domain, _options, Logger, cancellationToken).ConfigureAwait(false);
-        var stream = new XmppStream(transport, _options.XmlLimits, XmppNamespaces.Client, TrafficLogger);
+        var (stream, features) = await ClientStreamSetup.ConnectAndSecureAsync(account.Domain, account.Bare.ToString(), _options, Logger, TrafficLogger, cancellationToken).ConfigureAwait(false);
         try
         {
-            var features = await OpenAsync(stream, cancellationToken).ConfigureAwait(false);
-
-            // STARTTLS (RFC 6120 §5).
-            if (!transport.IsEncrypted && _options.Tls != TlsMode.None)
-            {
-                if (features.Element("starttls", XmppNamespaces.Tls) is not null)
-                {
-                    await stream.WriteAsync(new XmppElement("starttls", XmppNamespaces.Tls), cancellationToken).ConfigureAwait(false);
-                    var answer = await stream.ReadElementAsync(cancellationToken).ConfigureAwait(false);
-                    if (answer.Name != "proceed" || answer.Namespace != XmppNamespaces.Tls)
-                    {
-                        throw new XmppTlsException($"The server refused STARTTLS (<{answer.Name}/>).");
-                    }
-
-                    await stream.UpgradeToTlsAsync(account.Domain, cancellationToken).ConfigureAwait(false);
-                    features = await OpenAsync(stream, cancellationToken).ConfigureAwait(false);
-                }
-                else if (_options.Tls == TlsMode.StartTlsRequired)
-                {
-                    throw new XmppTlsException($"The server at {transport.Remote} does not offer STARTTLS; refusing to continue unencrypted (TlsMode.StartTlsRequired).");
-                }
-            }
-
             // SASL (RFC 6120 §6).
             await AuthenticateAsync(stream, features, cancellationToken).ConfigureAwait(false);
-            features = await OpenAsync(stream, cancellationToken).ConfigureAwait(false);
+            features = await ClientStreamSetup.OpenAsync(stream, account.Domain, account.Bare.ToString(), cancellationToken).ConfigureAwait(false);
             var smOffered = _options.StreamManagement && features.Element("sm", XmppNamespaces.StreamManagement) is not null;
 
             // Resume the previous session when possible (XEP-0198 §5).
@@ -151,19 +127,6 @@ public sealed partial class XmppClient : XmppEndpoint
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
         }
-    }
-
-    private async Task<XmppElement> OpenAsync(XmppStream stream, CancellationToken cancellationToken)
-    {
-        var from = stream.Transport.IsEncrypted ? _options.Jid.Bare.ToString() : null;
-        await stream.OpenAsync(_options.Jid.Domain, from, cancellationToken).ConfigureAwait(false);
-        var features = await stream.ReadElementAsync(cancellationToken).ConfigureAwait(false);
-        if (features.Name != "features" || features.Namespace != XmppNamespaces.Streams)
-        {
-            throw new XmppProtocolException($"Expected <stream:features/>, got <{features.Name} xmlns='{features.Namespace}'/>.", "invalid-xml");
-        }
-
-        return features;
     }
 
     private async Task AuthenticateAsync(XmppStream stream, XmppElement features, CancellationToken cancellationToken)

@@ -25,6 +25,9 @@ internal sealed class SaslCredentials
 /// <summary>One SASL exchange (RFC 4422). Instances are single-use.</summary>
 internal abstract class SaslMechanism
 {
+    // Far more than any mechanism here sends or receives; a bigger payload is an attack or a bug.
+    internal const int MaxPayloadBytes = 16 * 1024;
+
     /// <summary>The mechanism name as offered, e.g. <c>SCRAM-SHA-256-PLUS</c>.</summary>
     public abstract string Name { get; }
 
@@ -36,4 +39,20 @@ internal abstract class SaslMechanism
 
     /// <summary>Checks the additional data of &lt;success/&gt; (SCRAM's server signature). Throws <see cref="XmppAuthenticationException"/> if the server cannot prove it knows the password.</summary>
     public abstract void VerifySuccess(ReadOnlySpan<byte> additionalData);
+
+    /// <summary>Checks the parts every mechanism needs.</summary>
+    /// <exception cref="ArgumentException">The user name or password is empty or holds U+0000.</exception>
+    protected static void ValidateCredentials(SaslCredentials credentials)
+    {
+        ArgumentNullException.ThrowIfNull(credentials);
+        if (string.IsNullOrEmpty(credentials.Username) || credentials.Username.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The user name is empty or contains U+0000.", nameof(credentials));
+        }
+
+        if (string.IsNullOrEmpty(credentials.Password) || credentials.Password.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException("The password is empty or contains U+0000.", nameof(credentials));
+        }
+    }
 }

@@ -3,16 +3,31 @@ using System.Text;
 
 namespace Parley.Xmpp.Xml;
 
-/// <summary>Writes elements as UTF-8 XML. Escapes every text and attribute value; never emits a DTD or a processing instruction.</summary>
+/// <summary>
+/// Writes elements as UTF-8 XML. Escapes every text and attribute value; never emits a DTD or a processing instruction.
+/// </summary>
+/// <remarks>
+/// Any string is safe to write as text or as an attribute value: characters that XML 1.0 does not allow (C0 controls other
+/// than tab, LF and CR; U+FFFE; U+FFFF; unpaired surrogates) are written as U+FFFD, because a stanza carrying user text
+/// must not fail to send, or break the stream, for one stray control character. CR in text is written as <c>&amp;#13;</c>
+/// and tab, LF and CR in attribute values as character references, so a parser's line-end and attribute-value
+/// normalization gives back the same string. Names cannot be repaired: an element, attribute or prefix name that is not
+/// a valid XML name throws <see cref="ArgumentException"/> before anything of that tag is written.
+/// </remarks>
 internal static class XmlSerializer
 {
-    private static readonly SearchValues<char> TextSpecials = SearchValues.Create("&<>");
-    private static readonly SearchValues<char> AttributeSpecials = SearchValues.Create("&<>\"'\t\n\r");
+    private const string ReplacementCharacter = "\uFFFD";
+
+    // Markup to escape, plus the characters XML 1.0 forbids. Unpaired surrogates are not listed: they never split a run
+    // of plain characters, and Encoding.UTF8 already encodes each of them as U+FFFD.
+    private static readonly SearchValues<char> TextSpecials = SearchValues.Create("&<>\r" + ForbiddenCharacters());
+    private static readonly SearchValues<char> AttributeSpecials = SearchValues.Create("&<>\"'\t\n\r" + ForbiddenCharacters());
 
     /// <summary>Writes an element and its subtree.</summary>
     /// <param name="output">Where the bytes go.</param>
     /// <param name="element">The element.</param>
     /// <param name="parentNamespace">The namespace in scope; an <c>xmlns</c> declaration is written only when the element's namespace differs.</param>
+    /// <exception cref="ArgumentException">An element or attribute name in the subtree is not a valid XML name, or an attribute is a namespace declaration.</exception>
     public static void WriteElement(IBufferWriter<byte> output, XmppElement element, string? parentNamespace)
     {
         WriteStartTag(output, element, parentNamespace, selfCloseIfEmpty: true, out var closed);
@@ -26,9 +41,11 @@ internal static class XmlSerializer
             WriteEscaped(output, text, TextSpecials);
         }
 
-        foreach (var child in element.Children)
+        // Indexing, not foreach: the lists are exposed as IReadOnlyList, whose enumerator would be boxed.
+        var children = element.Children;
+        for (var i = 0; i < children.Count; i++)
         {
-            WriteElement(output, child, element.Namespace);
+            WriteElement(output, children[i], element.Namespace);
         }
 
         WriteRaw(output, "</");
@@ -41,8 +58,27 @@ internal static class XmlSerializer
     /// <param name="prefixedName">The qualified name to write, e.g. <c>stream:stream</c>.</param>
     /// <param name="namespaces">Namespace declarations as (prefix or empty, uri).</param>
     /// <param name="attributes">Attributes; <see langword="null"/> values are skipped.</param>
+    /// <exception cref="ArgumentException">A name or prefix is not a valid XML name.</exception>
     public static void WriteOpenTag(IBufferWriter<byte> output, string prefixedName, ReadOnlySpan<(string Prefix, string Uri)> namespaces, ReadOnlySpan<(string Name, string? Value)> attributes)
     {
+        if (!XmlChars.IsQName(prefixedName))
+        {
+            throw new ArgumentException($"'{prefixedName}' is not a valid XML name.", nameof(prefixedName));
+        }
+
+        foreach (var (prefix, _) in namespaces)
+        {
+            if (prefix.Length != 0 && !XmlChars.IsNCName(prefix))
+            {
+                throw new ArgumentException($"'{prefix}' is not a valid namespace prefix.", nameof(namespaces));
+            }
+        }
+
+        foreach (var (name, _) in attributes)
+        {
+            ValidateAttributeName(name);
+        }
+
         WriteRaw(output, "<");
         WriteRaw(output, prefixedName);
         foreach (var (prefix, uri) in namespaces)
@@ -73,6 +109,17 @@ internal static class XmlSerializer
 
     private static void WriteStartTag(IBufferWriter<byte> output, XmppElement element, string? parentNamespace, bool selfCloseIfEmpty, out bool closed)
     {
+        if (!XmlChars.IsNCName(element.Name))
+        {
+            throw new ArgumentException($"'{element.Name}' is not a valid XML element name.", nameof(element));
+        }
+
+        var attributes = element.Attributes;
+        for (var i = 0; i < attributes.Count; i++)
+        {
+            ValidateAttributeName(attributes[i].Name);
+        }
+
         WriteRaw(output, "<");
         WriteRaw(output, element.Name);
         if (!string.Equals(element.Namespace, parentNamespace, StringComparison.Ordinal))
@@ -82,9 +129,9 @@ internal static class XmlSerializer
             WriteRaw(output, "\"");
         }
 
-        foreach (var attribute in element.Attributes)
+        for (var i = 0; i < attributes.Count; i++)
         {
-            WriteAttribute(output, attribute.Name, attribute.Value);
+            WriteAttribute(output, attributes[i].Name, attributes[i].Value);
         }
 
         closed = selfCloseIfEmpty && !element.HasChildren && string.IsNullOrEmpty(element.Text);
@@ -100,7 +147,34 @@ internal static class XmlSerializer
         WriteRaw(output, "\"");
     }
 
-    /// <summary>Writes a string that needs no escaping (names and fixed markup).</summary>
+    private static void ValidateAttributeName(string name)
+    {
+        if (!XmlChars.IsQName(name))
+        {
+            throw new ArgumentException($"'{name}' is not a valid XML attribute name.", nameof(name));
+        }
+
+        if (name == "xmlns" || name.StartsWith("xmlns:", StringComparison.Ordinal))
+        {
+            throw new ArgumentException("Namespace declarations are not attributes.", nameof(name));
+        }
+    }
+
+    private static string ForbiddenCharacters()
+    {
+        var chars = new StringBuilder("\uFFFE\uFFFF");
+        for (var c = '\0'; c < ' '; c++)
+        {
+            if (c is not ('\t' or '\n' or '\r'))
+            {
+                chars.Append(c);
+            }
+        }
+
+        return chars.ToString();
+    }
+
+    /// <summary>Writes a string as it is: for names and fixed markup only; it is neither escaped nor checked.</summary>
     public static void WriteRaw(IBufferWriter<byte> output, string value)
     {
         var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length));
@@ -134,7 +208,8 @@ internal static class XmlSerializer
                 '\'' => "&apos;",
                 '\t' => "&#9;",
                 '\n' => "&#10;",
-                _ => "&#13;",
+                '\r' => "&#13;",
+                _ => ReplacementCharacter,
             });
             rest = rest[(index + 1)..];
         }

@@ -1,0 +1,23 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Parley.Benchmarks;
+
+switch (args.FirstOrDefault())
+{
+    case "parse":
+        return await ParseHarness.RunAsync(args[1..]);
+    case "bdn":
+        // In-process: the benchmarks need no separate build of a generated project (this machine builds offline).
+        var config = DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance));
+        BenchmarkSwitcher.FromAssembly(typeof(XmlParseBenchmarks).Assembly).Run(args[1..], config);
+        return 0;
+    default:
+        Console.Error.WriteLine("""
+            usage:
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- parse [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter '*Parse*']
+            """);
+        return 2;
+}

@@ -1,0 +1,371 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Net;
+using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Xml;
+
+namespace Parley.Xmpp.Internal;
+
+/// <summary>
+/// One XML stream over one transport: writes the stream header, reads top-level elements through the
+/// parser, and owns the connection's single writer. During negotiation the engine reads and writes
+/// directly; once running, every write goes through the writer queue so stanzas leave in order and
+/// bursts share a flush.
+/// </summary>
+internal sealed class XmppStream : IAsyncDisposable
+{
+    private readonly XmlStreamParser _parser;
+    private readonly ILogger _logger;
+    private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private Task? _writerTask;
+    private volatile bool _closing;
+
+    public XmppStream(XmppTransport transport, XmlLimits limits, string contentNamespace, ILogger logger)
+    {
+        Transport = transport;
+        ContentNamespace = contentNamespace;
+        _parser = new XmlStreamParser(limits);
+        _logger = logger;
+    }
+
+    public XmppTransport Transport { get; }
+
+    /// <summary>jabber:client or jabber:component:accept.</summary>
+    public string ContentNamespace { get; }
+
+    /// <summary>The id the server gave the current stream.</summary>
+    public string? StreamId { get; private set; }
+
+    /// <summary>Called by the writer, in wire order, after each element was serialized (stream management counts here).</summary>
+    public Action<XmppElement>? ElementWritten { get; set; }
+
+    /// <summary>Called by the writer when its queue ran empty after a flush.</summary>
+    public Action? WriterIdle { get; set; }
+
+    /// <summary>Sends a stream header and reads the server's; returns the server's header.</summary>
+    public async Task<XmppElement> OpenAsync(string to, string? from, CancellationToken cancellationToken)
+    {
+        _parser.Reset();
+        var buffer = new ArrayBufferWriter<byte>(256);
+        XmlSerializer.WriteRaw(buffer, "<?xml version='1.0'?>");
+        XmlSerializer.WriteOpenTag(
+            buffer,
+            "stream:stream",
+            [(string.Empty, ContentNamespace), ("stream", XmppNamespaces.Streams)],
+            [("to", to), ("from", from), ("version", ContentNamespace == XmppNamespaces.Component ? null : "1.0"), ("xml:lang", "en")]);
+        if (_logger.IsEnabled(LogLevel.Trace))
+        {
+            Log.Sent(_logger, System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan));
+        }
+
+        await WriteBytesAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        var (kind, header) = await ReadEventAsync(cancellationToken).ConfigureAwait(false);
+        if (kind != XmlStreamEventKind.StreamHeader || header is null)
+        {
+            throw new XmppProtocolException("The server did not open a stream.", "invalid-xml");
+        }
+
+        if (_parser.StreamNamespace != ContentNamespace)
+        {
+            throw new XmppProtocolException($"The server opened a stream in namespace '{_parser.StreamNamespace}', expected '{ContentNamespace}'.", "invalid-namespace");
+        }
+
+        StreamId = header.GetAttribute("id");
+        return header;
+    }
+
+    /// <summary>Reads the next top-level element (negotiation phase). A stream error becomes <see cref="XmppStreamErrorException"/>.</summary>
+    public async Task<XmppElement> ReadElementAsync(CancellationToken cancellationToken)
+    {
+        var (kind, element) = await ReadEventAsync(cancellationToken).ConfigureAwait(false);
+        return kind switch
+        {
+            XmlStreamEventKind.Element => ThrowIfStreamError(element!),
+            XmlStreamEventKind.StreamEnd => throw new XmppTransportException("The server closed the stream.", isTransient: true),
+            _ => throw new XmppProtocolException("The server opened a second stream header.", "invalid-xml"),
+        };
+    }
+
+    /// <summary>Reads events until the stream ends, handing each element to <paramref name="onElement"/> in order. Returns on a clean close.</summary>
+    public async Task RunReaderAsync(Func<XmppElement, ValueTask> onElement, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var (kind, element) = await ReadEventAsync(cancellationToken).ConfigureAwait(false);
+            if (kind == XmlStreamEventKind.StreamEnd)
+            {
+                return;
+            }
+
+            if (kind != XmlStreamEventKind.Element)
+            {
+                throw new XmppProtocolException("The server opened a second stream header.", "invalid-xml");
+            }
+
+            await onElement(ThrowIfStreamError(element!)).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask<(XmlStreamEventKind Kind, XmppElement? Element)> ReadEventAsync(CancellationToken cancellationToken)
+    {
+        var input = Transport.Input;
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException ex)
+            {
+                throw new XmppTransportException($"The connection to {Transport.Remote} dropped: {ex.Message}", isTransient: true, ex);
+            }
+
+            var buffer = result.Buffer;
+            bool found;
+            XmlStreamEventKind kind;
+            XmppElement? element;
+            try
+            {
+                found = _parser.TryRead(ref buffer, out kind, out element);
+            }
+            catch (XmppProtocolException)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                throw;
+            }
+
+            if (found)
+            {
+                input.AdvanceTo(buffer.Start);
+                if (element is not null && _logger.IsEnabled(LogLevel.Trace))
+                {
+                    Log.Received(_logger, TrafficRedactor.ToLogString(element));
+                }
+
+                return (kind, element);
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                throw buffer.IsEmpty
+                    ? new XmppTransportException($"The connection to {Transport.Remote} was closed by the server.", isTransient: true)
+                    : new XmppTransportException($"The connection to {Transport.Remote} was closed in the middle of a stanza ({buffer.Length} bytes unfinished).", isTransient: true);
+            }
+        }
+    }
+
+    private static XmppElement ThrowIfStreamError(XmppElement element)
+    {
+        if (element.Name == "error" && element.Namespace == XmppNamespaces.Streams)
+        {
+            string? condition = null;
+            string? text = null;
+            foreach (var child in element.Children)
+            {
+                if (child.Namespace == XmppNamespaces.StreamErrors)
+                {
+                    if (child.Name == "text")
+                    {
+                        text = child.Text;
+                    }
+                    else
+                    {
+                        condition ??= child.Name;
+                    }
+                }
+            }
+
+            throw new XmppStreamErrorException(condition ?? "undefined-condition", text);
+        }
+
+        return element;
+    }
+
+    /// <summary>Writes one element and flushes (negotiation phase only, before <see cref="StartWriter"/>).</summary>
+    public async Task WriteAsync(XmppElement element, CancellationToken cancellationToken)
+    {
+        if (_writerTask is not null)
+        {
+            throw new InvalidOperationException("The writer is running; enqueue instead.");
+        }
+
+        Serialize(element);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task UpgradeToTlsAsync(string targetHost, CancellationToken cancellationToken)
+    {
+        await Transport.UpgradeToTlsAsync(targetHost, cancellationToken).ConfigureAwait(false);
+        _parser.Reset();
+    }
+
+    /// <summary>Starts the single writer; from now on use <see cref="Enqueue"/>.</summary>
+    public void StartWriter(CancellationToken cancellationToken) => _writerTask = Task.Run(() => RunWriterAsync(cancellationToken), CancellationToken.None);
+
+    /// <summary>Queues an element for the writer. <paramref name="completion"/>, if any, completes once it was flushed to the socket.</summary>
+    public bool Enqueue(XmppElement element, TaskCompletionSource? completion = null) => _outgoing.Writer.TryWrite(new Outgoing(element, completion));
+
+    /// <summary>Completes when everything queued so far was written, or throws the writer's fault.</summary>
+    public Task WriterCompletion => _writerTask ?? Task.CompletedTask;
+
+    private async Task RunWriterAsync(CancellationToken cancellationToken)
+    {
+        var written = new List<TaskCompletionSource>();
+        var reader = _outgoing.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var item))
+                {
+                    Serialize(item.Element);
+                    ElementWritten?.Invoke(item.Element);
+                    if (item.Completion is not null)
+                    {
+                        written.Add(item.Completion);
+                    }
+
+                    // Bound one flush so a long burst still reaches the wire in pieces.
+                    if (Transport.Output.UnflushedBytes > 64 * 1024)
+                    {
+                        break;
+                    }
+                }
+
+                await FlushAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var completion in written)
+                {
+                    completion.TrySetResult();
+                }
+
+                written.Clear();
+                if (!reader.TryPeek(out _))
+                {
+                    WriterIdle?.Invoke();
+                }
+            }
+        }
+        catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            var failure = ex as XmppTransportException ?? new XmppTransportException("The connection closed before the stanza was written.", isTransient: true, ex);
+            foreach (var completion in written)
+            {
+                completion.TrySetException(failure);
+            }
+
+            while (reader.TryRead(out var item))
+            {
+                item.Completion?.TrySetException(failure);
+            }
+
+            if (ex is not OperationCanceledException)
+            {
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Stanzas queued but never written (after the connection died), in order.</summary>
+    public List<XmppElement> DrainUnwritten()
+    {
+        _outgoing.Writer.TryComplete();
+        var result = new List<XmppElement>();
+        while (_outgoing.Reader.TryRead(out var item))
+        {
+            result.Add(item.Element);
+            item.Completion?.TrySetException(new XmppTransportException("The connection closed before the stanza was written.", isTransient: true));
+        }
+
+        return result;
+    }
+
+    private void Serialize(XmppElement element)
+    {
+        if (_logger.IsEnabled(LogLevel.Trace))
+        {
+            Log.Sent(_logger, TrafficRedactor.ToLogString(element));
+        }
+
+        // Top-level stanzas are written in the stream's content namespace, so a stanza built for a client
+        // can go out over a component stream unchanged.
+        var scope = element is Stanza ? element.Namespace : ContentNamespace;
+        XmlSerializer.WriteElement(Transport.Output, element, scope);
+    }
+
+    private async Task WriteBytesAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        Transport.Output.Write(bytes.Span);
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw new XmppTransportException($"The connection to {Transport.Remote} dropped: {ex.Message}", isTransient: true, ex);
+        }
+    }
+
+    /// <summary>Closes the stream politely: stops the writer after what is queued, sends the closing tag, waits briefly for the peer's.</summary>
+    public async Task CloseAsync(TimeSpan wait)
+    {
+        if (_closing)
+        {
+            return;
+        }
+
+        _closing = true;
+        _outgoing.Writer.TryComplete();
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            if (_writerTask is not null)
+            {
+                await _writerTask.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
+
+            Transport.Output.Write("</stream:stream>"u8);
+            await FlushAsync(timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The link is already gone or too slow; closing the socket below is all that is left to do.
+        }
+    }
+
+    public void Abort()
+    {
+        _closing = true;
+        _outgoing.Writer.TryComplete();
+        Transport.Abort();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _outgoing.Writer.TryComplete();
+        Transport.Abort();
+        if (_writerTask is not null)
+        {
+            try
+            {
+                await _writerTask.ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Already reported to the senders whose stanzas it concerned.
+            }
+        }
+
+        await Transport.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private readonly record struct Outgoing(XmppElement Element, TaskCompletionSource? Completion);
+}

@@ -1,0 +1,162 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Parley.Xmpp.Xml;
+
+/// <summary>
+/// Turns UTF-8 names (element and attribute names, prefixes, namespace URIs, frequent values such as
+/// <c>chat</c>) into strings without allocating for names seen before. A fixed table of well-known XMPP
+/// names is shared read-only by all parsers; every parser adds a small direct-mapped cache for the
+/// names of its own peer. A collision only costs an allocation, never a wrong answer, because a hit
+/// always compares the bytes.
+/// </summary>
+internal sealed class XmlNameTable
+{
+    /// <summary>Longer byte strings are not worth caching (they are rarely repeated names).</summary>
+    private const int MaxCachedLength = 64;
+    private const int CacheSize = 256;
+
+    private static readonly Entry[] WellKnown = BuildWellKnown();
+
+    private readonly Entry[] _cache = new Entry[CacheSize];
+
+    /// <summary>Returns the string for a UTF-8 name, shared with earlier calls when possible.</summary>
+    /// <param name="utf8">Valid UTF-8.</param>
+    public string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IsEmpty)
+        {
+            return string.Empty;
+        }
+
+        if (utf8.Length > MaxCachedLength)
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+
+        var hash = Hash(utf8);
+        var wellKnown = WellKnown;
+        var mask = wellKnown.Length - 1;
+        for (var i = (int)hash & mask; ; i = (i + 1) & mask)
+        {
+            var entry = wellKnown[i];
+            if (entry.Key is null)
+            {
+                break;
+            }
+
+            if (utf8.SequenceEqual(entry.Key))
+            {
+                return entry.Value;
+            }
+        }
+
+        ref var slot = ref _cache[(hash >> 16) & (CacheSize - 1)];
+        if (slot.Key is { } key && utf8.SequenceEqual(key))
+        {
+            return slot.Value;
+        }
+
+        var value = Encoding.UTF8.GetString(utf8);
+        slot = new Entry(utf8.ToArray(), value);
+        return value;
+    }
+
+    private static uint Hash(ReadOnlySpan<byte> s)
+    {
+        ulong head, tail;
+        if (s.Length >= 8)
+        {
+            head = BinaryPrimitives.ReadUInt64LittleEndian(s);
+            tail = BinaryPrimitives.ReadUInt64LittleEndian(s[^8..]);
+        }
+        else if (s.Length >= 4)
+        {
+            head = BinaryPrimitives.ReadUInt32LittleEndian(s);
+            tail = BinaryPrimitives.ReadUInt32LittleEndian(s[^4..]);
+        }
+        else
+        {
+            head = s[0];
+            tail = ((ulong)s[^1] << 8) | ((ulong)s[s.Length / 2] << 16);
+        }
+
+        var h = (head * 0x9E3779B97F4A7C15UL) ^ ((tail + (ulong)s.Length) * 0xC2B2AE3D27D4EB4FUL);
+        h ^= h >> 29;
+        return (uint)h ^ (uint)(h >> 32);
+    }
+
+    private static Entry[] BuildWellKnown()
+    {
+        string[] names =
+        [
+            // Stream level.
+            "stream", "features", "error", "text", "starttls", "proceed", "mechanisms", "mechanism", "auth", "success",
+            "failure", "challenge", "response", "bind", "jid", "resource", "session", "required", "optional",
+            "handshake", "version", "db", "sm", "enable", "enabled", "resume", "resumed", "r", "a", "h", "max", "location",
+            "c", "ver", "hash", "node", "register", "csi", "ping",
+
+            // Stanzas and their usual children.
+            "message", "presence", "iq", "body", "subject", "thread", "show", "status", "priority", "delay", "x",
+            "query", "item", "group", "identity", "feature", "active", "composing", "paused", "inactive", "gone",
+            "request", "received", "markable", "displayed", "acknowledged", "origin-id", "stanza-id", "store",
+            "no-store", "no-copy", "forwarded", "sent", "result", "fin", "set", "first", "last", "count", "data",
+            "field", "value", "option", "title", "instructions", "command", "note", "nick", "photo", "reason",
+
+            // Attribute names.
+            "to", "from", "id", "type", "xml:lang", "xmlns", "stamp", "name", "subscription", "ask", "var", "category",
+            "by", "code", "label", "action", "sessionid", "status", "seconds", "xmlns:stream", "xmlns:db",
+
+            // Frequent attribute values.
+            "chat", "groupchat", "normal", "headline", "get", "unavailable", "subscribe", "subscribed",
+            "unsubscribe", "unsubscribed", "probe", "en", "1.0", "both", "none", "cancel", "modify", "wait",
+            "continue", "submit", "form", "text-single", "hidden", "boolean", "list-single", "jid-single",
+            "away", "dnd", "xa", "true", "false", "executing", "completed", "sha-1", "client", "pc", "phone",
+
+            // Namespaces.
+            XmppNamespaces.Client, XmppNamespaces.Component, XmppNamespaces.Streams, XmppNamespaces.StreamErrors,
+            XmppNamespaces.Stanzas, XmppNamespaces.Tls, XmppNamespaces.Sasl, XmppNamespaces.Bind, XmppNamespaces.Session,
+            XmppNamespaces.Roster, XmppNamespaces.DiscoInfo, XmppNamespaces.DiscoItems, XmppNamespaces.Caps,
+            XmppNamespaces.Ping, XmppNamespaces.Delay, XmppNamespaces.StreamManagement, XmppNamespaces.Register,
+            XmppNamespaces.RegisterFeature, XmppNamespaces.Commands, XmppNamespaces.DataForms, XmppNamespaces.ChatStates,
+            XmppNamespaces.Receipts, XmlChars.XmlNamespace, "jabber:server", "jabber:server:dialback",
+            "urn:xmpp:features:dialback", "urn:xmpp:sid:0", "urn:xmpp:chat-markers:0", "urn:xmpp:hints",
+            "urn:xmpp:carbons:2", "urn:xmpp:forward:0", "urn:xmpp:mam:2", "urn:xmpp:csi:0", "urn:xmpp:time",
+            "urn:xmpp:message-correct:0", "urn:xmpp:http:upload:0", "jabber:x:oob", "jabber:x:delay",
+            "jabber:x:conference", "jabber:iq:version", "jabber:iq:last", "jabber:iq:private", "vcard-temp",
+            "vcard-temp:x:update", "http://jabber.org/protocol/muc", "http://jabber.org/protocol/muc#user",
+            "http://jabber.org/protocol/nick", "http://jabber.org/protocol/rsm", "http://jabber.org/protocol/pubsub",
+            "http://jabber.org/protocol/pubsub#event", "http://jabber.org/protocol/xhtml-im",
+            "http://jabber.org/features/iq-auth", "http://jabber.org/protocol/ibb",
+            "http://jabber.org/protocol/bytestreams", "urn:xmpp:blocking", "urn:xmpp:ping",
+        ];
+
+        var distinct = names.Distinct(StringComparer.Ordinal).ToArray();
+        var size = 1;
+        while (size < distinct.Length * 4)
+        {
+            size <<= 1;
+        }
+
+        var table = new Entry[size];
+        foreach (var name in distinct)
+        {
+            var key = Encoding.UTF8.GetBytes(name);
+            var i = (int)Hash(key) & (size - 1);
+            while (table[i].Key is not null)
+            {
+                i = (i + 1) & (size - 1);
+            }
+
+            table[i] = new Entry(key, name);
+        }
+
+        return table;
+    }
+
+    private readonly struct Entry(byte[] key, string value)
+    {
+        public readonly byte[] Key = key;
+        public readonly string Value = value;
+    }
+}

@@ -1,0 +1,147 @@
+using System.Threading.Channels;
+using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Xml;
+
+namespace Parley.Xmpp;
+
+/// <summary>The dispatch loop: one consumer, so handlers see stanzas in the order they arrived.</summary>
+public abstract partial class XmppEndpoint
+{
+    private const int RecentMessageIdCapacity = 4096;
+    private readonly HashSet<(string From, string Id)> _recentMessageIds = [];
+    private readonly Queue<(string From, string Id)> _recentMessageOrder = new();
+
+    private async Task RunDispatchAsync(ChannelReader<Stanza> reader, CancellationToken lifetime)
+    {
+        try
+        {
+            while (await reader.WaitToReadAsync(lifetime).ConfigureAwait(false))
+            {
+                while (reader.TryRead(out var stanza))
+                {
+                    Interlocked.Decrement(ref _inboundCount);
+                    await DispatchOneAsync(stanza, lifetime).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (lifetime.IsCancellationRequested)
+        {
+            // Disconnected.
+        }
+    }
+
+    /// <summary>Runs the handlers for one stanza. Internal so benchmarks can measure dispatch without a socket.</summary>
+    internal async ValueTask DispatchOneAsync(Stanza stanza, CancellationToken cancellationToken)
+    {
+        switch (stanza)
+        {
+            case Message message:
+                if (IsDuplicate(message))
+                {
+                    return;
+                }
+
+                foreach (var handler in _messageHandlers)
+                {
+                    try
+                    {
+                        await handler(message, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        Log.HandlerFailed(Logger, "message", ex);
+                    }
+                }
+
+                break;
+            case Presence presence:
+                foreach (var handler in _presenceHandlers)
+                {
+                    try
+                    {
+                        await handler(presence, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        Log.HandlerFailed(Logger, "presence", ex);
+                    }
+                }
+
+                break;
+            case Iq { IsRequest: true } request:
+                await AnswerIqAsync(request, cancellationToken).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async ValueTask AnswerIqAsync(Iq request, CancellationToken cancellationToken)
+    {
+        var payload = request.Payload;
+        Iq response;
+        if (payload is null || !_iqHandlers.TryGetValue((payload.Name, payload.Namespace), out var handler))
+        {
+            // RFC 6120 §8.4: a request nobody understands gets service-unavailable, never silence.
+            Log.UnhandledIq(Logger, request.TypeName ?? "?", payload?.Name ?? "(none)", payload?.Namespace ?? string.Empty);
+            response = request.CreateError(payload is null ? StanzaError.BadRequest("The IQ has no payload.") : StanzaError.ServiceUnavailable());
+        }
+        else
+        {
+            try
+            {
+                var result = await handler(request, cancellationToken).ConfigureAwait(false);
+                response = request.CreateResult(result);
+            }
+            catch (XmppStanzaException ex)
+            {
+                response = request.CreateError(ex.Error);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                Log.HandlerFailed(Logger, $"IQ <{payload.Name} xmlns='{payload.Namespace}'/>", ex);
+                response = request.CreateError(StanzaError.InternalServerError());
+            }
+        }
+
+        try
+        {
+            await SendAsync(response, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is XmppTransportException or InvalidOperationException or OperationCanceledException)
+        {
+            // The connection went away; the requester will time out or re-send.
+            Log.KeepAliveFailed(Logger, $"could not answer IQ {request.Id}: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// After a failed resumption the library re-sends what the server never acknowledged, so a peer may get a
+    /// message twice; the same holds for us as receiver. Messages carry ids, so a short memory of (sender, id) drops the
+    /// second copy and delivery becomes exactly-once for messages with ids.
+    /// </summary>
+    private bool IsDuplicate(Message message)
+    {
+        if (message.Id is not { Length: > 0 } id || message.GetAttribute("from") is not { } from || message.Type == MessageType.Error)
+        {
+            return false;
+        }
+
+        var key = (from, id);
+        if (!_recentMessageIds.Add(key))
+        {
+            Log.DuplicateMessage(Logger, id, from);
+            return true;
+        }
+
+        _recentMessageOrder.Enqueue(key);
+        if (_recentMessageOrder.Count > RecentMessageIdCapacity)
+        {
+            _recentMessageIds.Remove(_recentMessageOrder.Dequeue());
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Parley.Xmpp.Tests.Faults;
+
+/// <summary>
+/// A peer that sends malformed or hostile XML: the connection must end with a typed exception that says
+/// why, promptly, without growing memory. Driven through a component connection to a scripted server.
+/// </summary>
+public sealed class StreamFaultUnitTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+
+    public static TheoryData<string, string, string> HostilePayloads => new()
+    {
+        { "malformed", "<message><body>hi</bod></message>", "not-well-formed" },
+        { "dtd", "<!DOCTYPE x [<!ENTITY a 'aaaa'>]><message/>", "restricted-xml" },
+        { "entity-bomb", "<!DOCTYPE lolz [<!ENTITY lol 'lol'><!ENTITY lol2 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>]><message><body>&lol2;</body></message>", "restricted-xml" },
+        { "undeclared-entity", "<message><body>&lol;</body></message>", "restricted-xml" },
+        { "processing-instruction", "<?evil stuff?><message/>", "restricted-xml" },
+        { "restricted-char", "<message><body>a\u0001b</body></message>", "not-well-formed" },
+    };
+
+    [Theory]
+    [MemberData(nameof(HostilePayloads))]
+    public async Task Hostile_xml_ends_the_connection_with_a_protocol_exception(string name, string payload, string condition)
+    {
+        _ = name;
+        var error = await RunAgainstAsync(Encoding.UTF8.GetBytes(payload));
+        var protocol = Assert.IsType<XmppProtocolException>(error);
+        Assert.Equal(condition, protocol.StreamErrorCondition);
+    }
+
+    [Fact]
+    public async Task Invalid_utf8_ends_the_connection_with_a_protocol_exception()
+    {
+        var error = await RunAgainstAsync([.. "<message><body>"u8, 0xC0, 0xAF, .. "</body></message>"u8]);
+        Assert.Equal("not-well-formed", Assert.IsType<XmppProtocolException>(error).StreamErrorCondition);
+    }
+
+    [Fact]
+    public async Task An_oversized_stanza_is_refused_before_it_is_buffered_whole()
+    {
+        // 300 KiB of body against the default 256 KiB limit; the server never finishes the element.
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        var huge = "<message><body>" + new string('x', 300 * 1024);
+        var error = await RunAgainstAsync(Encoding.UTF8.GetBytes(huge));
+        Assert.Equal("policy-violation", Assert.IsType<XmppProtocolException>(error).StreamErrorCondition);
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        Assert.True(after - before < 16 * 1024 * 1024, $"memory grew by {after - before} bytes");
+    }
+
+    [Fact]
+    public async Task A_close_in_the_middle_of_a_stanza_is_a_transport_error_naming_it()
+    {
+        var error = await RunAgainstAsync("<message><body>half"u8.ToArray(), closeAfter: true);
+        var transport = Assert.IsType<XmppTransportException>(error);
+        Assert.Contains("middle of a stanza", transport.Message, StringComparison.Ordinal);
+        Assert.True(transport.IsTransient);
+    }
+
+    [Fact]
+    public async Task A_stream_error_from_the_server_carries_its_condition()
+    {
+        var error = await RunAgainstAsync("<stream:error><system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/><text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>bye</text></stream:error></stream:stream>"u8.ToArray());
+        var streamError = Assert.IsType<XmppStreamErrorException>(error);
+        Assert.Equal("system-shutdown", streamError.Condition);
+        Assert.Equal("bye", streamError.Text);
+    }
+
+    /// <summary>Connects a component, lets the server send <paramref name="payload"/>, returns the error the connection ended with.</summary>
+    private static async Task<Exception?> RunAgainstAsync(byte[] payload, bool closeAfter = false)
+    {
+        await using var server = new FakeXmppServer(async (self, stream, ct) =>
+        {
+            await self.AcceptComponentAsync(stream, ct);
+            await FakeXmppServer.SendAsync(stream, payload, ct);
+            if (!closeAfter)
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+        });
+        await using var component = new XmppComponent(new XmppComponentOptions
+        {
+            Domain = "fake.test",
+            Secret = "s",
+            Host = "127.0.0.1",
+            Port = server.Port,
+            Reconnect = ReconnectPolicy.Disabled,
+        });
+        var ended = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        component.StateChanged += (_, e) =>
+        {
+            if (e.NewState == XmppConnectionState.Disconnected && e.OldState == XmppConnectionState.Connected)
+            {
+                ended.TrySetResult(e.Error);
+            }
+        };
+        var watch = Stopwatch.StartNew();
+        await component.ConnectAsync();
+        var error = await ended.Task.WaitAsync(Deadline);
+        Assert.True(watch.Elapsed < Deadline);
+        return error;
+    }
+}

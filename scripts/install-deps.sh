@@ -44,9 +44,11 @@ if [ ${#missing[@]} -gt 0 ]; then
     added_policy=1
   fi
   trap '[ "$added_policy" = 1 ] && "${SUDO[@]}" rm -f /usr/sbin/policy-rc.d' EXIT
-  export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
   "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  for p in "${missing[@]}"; do
+    is_installed "$p" || { echo "install-deps: $p is still not installed" >&2; exit 1; }
+  done
 fi
 
 # ---- the packaged services must not run -----------------------------------------------------------

@@ -178,7 +178,7 @@ public sealed partial class EjabberdServer : XmppTestServer
         {
             WorkingDirectory = Instance.File("spool"),
             RunAsUser = ServiceUser,
-            // The Erlang VM keeps its cookie file under $HOME; give each instance its own.
+            // erl reads .erlang / .erlang.cookie under $HOME; the user ejabberd cannot use root's, and instances must not share one.
             Environment = new Dictionary<string, string> { ["HOME"] = Instance.Path },
         };
 

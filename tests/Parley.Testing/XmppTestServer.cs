@@ -197,7 +197,16 @@ public abstract partial class XmppTestServer : IAsyncDisposable
                 }
             }
 
-            await OnFirstStartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await OnFirstStartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                Kill(); // Not half-started: the next StartAsync begins from scratch.
+                throw;
+            }
+
             _started = true;
         }
         finally

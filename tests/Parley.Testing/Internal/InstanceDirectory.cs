@@ -17,14 +17,10 @@ internal sealed class InstanceDirectory
 {
     public const string KeepVariable = "PARLEY_KEEP_SERVERS";
     public const string RootVariable = "PARLEY_SERVERS_DIR";
-    private const string OwnerFile = "owner";
-    private const string PidsFile = "pids";
-    private const string KeptFile = "kept";
-    private static readonly Lazy<bool> s_swept = new(() =>
-    {
-        SweepLeftovers();
-        return true;
-    });
+    internal const string OwnerFile = "owner";
+    internal const string PidsFile = "pids";
+    internal const string KeptFile = "kept";
+    private static int s_swept;
 
     private InstanceDirectory(string path) => Path = path;
 
@@ -46,7 +42,11 @@ internal sealed class InstanceDirectory
             throw new PlatformNotSupportedException("The XMPP test servers run on Linux only.");
         }
 
-        _ = s_swept.Value;
+        if (Interlocked.Exchange(ref s_swept, 1) == 0)
+        {
+            SweepLeftovers(Root);
+        }
+
         // Other system users (ejabberd) must be able to reach their instance folder.
         const UnixFileMode Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
             | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
@@ -81,14 +81,15 @@ internal sealed class InstanceDirectory
         DeleteTree(Path);
     }
 
-    private static void SweepLeftovers()
+    /// <summary>Kills the recorded processes of folders under <paramref name="root"/> whose owner is gone, and deletes those folders unless kept.</summary>
+    internal static void SweepLeftovers(string root)
     {
-        if (!Directory.Exists(Root))
+        if (!Directory.Exists(root))
         {
             return;
         }
 
-        foreach (var directory in Directory.EnumerateDirectories(Root))
+        foreach (var directory in Directory.EnumerateDirectories(root))
         {
             var owner = ReadIdentities(System.IO.Path.Combine(directory, OwnerFile));
             if (owner.Count == 1 ? owner[0].IsAlive : Directory.GetLastWriteTimeUtc(directory) > DateTime.UtcNow.AddHours(-1))

@@ -6,17 +6,25 @@
 # (tests/Parley.Testing). They are kept from starting during installation and disabled afterwards.
 set -euo pipefail
 
-# ---- the one list of packages -------------------------------------------------------------------
-# Add later needs here (e.g. finch xvfb chromium postgresql nodejs), one group per purpose.
-PACKAGES=(
-  # XMPP servers for the integration tests (tests/Parley.Testing)
+# ---- the one list of packages, by purpose -------------------------------------------------------
+#   install-deps.sh run    what ./scripts/run.sh needs (a private Prosody)
+#   install-deps.sh [test] everything the test suite needs (the default)
+RUN_PACKAGES=(
   prosody          # 0.12: c2s, direct TLS, smacks (core since 0.12), http_file_share, proxy65
   lua-unbound      # Prosody's DNS resolver; without it Prosody logs a warning at every start
-  ejabberd         # 23.01
-  openssl          # self-signed certificates per test server
-  # interop peers and benchmarks
-  python3-slixmpp
+  openssl          # self-signed certificates
 )
+TEST_PACKAGES=(
+  "${RUN_PACKAGES[@]}"
+  ejabberd         # 23.01, the second server every integration test runs against
+  dnsmasq-base     # a real DNS server for the SRV resolver tests (binary only, no system service)
+  python3-slixmpp  # interop peer and benchmark baseline
+)
+case "${1:-test}" in
+  run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
+  test) PACKAGES=("${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: install-deps.sh [run|test]" >&2; exit 2 ;;
+esac
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ]; then

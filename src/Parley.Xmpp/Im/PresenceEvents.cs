@@ -82,6 +82,9 @@ public sealed class PresenceChangedEventArgs : EventArgs
 
     /// <summary>Whether the resource is available now.</summary>
     public bool IsAvailable => Current is not null;
+
+    /// <summary>The resource and its state, for logs.</summary>
+    public override string ToString() => IsAvailable ? $"{Jid} available ({Current!.Show}, caps {Current.Caps?.Ver ?? "none"})" : $"{Jid} gone ({Presence.TypeName})";
 }
 
 /// <summary>Tells that someone asked to see our presence (RFC 6121 §3.1.3). Answer with <see cref="PresenceManager.ApproveSubscriptionAsync"/> or <see cref="PresenceManager.DenySubscriptionAsync"/>.</summary>
@@ -98,6 +101,9 @@ public sealed class SubscriptionRequestedEventArgs : EventArgs
 
     /// <summary>The request, e.g. for its status text.</summary>
     public Presence Presence { get; }
+
+    /// <summary>Who asks, for logs.</summary>
+    public override string ToString() => $"subscription request from {From}";
 }
 
 /// <summary>What a contact did to a subscription.</summary>
@@ -129,4 +135,7 @@ public sealed class SubscriptionChangedEventArgs : EventArgs
 
     /// <summary>The stanza.</summary>
     public Presence Presence { get; }
+
+    /// <summary>The change, for logs.</summary>
+    public override string ToString() => $"{Change} from {From}";
 }

@@ -119,4 +119,7 @@ public sealed class RosterChangedEventArgs : EventArgs
 
     /// <summary>Whether the item was removed from the roster.</summary>
     public bool Removed => Item.Subscription == RosterSubscription.Remove;
+
+    /// <summary>The item, for logs.</summary>
+    public override string ToString() => $"{Item.Jid} {Item.Subscription}{(Item.Ask ? " (asked)" : string.Empty)} '{Item.Name}' [{string.Join(", ", Item.Groups)}]";
 }

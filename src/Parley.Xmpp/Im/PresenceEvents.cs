@@ -74,7 +74,7 @@ public sealed class PresenceChangedEventArgs : EventArgs
     /// <summary>The resource (full JID), or the bare JID for an entity without resources.</summary>
     public Jid Jid { get; }
 
-    /// <summary>The stanza that caused the change (available, unavailable, unsubscribed or error).</summary>
+    /// <summary>The stanza that caused the change: available, unavailable, unsubscribed or error from the contact, or our own unsubscribe.</summary>
     public Presence Presence { get; }
 
     /// <summary>The resource's presence now, or <see langword="null"/> when it is no longer available.</summary>

@@ -99,12 +99,21 @@ public sealed class PresenceManager
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
     public Task DenySubscriptionAsync(Jid jid, CancellationToken cancellationToken = default) => SendSubscriptionAsync(jid, PresenceType.Unsubscribed, cancellationToken);
 
-    /// <summary>Stops seeing a contact's presence (RFC 6121 §3.3).</summary>
+    /// <summary>Stops seeing a contact's presence (RFC 6121 §3.3). The contact's resources leave the table (with <see cref="PresenceChanged"/>) once the request is sent.</summary>
     /// <param name="jid">The contact; a full JID is reduced to its bare JID.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="InvalidOperationException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
-    public Task UnsubscribeAsync(Jid jid, CancellationToken cancellationToken = default) => SendSubscriptionAsync(jid, PresenceType.Unsubscribe, cancellationToken);
+    public async Task UnsubscribeAsync(Jid jid, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(jid);
+        var request = CreateSubscriptionStanza(jid, PresenceType.Unsubscribe);
+        await _client.SendAsync(request, cancellationToken).ConfigureAwait(false);
+
+        // RFC 6121 §3.3.3 has the contact's server send unavailable presence from each resource, but Prosody 0.12
+        // does not; what we knew of their presence is stale either way.
+        Remove(jid.Bare, null, request);
+    }
 
     /// <summary>Sends our presence to one entity only (RFC 6121 §4.6), with our entity capabilities; e.g. to someone not in the roster we talk to.</summary>
     /// <param name="to">The addressee (bare or full JID).</param>
@@ -145,10 +154,11 @@ public sealed class PresenceManager
     private Task SendSubscriptionAsync(Jid jid, PresenceType type, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(jid);
-
-        // RFC 6121 §3.1.1: subscription stanzas go to the bare JID and SHOULD carry an id.
-        return _client.SendAsync(new Presence(type, jid.Bare) { Id = Stanza.NewId() }, cancellationToken);
+        return _client.SendAsync(CreateSubscriptionStanza(jid, type), cancellationToken);
     }
+
+    /// <summary>RFC 6121 §3.1.1: subscription stanzas go to the bare JID and SHOULD carry an id.</summary>
+    private static Presence CreateSubscriptionStanza(Jid jid, PresenceType type) => new(type, jid.Bare) { Id = Stanza.NewId() };
 
     private void Clear(string reason)
     {

@@ -131,7 +131,11 @@ public sealed class RosterManager
                 }
 
                 _items = items.ToImmutable();
-                _version = answer?.GetAttribute("ver");
+
+                // An empty roster costs nothing to fetch again, so its version is not kept. Prosody 0.12 reports
+                // version 1 for a roster never saved and again after its first change; keeping the first would
+                // make a later fetch miss that change.
+                _version = list.Count == 0 ? null : answer?.GetAttribute("ver");
                 result = list;
                 Log.RosterLoaded(_client.Logger, list.Count, _version);
             }

@@ -320,6 +320,28 @@ public sealed class PresenceUnitTests
     }
 
     [Fact]
+    public async Task Unsubscribing_forgets_the_contacts_presence()
+    {
+        // Not every server sends the unavailable presence RFC 6121 §3.3.3 asks for (Prosody 0.12 does not).
+        await using var offline = new OfflineClient();
+        var presences = offline.Client.Presences;
+        await offline.ReceiveAsync(Make.PresenceFrom("bob@example.net/phone"));
+        await offline.ReceiveAsync(Make.PresenceFrom("carol@example.net/home"));
+        var changes = new List<PresenceChangedEventArgs>();
+        presences.PresenceChanged += (_, e) => changes.Add(e);
+
+        await presences.UnsubscribeAsync(BobPhone);
+
+        var sent = Assert.IsType<Presence>(Assert.Single(offline.Sent));
+        Assert.Equal(PresenceType.Unsubscribe, sent.Type);
+        Assert.False(presences.IsAvailable(Bob));
+        Assert.True(presences.IsAvailable(Jid.Parse("carol@example.net")));
+        var change = Assert.Single(changes);
+        Assert.Equal(BobPhone, change.Jid);
+        Assert.Same(sent, change.Presence);
+    }
+
+    [Fact]
     public async Task Directed_presence_carries_show_status_and_our_caps()
     {
         await using var offline = new OfflineClient();

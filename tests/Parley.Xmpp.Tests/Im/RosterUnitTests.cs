@@ -222,6 +222,26 @@ public sealed class RosterUnitTests
     }
 
     [Fact]
+    public async Task The_version_of_an_empty_roster_is_not_kept()
+    {
+        // Prosody 0.12 calls a never-saved roster version 1, and the roster after its first change version 1 too.
+        await using var offline = new OfflineClient();
+        offline.Client.RosterVersioningOffered = true;
+        var roster = offline.Client.Roster;
+        offline.Responder = request => request.CreateResult(RosterResult("1"));
+        await roster.GetAsync();
+        Assert.Null(roster.Version);
+        offline.Responder = request => request.CreateResult(RosterResult("1", Make.Item("bob@example.net", "both")));
+
+        var items = await roster.GetAsync();
+
+        var requests = offline.SentIqs(XmppNamespaces.Roster);
+        Assert.Equal(string.Empty, requests[1].Payload!.GetAttribute("ver"));
+        Assert.Equal(Bob, Assert.Single(items).Jid);
+        Assert.Equal("1", roster.Version);
+    }
+
+    [Fact]
     public async Task GetAsync_fails_with_the_servers_error()
     {
         await using var offline = new OfflineClient();

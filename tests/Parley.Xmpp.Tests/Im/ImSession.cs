@@ -1,4 +1,5 @@
 using Parley.Testing;
+using Parley.Xmpp.Tests.Client;
 
 namespace Parley.Xmpp.Tests.Im;
 
@@ -23,16 +24,8 @@ internal sealed class ImSession : IAsyncDisposable
     /// <summary>Connects a client for the account, with the server's certificate pinned.</summary>
     public async Task<XmppClient> ConnectAsync(TestAccount account, string resource = "test")
     {
-        var options = new XmppClientOptions
-        {
-            Jid = account.Jid.WithResource(resource),
-            Password = account.Password,
-            Host = Server.Host,
-            Port = Server.ClientPort,
-            Reconnect = ReconnectPolicy.Disabled,
-            DefaultIqTimeout = Timeout,
-        };
-        options.TrustCertificate(Server.CertificateSha256);
+        var options = ClientOptions.For(Server, account, resource);
+        options.DefaultIqTimeout = Timeout;
         var client = new XmppClient(options);
         _clients.Add(client);
         _accounts[client] = account;

@@ -20,7 +20,7 @@ internal static partial class Log
     [LoggerMessage(4004, LogLevel.Warning, "Skipped an invalid roster item: {Reason}")]
     public static partial void InvalidRosterItem(ILogger logger, string reason);
 
-    [LoggerMessage(4100, LogLevel.Warning, "Not tracking presence of {Jid}: the presence table is full ({Limit} entries)")]
+    [LoggerMessage(4100, LogLevel.Debug, "Not tracking presence of {Jid}: the presence table is full ({Limit} entries)")]
     public static partial void PresenceTableFull(ILogger logger, string jid, int limit);
 
     [LoggerMessage(4101, LogLevel.Debug, "Presence table cleared ({Count} resources): {Reason}")]

@@ -17,7 +17,7 @@ public sealed class PresenceManager
     /// <summary>The most resources tracked for one contact.</summary>
     internal const int MaxResourcesPerContact = 64;
 
-    /// <summary>The most resources tracked in all; anyone may send directed presence, so the table needs a ceiling.</summary>
+    /// <summary>The most resources tracked in all; anyone may send directed presence, so the table needs a ceiling (and overflow is logged at Debug only, so a flood cannot flood the log).</summary>
     internal const int MaxTrackedResources = 50_000;
 
     private readonly XmppClient _client;

@@ -58,6 +58,15 @@ public sealed partial class XmppClient : XmppEndpoint
     /// <summary>Entity capabilities (XEP-0115): our own hash and a cache of peers'.</summary>
     public Im.EntityCapabilities Capabilities { get; }
 
+    /// <summary>The account's bare JID (what roster pushes must come from).</summary>
+    internal Jid AccountJid => _options.Jid.Bare;
+
+    /// <summary>Whether the server announced roster versioning (RFC 6121 §2.6) on the current connection.</summary>
+    internal bool RosterVersioningOffered { get; set; }
+
+    /// <summary>The last broadcast available presence, or <see langword="null"/> when the last broadcast was unavailable or none was sent.</summary>
+    internal Presence? LastBroadcastPresence => _lastBroadcastPresence;
+
     /// <summary>Whether stream management (XEP-0198) is active on the current connection.</summary>
     public bool IsStreamManagementEnabled => _sm.Enabled;
 
@@ -100,6 +109,7 @@ public sealed partial class XmppClient : XmppEndpoint
             // SASL (RFC 6120 §6).
             await AuthenticateAsync(stream, features, cancellationToken).ConfigureAwait(false);
             features = await ClientStreamSetup.OpenAsync(stream, account.Domain, account.Bare.ToString(), cancellationToken).ConfigureAwait(false);
+            RosterVersioningOffered = features.Element("ver", "urn:xmpp:features:rosterver") is not null;
             var smOffered = _options.StreamManagement && features.Element("sm", XmppNamespaces.StreamManagement) is not null;
 
             // Resume the previous session when possible (XEP-0198 §5).
@@ -350,6 +360,8 @@ public sealed partial class XmppClient : XmppEndpoint
         var resend = new List<Stanza>();
         if (_lastBroadcastPresence is { } presence)
         {
+            // Our features may have changed while the link was down; the old stream's writer is gone, so updating in place is safe.
+            Capabilities.Decorate(presence);
             resend.Add(presence);
         }
 

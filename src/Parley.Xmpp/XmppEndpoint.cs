@@ -79,6 +79,12 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
 
     internal XmppConnectionOptions ConnectionOptions => _options;
 
+    /// <summary>
+    /// Unit tests only: while disconnected, stanzas go to this hook instead of failing, so a test can see what
+    /// the library answers without a network. Never set by the library itself.
+    /// </summary>
+    internal Action<Stanza>? OfflineSendHook { get; set; }
+
     /// <summary>Cancelled when the endpoint is disconnected or disposed.</summary>
     internal CancellationToken Lifetime => _lifetime?.Token ?? CancellationToken.None;
 
@@ -290,6 +296,9 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
         {
             switch (State)
             {
+                case XmppConnectionState.Disconnected when OfflineSendHook is { } hook:
+                    hook(stanza);
+                    return Task.CompletedTask;
                 case XmppConnectionState.Disconnected:
                 case XmppConnectionState.Connecting:
                     throw new InvalidOperationException($"Cannot send while {State}; call ConnectAsync first.");
@@ -528,7 +537,8 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
         _inbound.Writer.TryWrite(stanza);
     }
 
-    private void CompletePendingIq(Iq response)
+    /// <summary>Completes the request a response answers. Internal so unit tests can play the server's part without a socket.</summary>
+    internal void CompletePendingIq(Iq response)
     {
         var id = response.Id;
         if (id is null || !_pendingIqs.TryGetValue(id, out var pending))

@@ -147,7 +147,7 @@ public sealed class AdHocCommandHostUnitTests
 
         Assert.Contains(XmppNamespaces.Commands, client.Disco.Features);
         var info = client.Disco.NodeInfoProvider!("config");
-        Assert.Equal(new Im.DiscoIdentity("automation", "command-node", "Configure Service"), Assert.Single(info!.Identities));
+        Assert.Equal(new Parley.Xmpp.Im.DiscoIdentity("automation", "command-node", "Configure Service"), Assert.Single(info!.Identities));
         Assert.True(info.Supports(XmppNamespaces.Commands));
         Assert.True(info.Supports(XmppNamespaces.DataForms));
         Assert.Equal("command-list", client.Disco.NodeInfoProvider("http://jabber.org/protocol/commands")!.Identities[0].Type);

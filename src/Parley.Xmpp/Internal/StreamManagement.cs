@@ -35,27 +35,18 @@ internal sealed class StreamManagement
         }
     }
 
-    public void OnEnabled(string? resumeId, string? location)
-    {
-        lock (_lock)
-        {
-            Enabled = true;
-            ResumeId = resumeId;
-            Location = location;
-            InboundHandled = 0;
-            _acked = 0;
-            AckRequestOutstanding = false;
-        }
-    }
+    public void OnEnabled(string? resumeId, string? location) => Reset(enabled: true, resumeId, location);
 
     /// <summary>A fresh session (no resumption): counters restart, resumption data is gone. Unacked stanzas stay for the caller to take.</summary>
-    public void OnNewSession()
+    public void OnNewSession() => Reset(enabled: false, resumeId: null, location: null);
+
+    private void Reset(bool enabled, string? resumeId, string? location)
     {
         lock (_lock)
         {
-            Enabled = false;
-            ResumeId = null;
-            Location = null;
+            Enabled = enabled;
+            ResumeId = resumeId;
+            Location = location;
             InboundHandled = 0;
             _acked = 0;
             AckRequestOutstanding = false;

@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Security.Authentication;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp;
@@ -43,6 +44,9 @@ public abstract class XmppConnectionOptions
 
     /// <summary>A custom validation callback; when set it replaces the default check (system trust store plus pinned fingerprints).</summary>
     public RemoteCertificateValidationCallback? CertificateValidation { get; set; }
+
+    /// <summary>The TLS versions to offer. Default TLS 1.2 and 1.3.</summary>
+    public SslProtocols TlsProtocols { get; set; } = SslProtocols.Tls12 | SslProtocols.Tls13;
 
     /// <summary>How long one TCP connect + TLS handshake may take. Default 15 s.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);

@@ -156,7 +156,7 @@ internal sealed class XmppTransport : IAsyncDisposable
         var sslOptions = new SslClientAuthenticationOptions
         {
             TargetHost = targetHost,
-            EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+            EnabledSslProtocols = _options.TlsProtocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             ApplicationProtocols = [new SslApplicationProtocol("xmpp-client")],
             RemoteCertificateValidationCallback = (sender, certificate, chain, errors) =>

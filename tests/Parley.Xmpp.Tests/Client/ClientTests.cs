@@ -25,6 +25,23 @@ public sealed class ClientTests(ServerFixture servers)
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task Over_tls_1_2_the_channel_bound_scram_plus_is_chosen(string kind)
+    {
+        // Both servers bind with tls-unique, which exists only up to TLS 1.2 (RFC 9266); .NET cannot export
+        // tls-exporter keying material, so TLS 1.3 falls back to plain SCRAM.
+        var server = await servers.GetAsync(kind);
+        var account = await server.CreateAccountAsync();
+        var options = ClientOptions.For(server, account);
+        options.TlsProtocols = System.Security.Authentication.SslProtocols.Tls12;
+        using var logs = new Support.CapturingLoggerFactory();
+        await using var client = new XmppClient(options, logs);
+        await client.ConnectAsync();
+        var authenticated = Assert.Single(logs.Entries, e => e.Id.Id == 1003);
+        Assert.Matches("SCRAM-SHA-(1|256)-PLUS", authenticated.Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task Connects_with_direct_tls(string kind)
     {
         var server = await servers.GetAsync(kind);

@@ -7,7 +7,11 @@ using Parley.Benchmarks;
 switch (args.FirstOrDefault())
 {
     case "parse":
-        return await ParseHarness.RunAsync(args[1..]);
+        return await ParseHarness.RunAsync(args[1..], dispatch: false);
+    case "dispatch":
+        return await ParseHarness.RunAsync(args[1..], dispatch: true);
+    case "throughput":
+        return await ThroughputHarness.RunAsync(args[1..]);
     case "bdn":
         // In-process: the benchmarks need no separate build of a generated project (this machine builds offline).
         var config = DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance));
@@ -16,7 +20,9 @@ switch (args.FirstOrDefault())
     default:
         Console.Error.WriteLine("""
             usage:
-              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- parse [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- parse    [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- dispatch [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- throughput [--count N] [--warmup N] [--roundtrips N] [--no-slixmpp]
               dotnet run -c Release --project benchmarks/Parley.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter '*Parse*']
             """);
         return 2;

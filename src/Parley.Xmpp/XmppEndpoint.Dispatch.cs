@@ -8,8 +8,8 @@ namespace Parley.Xmpp;
 public abstract partial class XmppEndpoint
 {
     private const int RecentMessageIdCapacity = 4096;
-    private readonly HashSet<(string From, string Id)> _recentMessageIds = [];
-    private readonly Queue<(string From, string Id)> _recentMessageOrder = new();
+    private readonly HashSet<RecentMessage> _recentMessageIds = [];
+    private readonly Queue<RecentMessage> _recentMessageOrder = new();
 
     private async Task RunDispatchAsync(ChannelReader<Stanza> reader, CancellationToken lifetime)
     {
@@ -129,7 +129,7 @@ public abstract partial class XmppEndpoint
             return false;
         }
 
-        var key = (from, id);
+        var key = new RecentMessage(from, id);
         if (!_recentMessageIds.Add(key))
         {
             Log.DuplicateMessage(Logger, id, from);
@@ -143,5 +143,25 @@ public abstract partial class XmppEndpoint
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A (sender, id) pair with its hash computed once. Evicting the oldest entry then reads neither string (equality
+    /// finds the same instances by reference): those strings are thousands of messages old and no longer in the CPU
+    /// cache, and hashing them again cost two cache misses per received message.
+    /// </summary>
+    private readonly struct RecentMessage(string from, string id) : IEquatable<RecentMessage>
+    {
+        private readonly int _hash = HashCode.Combine(from.GetHashCode(StringComparison.Ordinal), id.GetHashCode(StringComparison.Ordinal));
+
+        public string From { get; } = from;
+
+        public string Id { get; } = id;
+
+        public bool Equals(RecentMessage other) => _hash == other._hash && string.Equals(From, other.From, StringComparison.Ordinal) && string.Equals(Id, other.Id, StringComparison.Ordinal);
+
+        public override bool Equals(object? obj) => obj is RecentMessage other && Equals(other);
+
+        public override int GetHashCode() => _hash;
     }
 }

@@ -125,14 +125,25 @@ public sealed class SrvResolverTests(SrvResolverTests.DnsmasqFixture dnsmasq) : 
             _process.Dispose();
         }
 
+        /// <summary>A port free for both UDP and TCP (a UDP-free port may be busy as a TCP client port: try again then).</summary>
         private static int FreePort()
         {
-            using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-            udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
-            using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
-            return port;
+            for (var attempt = 0; ; attempt++)
+            {
+                using var udp = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                udp.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                var port = ((IPEndPoint)udp.LocalEndPoint!).Port;
+                using var tcp = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                try
+                {
+                    tcp.Bind(new IPEndPoint(IPAddress.Loopback, port));
+                    return port;
+                }
+                catch (SocketException) when (attempt < 50)
+                {
+                    // Taken for TCP; pick another.
+                }
+            }
         }
 
         private static async Task<string> EnsureInstalledAsync()

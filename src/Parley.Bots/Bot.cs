@@ -39,8 +39,9 @@ public abstract class Bot
 /// <summary>What a bot can use: its client, its logger, the clock, and replies marked as automatic.</summary>
 public sealed class BotContext
 {
-    internal BotContext(string name, XmppClient client, ILogger logger, TimeProvider time)
+    internal BotContext(string name, XmppClient client, ILogger logger, TimeProvider time, CancellationToken stopping)
     {
+        Stopping = stopping;
         Name = name;
         Client = client;
         Logger = logger;
@@ -58,6 +59,9 @@ public sealed class BotContext
 
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; }
+
+    /// <summary>Cancelled when the bot must stop: background work started by the bot listens to this token.</summary>
+    public CancellationToken Stopping { get; }
 
     /// <summary>Replies to a message with text; the reply is marked <c>Auto-Submitted: auto-replied</c> so other bots do not answer it.</summary>
     /// <param name="to">The message answered.</param>

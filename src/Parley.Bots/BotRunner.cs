@@ -39,7 +39,7 @@ public sealed partial class BotRunner : IAsyncDisposable
         _rules = rules;
         _time = time ?? TimeProvider.System;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Parley.Bots." + name);
-        bot.Attach(new BotContext(name, client, _logger, _time));
+        bot.Attach(new BotContext(name, client, _logger, _time, _stopping.Token));
     }
 
     /// <summary>The bot's name.</summary>
@@ -85,11 +85,13 @@ public sealed partial class BotRunner : IAsyncDisposable
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
-        if (Client.State == XmppConnectionState.Connected)
+        if (Client.State != XmppConnectionState.Disconnected)
         {
+            // The close gets its own short deadline: the host's token may already have fired after the grace period.
+            using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             try
             {
-                await Client.DisconnectAsync(cancellationToken).ConfigureAwait(false);
+                await Client.DisconnectAsync(closing.Token).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is XmppException or OperationCanceledException)
             {

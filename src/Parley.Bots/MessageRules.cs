@@ -49,6 +49,13 @@ public sealed class MessageRules
     /// <summary>Whether delayed messages sent before the bot started are answered.</summary>
     public bool AnswerOfflineMessages { get; }
 
+    /// <summary>
+    /// How much earlier than the start a delay stamp may be and still count as "after the start". A message that
+    /// races the bot's first presence is stored offline and delivered at once with a stamp of whole seconds
+    /// (Prosody), i.e. up to a second before the start; 2 s covers that and small clock differences.
+    /// </summary>
+    public static TimeSpan StampTolerance { get; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Decides whether the bot sees <paramref name="message"/>. Consumes a rate-limit token only for a message that passed every other rule.</summary>
     /// <param name="message">The message received.</param>
     /// <param name="account">The bot's own bare JID.</param>
@@ -72,7 +79,7 @@ public sealed class MessageRules
             return MessageVerdict.FromSelf;
         }
 
-        if (!AnswerOfflineMessages && message.Delay is { } delay && delay.Stamp < startedAt)
+        if (!AnswerOfflineMessages && message.Delay is { } delay && delay.Stamp < startedAt - StampTolerance)
         {
             return MessageVerdict.OldOfflineMessage;
         }

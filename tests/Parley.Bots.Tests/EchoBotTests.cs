@@ -80,7 +80,7 @@ public sealed class EchoBotTests(ServerFixture servers)
         await using var alice = await Person.ConnectAsync(server);
 
         await self.SayAsync(bot.Jid.WithResource("bot"), "talking to myself");
-        await alice.SayAsync(bot.Jid, "probe");
+        await alice.SayAsync(bot.Jid.WithResource("bot"), "probe"); // to the bot's resource only, not to "self" too
         Assert.Equal("probe", await alice.NextBodyAsync());
         await self.AssertNothingMoreAsync();
     }

@@ -45,6 +45,17 @@ public sealed class MessageRulesUnitTests
     }
 
     [Fact]
+    public void A_message_stored_offline_while_the_bot_was_starting_is_answered_despite_a_whole_second_stamp()
+    {
+        // Regression: Prosody stamps offline messages in whole seconds; a message that raced the first presence
+        // carried a stamp just before the start and was dropped as "old".
+        var startedAt = Start.AddMilliseconds(900);
+        var raced = From("a@example.org/x", "are you there?");
+        raced.Add(new Delay(Start, null, "Offline Storage").ToElement());
+        Assert.Equal(MessageVerdict.Accepted, new MessageRules(AllowList.Everyone, null).Evaluate(raced, Bot, startedAt));
+    }
+
+    [Fact]
     public void The_allow_list_takes_users_domains_and_subdomains()
     {
         var list = AllowList.Parse(["alice@example.org", "partner.example", "*.corp.example"]);

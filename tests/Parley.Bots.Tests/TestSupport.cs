@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Parley.Bots.Hosting;
 using Parley.Testing;
 using Parley.Xmpp.Im;
@@ -24,6 +25,11 @@ internal sealed class BotHost : IAsyncDisposable
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
+        if (Environment.GetEnvironmentVariable("PARLEY_BOTS_TEST_LOG") == "1")
+        {
+            // Diagnostics: the bots' log and the XML traffic on the console.
+            builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Environment.GetEnvironmentVariable("PARLEY_BOTS_TEST_TRACE") == "1" ? LogLevel.Trace : LogLevel.Debug);
+        }
         builder.Services.AddParleyBots(builder.Configuration);
         return builder.Build();
     }
@@ -35,17 +41,23 @@ internal sealed class BotHost : IAsyncDisposable
         return new BotHost(host);
     }
 
-    public Task StopAsync(TimeSpan grace)
+    public async Task StopAsync(TimeSpan grace)
     {
         using var timeout = new CancellationTokenSource(grace);
-        return _host.StopAsync(timeout.Token);
+        await _host.StopAsync(timeout.Token);
     }
 
     public async ValueTask DisposeAsync()
     {
         await StopAsync(TimeSpan.FromSeconds(5));
-        _host.Dispose();
-        await Service.DisposeAsync();
+        if (_host is IAsyncDisposable asyncHost)
+        {
+            await asyncHost.DisposeAsync();
+        }
+        else
+        {
+            _host.Dispose();
+        }
     }
 
     /// <summary>Configuration for one bot on <paramref name="server"/> with a fresh account; returns the account.</summary>

@@ -88,7 +88,7 @@ public sealed partial class ReportBot : Bot
         }
 
         // The work runs beside the message loop so that other users are served meanwhile.
-        var work = Task.Run(() => ServeAsync(message, user, project, cancellationToken), CancellationToken.None);
+        var work = Task.Run(() => ServeAsync(message, user, project, Context.Stopping), CancellationToken.None);
         lock (_lock)
         {
             _running.RemoveAll(t => t.IsCompleted);
@@ -96,7 +96,7 @@ public sealed partial class ReportBot : Bot
         }
     }
 
-    /// <summary>Waits for running requests; they are cancelled when <paramref name="cancellationToken"/> fires (the runner cancels their token too).</summary>
+    /// <summary>Waits for running requests; when <paramref name="cancellationToken"/> fires the runner cancels them (<see cref="BotContext.Stopping"/>).</summary>
     /// <param name="cancellationToken">Signalled when the shutdown must end now.</param>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {

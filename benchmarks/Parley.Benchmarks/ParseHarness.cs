@@ -107,7 +107,7 @@ internal static class ParseHarness
                     arguments.Add(option);
                 }
 
-                Console.WriteLine($"{Slixmpp.Python} {script} {string.Join(' ', arguments.Skip(1))} ...");
+                Console.WriteLine($"{Slixmpp.Python} {script} STREAM_FILE {string.Join(' ', arguments.Skip(1))} ...");
                 using var json = await Slixmpp.RunScriptAsync(script, arguments);
                 if (json is null)
                 {

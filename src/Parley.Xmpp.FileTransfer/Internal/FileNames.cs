@@ -24,14 +24,16 @@ internal static class FileNames
         name ??= string.Empty;
         var slash = name.LastIndexOfAny(['/', '\\']);
         var segment = slash >= 0 ? name[(slash + 1)..] : name;
+        if (segment.Length > 4 * MaxLength)
+        {
+            // Cut very long input early, but keep a short extension from its end.
+            var tail = Path.GetExtension(segment);
+            segment = segment[..(4 * MaxLength)] + (tail.Length <= 16 ? tail : string.Empty);
+        }
+
         var builder = new StringBuilder(Math.Min(segment.Length, 4 * MaxLength));
         foreach (var rune in segment.EnumerateRunes())
         {
-            if (builder.Length >= 4 * MaxLength)
-            {
-                break;
-            }
-
             var category = Rune.GetUnicodeCategory(rune);
             if (category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
                 || (rune.IsAscii && "<>:\"|?*".Contains((char)rune.Value, StringComparison.Ordinal)))

@@ -59,8 +59,8 @@ internal sealed class IncomingSink : IAsyncDisposable
     /// <exception cref="FileTransferException">Size or hash mismatch; the temporary file is deleted.</exception>
     public async Task<string> CompleteAsync(string? expectedSha256)
     {
-        await CloseAsync().ConfigureAwait(false);
         Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
+        await CloseAsync().ConfigureAwait(false);
         if (Written != _size)
         {
             Delete();

@@ -24,18 +24,9 @@ internal static class Socks5
         try
         {
             await socket.ConnectAsync(host, port, deadline.Token).ConfigureAwait(false);
-            var request = new byte[3 + 4 + 1 + destination.Length + 2];
-            request[0] = 5; // greeting: version 5, one method, "no authentication"
-            request[1] = 1;
-            request[2] = 0;
-            request[3] = 5; // CONNECT, domain name
-            request[4] = 1;
-            request[5] = 0;
-            request[6] = 3;
-            request[7] = (byte)destination.Length;
-            Encoding.ASCII.GetBytes(destination, request.AsSpan(8));
-            await socket.SendAsync(request, SocketFlags.None, deadline.Token).ConfigureAwait(false);
 
+            // Greeting first, then the request: some proxies (mod_proxy65) do not accept both in one packet.
+            await socket.SendAsync(new byte[] { 5, 1, 0 }, SocketFlags.None, deadline.Token).ConfigureAwait(false);
             var reply = new byte[4];
             await ReadExactlyAsync(socket, reply.AsMemory(0, 2), deadline.Token).ConfigureAwait(false);
             if (reply[0] != 5 || reply[1] != 0)
@@ -43,6 +34,14 @@ internal static class Socks5
                 throw new IOException($"The streamhost refused the SOCKS5 greeting (method {reply[1]}).");
             }
 
+            var request = new byte[4 + 1 + destination.Length + 2];
+            request[0] = 5; // CONNECT to a domain name, port 0
+            request[1] = 1;
+            request[2] = 0;
+            request[3] = 3;
+            request[4] = (byte)destination.Length;
+            Encoding.ASCII.GetBytes(destination, request.AsSpan(5));
+            await socket.SendAsync(request, SocketFlags.None, deadline.Token).ConfigureAwait(false);
             await ReadExactlyAsync(socket, reply, deadline.Token).ConfigureAwait(false);
             if (reply[0] != 5 || reply[1] != 0)
             {

@@ -42,6 +42,9 @@ function render(message) {
     list.insertBefore(item, next === undefined ? null : state.items.get(next));
     if (stick || message.from === 'visitor') { list.scrollTop = list.scrollHeight; }
   }
+  // The POST answer (pending) can arrive after the push that already said "sent": never go back to an older version.
+  if (Number(item.dataset.seq || 0) > message.seq) { return; }
+  item.dataset.seq = String(message.seq);
   item.className = message.from + ' ' + message.state;
   item.dataset.id = String(message.id);
   item.querySelector('.text').textContent = message.text;

@@ -157,11 +157,9 @@ internal sealed partial class VisitorGateway : BackgroundService
 
             foreach (var message in pending)
             {
-                var visitor = await _store.FindVisitorAsync(message.VisitorId, cancellationToken);
-                if (visitor is null)
-                {
-                    continue;
-                }
+                // The foreign key guarantees the row; a missing one is a broken database, not something to skip silently.
+                var visitor = await _store.FindVisitorAsync(message.VisitorId, cancellationToken)
+                    ?? throw new InvalidOperationException($"Message {message.Id} belongs to visitor {message.VisitorId}, who is not in the database.");
 
                 var from = VisitorJid(visitor.Id);
                 if (!visitor.SubscriptionRequested && await _store.MarkSubscriptionRequestedAsync(visitor.Id, cancellationToken))

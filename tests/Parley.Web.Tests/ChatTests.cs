@@ -16,10 +16,11 @@ public sealed class ChatTests(ServerFixture servers)
 {
     private const string Nick = VisitorGateway.NickNamespace;
 
-    [Fact]
-    public async Task A_guest_message_reaches_the_owner_and_the_reply_reaches_every_tab_live()
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task A_guest_message_reaches_the_owner_and_the_reply_reaches_every_tab_live(string kind)
     {
-        var server = await servers.GetAsync(Servers.Prosody);
+        var server = await servers.GetAsync(kind);
         await using var owner = await Owner.ConnectAsync(server);
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
         await gateway.WaitConnectedAsync();
@@ -61,10 +62,11 @@ public sealed class ChatTests(ServerFixture servers)
         Assert.False(history.HasMore);
     }
 
-    [Fact]
-    public async Task A_reply_sent_while_no_tab_is_open_is_shown_when_the_visitor_returns()
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task A_reply_sent_while_no_tab_is_open_is_shown_when_the_visitor_returns(string kind)
     {
-        var server = await servers.GetAsync(Servers.Prosody);
+        var server = await servers.GetAsync(kind);
         await using var owner = await Owner.ConnectAsync(server);
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
         await gateway.WaitConnectedAsync();
@@ -219,6 +221,36 @@ public sealed class ChatTests(ServerFixture servers)
     }
 
     [Fact]
+    public async Task History_comes_in_pages_newest_first_and_sending_is_rate_limited_per_visitor()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:MessagesPerMinute=55");
+        await gateway.WaitConnectedAsync();
+        using var visitor = gateway.NewVisitor();
+        await visitor.SignInAsGuestAsync("Chatty");
+        for (var i = 1; i <= 55; i++)
+        {
+            await visitor.SendAsync($"message {i}");
+        }
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, (await visitor.PostAsync($"/api/conversations/{visitor.Conversation}/messages", new { text = "one too many" })).StatusCode);
+        using var other = gateway.NewVisitor();
+        await other.SignInAsGuestAsync("Other");
+        await other.SendAsync("the limit is per visitor");
+
+        var newest = await visitor.HistoryAsync();
+        Assert.True(newest.HasMore);
+        Assert.Equal(Enumerable.Range(6, 50).Select(i => $"message {i}"), newest.Messages.Select(m => m.Text));
+        var older = await visitor.HistoryAsync(before: newest.Messages[0].Id);
+        Assert.False(older.HasMore);
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => $"message {i}"), older.Messages.Select(m => m.Text));
+        var one = (await visitor.Http.GetFromJsonAsync<Visitor.History>($"/api/conversations/{visitor.Conversation}/messages?limit=0", new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)))!;
+        Assert.Equal(["message 55"], one.Messages.Select(m => m.Text));
+        Assert.True(one.HasMore);
+    }
+
+    [Fact]
     public async Task Messages_written_while_the_XMPP_link_is_down_wait_in_the_outbox_and_go_out_in_order()
     {
         var server = await servers.GetAsync(Servers.Prosody);
@@ -263,10 +295,11 @@ public sealed class ChatTests(ServerFixture servers)
         Assert.Equal("Healthy", await healthy.Content.ReadAsStringAsync());
     }
 
-    [Fact]
-    public async Task The_owner_sees_the_visitor_as_a_contact_and_the_page_shows_the_owners_presence()
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task The_owner_sees_the_visitor_as_a_contact_and_the_page_shows_the_owners_presence(string kind)
     {
-        var server = await servers.GetAsync(Servers.Prosody);
+        var server = await servers.GetAsync(kind);
         await using var owner = await Owner.ConnectAsync(server);
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
         await gateway.WaitConnectedAsync();

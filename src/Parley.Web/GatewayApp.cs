@@ -1,5 +1,9 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
@@ -37,6 +41,16 @@ internal static class GatewayApp
         // Order matters: the schema exists before the component starts sending from the outbox.
         services.AddHostedService<StoreInitializer>();
         services.AddHostedService(static sp => sp.GetRequiredService<VisitorGateway>());
+
+        services.AddDataProtection().SetApplicationName("Parley.Web");
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<GatewayOptions>, ILoggerFactory>(static (keys, gateway, loggers) =>
+            keys.XmlRepository = new FileSystemXmlRepository(Directory.CreateDirectory(gateway.Value.KeysDirectory), loggers));
+        services.Configure<ForwardedHeadersOptions>(static options =>
+        {
+            // Only the default known proxies (loopback) are believed.
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            options.ForwardLimit = 1;
+        });
 
         services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie(options =>
         {
@@ -90,6 +104,12 @@ internal static class GatewayApp
 
     private static void UseGateway(this WebApplication app)
     {
+        // Read raw: resolving the options here would validate them before start-up reports the problems.
+        if (app.Configuration.GetValue<bool>($"{GatewayOptions.Section}:{nameof(GatewayOptions.TrustForwardedHeaders)}"))
+        {
+            app.UseForwardedHeaders();
+        }
+
         if (!app.Environment.IsDevelopment())
         {
             app.UseHsts();

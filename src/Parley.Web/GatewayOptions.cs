@@ -18,6 +18,12 @@ internal sealed class GatewayOptions
     /// <summary>The SQLite file; created with its schema at start.</summary>
     public string DatabasePath { get; set; } = "parley-web.db";
 
+    /// <summary>Where the cookie-protection keys live; empty: a <c>parley-web-keys</c> folder next to the database, so sign-ins survive a restart.</summary>
+    public string DataProtectionKeysPath { get; set; } = "";
+
+    /// <summary>Behind a reverse proxy on loopback: take the client address and scheme from X-Forwarded-For/-Proto (rate limits, Secure cookies).</summary>
+    public bool TrustForwardedHeaders { get; set; }
+
     /// <summary>How long a visitor stays available to the owner after their last tab closed (a reload must not flap presence).</summary>
     public TimeSpan PresenceLinger { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -31,6 +37,10 @@ internal sealed class GatewayOptions
     public int MaxStreamsPerVisitor { get; set; } = 8;
 
     internal Jid OwnerJid => Jid.Parse(Owner).Bare;
+
+    internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path
+        ? Path.GetFullPath(path)
+        : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(DatabasePath)) ?? ".", "parley-web-keys");
 
     internal sealed class ComponentSettings
     {

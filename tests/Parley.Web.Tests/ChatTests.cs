@@ -251,6 +251,23 @@ public sealed class ChatTests(ServerFixture servers)
     }
 
     [Fact]
+    public async Task Behind_a_trusted_proxy_the_guest_limit_counts_each_forwarded_client()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null, "--Parley:Guests:PerMinute=1", "--Parley:TrustForwardedHeaders=true");
+        async Task<HttpStatusCode> SignInFrom(string address)
+        {
+            using var visitor = gateway.NewVisitor();
+            visitor.Http.DefaultRequestHeaders.Add("X-Forwarded-For", address);
+            return (await visitor.SignInAsGuestAsync("Proxied")).StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await SignInFrom("198.51.100.1"));
+        Assert.Equal(HttpStatusCode.OK, await SignInFrom("198.51.100.2"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, await SignInFrom("198.51.100.1"));
+    }
+
+    [Fact]
     public async Task Messages_written_while_the_XMPP_link_is_down_wait_in_the_outbox_and_go_out_in_order()
     {
         var server = await servers.GetAsync(Servers.Prosody);
@@ -270,6 +287,9 @@ public sealed class ChatTests(ServerFixture servers)
             Assert.Equal("Degraded", await health.Content.ReadAsStringAsync());
             Assert.All((await visitor.HistoryAsync()).Messages, m => Assert.Equal("pending", m.State));
         }
+
+        // The cookie keys live next to the database, so the sign-in survives the restart.
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(Path.GetDirectoryName(database)!, "parley-web-keys"), "key-*.xml"));
 
         // The same database with the right secret: the outbox drains, in order, and the states move on.
         await using var up = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), database);

@@ -21,7 +21,9 @@ internal static class GatewayApp
     /// <exception cref="OptionsValidationException">The <c>Parley</c> settings are invalid (thrown when the app starts).</exception>
     public static WebApplication Create(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // appsettings.json ships next to the binary; the working directory is wherever the service was started.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.ConfigureKestrel(static kestrel => kestrel.AddServerHeader = false);
         builder.Services.AddGateway(builder.Configuration);
         var app = builder.Build();
         app.UseGateway();

@@ -108,7 +108,7 @@ internal sealed partial class VisitorGateway : BackgroundService
                 {
                     return;
                 }
-                catch (XmppException ex)
+                catch (Exception ex) when (ex is XmppException or TimeoutException)
                 {
                     Log.ConnectFailed(_logger, Domain, delay.TotalSeconds, ex);
                     await Task.Delay(delay, _time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs Parley on this machine: a private Prosody on 127.0.0.1 (data in .parley/), an owner account for your
-# XMPP client, and Parley's bots. Idempotent: a second run reuses the same domain, accounts and passwords.
+# XMPP client, Parley's bots and the web chat gateway. Idempotent: a second run reuses the same domain, accounts and passwords.
 #   ./scripts/run.sh                 (env: PARLEY_DOMAIN=localhost PARLEY_C2S_PORT=5222 PARLEY_HOME=.parley)
 # Ctrl-C stops everything.
 set -euo pipefail
@@ -95,6 +95,10 @@ $(account reports Report)
 }
 EOJ
 
+dotnet build "$ROOT/src/Parley.Web/Parley.Web.csproj" -c Release -o "$HOME_DIR/web" -v quiet -nologo >"$HOME_DIR/build-web.log" 2>&1 \
+  || { tail -30 "$HOME_DIR/build-web.log"; exit 1; }
+export PARLEY_WEB_PORT=${PARLEY_WEB_PORT:-$(free_port 5080)}
+
 # ---- start Prosody, then the bots -------------------------------------------------------------------
 PIDS=()
 cleanup() {
@@ -118,6 +122,14 @@ PIDS+=($!)
 for _ in $(seq 1 150); do [ "$(grep -c " online as " "$HOME_DIR/bots.log" 2>/dev/null)" -ge 3 ] && break; sleep 0.2; done
 [ "$(grep -c " online as " "$HOME_DIR/bots.log")" -ge 3 ] || { echo "The bots did not come online:"; tail -40 "$HOME_DIR/bots.log"; exit 1; }
 
+# The web chat gateway: component chat.$DOMAIN (configured in parley-local.cfg.lua), guest sign-in, SQLite in .parley/web-data.
+Parley__Owner="owner@$DOMAIN" Parley__Component__Domain="chat.$DOMAIN" Parley__Component__Secret="$PARLEY_COMPONENT_SECRET" \
+  Parley__Component__Port="$PARLEY_COMPONENT_PORT" Parley__DatabasePath="$HOME_DIR/web-data/parley-web.db" Parley__Guests__Enabled=true \
+  "$HOME_DIR/web/Parley.Web" --urls "http://127.0.0.1:$PARLEY_WEB_PORT" >"$HOME_DIR/web.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do grep -q "Component chat.$DOMAIN connected" "$HOME_DIR/web.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "Component chat.$DOMAIN connected" "$HOME_DIR/web.log" || { echo "The web gateway did not connect:"; tail -30 "$HOME_DIR/web.log"; exit 1; }
+
 cat <<EOM
 
 Parley is running (Ctrl-C stops it; data in $HOME_DIR).
@@ -135,5 +147,8 @@ Connect Pidgin as the owner: Accounts > Manage Accounts > Add > Protocol XMPP,
   Pidgin asks to accept the self-signed certificate: its SHA-256 is $FINGERPRINT
 Then send a message to echo@$DOMAIN, or send 1234 to reports@$DOMAIN.
 Or from a shell:  $HOME_DIR/bin/parley send reports@$DOMAIN "1234" --jid owner@$DOMAIN --password '$OWNER_PASSWORD' --server 127.0.0.1:$PARLEY_C2S_PORT --trust-cert $FINGERPRINT
+
+Web chat: open http://127.0.0.1:$PARLEY_WEB_PORT/ and sign in with a name; the owner gets the visitor's
+  messages from <id>@chat.$DOMAIN and answers them from Pidgin.
 EOM
 wait -n "${PIDS[@]}"

@@ -55,7 +55,7 @@ internal static class ParseHarness
         // The first pass warms up the JIT (tiered compilation) and is not reported.
         var label = dispatch ? "Parley dispatch" : "Parley parse";
         var first = dispatch ? await DispatchAsync(data, chunk) : await ParseAsync(data, chunk);
-        Result? best = null;
+        var results = new List<Result>(runs);
         for (var run = 1; run <= runs; run++)
         {
             var result = dispatch ? await DispatchAsync(data, chunk) : await ParseAsync(data, chunk);
@@ -67,16 +67,19 @@ internal static class ParseHarness
 
             PrintRate($"{label}, run {run}", count, data.Length, result.Seconds, result.CpuSeconds);
             Console.WriteLine($"{string.Empty,-46}{(double)result.AllocatedBytes / result.Stanzas,6:F0} B allocated/stanza, {result.Gen0Collections} gen0 GCs");
-            if (best is null || result.CpuSeconds < best.CpuSeconds)
-            {
-                best = result;
-            }
+            results.Add(result);
         }
 
-        if (best is null)
+        if (results.Count == 0)
         {
             return 0;
         }
+
+        // The comparison uses the median run, not the best: slixmpp gets one run, and on a shared machine the best of
+        // several would favour Parley.
+        results.Sort((x, y) => x.CpuSeconds.CompareTo(y.CpuSeconds));
+        var best = results[results.Count / 2];
+        Console.WriteLine($"Parley median of {results.Count} runs: {count / best.Seconds:N0} msg/s, {count / best.CpuSeconds:N0} msg/CPU-s (best {count / results[0].CpuSeconds:N0} msg/CPU-s).");
 
         if (dispatch)
         {
@@ -107,7 +110,7 @@ internal static class ParseHarness
                     arguments.Add(option);
                 }
 
-                Console.WriteLine($"{Slixmpp.Python} {script} {string.Join(' ', arguments.Skip(1))} ...");
+                Console.WriteLine($"{Slixmpp.Python} {script} STREAM_FILE {string.Join(' ', arguments.Skip(1))} ...");
                 using var json = await Slixmpp.RunScriptAsync(script, arguments);
                 if (json is null)
                 {
@@ -148,8 +151,8 @@ internal static class ParseHarness
                     $"{what}: Parley/{peer} = {seconds / best.Seconds:F1}x wall clock, {cpuSeconds / best.CpuSeconds:F1}x per CPU second");
             }
 
-            Console.WriteLine("Targets: >= 1,000,000 msg/s per core and >= 20x slixmpp. Parley: the run with the least CPU time of " +
-                $"{runs}; slixmpp: one run each. Rates count all {count:N0} messages on both sides.");
+            Console.WriteLine($"Targets: >= 1,000,000 msg/s per core and >= 20x slixmpp. Parley: the median of {runs} runs (by CPU time); " +
+                $"slixmpp: one run each. Rates count all {count:N0} messages on both sides.");
             return 0;
         }
         finally

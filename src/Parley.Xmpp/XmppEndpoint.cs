@@ -225,12 +225,15 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
             }
 
             XmppStream? stream;
+            ConnectionStateChangedEventArgs? change;
             lock (_sendLock)
             {
                 stream = _stream;
                 _stream = null;
-                SetState(XmppConnectionState.Disconnected, null);
+                change = ChangeState(XmppConnectionState.Disconnected, null);
             }
+
+            RaiseStateChanged(change);
 
             if (stream is not null)
             {
@@ -437,6 +440,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     {
         var lifetime = Lifetime;
         Interlocked.Exchange(ref _lastReceivedTicks, Environment.TickCount64);
+        ConnectionStateChangedEventArgs? change;
         lock (_sendLock)
         {
             var resend = OnActivating(stream, resumed);
@@ -458,8 +462,10 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
 
             EarlyStanzas.Clear();
             _stream = stream;
-            SetState(XmppConnectionState.Connected, null, resumed);
+            change = ChangeState(XmppConnectionState.Connected, null, resumed);
         }
+
+        RaiseStateChanged(change);
 
         _ = Task.Run(() => RunSessionAsync(stream, lifetime), CancellationToken.None);
     }
@@ -493,11 +499,14 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
         {
             // This task has no awaiter: a bug here must not leave the endpoint silently stuck in Reconnecting.
             Log.RecoveryFailed(Logger, ex);
+            ConnectionStateChangedEventArgs? change;
             lock (_sendLock)
             {
                 _stream = null;
-                SetState(XmppConnectionState.Disconnected, ex);
+                change = ChangeState(XmppConnectionState.Disconnected, ex);
             }
+
+            RaiseStateChanged(change);
 
             FailEverythingPending(ex, null);
         }
@@ -591,6 +600,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     private async Task OnConnectionLostAsync(XmppStream stream, Exception error, CancellationToken lifetime)
     {
         var reconnect = _options.Reconnect.Enabled && !IsFatal(error) && !lifetime.IsCancellationRequested;
+        ConnectionStateChangedEventArgs? change;
         lock (_sendLock)
         {
             if (!ReferenceEquals(_stream, stream))
@@ -620,8 +630,10 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
                 }
             }
 
-            SetState(reconnect ? XmppConnectionState.Reconnecting : XmppConnectionState.Disconnected, error);
+            change = ChangeState(reconnect ? XmppConnectionState.Reconnecting : XmppConnectionState.Disconnected, error);
         }
+
+        RaiseStateChanged(change);
 
         Log.ConnectionLost(Logger, error.Message, error);
         stream.Abort();
@@ -678,10 +690,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
 
         Log.ReconnectGaveUp(Logger, policy.MaxAttempts ?? 0);
         var failure = new XmppTransportException("Reconnecting failed; giving up.", isTransient: false);
-        lock (_sendLock)
-        {
-            SetState(XmppConnectionState.Disconnected, failure);
-        }
+        SetState(XmppConnectionState.Disconnected, failure);
 
         ReportUndelivered(OnStreamLost(willReconnect: false), failure);
         FailEverythingPending(failure, null);
@@ -743,17 +752,25 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
         }
     }
 
-    private void SetState(XmppConnectionState state, Exception? error, bool resumed = false)
+    private void SetState(XmppConnectionState state, Exception? error, bool resumed = false) => RaiseStateChanged(ChangeState(state, error, resumed));
+
+    /// <summary>Changes the state without telling anyone yet: call it under the send lock, then <see cref="RaiseStateChanged"/> after leaving it, so subscribers never run inside the lock.</summary>
+    private ConnectionStateChangedEventArgs? ChangeState(XmppConnectionState state, Exception? error, bool resumed = false)
     {
         var old = (XmppConnectionState)Interlocked.Exchange(ref _state, (int)state);
-        if (old == state)
+        return old == state ? null : new ConnectionStateChangedEventArgs(old, state, error, resumed);
+    }
+
+    private void RaiseStateChanged(ConnectionStateChangedEventArgs? change)
+    {
+        if (change is null)
         {
             return;
         }
 
         try
         {
-            StateChanged?.Invoke(this, new ConnectionStateChangedEventArgs(old, state, error, resumed));
+            StateChanged?.Invoke(this, change);
         }
         catch (Exception ex)
         {

@@ -65,6 +65,39 @@ public sealed class ReliabilityTests(ServerFixture servers)
         Assert.Equal(Enumerable.Range(0, 60).Select(i => $"m{i}").Order(), received.Order());
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task A_link_gone_silent_is_noticed_by_the_keep_alive_ping_and_replaced(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        var account = await server.CreateAccountAsync();
+        await using var relay = new TcpRelay(server.ClientPort);
+        var options = ClientOptions.For(server, account);
+        options.Port = relay.Port;
+        options.Reconnect = Fast;
+        options.KeepAliveInterval = TimeSpan.FromSeconds(1);
+        await using var client = new XmppClient(options);
+        var lost = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var back = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.StateChanged += (_, e) =>
+        {
+            if (e.NewState == XmppConnectionState.Reconnecting)
+            {
+                lost.TrySetResult(e.Error);
+            }
+            else if (e.NewState == XmppConnectionState.Connected && e.OldState == XmppConnectionState.Reconnecting)
+            {
+                back.TrySetResult();
+            }
+        };
+        await client.ConnectAsync();
+        relay.Freeze();
+        await lost.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        await back.Task.WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.True(await client.PingAsync() < TimeSpan.FromSeconds(5));
+        Assert.True(relay.ConnectionCount >= 1);
+    }
+
     [Fact]
     public async Task The_server_killed_and_restarted_mid_conversation_loses_nothing_silently()
     {

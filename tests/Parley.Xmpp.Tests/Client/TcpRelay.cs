@@ -19,7 +19,12 @@ internal sealed class TcpRelay : IAsyncDisposable
         _accept = Task.Run(AcceptAsync);
     }
 
+    private volatile bool _frozen;
+
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+    /// <summary>Stops forwarding bytes without closing anything: a link that went silent (a dead NAT mapping, a sleeping laptop).</summary>
+    public void Freeze() => _frozen = true;
 
     public int ConnectionCount
     {
@@ -56,6 +61,7 @@ internal sealed class TcpRelay : IAsyncDisposable
             while (true)
             {
                 var inbound = await _listener.AcceptTcpClientAsync(_stop.Token);
+                _frozen = false; // a new connection gets a working link again
                 var outbound = new TcpClient();
                 await outbound.ConnectAsync(IPAddress.Loopback, _targetPort, _stop.Token);
                 lock (_pairs)
@@ -83,6 +89,11 @@ internal sealed class TcpRelay : IAsyncDisposable
                 if (read == 0)
                 {
                     break;
+                }
+
+                if (_frozen)
+                {
+                    continue; // swallowed: neither side hears anything more
                 }
 
                 await to.GetStream().WriteAsync(buffer.AsMemory(0, read), _stop.Token);

@@ -1,0 +1,490 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.Sockets;
+using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Xml;
+
+namespace Parley.Xmpp.FileTransfer;
+
+/// <summary>The receiving side: SI offers, SOCKS5 requests as target, in-band streams.</summary>
+public sealed partial class FileTransferManager
+{
+    private const int MaxStreamhosts = 16;
+
+    private readonly ConcurrentDictionary<(string Peer, string Sid), IncomingSession> _incoming = new();
+
+    private async ValueTask<XmppElement?> OnStreamInitiationAsync(Iq request, CancellationToken cancellationToken)
+    {
+        if (request.Type != IqType.Set || request.From is not { } from)
+        {
+            throw new XmppStanzaException(StanzaError.BadRequest("An SI offer is an IQ set."));
+        }
+
+        var parsed = SiFileOffer.Parse(request.Payload!);
+        var methods = _options.ReceiveMethods.Where(parsed.Methods.Contains).ToArray();
+        var offer = new IncomingFileOffer(from, parsed.Sid, parsed.Name, parsed.Size, parsed.Description, parsed.MimeType, parsed.Sha256, parsed.Methods);
+        if (methods.Length == 0)
+        {
+            FileTransferLog.OfferDecided(_logger, offer.FileName, offer.Size, from, offer.Sid, "no common stream method");
+            throw SiFileOffer.NoValidStreams();
+        }
+
+        var key = (from.ToString(), parsed.Sid);
+        string? refusal = null;
+        if (_disposed)
+        {
+            refusal = "Not accepting files now";
+        }
+        else if (parsed.Size > _options.MaxIncomingFileSize)
+        {
+            refusal = $"Files larger than {_options.MaxIncomingFileSize} bytes are not accepted";
+        }
+        else if (_incoming.Count >= _options.MaxConcurrentIncoming)
+        {
+            refusal = "Too many transfers at once";
+        }
+        else if (_incoming.ContainsKey(key))
+        {
+            throw new XmppStanzaException(new StanzaError("conflict", StanzaErrorType.Cancel, "That stream id is in use"));
+        }
+
+        FileOfferDecision decision;
+        if (refusal is not null)
+        {
+            decision = offer.Decline(refusal);
+        }
+        else if (IncomingPolicy is not { } policy)
+        {
+            decision = offer.Decline("No files accepted here");
+        }
+        else
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(_options.PolicyTimeout);
+            try
+            {
+                decision = await policy(offer, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                decision = offer.Decline("No decision in time");
+            }
+        }
+
+        if (!decision.Accepted)
+        {
+            FileTransferLog.OfferDecided(_logger, offer.FileName, offer.Size, from, offer.Sid, "declined: " + decision.Reason);
+            throw new XmppStanzaException(new StanzaError("forbidden", StanzaErrorType.Cancel, decision.Reason));
+        }
+
+        var session = new IncomingSession(this, offer, decision);
+        if (!_incoming.TryAdd(key, session))
+        {
+            session.Dispose();
+            throw new XmppStanzaException(new StanzaError("conflict", StanzaErrorType.Cancel, "That stream id is in use"));
+        }
+
+        session.StartTimer(_options.IncomingStreamTimeout);
+        FileTransferLog.OfferDecided(_logger, offer.FileName, offer.Size, from, offer.Sid, $"accepted into {decision.Folder} over {methods[0]}");
+        return SiFileOffer.Answer(methods[0]);
+    }
+
+    private async ValueTask<XmppElement?> OnBytestreamsAsync(Iq request, CancellationToken cancellationToken)
+    {
+        var query = request.Payload!;
+        if (request.Type != IqType.Set || request.From is not { } from || Volatile.Read(ref _endpoint)?.Jid is not { } self)
+        {
+            throw new XmppStanzaException(StanzaError.FeatureNotImplemented("This entity is not a SOCKS5 proxy."));
+        }
+
+        var sid = query.GetAttribute("sid") ?? string.Empty;
+        if (!_incoming.TryGetValue((from.ToString(), sid), out var session) || !_options.ReceiveMethods.Contains(FileTransferMethod.Socks5Bytestreams))
+        {
+            throw new XmppStanzaException(new StanzaError("not-acceptable", StanzaErrorType.Cancel, "No such file offer"));
+        }
+
+        if (query.GetAttribute("mode") is { } mode && mode != "tcp")
+        {
+            throw new XmppStanzaException(StanzaError.FeatureNotImplemented("Only TCP bytestreams"));
+        }
+
+        var destination = Socks5.DestinationAddress(sid, from, self);
+        foreach (var streamhost in query.Elements("streamhost").Take(MaxStreamhosts))
+        {
+            var jid = streamhost.GetAttribute("jid");
+            var host = streamhost.GetAttribute("host");
+            if (!Jid.TryParse(jid, out var hostJid) || host is not { Length: > 0 and <= 255 }
+                || !int.TryParse(streamhost.GetAttribute("port") ?? "1080", NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            {
+                continue;
+            }
+
+            Socket socket;
+            try
+            {
+                socket = await Socks5.ConnectAsync(host, port, destination, _options.StreamhostConnectTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is IOException or SocketException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            {
+                FileTransferLog.StreamhostFailed(_logger, host, port, jid!, ex is OperationCanceledException ? "timed out" : ex.Message);
+                continue;
+            }
+
+            if (!await session.ClaimAsync(FileTransferMethod.Socks5Bytestreams).ConfigureAwait(false))
+            {
+                socket.Dispose();
+                throw new XmppStanzaException(new StanzaError("not-acceptable", StanzaErrorType.Cancel, "The transfer has ended or uses another stream"));
+            }
+
+            _ = Task.Run(() => session.ReceiveSocks5Async(socket), CancellationToken.None);
+            var used = new XmppElement("query", FileTransferNamespaces.Bytestreams);
+            used.SetAttribute("sid", sid);
+            used.AddChild("streamhost-used").SetAttribute("jid", hostJid.ToString());
+            return used;
+        }
+
+        // XEP-0065 §5.3.2; libpurple, and we, then wait a while for an in-band stream with the same sid.
+        session.StartTimer(_options.IncomingStreamTimeout);
+        throw new XmppStanzaException(StanzaError.ItemNotFound("Could not connect to any streamhost"));
+    }
+
+    private async ValueTask<XmppElement?> OnIbbOpenAsync(Iq request, CancellationToken cancellationToken)
+    {
+        var open = request.Payload!;
+        var sid = open.GetAttribute("sid") ?? string.Empty;
+        if (request.Type != IqType.Set || request.From is not { } from || !_incoming.TryGetValue((from.ToString(), sid), out var session)
+            || !_options.ReceiveMethods.Contains(FileTransferMethod.InBandBytestreams))
+        {
+            throw new XmppStanzaException(new StanzaError("not-acceptable", StanzaErrorType.Cancel, "No such file offer"));
+        }
+
+        if (!int.TryParse(open.GetAttribute("block-size"), NumberStyles.None, CultureInfo.InvariantCulture, out var blockSize) || blockSize < 1)
+        {
+            throw new XmppStanzaException(StanzaError.BadRequest("Invalid block-size"));
+        }
+
+        if (blockSize > _options.IbbMaxBlockSize)
+        {
+            throw new XmppStanzaException(StanzaError.ResourceConstraint($"Blocks of at most {_options.IbbMaxBlockSize} bytes"));
+        }
+
+        if (open.GetAttribute("stanza") is { } stanza && stanza != "iq")
+        {
+            throw new XmppStanzaException(StanzaError.FeatureNotImplemented("Only IQ-carried blocks"));
+        }
+
+        if (!await session.ClaimAsync(FileTransferMethod.InBandBytestreams, blockSize).ConfigureAwait(false))
+        {
+            throw new XmppStanzaException(new StanzaError("not-acceptable", StanzaErrorType.Cancel, "The transfer has ended or uses another stream"));
+        }
+
+        return null;
+    }
+
+    private async ValueTask<XmppElement?> OnIbbDataAsync(Iq request, CancellationToken cancellationToken)
+    {
+        var data = request.Payload!;
+        var sid = data.GetAttribute("sid") ?? string.Empty;
+        if (request.Type != IqType.Set || request.From is not { } from || !_incoming.TryGetValue((from.ToString(), sid), out var session))
+        {
+            throw new XmppStanzaException(StanzaError.ItemNotFound("No such stream"));
+        }
+
+        await session.ReceiveBlockAsync(data, cancellationToken).ConfigureAwait(false);
+        return null;
+    }
+
+    private async ValueTask<XmppElement?> OnIbbCloseAsync(Iq request, CancellationToken cancellationToken)
+    {
+        var sid = request.Payload!.GetAttribute("sid") ?? string.Empty;
+        if (request.From is not { } from)
+        {
+            throw new XmppStanzaException(StanzaError.ItemNotFound("No such stream"));
+        }
+
+        var key = (from.ToString(), sid);
+        if (_incoming.TryGetValue(key, out var session))
+        {
+            await session.CloseByPeerAsync().ConfigureAwait(false);
+            return null;
+        }
+
+        if (_outgoingIbb.TryGetValue(key, out var outgoing))
+        {
+            // The receiver aborted our stream.
+            await outgoing.CancelAsync().ConfigureAwait(false);
+            return null;
+        }
+
+        throw new XmppStanzaException(StanzaError.ItemNotFound("No such stream"));
+    }
+
+    private void OnIncomingEnded(IncomingSession session, IncomingFileTransferEventArgs args)
+    {
+        _incoming.TryRemove(new KeyValuePair<(string, string), IncomingSession>((session.Offer.From.ToString(), session.Offer.Sid), session));
+        FileTransferLog.IncomingEnded(_logger, args.ToString());
+        try
+        {
+            TransferReceived?.Invoke(this, args);
+        }
+        catch (Exception ex)
+        {
+            FileTransferLog.EventHandlerFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>
+    /// One accepted offer: waits for a stream (SOCKS5 or in-band, whichever the sender opens first), writes it to the
+    /// sink and ends exactly once. Sink access is serialized by a gate: in-band blocks arrive on the dispatch loop,
+    /// SOCKS5 bytes on a task, time-outs on a timer.
+    /// </summary>
+    private sealed class IncomingSession : IDisposable
+    {
+        private readonly FileTransferManager _manager;
+        private readonly FileOfferDecision _decision;
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private readonly CancellationTokenSource _ended = new();
+        private CancellationTokenSource? _timer;
+        private IncomingSink? _sink;
+        private FileTransferMethod? _method;
+        private IbbSequence _sequence;
+        private int _blockSize;
+        private bool _finished;
+
+        public IncomingSession(FileTransferManager manager, IncomingFileOffer offer, FileOfferDecision decision)
+        {
+            _manager = manager;
+            Offer = offer;
+            _decision = decision;
+        }
+
+        public IncomingFileOffer Offer { get; }
+
+        /// <summary>(Re)starts the deadline for the next sign of life from the sender.</summary>
+        public void StartTimer(TimeSpan timeout)
+        {
+            lock (_ended)
+            {
+                if (_finished || _ended.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                if (_timer is null)
+                {
+                    _timer = new CancellationTokenSource();
+                    _timer.Token.Register(() => _ = FinishAsync(new FileTransferException(FileTransferError.Timeout, $"{Offer.From} went silent (sid {Offer.Sid}).")));
+                }
+
+                _timer.CancelAfter(timeout);
+            }
+        }
+
+        /// <summary>Takes the session for a stream method; false when it already has a stream or has ended.</summary>
+        public async Task<bool> ClaimAsync(FileTransferMethod method, int blockSize = 0)
+        {
+            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                if (_finished || _method is not null)
+                {
+                    return false;
+                }
+
+                _sink = IncomingSink.Create(_decision.Folder!, _decision.FileName!, Offer.Size, _decision.Progress, method);
+                _method = method;
+                _blockSize = blockSize;
+                StartTimer(_manager._options.IdleTimeout);
+                return true;
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
+        public async Task ReceiveBlockAsync(XmppElement data, CancellationToken cancellationToken)
+        {
+            await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+            FileTransferException? failure = null;
+            try
+            {
+                if (_finished || _method != FileTransferMethod.InBandBytestreams || _sink is null)
+                {
+                    throw new XmppStanzaException(StanzaError.ItemNotFound("No such stream"));
+                }
+
+                if (!_sequence.TryAccept(data.GetAttribute("seq")))
+                {
+                    failure = new FileTransferException(FileTransferError.Protocol, $"Block out of order: expected seq {_sequence.Next}, got '{data.GetAttribute("seq")}'.");
+                }
+                else
+                {
+                    var text = data.Text ?? string.Empty;
+
+                    // Base64 of at most block-size bytes, allowing for line breaks some senders insert.
+                    if (text.Length > ((_blockSize + 2) / 3 * 4 * 2) + 16)
+                    {
+                        failure = new FileTransferException(FileTransferError.Protocol, "A block is larger than the negotiated block size.");
+                    }
+                    else
+                    {
+                        var buffer = ArrayPool<byte>.Shared.Rent(_blockSize + 3);
+                        try
+                        {
+                            if (!Convert.TryFromBase64String(text, buffer, out var length) || length > _blockSize)
+                            {
+                                failure = new FileTransferException(FileTransferError.Protocol, "A block is not base64 or is larger than the negotiated block size.");
+                            }
+                            else
+                            {
+                                await _sink.WriteAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                                StartTimer(_manager._options.IdleTimeout);
+                            }
+                        }
+                        catch (FileTransferException ex)
+                        {
+                            failure = ex;
+                        }
+                        finally
+                        {
+                            ArrayPool<byte>.Shared.Return(buffer);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
+            if (failure is not null)
+            {
+                await FinishAsync(failure).ConfigureAwait(false);
+                await _manager.CloseQuietlyAsync(_manager._endpoint!, Offer.From, Offer.Sid).ConfigureAwait(false);
+                throw new XmppStanzaException(failure.Error == FileTransferError.Protocol
+                    ? new StanzaError("unexpected-request", StanzaErrorType.Cancel, failure.Message)
+                    : StanzaError.NotAcceptable(failure.Message));
+            }
+        }
+
+        public Task CloseByPeerAsync()
+            => FinishAsync(_sink is { } sink && sink.Written < Offer.Size
+                ? new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the stream after {sink.Written} of {Offer.Size} bytes.")
+                : null);
+
+        public async Task ReceiveSocks5Async(Socket socket)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(_manager._options.BufferSize);
+            try
+            {
+                var remaining = Offer.Size;
+                while (remaining > 0)
+                {
+                    var read = await socket.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(_manager._options.BufferSize, remaining)), SocketFlags.None, _ended.Token).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        await FinishAsync(new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the SOCKS5 stream after {Offer.Size - remaining} of {Offer.Size} bytes.")).ConfigureAwait(false);
+                        return;
+                    }
+
+                    await _gate.WaitAsync(_ended.Token).ConfigureAwait(false);
+                    try
+                    {
+                        if (_finished)
+                        {
+                            return;
+                        }
+
+                        await _sink!.WriteAsync(buffer.AsMemory(0, read), _ended.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _gate.Release();
+                    }
+
+                    remaining -= read;
+                    StartTimer(_manager._options.IdleTimeout);
+                }
+
+                await FinishAsync(null).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (_ended.IsCancellationRequested)
+            {
+                // Ended elsewhere (timeout, disposal).
+            }
+            catch (Exception ex) when (ex is SocketException or IOException)
+            {
+                await FinishAsync(new FileTransferException(FileTransferError.StreamFailed, $"The SOCKS5 stream broke: {ex.Message}", ex)).ConfigureAwait(false);
+            }
+            finally
+            {
+                // Closing tells the sender every byte arrived.
+                socket.Dispose();
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        /// <summary>Ends the session once: completes (verify, move into place) when <paramref name="error"/> is null, else deletes the temporary file.</summary>
+        public async Task FinishAsync(FileTransferException? error)
+        {
+            await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            string? path = null;
+            try
+            {
+                if (_finished)
+                {
+                    return;
+                }
+
+                _finished = true;
+                if (_sink is { } sink)
+                {
+                    if (error is null)
+                    {
+                        try
+                        {
+                            path = await sink.CompleteAsync(Offer.Sha256).ConfigureAwait(false);
+                        }
+                        catch (FileTransferException ex)
+                        {
+                            error = ex;
+                        }
+                        catch (IOException ex)
+                        {
+                            error = new FileTransferException(FileTransferError.StreamFailed, $"Could not save the file: {ex.Message}", ex);
+                        }
+                    }
+
+                    await sink.DisposeAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    error ??= new FileTransferException(FileTransferError.StreamFailed, "No stream was opened.");
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
+            Dispose();
+            _manager.OnIncomingEnded(this, new IncomingFileTransferEventArgs(Offer, _method, path, _sink?.Written ?? 0, error is null ? _sink?.Sha256 : null, error));
+        }
+
+        public void Dispose()
+        {
+            lock (_ended)
+            {
+                if (!_ended.IsCancellationRequested)
+                {
+                    _ended.Cancel();
+                }
+
+                _timer?.Dispose();
+                _timer = null;
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+namespace Parley.Xmpp.FileTransfer;
+
+/// <summary>How the bytes of a file travel. More methods (Jingle, HTTP upload) may be added later.</summary>
+public enum FileTransferMethod
+{
+    /// <summary>SOCKS5 bytestreams (XEP-0065): a TCP connection, direct or through the server's proxy.</summary>
+    Socks5Bytestreams,
+
+    /// <summary>In-band bytestreams (XEP-0047): base64 blocks in IQs over the XMPP connection.</summary>
+    InBandBytestreams,
+}

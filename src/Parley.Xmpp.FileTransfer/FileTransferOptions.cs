@@ -1,0 +1,121 @@
+using System.Net;
+
+namespace Parley.Xmpp.FileTransfer;
+
+/// <summary>Options of a <see cref="FileTransferManager"/>. Validated when the manager is created.</summary>
+public sealed class FileTransferOptions
+{
+    /// <summary>The largest in-band block size XEP-0047 allows.</summary>
+    public const int MaxBlockSizeLimit = 65535;
+
+    /// <summary>The in-band block size offered when sending; default 4096 (what libpurple offers).</summary>
+    public int IbbBlockSize { get; set; } = 4096;
+
+    /// <summary>The largest in-band block size accepted when receiving; larger offers are refused with resource-constraint. Default 65535.</summary>
+    public int IbbMaxBlockSize { get; set; } = MaxBlockSizeLimit;
+
+    /// <summary>How many in-band blocks may wait for their acknowledgement; default 1 (stop-and-wait).</summary>
+    public int IbbWindow { get; set; } = 1;
+
+    /// <summary>
+    /// How long a sender waits for the answer to the in-band <c>&lt;close/&gt;</c>. Every block was acknowledged by then, so a
+    /// missing answer (libpurple never sends one) still counts as delivered. Default 3 s.
+    /// </summary>
+    public TimeSpan IbbCloseTimeout { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Whether a sender offers its own SOCKS5 streamhost (it listens for the receiver). Default true.</summary>
+    public bool EnableDirectSocks5 { get; set; } = true;
+
+    /// <summary>The address the direct streamhost listens on; default any IPv4 address.</summary>
+    public IPAddress Socks5BindAddress { get; set; } = IPAddress.Any;
+
+    /// <summary>The lowest port the direct streamhost may use; 0 with <see cref="Socks5PortMax"/> 0 means any free port.</summary>
+    public int Socks5PortMin { get; set; }
+
+    /// <summary>The highest port the direct streamhost may use.</summary>
+    public int Socks5PortMax { get; set; }
+
+    /// <summary>
+    /// The addresses offered to receivers for the direct streamhost, in order (e.g. the public address of a NAT
+    /// with the port forwarded). Empty: the bind address, or every IPv4 address of the machine's interfaces when bound to any.
+    /// </summary>
+    public IList<string> Socks5AdvertisedHosts { get; } = [];
+
+    /// <summary>Whether a sender offers the server's SOCKS5 proxy, found through disco. Default true.</summary>
+    public bool UseServerProxy { get; set; } = true;
+
+    /// <summary>A SOCKS5 proxy to use instead of discovering one.</summary>
+    public Jid? Socks5Proxy { get; set; }
+
+    /// <summary>How long a receiver tries each offered streamhost; default 5 s.</summary>
+    public TimeSpan StreamhostConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long a sender waits for the receiver to accept or decline, and for a streamhost to be chosen; default 120 s.</summary>
+    public TimeSpan NegotiationTimeout { get; set; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// How long a receiver waits, after accepting, for the sender to open a stream — and after every SOCKS5 streamhost
+    /// failed, for the in-band fallback with the same stream id (libpurple waits ~30 s the same way). Default 30 s.
+    /// </summary>
+    public TimeSpan IncomingStreamTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a stream may stay silent before the transfer fails; default 60 s.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long the incoming policy may take to decide; default 30 s (it blocks the handling of other stanzas meanwhile).</summary>
+    public TimeSpan PolicyTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Offers larger than this are declined before the policy sees them; default 16 GiB.</summary>
+    public long MaxIncomingFileSize { get; set; } = 16L << 30;
+
+    /// <summary>How many incoming transfers may run at once; more offers are declined. Default 16.</summary>
+    public int MaxConcurrentIncoming { get; set; } = 16;
+
+    /// <summary>The buffer of a SOCKS5 stream copy; default 64 KiB. Memory per transfer stays at about this size.</summary>
+    public int BufferSize { get; set; } = 64 * 1024;
+
+    /// <summary>The methods accepted when receiving, in order of preference; default SOCKS5 then in-band.</summary>
+    public IList<FileTransferMethod> ReceiveMethods { get; } = [FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams];
+
+    internal void Validate()
+    {
+        if (IbbBlockSize is < 1 or > MaxBlockSizeLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IbbBlockSize), IbbBlockSize, $"The block size must be 1..{MaxBlockSizeLimit}.");
+        }
+
+        if (IbbMaxBlockSize is < 1 or > MaxBlockSizeLimit)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IbbMaxBlockSize), IbbMaxBlockSize, $"The maximum block size must be 1..{MaxBlockSizeLimit}.");
+        }
+
+        if (IbbWindow is < 1 or > 64)
+        {
+            throw new ArgumentOutOfRangeException(nameof(IbbWindow), IbbWindow, "The window must be 1..64 blocks.");
+        }
+
+        if (Socks5PortMin is < 0 or > 65535 || Socks5PortMax is < 0 or > 65535 || Socks5PortMax < Socks5PortMin)
+        {
+            throw new ArgumentOutOfRangeException(nameof(Socks5PortMin), $"The port range {Socks5PortMin}..{Socks5PortMax} is invalid.");
+        }
+
+        if (BufferSize is < 512 or > 16 << 20)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BufferSize), BufferSize, "The buffer size must be 512 bytes..16 MiB.");
+        }
+
+        if (MaxIncomingFileSize < 0 || MaxConcurrentIncoming < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxIncomingFileSize), "The incoming limits must be positive.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Socks5BindAddress);
+        foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
+        {
+            if (timeout <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(IdleTimeout), timeout, "Every timeout must be positive.");
+            }
+        }
+    }
+}

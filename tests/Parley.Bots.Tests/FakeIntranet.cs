@@ -33,6 +33,19 @@ internal sealed class FakeIntranet : IDisposable
         c.Response.Close();
     };
 
+    /// <summary>Serves the content chunked, without Content-Length (the size is only known while reading).</summary>
+    public void Chunked(string path, byte[] content) => _routes[path] = async (c, ct) =>
+    {
+        c.Response.SendChunked = true;
+        for (var offset = 0; offset < content.Length; offset += 1000)
+        {
+            await c.Response.OutputStream.WriteAsync(content.AsMemory(offset, Math.Min(1000, content.Length - offset)), ct);
+            await c.Response.OutputStream.FlushAsync(ct);
+        }
+
+        c.Response.Close();
+    };
+
     public void Status(string path, int status) => _routes[path] = (c, _) =>
     {
         c.Response.StatusCode = status;

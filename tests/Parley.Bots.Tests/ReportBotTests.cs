@@ -40,6 +40,28 @@ public sealed class ReportBotTests(ServerFixture servers) : IDisposable
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task A_client_that_announces_file_transfer_is_told_here_is_the_link(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        var content = RandomNumberGenerator.GetBytes(2048);
+        await File.WriteAllBytesAsync(Path.Combine(_reports, "77.pdf"), content);
+        var settings = new Dictionary<string, string?> { ["Parley:Bots:reports:Report:Folder"] = _reports };
+        var bot = await BotHost.ConfigureAsync(settings, server, "reports", "Report");
+        await using var host = await BotHost.StartAsync(settings);
+        await using var user = await Person.ConnectAsync(server);
+        user.Client.Disco.AddFeature("http://jabber.org/protocol/si/profile/file-transfer");
+
+        await user.SayAsync(bot.Jid, "77");
+        Assert.Equal("Fetching report 77…", await user.NextBodyAsync());
+        Assert.Equal("Sending 77.pdf (2 KB)…", await user.NextBodyAsync());
+        Assert.Equal("Here is the link to 77.pdf:", await user.NextBodyAsync());
+        var url = OutOfBand.GetUrl(await user.NextAsync());
+        Assert.NotNull(url);
+        Assert.Equal(Files.Sha256(content), await Files.DownloadSha256Async(url));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task Answers_help_invalid_input_unknown_projects_and_traversal_attempts_clearly(string kind)
     {
         var server = await servers.GetAsync(kind);

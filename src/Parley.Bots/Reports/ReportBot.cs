@@ -73,15 +73,13 @@ public sealed partial class ReportBot : Bot
         }
 
         var user = message.From!.Bare;
+        bool accepted;
         lock (_lock)
         {
-            if (!_busy.Add(user))
-            {
-                project = string.Empty;
-            }
+            accepted = _busy.Add(user);
         }
 
-        if (project.Length == 0)
+        if (!accepted)
         {
             await Context.ReplyAsync(message, "I am still working on your previous request; one moment please.", cancellationToken).ConfigureAwait(false);
             return;
@@ -106,7 +104,15 @@ public sealed partial class ReportBot : Bot
             running = [.. _running];
         }
 
-        await Task.WhenAll(running).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var all = Task.WhenAll(running);
+        await all.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!all.IsCompleted)
+        {
+            // The deadline passed: the runner has cancelled Context.Stopping; let the cancelled requests end before
+            // their delivery is disposed under them.
+            await all.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         (_delivery as IDisposable)?.Dispose();
     }
 
@@ -140,8 +146,9 @@ public sealed partial class ReportBot : Bot
         {
             LogCancelled(Context.Logger, project, user.ToString());
         }
-        catch (XmppException ex)
+        catch (Exception ex) when (ex is XmppException or IOException or UnauthorizedAccessException)
         {
+            // The connection dropped mid-answer, or the report file vanished or became unreadable.
             LogFailed(Context.Logger, project, user.ToString(), ex);
         }
         finally

@@ -134,6 +134,7 @@ cat <<EOM
 
 Parley is running (Ctrl-C stops it; data in $HOME_DIR).
 
+  Chat page     http://127.0.0.1:$PARLEY_WEB_PORT/   (sign in with a name; you chat with the owner)
   XMPP server   Prosody on 127.0.0.1:$PARLEY_C2S_PORT, domain $DOMAIN
   Owner         owner@$DOMAIN   password: $OWNER_PASSWORD
   Echo bot      echo@$DOMAIN      (repeats what you send)
@@ -147,8 +148,6 @@ Connect Pidgin as the owner: Accounts > Manage Accounts > Add > Protocol XMPP,
   Pidgin asks to accept the self-signed certificate: its SHA-256 is $FINGERPRINT
 Then send a message to echo@$DOMAIN, or send 1234 to reports@$DOMAIN.
 Or from a shell:  $HOME_DIR/bin/parley send reports@$DOMAIN "1234" --jid owner@$DOMAIN --password '$OWNER_PASSWORD' --server 127.0.0.1:$PARLEY_C2S_PORT --trust-cert $FINGERPRINT
-
-Web chat: open http://127.0.0.1:$PARLEY_WEB_PORT/ and sign in with a name; the owner gets the visitor's
-  messages from <id>@chat.$DOMAIN and answers them from Pidgin.
+Visitors of the chat page appear in Pidgin as <id>@chat.$DOMAIN with their name; answer them there.
 EOM
 wait -n "${PIDS[@]}"

@@ -269,7 +269,8 @@ public sealed partial class FileTransferManager
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && session.Terminated.Task.IsCompletedSuccessfully)
         {
-            throw new FileTransferException(FileTransferError.Aborted, $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {session.Terminated.Task.Result}.", ex);
+            var reason = session.Terminated.Task.Result;
+            throw new FileTransferException(counter.Read == 0 ? ErrorFor(reason) : FileTransferError.Aborted, $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {reason}.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -316,13 +317,17 @@ public sealed partial class FileTransferManager
         }
 
         var reason = await session.Terminated.Task.ConfigureAwait(false);
-        throw new FileTransferException(reason.Condition switch
-        {
-            "decline" or "busy" => FileTransferError.Declined,
-            "unsupported-applications" or "unsupported-transports" or "incompatible-parameters" => FileTransferError.NoCommonMethod,
-            _ => FileTransferError.Aborted,
-        }, $"{session.Peer} ended the session instead of answering: {reason}.");
+        throw new FileTransferException(ErrorFor(reason), $"{session.Peer} ended the session instead of answering: {reason}.");
     }
+
+    private static FileTransferError ErrorFor(JingleReason reason) => reason.Condition switch
+    {
+        "decline" or "busy" => FileTransferError.Declined,
+        "unsupported-applications" or "unsupported-transports" or "incompatible-parameters" => FileTransferError.NoCommonMethod,
+        "timeout" or "expired" => FileTransferError.Timeout,
+        "failed-transport" or "connectivity-error" => FileTransferError.StreamFailed,
+        _ => FileTransferError.Aborted,
+    };
 
     /// <summary>XEP-0260 §2.7: after both sides failed, replace the transport with in-band bytestreams (a new sid).</summary>
     private async Task<IbbTransport> ReplaceWithIbbAsync(XmppEndpoint endpoint, JingleSession session, CancellationToken cancellationToken)

@@ -3,8 +3,15 @@ namespace Parley.Xmpp.FileTransfer;
 /// <summary>Options of one send.</summary>
 public sealed class FileSendOptions
 {
-    /// <summary>The methods offered, in order of preference; default SOCKS5 then in-band. The receiver picks one of them.</summary>
-    public IReadOnlyList<FileTransferMethod> Methods { get; init; } = [FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams];
+    /// <summary>
+    /// The methods allowed; default Jingle, SOCKS5, in-band. With <see cref="FileTransferMethod.Jingle"/> listed, a receiver
+    /// announcing Jingle file transfer gets a Jingle session (over the bytestreams listed, or both when none is); otherwise
+    /// an SI offer with the bytestreams listed, of which the receiver picks one.
+    /// </summary>
+    public IReadOnlyList<FileTransferMethod> Methods { get; init; } = [FileTransferMethod.Jingle, FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams];
+
+    /// <summary>The file's last modification time, sent in Jingle offers (XEP-0234 &lt;date/&gt;).</summary>
+    public DateTimeOffset? LastModified { get; init; }
 
     /// <summary>A description shown to the receiver.</summary>
     public string? Description { get; init; }

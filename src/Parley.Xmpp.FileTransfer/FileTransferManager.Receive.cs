@@ -222,7 +222,16 @@ public sealed partial class FileTransferManager
 
     private void OnIncomingEnded(IncomingSession session, IncomingFileTransferEventArgs args)
     {
-        _incoming.TryRemove(new KeyValuePair<(string, string), IncomingSession>((session.Offer.From.ToString(), session.Offer.Sid), session));
+        // A Jingle transfer is known under its session id and under the in-band stream's id.
+        foreach (var entry in _incoming)
+        {
+            if (ReferenceEquals(entry.Value, session))
+            {
+                _incoming.TryRemove(entry);
+            }
+        }
+
+        args = OnJingleIncomingEnded(session, args);
         FileTransferLog.IncomingEnded(_logger, args.ToString());
         try
         {

@@ -70,10 +70,14 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         endpoint.SetIqHandler("open", FileTransferNamespaces.InBandBytestreams, OnIbbOpenAsync);
         endpoint.SetIqHandler("data", FileTransferNamespaces.InBandBytestreams, OnIbbDataAsync, announce: false);
         endpoint.SetIqHandler("close", FileTransferNamespaces.InBandBytestreams, OnIbbCloseAsync, announce: false);
+        AttachJingle(endpoint);
     }
 
-    /// <summary>Offers a file from disk to a full JID and sends it over the method the receiver picks.</summary>
-    /// <param name="to">The receiver's full JID (a resource: files go to one client).</param>
+    /// <summary>
+    /// Offers a file from disk and sends it: over Jingle when the receiver announces Jingle file transfer, else over SI
+    /// (see <see cref="FileSendOptions.Methods"/>).
+    /// </summary>
+    /// <param name="to">The receiver: a full JID, or a bare JID (a client: the online resource announcing the best method is chosen).</param>
     /// <param name="path">The file.</param>
     /// <param name="options">Methods, description, hash.</param>
     /// <param name="progress">Receives progress reports.</param>
@@ -82,7 +86,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     /// <exception cref="FileTransferException">Declined, no common method, the stream failed, or the peer aborted.</exception>
     /// <exception cref="XmppStanzaException">The peer or server answered the offer with an unexpected error.</exception>
     /// <exception cref="InvalidOperationException">Not attached or not connected.</exception>
-    /// <exception cref="ArgumentException"><paramref name="to"/> is a bare JID.</exception>
+    /// <exception cref="ArgumentException"><paramref name="to"/> is a bare JID and the endpoint is a component.</exception>
     /// <exception cref="IOException">The file could not be read.</exception>
     public async Task<FileTransferResult> SendFileAsync(Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -94,8 +98,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         }
     }
 
-    /// <summary>Offers <paramref name="size"/> bytes of a stream as a file to a full JID and sends them over the method the receiver picks.</summary>
-    /// <param name="to">The receiver's full JID.</param>
+    /// <summary>Offers <paramref name="size"/> bytes of a stream as a file and sends them over Jingle or SI, as the receiver supports.</summary>
+    /// <param name="to">The receiver: a full JID, or a bare JID (a client: the online resource announcing the best method is chosen).</param>
     /// <param name="content">The bytes, read from the current position; seekable content is read twice when the hash is offered.</param>
     /// <param name="name">The file name offered.</param>
     /// <param name="size">How many bytes to send.</param>
@@ -106,7 +110,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     /// <exception cref="FileTransferException">Declined, no common method, the stream failed, or the peer aborted.</exception>
     /// <exception cref="XmppStanzaException">The peer or server answered the offer with an unexpected error.</exception>
     /// <exception cref="InvalidOperationException">Not attached or not connected.</exception>
-    /// <exception cref="ArgumentException">A bare JID, an empty name, a negative size, unreadable content or no method.</exception>
+    /// <exception cref="ArgumentException">A bare JID from a component, an empty name, a negative size, unreadable content or no method.</exception>
     /// <exception cref="EndOfStreamException">The content ended before <paramref name="size"/> bytes.</exception>
     public async Task<FileTransferResult> SendFileAsync(Jid to, Stream content, string name, long size, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -115,11 +119,6 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentOutOfRangeException.ThrowIfNegative(size);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (to.IsBare)
-        {
-            throw new ArgumentException("Files go to a full JID (one client); pick a resource from the contact's presences.", nameof(to));
-        }
-
         if (!content.CanRead)
         {
             throw new ArgumentException("The content is not readable.", nameof(content));
@@ -134,6 +133,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
         var endpoint = _endpoint ?? throw new InvalidOperationException("Add the manager to a client first (AddExtension).");
         var self = endpoint.Jid ?? throw new InvalidOperationException("Not connected.");
+        (to, var jingle) = await ChooseMethodAsync(endpoint, to, methods, cancellationToken).ConfigureAwait(false);
         string? sha256 = null;
         if (options.IncludeHash && content.CanSeek)
         {
@@ -142,7 +142,13 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             content.Position = start;
         }
 
-        var sid = "parley-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+        if (jingle)
+        {
+            return await SendJingleAsync(endpoint, self, to, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        methods = [.. methods.Where(m => m != FileTransferMethod.Jingle)];
+        var sid = NewSid();
         var offer = new SiFileOffer(sid, FileNames.Sanitize(name), size, options.Description, options.MimeType, sha256, methods);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         Iq answer;
@@ -207,7 +213,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         }
 
         _disposed = true;
-        foreach (var session in _incoming.Values)
+        await _jingleStop.CancelAsync().ConfigureAwait(false);
+        foreach (var session in _incoming.Values.Distinct())
         {
             await session.FinishAsync(new FileTransferException(FileTransferError.Aborted, "The file-transfer manager was disposed.")).ConfigureAwait(false);
         }
@@ -264,13 +271,13 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         counter.Hash(buffer.AsSpan(0, count));
     }
 
-    private async Task SendIbbAsync(XmppEndpoint endpoint, Jid to, string sid, Stream content, long size, SendCounter counter, CancellationToken cancellationToken)
+    private async Task SendIbbAsync(XmppEndpoint endpoint, Jid to, string sid, Stream content, long size, SendCounter counter, CancellationToken cancellationToken, int negotiatedBlockSize = 0)
     {
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var key = (to.ToString(), sid);
         _outgoingIbb[key] = abort;
         var pending = new Queue<(Task<Iq> Ack, int Bytes)>();
-        var blockSize = _options.IbbBlockSize;
+        var blockSize = negotiatedBlockSize > 0 ? negotiatedBlockSize : _options.IbbBlockSize;
         var opened = false;
         try
         {

@@ -20,4 +20,19 @@ public static class FileTransferNamespaces
 
     /// <summary>Hashes (XEP-0300).</summary>
     public const string Hashes = "urn:xmpp:hashes:2";
+
+    /// <summary>Jingle (XEP-0166).</summary>
+    public const string Jingle = "urn:xmpp:jingle:1";
+
+    /// <summary>Jingle error conditions (XEP-0166).</summary>
+    public const string JingleErrors = "urn:xmpp:jingle:errors:1";
+
+    /// <summary>Jingle file transfer, version 5 (XEP-0234).</summary>
+    public const string JingleFileTransfer = "urn:xmpp:jingle:apps:file-transfer:5";
+
+    /// <summary>The Jingle SOCKS5 bytestreams transport (XEP-0260).</summary>
+    public const string JingleS5b = "urn:xmpp:jingle:transports:s5b:1";
+
+    /// <summary>The Jingle in-band bytestreams transport (XEP-0261).</summary>
+    public const string JingleIbb = "urn:xmpp:jingle:transports:ibb:1";
 }

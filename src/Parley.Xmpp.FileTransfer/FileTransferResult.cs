@@ -7,4 +7,10 @@ namespace Parley.Xmpp.FileTransfer;
 /// <param name="Sha256">The SHA-256 of the bytes sent, lower-case hex.</param>
 /// <param name="Elapsed">Time from the offer to the end of the stream.</param>
 /// <param name="FallbackReason">Why an earlier method was given up, when the transfer fell back to another one.</param>
-public sealed record FileTransferResult(string Sid, FileTransferMethod Method, long Bytes, string Sha256, TimeSpan Elapsed, string? FallbackReason = null);
+public sealed record FileTransferResult(string Sid, FileTransferMethod Method, long Bytes, string Sha256, TimeSpan Elapsed, string? FallbackReason = null)
+{
+    private readonly FileTransferMethod? _transport;
+
+    /// <summary>The bytestream that carried the bytes: for SI the same as <see cref="Method"/>, for Jingle SOCKS5 or in-band.</summary>
+    public FileTransferMethod Transport { get => _transport ?? Method; init => _transport = value; }
+}

@@ -38,7 +38,10 @@ public sealed class IncomingFileOffer
     public string? MimeType { get; }
 
     /// <summary>The SHA-256 the peer announced (XEP-0300), lower-case hex, or <see langword="null"/>. When present, the file is only kept if it matches.</summary>
-    public string? Sha256 { get; }
+    public string? Sha256 { get; internal set; }
+
+    /// <summary>The file's last modification time, when the peer sent it (Jingle offers).</summary>
+    public DateTimeOffset? Date { get; init; }
 
     /// <summary>The stream methods the peer offered that this library supports.</summary>
     public IReadOnlyList<FileTransferMethod> Methods { get; }
@@ -95,6 +98,8 @@ public sealed class FileOfferDecision
 /// <summary>An accepted incoming transfer that ended, well or not.</summary>
 public sealed class IncomingFileTransferEventArgs : EventArgs
 {
+    private readonly FileTransferMethod? _transport;
+
     internal IncomingFileTransferEventArgs(IncomingFileOffer offer, FileTransferMethod? method, string? path, long bytes, string? sha256, FileTransferException? error)
     {
         Offer = offer;
@@ -111,8 +116,11 @@ public sealed class IncomingFileTransferEventArgs : EventArgs
     /// <summary>Whether the file was received completely, verified and moved into place.</summary>
     public bool Succeeded => Error is null;
 
-    /// <summary>The method that carried the bytes, if a stream was opened.</summary>
+    /// <summary>The method that carried the bytes, if a stream was opened (<see cref="FileTransferMethod.Jingle"/> for Jingle sessions).</summary>
     public FileTransferMethod? Method { get; }
+
+    /// <summary>The bytestream that carried the bytes: for SI the same as <see cref="Method"/>, for Jingle SOCKS5 or in-band.</summary>
+    public FileTransferMethod? Transport { get => _transport ?? Method; init => _transport = value; }
 
     /// <summary>Where the file is, when it succeeded.</summary>
     public string? Path { get; }

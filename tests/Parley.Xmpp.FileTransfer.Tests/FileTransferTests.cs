@@ -82,7 +82,8 @@ public sealed class FileTransferTests(ServerFixture servers) : IDisposable
         options.Socks5AdvertisedHosts.Add("127.0.0.2"); // we listen on 127.0.0.1 only: the receiver's connect is refused
         await using var pair = await TransferPair.ConnectAsync(server, _root, options);
         var (path, sha) = TestFiles.Create(_root, "fallback.bin", 100_000, seed: 4);
-        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path);
+        // SI only: with Jingle allowed, a Parley receiver would get a Jingle session (JingleTests covers its fallback).
+        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, new FileSendOptions { Methods = [FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams] });
         Assert.Equal(FileTransferMethod.InBandBytestreams, result.Method);
         Assert.Contains("item-not-found", result.FallbackReason, StringComparison.Ordinal);
         await AssertDeliveredAsync(pair, result, sha, 100_000, "fallback.bin");

@@ -28,7 +28,7 @@ internal sealed class TransferPair : IAsyncDisposable
 
     public string Inbox { get; }
 
-    public TaskCompletionSource<IncomingFileTransferEventArgs> Received { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public TaskCompletionSource<IncomingFileTransferEventArgs> Received { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public Jid ReceiverJid => Receiver.Jid!;
 

@@ -36,6 +36,7 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
     private readonly InstanceDirectory _instance;
     private readonly Lock _signalLock = new();
     private readonly List<PurpleSignal> _signals = [];
+    private readonly Dictionary<string, int> _consumed = [];
     private readonly StreamWriter _log;
     private readonly Lock _logLock = new();
     private TaskCompletionSource _signalArrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -179,7 +180,7 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
     /// <summary>
     /// Waits until libpurple reported a received file complete (D-Bus signal <c>FileRecvComplete</c>) and the file in
     /// <see cref="DownloadDirectory"/> has its full size, and returns its path. Fails at once when libpurple cancels a
-    /// receive (<c>FileRecvCancel</c>).
+    /// receive (<c>FileRecvCancel</c>). Each call consumes one signal: the second call waits for the second file.
     /// </summary>
     /// <param name="fileName">The name the file is saved under.</param>
     /// <param name="size">Its expected size.</param>
@@ -208,7 +209,7 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
         return path;
     }
 
-    /// <summary>Waits until libpurple reported a sent file complete (<c>FileSendComplete</c>); fails at once on <c>FileSendCancel</c>.</summary>
+    /// <summary>Waits until libpurple reported a sent file complete (<c>FileSendComplete</c>); fails at once on <c>FileSendCancel</c>. Each call consumes one signal.</summary>
     /// <param name="timeout">How long to wait.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="LibpurpleClientException">libpurple cancelled the transfer.</exception>
@@ -379,6 +380,10 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
         return result.Output;
     }
 
+    /// <summary>
+    /// Waits for the next <paramref name="success"/> signal not yet consumed by an earlier wait of the same kind, and
+    /// consumes it; throws on an unconsumed <paramref name="failure"/> signal.
+    /// </summary>
     private async Task WaitForSignalAsync(string success, string failure, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -386,19 +391,30 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
         while (true)
         {
             Task arrived;
+            string? cancelled = null;
             lock (_signalLock)
             {
-                if (_signals.Find(s => s.Member == failure) is { } cancelled)
+                var failures = _signals.Where(s => s.Member == failure).ToList();
+                var consumedFailures = _consumed.GetValueOrDefault(failure);
+                if (failures.Count > consumedFailures)
                 {
-                    throw new LibpurpleClientException($"libpurple cancelled the transfer ({cancelled}).\n{Diagnostics()}");
+                    _consumed[failure] = consumedFailures + 1;
+                    cancelled = failures[consumedFailures].ToString();
                 }
 
-                if (_signals.Exists(s => s.Member == success))
+                var consumed = _consumed.GetValueOrDefault(success);
+                if (cancelled is null && _signals.Count(s => s.Member == success) > consumed)
                 {
+                    _consumed[success] = consumed + 1;
                     return;
                 }
 
                 arrived = _signalArrived.Task;
+            }
+
+            if (cancelled is not null)
+            {
+                throw new LibpurpleClientException($"libpurple cancelled the transfer ({cancelled}).\n{Diagnostics()}");
             }
 
             try

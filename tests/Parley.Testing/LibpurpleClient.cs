@@ -334,8 +334,8 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
         _instance.RecordProcesses([_bus.Identity, _monitor.Identity, _tmux.Identity, .. ProcessTree.Descendants(_tmux.Id)]);
         Log($"finch started (pid {finchPid}), waiting for the account to connect");
 
-        var account0 = 0;
-        while (account0 == 0)
+        var accountId = 0;
+        while (accountId == 0)
         {
             if (!(ProcessTree.Identify(finchPid)?.IsAlive ?? false))
             {
@@ -348,12 +348,12 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
-            account0 = await FindConnectedAccountAsync(cancellationToken, quiet: true).ConfigureAwait(false);
+            accountId = await FindConnectedAccountAsync(cancellationToken, quiet: true).ConfigureAwait(false);
         }
 
         LoginTime = stopwatch.Elapsed;
-        _connection = ParseInt(await CallAsync("PurpleAccountGetConnection", [Int(account0)], cancellationToken).ConfigureAwait(false));
-        Log($"connected after {LoginTime.TotalSeconds:0.000} s (account {account0}, connection {_connection})");
+        _connection = ParseInt(await CallAsync("PurpleAccountGetConnection", [Int(accountId)], cancellationToken).ConfigureAwait(false));
+        Log($"connected after {LoginTime.TotalSeconds:0.000} s (account {accountId}, connection {_connection})");
     }
 
     private async Task<int> FindConnectedAccountAsync(CancellationToken cancellationToken, bool quiet = false)

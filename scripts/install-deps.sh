@@ -19,6 +19,7 @@ TEST_PACKAGES=(
   ejabberd         # 23.01, the second server every integration test runs against
   dnsmasq-base     # a real DNS server for the SRV resolver tests (binary only, no system service)
   python3-slixmpp  # interop peer and benchmark baseline
+  chromium         # the web gateway's browser tests (driven by Playwright, no browser download)
   finch            # libpurple 2.14 (Pidgin's engine) as a file-transfer interop peer, in a terminal UI
   libpurple-bin    # purple-send: drives finch over D-Bus (ServSendFile, account state)
   tmux             # the terminal finch needs, run headless by the test harness

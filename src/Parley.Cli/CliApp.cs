@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Parley.Bots;
 using Parley.Xmpp;
 using Parley.Xmpp.Stanzas;
 
@@ -104,17 +105,12 @@ internal static class CliApp
 
         var options = connection.ToClientOptions();
         options.Reconnect = new ReconnectPolicy();
-        await using var client = new XmppClient(options, loggerFactory);
-        client.OnMessage(async (message, ct) =>
-        {
-            if (message.Type is MessageType.Chat or MessageType.Normal && message.Body is { Length: > 0 } body && message.From is { } from && from.Bare != client.Jid?.Bare)
-            {
-                await client.SendAsync(message.CreateReply(body), ct).ConfigureAwait(false);
-            }
-        });
-        await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        await client.SendPresenceAsync(status: "Echo bot: I repeat what you say", cancellationToken: cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"echo bot online as {client.Jid}; Ctrl-C to stop").ConfigureAwait(false);
+
+        // The same echo bot and message rules as the bot host (Parley.Bots), with its default rate limit.
+        var rules = new MessageRules(AllowList.Everyone, new SenderRateLimiter(burst: 5, perMinute: 12));
+        await using var runner = new BotRunner("echo", new XmppClient(options, loggerFactory), new EchoBot(), rules, loggerFactory);
+        await runner.StartAsync(cancellationToken).ConfigureAwait(false);
+        await output.WriteLineAsync($"echo bot online as {runner.Client.Jid}; Ctrl-C to stop").ConfigureAwait(false);
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
@@ -124,6 +120,7 @@ internal static class CliApp
             await output.WriteLineAsync("stopping").ConfigureAwait(false);
         }
 
+        await runner.StopAsync(CancellationToken.None).ConfigureAwait(false);
         return 0;
     }
 

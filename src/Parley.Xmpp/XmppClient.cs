@@ -26,6 +26,8 @@ namespace Parley.Xmpp;
 /// </example>
 public sealed partial class XmppClient : XmppEndpoint
 {
+    private const int AckBurst = 5;
+    private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(200);
     private readonly XmppClientOptions _options;
     private readonly StreamManagement _sm = new();
     private Jid? _boundJid;
@@ -342,12 +344,22 @@ public sealed partial class XmppClient : XmppEndpoint
     private protected override IReadOnlyList<Stanza> OnActivating(XmppStream stream, bool resumed)
     {
         stream.ElementWritten = element => element is Stanza stanza && _sm.OnStanzaWritten(stanza);
+        // Ask for an acknowledgement once a burst is written: at once when several stanzas wait, otherwise after
+        // a short quiet period, so one-message-at-a-time traffic is not doubled by an <r/> after every stanza.
         stream.WriterIdle = () =>
         {
-            if (_sm.Enabled && !_sm.AckRequestOutstanding && _sm.UnackedCount > 0)
+            if (!_sm.Enabled || _sm.AckRequestOutstanding || _sm.UnackedCount == 0)
             {
-                _sm.AckRequestOutstanding = true;
-                stream.Enqueue(new XmppElement("r", XmppNamespaces.StreamManagement));
+                return;
+            }
+
+            if (_sm.UnackedCount >= AckBurst)
+            {
+                RequestAck(stream);
+            }
+            else
+            {
+                _ = RequestAckLaterAsync(stream);
             }
         };
 
@@ -375,6 +387,29 @@ public sealed partial class XmppClient : XmppEndpoint
 
         _carryOver = [];
         return resend;
+    }
+
+    private void RequestAck(XmppStream stream)
+    {
+        _sm.AckRequestOutstanding = true;
+        stream.Enqueue(new XmppElement("r", XmppNamespaces.StreamManagement));
+    }
+
+    private async Task RequestAckLaterAsync(XmppStream stream)
+    {
+        try
+        {
+            await Task.Delay(AckDelay, Lifetime).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        if (_sm.Enabled && !_sm.AckRequestOutstanding && _sm.UnackedCount > 0)
+        {
+            RequestAck(stream);
+        }
     }
 
     private protected override bool HandleNonza(XmppStream stream, XmppElement element)

@@ -124,6 +124,17 @@ public sealed class ServiceDiscovery
         }
     }
 
+    /// <summary>Stops announcing an identity (e.g. a chat client replacing the default <c>client/bot</c> with <c>client/pc</c>).</summary>
+    /// <param name="identity">The identity.</param>
+    public void RemoveIdentity(DiscoIdentity identity)
+    {
+        ArgumentNullException.ThrowIfNull(identity);
+        if (ImmutableInterlocked.Update(ref _identities, static (list, i) => list.Remove(i), identity))
+        {
+            Changed?.Invoke(this, EventArgs.Empty);
+        }
+    }
+
     /// <summary>Attaches a XEP-0128 form (<c>&lt;x xmlns='jabber:x:data' type='result'/&gt;</c> with a FORM_TYPE) to disco#info answers.</summary>
     /// <param name="form">The form.</param>
     public void AddExtension(XmppElement form)

@@ -1,0 +1,142 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Bots;
+
+/// <summary>
+/// Runs one bot on one XMPP client: applies the <see cref="MessageRules"/>, hands accepted messages to the bot,
+/// connects, announces presence, and stops cleanly. Used by the bot host and by <c>parley echo</c>.
+/// </summary>
+public sealed partial class BotRunner : IAsyncDisposable
+{
+    private readonly Bot _bot;
+    private readonly MessageRules _rules;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly CancellationTokenSource _stopping = new();
+    private IDisposable? _registration;
+    private DateTimeOffset _startedAt;
+    private int _state; // 0 new, 1 started, 2 stopped
+
+    /// <summary>Creates the runner; nothing happens until <see cref="StartAsync"/>.</summary>
+    /// <param name="name">The bot's name, for logs.</param>
+    /// <param name="client">The bot's client (not connected yet); the runner connects and disposes it.</param>
+    /// <param name="bot">The bot.</param>
+    /// <param name="rules">The message rules.</param>
+    /// <param name="loggerFactory">Where to log.</param>
+    /// <param name="time">The clock.</param>
+    public BotRunner(string name, XmppClient client, Bot bot, MessageRules rules, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(bot);
+        ArgumentNullException.ThrowIfNull(rules);
+        Name = name;
+        Client = client;
+        _bot = bot;
+        _rules = rules;
+        _time = time ?? TimeProvider.System;
+        _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Parley.Bots." + name);
+        bot.Attach(new BotContext(name, client, _logger, _time, _stopping.Token));
+    }
+
+    /// <summary>The bot's name.</summary>
+    public string Name { get; }
+
+    /// <summary>The bot's client.</summary>
+    public XmppClient Client { get; }
+
+    /// <summary>Starts the bot, connects and sends the bot's presence.</summary>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <exception cref="XmppException">Connecting failed (see <see cref="XmppEndpoint.ConnectAsync"/>).</exception>
+    /// <exception cref="InvalidOperationException">Already started.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.CompareExchange(ref _state, 1, 0) != 0)
+        {
+            throw new InvalidOperationException("The bot was already started.");
+        }
+
+        _startedAt = _time.GetUtcNow();
+        await _bot.StartAsync(cancellationToken).ConfigureAwait(false);
+
+        // Registered before connecting: offline messages arrive right after the first presence.
+        _registration = Client.OnMessage(HandleAsync);
+        await Client.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        await Client.SendPresenceAsync(status: _bot.Status, cancellationToken: cancellationToken).ConfigureAwait(false);
+        LogOnline(_logger, Name, Client.Jid?.ToString() ?? "?");
+    }
+
+    /// <summary>Stops the bot (its background work is cancelled when <paramref name="cancellationToken"/> fires), then disconnects.</summary>
+    /// <param name="cancellationToken">Signalled when the shutdown must end now.</param>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (Interlocked.Exchange(ref _state, 2) != 1)
+        {
+            return;
+        }
+
+        _registration?.Dispose();
+        using (cancellationToken.Register(() => _stopping.Cancel()))
+        {
+            await _bot.StopAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (Client.State != XmppConnectionState.Disconnected)
+        {
+            // The close gets its own short deadline: the host's token may already have fired after the grace period.
+            using var closing = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try
+            {
+                await Client.DisconnectAsync(closing.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is XmppException or OperationCanceledException)
+            {
+                LogDisconnectFailed(_logger, Name, ex.Message);
+            }
+        }
+
+        LogStopped(_logger, Name);
+    }
+
+    /// <summary>Stops (if needed) and disposes the client.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await Client.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async ValueTask HandleAsync(Message message, CancellationToken cancellationToken)
+    {
+        if (Client.Jid is not { } self)
+        {
+            return; // messages only arrive once bound
+        }
+
+        var verdict = _rules.Evaluate(message, self.Bare, _startedAt);
+        if (verdict != MessageVerdict.Accepted)
+        {
+            LogIgnored(_logger, Name, message.From?.ToString() ?? "(none)", verdict);
+            return;
+        }
+
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        await _bot.OnMessageAsync(message, linked.Token).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(8000, LogLevel.Information, "Bot {Bot} online as {Jid}")]
+    private static partial void LogOnline(ILogger logger, string bot, string jid);
+
+    [LoggerMessage(8001, LogLevel.Information, "Bot {Bot} stopped")]
+    private static partial void LogStopped(ILogger logger, string bot);
+
+    [LoggerMessage(8002, LogLevel.Debug, "Bot {Bot} ignored a message from {From}: {Verdict}")]
+    private static partial void LogIgnored(ILogger logger, string bot, string from, MessageVerdict verdict);
+
+    [LoggerMessage(8003, LogLevel.Warning, "Bot {Bot} did not disconnect cleanly: {Reason}")]
+    private static partial void LogDisconnectFailed(ILogger logger, string bot, string reason);
+}

@@ -1,0 +1,222 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Upload;
+
+namespace Parley.Bots.Reports;
+
+/// <summary>
+/// The report bot: a user sends <c>1234</c> or <c>report 1234</c>, the bot fetches that project's report from
+/// the configured source and delivers it, saying what it does at each step. <c>help</c> explains. Requests run
+/// in the background, several users at once (at most <c>maxConcurrent</c>), one request per user at a time.
+/// </summary>
+public sealed partial class ReportBot : Bot
+{
+    private const int MaxEchoedInput = 40;
+    private readonly Regex _projectPattern;
+    private readonly IReportSource _source;
+    private readonly Func<BotContext, IReportDelivery> _deliveryFactory;
+    private readonly SemaphoreSlim _slots;
+    private readonly HashSet<Jid> _busy = [];
+    private readonly List<Task> _running = [];
+    private readonly Lock _lock = new();
+    private IReportDelivery? _delivery;
+
+    /// <summary>Creates the bot.</summary>
+    /// <param name="projectPattern">What a project number looks like (matched against the whole input).</param>
+    /// <param name="source">Where reports come from.</param>
+    /// <param name="deliveryFactory">Creates the delivery for the bot's connection (e.g. <see cref="HttpUploadReportDelivery"/>).</param>
+    /// <param name="maxConcurrent">How many requests run at once.</param>
+    public ReportBot(Regex projectPattern, IReportSource source, Func<BotContext, IReportDelivery> deliveryFactory, int maxConcurrent = 4)
+    {
+        ArgumentNullException.ThrowIfNull(projectPattern);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(deliveryFactory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrent, 1);
+        _projectPattern = projectPattern;
+        _source = source;
+        _deliveryFactory = deliveryFactory;
+        _slots = new SemaphoreSlim(maxConcurrent, maxConcurrent);
+    }
+
+    /// <summary>The help text.</summary>
+    public const string HelpText = "Send me a project number (for example 1234, or: report 1234) and I send you that project's status report. Send help to see this again.";
+
+    /// <inheritdoc />
+    public override string Status => "Send a project number for its report (help for help)";
+
+    /// <inheritdoc />
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        _delivery = _deliveryFactory(Context);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override async ValueTask OnMessageAsync(Message message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var text = message.Body!.Trim();
+        if (text.Equals("help", StringComparison.OrdinalIgnoreCase) || text == "?")
+        {
+            await Context.ReplyAsync(message, HelpText, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var project = text.StartsWith("report ", StringComparison.OrdinalIgnoreCase) ? text["report ".Length..].Trim() : text;
+        if (!IsProjectNumber(project))
+        {
+            var shown = project.Length > MaxEchoedInput ? project[..MaxEchoedInput] + "…" : project;
+            await Context.ReplyAsync(message, $"'{shown}' is not a project number. {HelpText}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var user = message.From!.Bare;
+        bool accepted;
+        lock (_lock)
+        {
+            accepted = _busy.Add(user);
+        }
+
+        if (!accepted)
+        {
+            await Context.ReplyAsync(message, "I am still working on your previous request; one moment please.", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // The work runs beside the message loop so that other users are served meanwhile.
+        var work = Task.Run(() => ServeAsync(message, user, project, Context.Stopping), CancellationToken.None);
+        lock (_lock)
+        {
+            _running.RemoveAll(t => t.IsCompleted);
+            _running.Add(work);
+        }
+    }
+
+    /// <summary>Waits for running requests; when <paramref name="cancellationToken"/> fires the runner cancels them (<see cref="BotContext.Stopping"/>).</summary>
+    /// <param name="cancellationToken">Signalled when the shutdown must end now.</param>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Task[] running;
+        lock (_lock)
+        {
+            running = [.. _running];
+        }
+
+        var all = Task.WhenAll(running);
+        await all.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (!all.IsCompleted)
+        {
+            // The deadline passed: the runner has cancelled Context.Stopping; let the cancelled requests end before
+            // their delivery is disposed under them.
+            await all.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        (_delivery as IDisposable)?.Dispose();
+    }
+
+    internal bool IsProjectNumber(string text)
+    {
+        try
+        {
+            return text.Length is > 0 and <= 200 && _projectPattern.IsMatch(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async Task ServeAsync(Message request, Jid user, string project, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await ServeOneAsync(request, project, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            LogCancelled(Context.Logger, project, user.ToString());
+        }
+        catch (Exception ex) when (ex is XmppException or IOException or UnauthorizedAccessException)
+        {
+            // The connection dropped mid-answer, or the report file vanished or became unreadable.
+            LogFailed(Context.Logger, project, user.ToString(), ex);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                _busy.Remove(user);
+            }
+        }
+    }
+
+    private async Task ServeOneAsync(Message request, string project, CancellationToken cancellationToken)
+    {
+        await Context.ReplyAsync(request, $"Fetching report {project}…", cancellationToken).ConfigureAwait(false);
+        ReportFile? report;
+        try
+        {
+            report = await _source.FetchAsync(project, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ReportSourceException ex)
+        {
+            LogSourceFailed(Context.Logger, project, ex.Message, ex);
+            var text = ex.Error == ReportSourceError.TooLarge
+                ? $"The report for project {project} is too large to send. {ex.Message}"
+                : "The report source did not answer — try again later.";
+            await Context.ReplyAsync(request, text, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (report is null)
+        {
+            await Context.ReplyAsync(request, $"No report for project {project}.", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await Context.ReplyAsync(request, $"Sending {report.FileName} ({HttpUpload.FormatSize(report.Length)})…", cancellationToken).ConfigureAwait(false);
+            var result = await _delivery!.DeliverAsync(new ReportDeliveryRequest(request.From!, report, request), Context, cancellationToken).ConfigureAwait(false);
+            LogDelivered(Context.Logger, report.FileName, request.From!.ToString(), result.Method);
+            if (result.Confirmed)
+            {
+                await Context.ReplyAsync(request, "Delivered.", cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (ReportDeliveryException ex)
+        {
+            LogDeliveryFailed(Context.Logger, report.FileName, ex.InnerException?.Message ?? ex.Message);
+            await Context.ReplyAsync(request, ex.Message, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            HttpReportSource.Delete(report);
+        }
+    }
+
+    [LoggerMessage(8200, LogLevel.Information, "Delivered {FileName} to {User} by {Method}")]
+    private static partial void LogDelivered(ILogger logger, string fileName, string user, string method);
+
+    [LoggerMessage(8201, LogLevel.Warning, "Report source failed for project {Project}: {Reason}")]
+    private static partial void LogSourceFailed(ILogger logger, string project, string reason, Exception exception);
+
+    [LoggerMessage(8202, LogLevel.Warning, "Delivering {FileName} failed: {Reason}")]
+    private static partial void LogDeliveryFailed(ILogger logger, string fileName, string reason);
+
+    [LoggerMessage(8203, LogLevel.Information, "Request for project {Project} from {User} cancelled by shutdown")]
+    private static partial void LogCancelled(ILogger logger, string project, string user);
+
+    [LoggerMessage(8204, LogLevel.Warning, "Request for project {Project} from {User} failed")]
+    private static partial void LogFailed(ILogger logger, string project, string user, Exception exception);
+}

@@ -1,0 +1,133 @@
+using Microsoft.Extensions.Options;
+using Parley.Xmpp;
+
+namespace Parley.Web;
+
+/// <summary>The gateway's settings, bound from the <c>Parley</c> section (appsettings or <c>Parley__Owner</c>-style environment variables).</summary>
+internal sealed class GatewayOptions
+{
+    public const string Section = "Parley";
+
+    /// <summary>The owner's bare JID: every visitor's messages go there, and only its replies reach visitors.</summary>
+    public string Owner { get; set; } = "";
+
+    public ComponentSettings Component { get; set; } = new();
+
+    public GuestSettings Guests { get; set; } = new();
+
+    /// <summary>The SQLite file; created with its schema at start.</summary>
+    public string DatabasePath { get; set; } = "parley-web.db";
+
+    /// <summary>Where the cookie-protection keys live; empty: a <c>parley-web-keys</c> folder next to the database, so sign-ins survive a restart.</summary>
+    public string DataProtectionKeysPath { get; set; } = "";
+
+    /// <summary>Behind a reverse proxy on loopback: take the client address and scheme from X-Forwarded-For/-Proto (rate limits, Secure cookies).</summary>
+    public bool TrustForwardedHeaders { get; set; }
+
+    /// <summary>How long a visitor stays available to the owner after their last tab closed (a reload must not flap presence).</summary>
+    public TimeSpan PresenceLinger { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Messages one visitor may send per minute.</summary>
+    public int MessagesPerMinute { get; set; } = 30;
+
+    /// <summary>The longest message text, in UTF-16 code units.</summary>
+    public int MaxMessageLength { get; set; } = 4000;
+
+    /// <summary>Open push connections one visitor may hold (tabs).</summary>
+    public int MaxStreamsPerVisitor { get; set; } = 8;
+
+    internal Jid OwnerJid => Jid.Parse(Owner).Bare;
+
+    internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path
+        ? Path.GetFullPath(path)
+        : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(DatabasePath)) ?? ".", "parley-web-keys");
+
+    internal sealed class ComponentSettings
+    {
+        /// <summary>The component's subdomain, e.g. chat.example.org; visitors are <c>id@</c> that.</summary>
+        public string Domain { get; set; } = "";
+
+        /// <summary>The shared secret configured on the server for the component.</summary>
+        public string Secret { get; set; } = "";
+
+        /// <summary>The server's host (XEP-0114 is plain TCP: keep it on loopback or a private network).</summary>
+        public string Host { get; set; } = "127.0.0.1";
+
+        /// <summary>The server's component port.</summary>
+        public int Port { get; set; } = 5347;
+    }
+
+    internal sealed class GuestSettings
+    {
+        /// <summary>Whether visitors may sign in with a display name only.</summary>
+        public bool Enabled { get; set; } = true;
+
+        /// <summary>Guest sign-ins allowed per client address per minute.</summary>
+        public int PerMinute { get; set; } = 5;
+    }
+}
+
+/// <summary>Checks the options at start-up, so a wrong setting stops the gateway with a message instead of failing later.</summary>
+internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
+{
+    public ValidateOptionsResult Validate(string? name, GatewayOptions options)
+    {
+        var errors = new List<string>();
+        if (!Jid.TryParse(options.Owner, out var owner) || owner.Local is null)
+        {
+            errors.Add($"{GatewayOptions.Section}:Owner must be the owner's JID (user@example.org), got '{options.Owner}'.");
+        }
+
+        if (!Jid.TryParse(options.Component.Domain, out var domain) || domain.Local is not null || domain.Resource is not null)
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Domain must be a bare domain such as chat.example.org, got '{options.Component.Domain}'.");
+        }
+
+        if (string.IsNullOrEmpty(options.Component.Secret))
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Secret is required (the component secret configured on the XMPP server).");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Component.Host))
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Host is required.");
+        }
+
+        if (options.Component.Port is < 1 or > 65535)
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Port must be 1-65535, got {options.Component.Port}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DatabasePath))
+        {
+            errors.Add($"{GatewayOptions.Section}:DatabasePath is required.");
+        }
+
+        if (options.Guests.PerMinute is < 1 or > 10_000)
+        {
+            errors.Add($"{GatewayOptions.Section}:Guests:PerMinute must be 1-10000.");
+        }
+
+        if (options.MessagesPerMinute is < 1 or > 10_000)
+        {
+            errors.Add($"{GatewayOptions.Section}:MessagesPerMinute must be 1-10000.");
+        }
+
+        if (options.MaxMessageLength is < 1 or > 100_000)
+        {
+            errors.Add($"{GatewayOptions.Section}:MaxMessageLength must be 1-100000.");
+        }
+
+        if (options.MaxStreamsPerVisitor is < 1 or > 100)
+        {
+            errors.Add($"{GatewayOptions.Section}:MaxStreamsPerVisitor must be 1-100.");
+        }
+
+        if (options.PresenceLinger < TimeSpan.Zero || options.PresenceLinger > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{GatewayOptions.Section}:PresenceLinger must be between 0 and 1 hour.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,4 @@
+using Parley.Web;
+
+await using var app = GatewayApp.Create(args);
+await app.RunAsync();

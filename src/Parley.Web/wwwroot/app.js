@@ -1,0 +1,172 @@
+// The chat page. Message text only ever reaches the page through textContent.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const state = { csrf: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false };
+
+function setStatus(text) { $('status').textContent = text || ''; }
+
+async function api(path, options = {}) {
+  const headers = { Accept: 'application/json', ...(options.headers || {}) };
+  if (options.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['X-CSRF-TOKEN'] = state.csrf;
+  }
+  const response = await fetch(path, { credentials: 'same-origin', ...options, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+  if (response.status === 401) { await boot(); throw new Error('Signed out.'); }
+  if (response.status === 429) { throw new Error('Too many requests; wait a moment.'); }
+  if (!response.ok) { throw new Error('Request failed (' + response.status + ').'); }
+  return response.status === 204 ? null : response.json();
+}
+
+function formatTime(iso) {
+  const date = new Date(iso);
+  const sameDay = date.toDateString() === new Date().toDateString();
+  return sameDay ? date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : date.toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+}
+
+function render(message) {
+  let item = state.items.get(message.id);
+  if (!item) {
+    if (state.oldest !== null && message.id < state.oldest) { return; }
+    item = document.createElement('li');
+    const text = document.createElement('span');
+    text.className = 'text';
+    const meta = document.createElement('time');
+    meta.className = 'meta';
+    item.append(text, meta);
+    state.items.set(message.id, item);
+    const list = $('messages');
+    const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+    const next = [...state.items.keys()].filter((id) => id > message.id).sort((a, b) => a - b)[0];
+    list.insertBefore(item, next === undefined ? null : state.items.get(next));
+    if (stick || message.from === 'visitor') { list.scrollTop = list.scrollHeight; }
+  }
+  // The POST answer (pending) can arrive after the push that already said "sent": never go back to an older version.
+  if (Number(item.dataset.seq || 0) > message.seq) { return; }
+  item.dataset.seq = String(message.seq);
+  item.className = message.from + ' ' + message.state;
+  item.dataset.id = String(message.id);
+  item.querySelector('.text').textContent = message.text;
+  const meta = item.querySelector('.meta');
+  meta.dateTime = message.time;
+  meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time);
+  if (state.oldest === null || message.id < state.oldest) { state.oldest = message.id; }
+  if (message.seq > state.lastSeq) { state.lastSeq = message.seq; }
+}
+
+function showPresence(owner) {
+  const badge = $('owner-presence');
+  badge.className = 'presence ' + owner;
+  badge.textContent = owner === 'online' ? 'I am online' : owner === 'away' ? 'I am away' : 'I am offline — leave a message';
+}
+
+async function loadOlder() {
+  if (!state.hasMore || state.loadingOlder) { return; }
+  state.loadingOlder = true;
+  try {
+    const list = $('messages');
+    const height = list.scrollHeight;
+    const page = await api(`/api/conversations/${state.conversation}/messages?before=${state.oldest}&limit=50`);
+    state.hasMore = page.hasMore;
+    const oldest = state.oldest;
+    state.oldest = null;
+    for (const message of page.messages) { render(message); }
+    if (state.oldest === null) { state.oldest = oldest; }
+    list.scrollTop += list.scrollHeight - height;
+  } catch (error) { setStatus(error.message); } finally { state.loadingOlder = false; }
+}
+
+function connect() {
+  if (state.events) { state.events.close(); }
+  const events = new EventSource(`/api/conversations/${state.conversation}/events?after=${state.lastSeq}`);
+  state.events = events;
+  events.addEventListener('message', (event) => { render(JSON.parse(event.data)); });
+  events.addEventListener('presence', (event) => { showPresence(JSON.parse(event.data).owner); });
+  events.addEventListener('open', () => setStatus(''));
+  events.addEventListener('error', () => {
+    if (events.readyState === EventSource.CLOSED) {
+      // Refused (signed out elsewhere, too many tabs): check the session, then start over with what we have.
+      setStatus('Connection lost; reconnecting…');
+      setTimeout(() => { if (state.events === events) { boot(); } }, 3000);
+    } else {
+      setStatus('Connection lost; reconnecting…');
+    }
+  });
+}
+
+async function openChat(session) {
+  $('signin').hidden = true;
+  $('chat').hidden = false;
+  $('me').textContent = 'as ' + session.name;
+  if (state.conversation !== session.conversation) {
+    state.conversation = session.conversation;
+    state.items.clear();
+    state.oldest = null;
+    state.lastSeq = 0;
+    $('messages').replaceChildren();
+    const page = await api(`/api/conversations/${state.conversation}/messages?limit=50`);
+    state.hasMore = page.hasMore;
+    for (const message of page.messages) { render(message); }
+    $('messages').scrollTop = $('messages').scrollHeight;
+  }
+  connect();
+  $('text').focus();
+}
+
+function showSignIn(session) {
+  if (state.events) { state.events.close(); state.events = null; }
+  state.conversation = null;
+  state.items.clear();
+  $('messages').replaceChildren();
+  $('chat').hidden = true;
+  $('signin').hidden = false;
+  $('guest-form').hidden = !session.guests;
+  $('guests-off').hidden = session.guests;
+}
+
+async function boot() {
+  try {
+    const response = await fetch('/api/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    const session = await response.json();
+    state.csrf = session.csrf;
+    if (session.signedIn) { await openChat(session); } else { showSignIn(session); }
+  } catch (error) { setStatus('The chat is not reachable; retrying…'); setTimeout(boot, 5000); }
+}
+
+$('guest-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    await api('/api/guest', { method: 'POST', body: { name: $('guest-name').value } });
+    setStatus('');
+    await boot();
+  } catch (error) { setStatus(error.message); }
+});
+
+$('composer').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const box = $('text');
+  const text = box.value.trim();
+  if (!text) { return; }
+  try {
+    render(await api(`/api/conversations/${state.conversation}/messages`, { method: 'POST', body: { text } }));
+    box.value = '';
+    setStatus('');
+  } catch (error) { setStatus(error.message); }
+});
+
+$('text').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $('composer').requestSubmit();
+  }
+});
+
+$('messages').addEventListener('scroll', () => { if ($('messages').scrollTop < 60) { loadOlder(); } });
+
+$('signout').addEventListener('click', async () => {
+  try { await api('/api/signout', { method: 'POST', body: {} }); } catch (error) { setStatus(error.message); }
+  await boot();
+});
+
+boot();

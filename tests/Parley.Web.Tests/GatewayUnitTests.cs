@@ -1,0 +1,87 @@
+using Microsoft.Extensions.Options;
+using Parley.Web.Api;
+using Parley.Web.Xmpp;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Web.Tests;
+
+/// <summary>Pieces that need no server: text rules, the owner-presence summary, options validation.</summary>
+public sealed class GatewayUnitTests
+{
+    [Theory]
+    [InlineData("plain text", true)]
+    [InlineData("tabs\tand\nnew\r\nlines", true)]
+    [InlineData("emoji 😀 and ünïcödé", true)]
+    [InlineData("nul \u0000", false)]
+    [InlineData("bell \u0007", false)]
+    [InlineData("not a char \uffff", false)]
+    public void Only_text_XML_can_carry_is_accepted(string text, bool expected) => Assert.Equal(expected, TextRules.IsXmlSafe(text));
+
+    [Fact]
+    public void Lone_surrogates_are_refused()
+    {
+        // Built at run time: attribute arguments are stored as UTF-8, which would turn a lone surrogate into U+FFFD.
+        Assert.False(TextRules.IsXmlSafe("lone high " + (char)0xD83D + " here"));
+        Assert.False(TextRules.IsXmlSafe("lone low " + (char)0xDE00 + " here"));
+        Assert.False(TextRules.IsXmlSafe("swapped " + (char)0xDE00 + (char)0xD83D));
+        Assert.True(TextRules.IsXmlSafe("pair " + (char)0xD83D + (char)0xDE00));
+    }
+
+    [Fact]
+    public void Owner_presence_is_online_if_any_resource_is_online_and_offline_when_all_left()
+    {
+        var presence = new OwnerPresence();
+        Assert.Equal(OwnerPresence.Offline, presence.For("v"));
+        Assert.Equal(OwnerPresence.Away, presence.Apply("v", "phone", PresenceShow.ExtendedAway));
+        Assert.Equal(OwnerPresence.Online, presence.Apply("v", "desk", PresenceShow.Online));
+        Assert.Null(presence.Apply("v", "phone", PresenceShow.DoNotDisturb));
+        Assert.Equal(OwnerPresence.Away, presence.Apply("v", "desk", null));
+        Assert.Equal(OwnerPresence.Offline, presence.Apply("v", "phone", null));
+        Assert.Equal(OwnerPresence.Offline, presence.For("v"));
+        Assert.Equal(OwnerPresence.Offline, presence.For("someone else"));
+    }
+
+    [Fact]
+    public void Owner_presence_is_per_visitor_and_cleared_when_the_link_drops()
+    {
+        var presence = new OwnerPresence();
+        presence.Apply("a", "desk", PresenceShow.Online);
+        Assert.Equal(OwnerPresence.Offline, presence.For("b"));
+        Assert.Equal(["a"], presence.Clear());
+        Assert.Equal(OwnerPresence.Offline, presence.For("a"));
+        Assert.Null(presence.Forget("a"));
+    }
+
+    [Fact]
+    public void Invalid_settings_are_reported_together()
+    {
+        var options = new GatewayOptions
+        {
+            Owner = "not a jid@@",
+            Component = new GatewayOptions.ComponentSettings { Domain = "user@chat.example.org", Secret = "", Port = 70000 },
+            MaxMessageLength = 0,
+        };
+        var result = new GatewayOptionsValidator().Validate(null, options);
+        Assert.True(result.Failed);
+        Assert.Contains(result.Failures!, f => f.Contains("Parley:Owner", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("Component:Domain", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("Component:Secret", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("Component:Port", StringComparison.Ordinal));
+        Assert.Contains(result.Failures!, f => f.Contains("MaxMessageLength", StringComparison.Ordinal));
+
+        var good = new GatewayOptions
+        {
+            Owner = "owner@example.org",
+            Component = new GatewayOptions.ComponentSettings { Domain = "chat.example.org", Secret = "s" },
+        };
+        Assert.True(new GatewayOptionsValidator().Validate(null, good).Succeeded);
+    }
+
+    [Fact]
+    public async Task The_app_refuses_to_start_with_invalid_settings()
+    {
+        await using var app = GatewayApp.Create(["--urls=http://127.0.0.1:0", "--Parley:Owner=", "--Parley:Component:Domain=chat.example.org", "--Parley:Component:Secret=s"]);
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+        Assert.Contains("Parley:Owner", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Threading.Channels;
+using Parley.Testing;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Web.Tests;
+
+/// <summary>The owner: a real XMPP client account on the harness server, collecting what arrives.</summary>
+internal sealed class Owner : IAsyncDisposable
+{
+    private readonly Channel<Message> _messages = Channel.CreateUnbounded<Message>();
+    private readonly Channel<Presence> _presences = Channel.CreateUnbounded<Presence>();
+
+    private Owner(XmppClient client, TestAccount account)
+    {
+        Client = client;
+        Account = account;
+    }
+
+    public XmppClient Client { get; }
+
+    public TestAccount Account { get; }
+
+    public static async Task<Owner> ConnectAsync(XmppTestServer server, TestAccount? account = null)
+    {
+        account ??= await server.CreateAccountAsync();
+        var options = new XmppClientOptions
+        {
+            Jid = account.Jid.WithResource("desk"),
+            Password = account.Password,
+            Host = server.Host,
+            Port = server.ClientPort,
+            Reconnect = ReconnectPolicy.Disabled,
+            KeepAliveInterval = TimeSpan.Zero,
+        };
+        options.TrustCertificate(server.CertificateSha256);
+        var client = new XmppClient(options);
+        var owner = new Owner(client, account);
+        client.OnMessage((message, _) =>
+        {
+            owner._messages.Writer.TryWrite(message);
+            return ValueTask.CompletedTask;
+        });
+        client.OnPresence((presence, _) =>
+        {
+            owner._presences.Writer.TryWrite(presence);
+            return ValueTask.CompletedTask;
+        });
+        await client.ConnectAsync();
+        await client.SendPresenceAsync();
+        return owner;
+    }
+
+    public Task<Message> NextMessageAsync(Func<Message, bool>? match = null)
+        => NextAnyMessageAsync(m => m.Body is not null && m.Type != MessageType.Error && (match?.Invoke(m) ?? true));
+
+    public async Task<Message> NextAnyMessageAsync(Func<Message, bool> match)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var message = await _messages.Reader.ReadAsync(cts.Token);
+            if (match(message))
+            {
+                return message;
+            }
+        }
+    }
+
+    public async Task<Presence> NextPresenceAsync(Func<Presence, bool> match)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var presence = await _presences.Reader.ReadAsync(cts.Token);
+            if (match(presence))
+            {
+                return presence;
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => Client.DisposeAsync();
+}

@@ -1,0 +1,185 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.ServerSentEvents;
+using System.Text.Json;
+using System.Threading.Channels;
+
+namespace Parley.Web.Tests;
+
+/// <summary>What a browser does against the gateway's API: a cookie jar, the anti-forgery header, push streams (tabs).</summary>
+internal sealed class Visitor : IDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly HttpClient _http;
+
+    public Visitor(Uri baseAddress)
+    {
+        Cookies = new CookieContainer();
+        _http = new HttpClient(new HttpClientHandler { CookieContainer = Cookies, AllowAutoRedirect = false }) { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public CookieContainer Cookies { get; }
+
+    public HttpClient Http => _http;
+
+    public string? Csrf { get; private set; }
+
+    public string? Conversation { get; private set; }
+
+    public async Task<JsonElement> RefreshSessionAsync()
+    {
+        var session = await _http.GetFromJsonAsync<JsonElement>("/api/session");
+        Csrf = session.GetProperty("csrf").GetString();
+        Conversation = session.GetProperty("signedIn").GetBoolean() ? session.GetProperty("conversation").GetString() : null;
+        return session;
+    }
+
+    public async Task<HttpResponseMessage> SignInAsGuestAsync(string name)
+    {
+        await RefreshSessionAsync();
+        var response = await PostAsync("/api/guest", new { name });
+        if (response.IsSuccessStatusCode)
+        {
+            await RefreshSessionAsync();
+        }
+
+        return response;
+    }
+
+    public async Task<HttpResponseMessage> PostAsync(string path, object body, bool withToken = true)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (withToken && Csrf is not null)
+        {
+            request.Headers.Add("X-CSRF-TOKEN", Csrf);
+        }
+
+        return await _http.SendAsync(request);
+    }
+
+    public async Task<Message> SendAsync(string text)
+    {
+        using var response = await PostAsync($"/api/conversations/{Conversation}/messages", new { text });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<Message>(Json))!;
+    }
+
+    public async Task<History> HistoryAsync(string? conversation = null, long? before = null)
+    {
+        var path = $"/api/conversations/{conversation ?? Conversation}/messages" + (before is null ? "" : $"?before={before}");
+        return (await _http.GetFromJsonAsync<History>(path, Json))!;
+    }
+
+    public async Task<Tab> OpenTabAsync(long after = 0, string? lastEventId = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/conversations/{Conversation}/events?after={after}");
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        response.EnsureSuccessStatusCode();
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        return new Tab(response, await response.Content.ReadAsStreamAsync());
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq);
+
+    internal sealed record History(List<Message> Messages, bool HasMore);
+
+    /// <summary>One open push stream, read in the background into a queue of events.</summary>
+    internal sealed class Tab : IAsyncDisposable
+    {
+        private readonly HttpResponseMessage _response;
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Channel<SseItem<string>> _events = Channel.CreateUnbounded<SseItem<string>>();
+        private readonly Task _reader;
+
+        public Tab(HttpResponseMessage response, Stream stream)
+        {
+            _response = response;
+            _reader = Task.Run(async () =>
+            {
+                try
+                {
+                    await foreach (var item in SseParser.Create(stream).EnumerateAsync(_stop.Token))
+                    {
+                        await _events.Writer.WriteAsync(item);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                catch (IOException)
+                {
+                }
+                finally
+                {
+                    _events.Writer.TryComplete();
+                }
+            });
+        }
+
+        /// <summary>Waits for the next message event that matches.</summary>
+        public async Task<Message> NextMessageAsync(Func<Message, bool> match, TimeSpan? timeout = null)
+        {
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+            while (true)
+            {
+                var item = await _events.Reader.ReadAsync(cts.Token);
+                if (item.EventType == "message")
+                {
+                    var message = JsonSerializer.Deserialize<Message>(item.Data, Json)!;
+                    if (match(message))
+                    {
+                        return message;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Waits for an owner-presence event with the given value.</summary>
+        public async Task WaitPresenceAsync(string owner, TimeSpan? timeout = null)
+        {
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+            while (true)
+            {
+                var item = await _events.Reader.ReadAsync(cts.Token);
+                if (item.EventType == "presence" && JsonDocument.Parse(item.Data).RootElement.GetProperty("owner").GetString() == owner)
+                {
+                    return;
+                }
+            }
+        }
+
+        /// <summary>Whether the server ended the stream within the timeout.</summary>
+        public async Task<bool> EndsAsync(TimeSpan timeout)
+        {
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                while (await _events.Reader.WaitToReadAsync(cts.Token))
+                {
+                    _events.Reader.TryRead(out _);
+                }
+
+                return true;
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            _response.Dispose();
+            await _reader;
+            _stop.Dispose();
+        }
+    }
+}

@@ -20,6 +20,10 @@ TEST_PACKAGES=(
   dnsmasq-base     # a real DNS server for the SRV resolver tests (binary only, no system service)
   python3-slixmpp  # interop peer and benchmark baseline
   chromium         # the web gateway's browser tests (driven by Playwright, no browser download)
+  finch            # libpurple 2.14 (Pidgin's engine) as a file-transfer interop peer, in a terminal UI
+  libpurple-bin    # purple-send: drives finch over D-Bus (ServSendFile, account state)
+  tmux             # the terminal finch needs, run headless by the test harness
+  dbus             # dbus-daemon (a private session bus per finch) and dbus-monitor (its file-transfer signals)
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;

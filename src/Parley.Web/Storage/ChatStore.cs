@@ -284,15 +284,7 @@ internal sealed class ChatStore : IDisposable
             insert.Parameters.AddWithValue("$state", StateName(state));
             insert.Parameters.AddWithValue("$stanza", stanzaId);
             insert.Parameters.AddWithValue("$seq", _seq + 1);
-            var rows = await ReadMessagesAsync(insert, cancellationToken);
-            if (rows.Count == 0)
-            {
-                return null;
-            }
-
-            _seq++;
-            _hub.PublishMessage(rows[0]);
-            return rows[0];
+            return await ApplyAndPublishAsync(insert, cancellationToken);
         }
         finally
         {
@@ -319,20 +311,26 @@ internal sealed class ChatStore : IDisposable
             update.Parameters.AddWithValue("$state", StateName(state));
             update.Parameters.AddWithValue("$rank", (int)state);
             update.Parameters.AddWithValue("$seq", _seq + 1);
-            var rows = await ReadMessagesAsync(update, cancellationToken);
-            if (rows.Count == 0)
-            {
-                return null;
-            }
-
-            _seq++;
-            _hub.PublishMessage(rows[0]);
-            return rows[0];
+            return await ApplyAndPublishAsync(update, cancellationToken);
         }
         finally
         {
             _writeGate.Release();
         }
+    }
+
+    /// <summary>Runs a write that returns the changed row (numbered <c>_seq + 1</c>); on a change, takes that number and tells every tab. Call under the write gate.</summary>
+    private async Task<ChatMessage?> ApplyAndPublishAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        var rows = await ReadMessagesAsync(command, cancellationToken);
+        if (rows.Count == 0)
+        {
+            return null;
+        }
+
+        _seq++;
+        _hub.PublishMessage(rows[0]);
+        return rows[0];
     }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)

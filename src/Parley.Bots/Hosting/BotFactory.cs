@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Parley.Bots.Reports;
 using Parley.Xmpp;
+using Parley.Xmpp.FileTransfer;
 
 namespace Parley.Bots.Hosting;
 
@@ -19,7 +20,7 @@ internal static class BotFactory
         {
             BotKind.Echo => new EchoBot(),
             BotKind.AutoReply => new AutoReplyBot(options.AutoReply, new AutoReplyStore(Path.Combine(stateDirectory, $"{SafeName(name)}.autoreply.json"))),
-            BotKind.Report => new ReportBot(ProjectRegex(options.Report.ProjectPattern), ReportSource(options.Report, http), context => new HttpUploadReportDelivery(context.Client), options.Report.MaxConcurrentRequests),
+            BotKind.Report => new ReportBot(ProjectRegex(options.Report.ProjectPattern), ReportSource(options.Report, http), ReportDelivery(client, options.Report, loggerFactory), options.Report.MaxConcurrentRequests),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "Unknown bot kind."),
         };
         return new BotRunner(name, client, bot, rules, loggerFactory, time);
@@ -48,6 +49,24 @@ internal static class BotFactory
         }
 
         return client;
+    }
+
+    /// <summary>File transfer with a link fallback when enabled, else the link only. The manager joins the client now so its features are in the caps from the first presence.</summary>
+    private static Func<BotContext, IReportDelivery> ReportDelivery(XmppClient client, ReportOptions options, ILoggerFactory loggerFactory)
+    {
+        if (!options.FileTransfer)
+        {
+            return context => new HttpUploadReportDelivery(context.Client);
+        }
+
+        var transferOptions = new FileTransferOptions { Socks5PortMin = options.StreamhostPort, Socks5PortMax = options.StreamhostPort };
+        foreach (var address in options.StreamhostAddresses)
+        {
+            transferOptions.Socks5AdvertisedHosts.Add(address);
+        }
+
+        var manager = client.AddExtension(new FileTransferManager(transferOptions, loggerFactory));
+        return context => new FileTransferReportDelivery(manager, new HttpUploadReportDelivery(context.Client));
     }
 
     private static IReportSource ReportSource(ReportOptions options, HttpClient http)

@@ -114,4 +114,16 @@ public sealed class ReportOptions
 
     /// <summary>How many requests are served at once. Default 4.</summary>
     public int MaxConcurrentRequests { get; set; } = 4;
+
+    /// <summary>
+    /// Send the report as a file (Jingle or SI, as the user's client supports), falling back to an upload link. Default
+    /// true; false: always an upload link. The server's SOCKS5 proxy is found automatically.
+    /// </summary>
+    public bool FileTransfer { get; set; } = true;
+
+    /// <summary>The addresses offered to clients for the bot's own SOCKS5 streamhost (e.g. a NAT's public address). Empty: the machine's addresses.</summary>
+    public List<string> StreamhostAddresses { get; set; } = [];
+
+    /// <summary>The port of the bot's own SOCKS5 streamhost (forward it behind NAT). Default 0: any free port.</summary>
+    public int StreamhostPort { get; set; }
 }

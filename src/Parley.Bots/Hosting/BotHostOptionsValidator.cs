@@ -139,6 +139,16 @@ internal sealed class BotHostOptionsValidator : IValidateOptions<BotHostOptions>
         {
             error($"Report:SecretFile '{secretFile}' does not exist.");
         }
+
+        if (report.StreamhostPort is < 0 or > 65535)
+        {
+            error($"Report:StreamhostPort {report.StreamhostPort} must be 0..65535 (0: any free port).");
+        }
+
+        if (report.StreamhostAddresses.Count > 16 || report.StreamhostAddresses.Any(a => string.IsNullOrWhiteSpace(a) || a.Length > 255 || a.Any(char.IsWhiteSpace)))
+        {
+            error("Report:StreamhostAddresses must be at most 16 host names or IP addresses.");
+        }
     }
 }
 

@@ -113,7 +113,14 @@ public sealed partial class ReportBot : Bot
             await all.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        (_delivery as IDisposable)?.Dispose();
+        if (_delivery is IAsyncDisposable asyncDelivery)
+        {
+            await asyncDelivery.DisposeAsync().ConfigureAwait(false);
+        }
+        else
+        {
+            (_delivery as IDisposable)?.Dispose();
+        }
     }
 
     internal bool IsProjectNumber(string text)

@@ -17,8 +17,8 @@ public sealed record ReportDeliveryRequest(Jid Recipient, ReportFile Report, Mes
 public sealed record ReportDeliveryResult(string Method, bool Confirmed, Uri? Link);
 
 /// <summary>
-/// Delivers a report file to a user. Today: an HTTP upload link (<see cref="HttpUploadReportDelivery"/>); a file
-/// transfer (SI, Jingle) plugs in here as another implementation.
+/// Delivers a report file to a user: a file transfer (<see cref="FileTransferReportDelivery"/>: Jingle or SI, with a
+/// link as fallback) or an HTTP upload link (<see cref="HttpUploadReportDelivery"/>).
 /// </summary>
 public interface IReportDelivery
 {
@@ -39,7 +39,7 @@ public sealed class ReportDeliveryException(string userMessage, Exception? inner
 /// <summary>
 /// Delivers by HTTP upload (XEP-0363): uploads the file to the server's upload service and sends the link as a
 /// message clients show as a file. It first says why a link: "Here is the link" when the recipient's client
-/// could take a real file transfer that this delivery does not do, else "Your client accepts no file transfer;
+/// could take a real file transfer that this delivery does not do (<see cref="FileTransferReportDelivery"/> does), else "Your client accepts no file transfer;
 /// here is a link instead".
 /// </summary>
 public sealed class HttpUploadReportDelivery : IReportDelivery, IDisposable
@@ -72,6 +72,25 @@ public sealed class HttpUploadReportDelivery : IReportDelivery, IDisposable
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var acceptsTransfer = await AcceptsFileTransferAsync(context.Client, request.Recipient, cancellationToken).ConfigureAwait(false);
+        var hint = acceptsTransfer ? $"Here is the link to {request.Report.FileName}:" : NoTransferHint;
+        return await DeliverLinkAsync(request, context, hint, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>What the user is told before the link when the client announces no file transfer.</summary>
+    public const string NoTransferHint = "Your client accepts no file transfer; here is a link instead:";
+
+    /// <summary>Uploads the file, then sends <paramref name="hint"/> and the link (used by deliveries that fall back to a link).</summary>
+    /// <param name="request">What to deliver to whom.</param>
+    /// <param name="context">The bot's connection.</param>
+    /// <param name="hint">The text sent before the link, saying why a link.</param>
+    /// <param name="cancellationToken">Cancels the delivery.</param>
+    /// <returns>The link sent.</returns>
+    /// <exception cref="ReportDeliveryException">The upload failed; its message is fit for the user.</exception>
+    public async Task<ReportDeliveryResult> DeliverLinkAsync(ReportDeliveryRequest request, BotContext context, string hint, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentException.ThrowIfNullOrWhiteSpace(hint);
         HttpUploadSlot slot;
         try
         {
@@ -91,7 +110,6 @@ public sealed class HttpUploadReportDelivery : IReportDelivery, IDisposable
             throw new ReportDeliveryException($"The chat server's upload service did not answer — try again later.", ex);
         }
 
-        var hint = acceptsTransfer ? $"Here is the link to {request.Report.FileName}:" : "Your client accepts no file transfer; here is a link instead:";
         await context.ReplyAsync(request.Request, hint, cancellationToken).ConfigureAwait(false);
         var link = OutOfBand.CreateLinkMessage(request.Request.From!, slot.GetUrl, request.Request.Type);
         await context.SendAsync(link, cancellationToken).ConfigureAwait(false);

@@ -40,12 +40,12 @@ public sealed class ReportBotTests(ServerFixture servers) : IDisposable
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public async Task A_client_that_announces_file_transfer_is_told_here_is_the_link(string kind)
+    public async Task With_file_transfer_off_a_client_that_announces_it_is_told_here_is_the_link(string kind)
     {
         var server = await servers.GetAsync(kind);
         var content = RandomNumberGenerator.GetBytes(2048);
         await File.WriteAllBytesAsync(Path.Combine(_reports, "77.pdf"), content);
-        var settings = new Dictionary<string, string?> { ["Parley:Bots:reports:Report:Folder"] = _reports };
+        var settings = new Dictionary<string, string?> { ["Parley:Bots:reports:Report:Folder"] = _reports, ["Parley:Bots:reports:Report:FileTransfer"] = "false" };
         var bot = await BotHost.ConfigureAsync(settings, server, "reports", "Report");
         await using var host = await BotHost.StartAsync(settings);
         await using var user = await Person.ConnectAsync(server);

@@ -85,7 +85,7 @@ internal sealed class Person : IAsyncDisposable
 
     public Jid Jid => Client.Jid!;
 
-    public static async Task<Person> ConnectAsync(XmppTestServer server, TestAccount? account = null, bool looksLikeBot = false)
+    public static async Task<Person> ConnectAsync(XmppTestServer server, TestAccount? account = null, bool looksLikeBot = false, Action<XmppClient>? configure = null)
     {
         account ??= await server.CreateAccountAsync();
         var options = new XmppClientOptions
@@ -105,6 +105,7 @@ internal sealed class Person : IAsyncDisposable
             client.Disco.AddIdentity(new DiscoIdentity("client", "pc", "Test person"));
         }
 
+        configure?.Invoke(client);
         var person = new Person(client);
         client.OnMessage((m, _) =>
         {

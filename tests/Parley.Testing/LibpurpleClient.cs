@@ -140,6 +140,22 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
         await CallAsync("ServSendFile", [Int(_connection), Text(to.ToString()), Text(path)], cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Sends a chat message as the user would: opens an IM conversation (D-Bus <c>PurpleConversationNew</c>) and sends in it (<c>PurpleConvImSend</c>).</summary>
+    /// <param name="to">The receiver (bare or full JID).</param>
+    /// <param name="text">The message; libpurple treats it as HTML, so plain text without markup arrives unchanged.</param>
+    /// <param name="cancellationToken">Stops waiting for the calls.</param>
+    /// <exception cref="LibpurpleClientException">A call failed.</exception>
+    public async Task SendMessageAsync(Jid to, string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(to);
+        ArgumentException.ThrowIfNullOrEmpty(text);
+        const int ImConversation = 1; // PURPLE_CONV_TYPE_IM
+        var account = await FindConnectedAccountAsync(cancellationToken).ConfigureAwait(false);
+        var conversation = ParseInt(await CallAsync("PurpleConversationNew", [Int(ImConversation), Int(account), Text(to.ToString())], cancellationToken).ConfigureAwait(false));
+        var im = ParseInt(await CallAsync("PurpleConvIm", [Int(conversation)], cancellationToken).ConfigureAwait(false));
+        await CallAsync("PurpleConvImSend", [Int(im), Text(text)], cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Whether libpurple sees the contact online (any resource), through its buddy list.</summary>
     /// <param name="contact">The contact; a full JID is reduced to its bare JID.</param>
     /// <param name="cancellationToken">Stops waiting for the calls.</param>

@@ -141,6 +141,8 @@ public sealed class EchoBotTests(ServerFixture servers)
             ["Parley:Bots:bad:Jid"] = "no-local-part.example",
             ["Parley:Bots:bad:Server"] = "host:99999",
             ["Parley:Bots:bad:Report:ProjectPattern"] = "([0-9]",
+            ["Parley:Bots:bad:Report:StreamhostPort"] = "70000",
+            ["Parley:Bots:bad:Report:StreamhostAddresses:0"] = "two words",
         };
         using var host = BotHost.Build(settings);
         var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
@@ -149,5 +151,7 @@ public sealed class EchoBotTests(ServerFixture servers)
         Assert.Contains(error.Failures, f => f.Contains("Server 'host:99999'"));
         Assert.Contains(error.Failures, f => f.Contains("ProjectPattern"));
         Assert.Contains(error.Failures, f => f.Contains("Folder and UrlTemplate"));
+        Assert.Contains(error.Failures, f => f.Contains("StreamhostPort 70000"));
+        Assert.Contains(error.Failures, f => f.Contains("StreamhostAddresses"));
     }
 }

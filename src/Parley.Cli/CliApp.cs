@@ -14,6 +14,8 @@ internal static class CliApp
         commands:
           send <jid> <text>     send one chat message and exit
           echo                  run the echo bot until Ctrl-C
+          send-file <jid> <path>  send a file (Jingle, SI over SOCKS5 or in-band: what the peer supports)
+          receive --to <folder>   accept incoming files into <folder> until Ctrl-C
 
         connection options (every command):
           --jid <user@domain[/resource]>   the account (or PARLEY_JID); a full JID keeps its resource
@@ -51,6 +53,8 @@ internal static class CliApp
             {
                 "send" => await SendAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
                 "echo" => await EchoAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
+                "send-file" => await FileCommands.SendFileAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
+                "receive" => await FileCommands.ReceiveAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
                 _ => throw new UsageException($"unknown command '{args[0]}'."),
             };
         }

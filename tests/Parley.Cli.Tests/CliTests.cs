@@ -73,6 +73,41 @@ public sealed class CliTests(ServerFixture servers)
     }
 
     [Fact]
+    public async Task Parley_receive_accepts_what_parley_send_file_sends()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        var (receiver, sender) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        var folder = Directory.CreateTempSubdirectory("parley-cli-receive-").FullName;
+        var source = Path.Combine(Directory.CreateTempSubdirectory("parley-cli-send-").FullName, "report 42.bin");
+        var bytes = new byte[3_000_000];
+        new Random(42).NextBytes(bytes);
+        await File.WriteAllBytesAsync(source, bytes);
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        try
+        {
+            string[] connect = ["--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256];
+            using var receive = Start(["receive", "--to", folder, "--jid", $"{receiver.Jid}/inbox", .. connect], receiver.Password);
+            await WaitForLineAsync(receive, "receiving files", TimeSpan.FromSeconds(30));
+
+            var (code, stdout, stderr) = await RunAsync(["send-file", $"{receiver.Jid}/inbox", source, "--jid", sender.Jid.ToString(), .. connect], sender.Password);
+            Assert.True(code == 0, stderr + stdout);
+            Assert.Contains($"sha-256 {sha}", stdout, StringComparison.Ordinal);
+            Assert.Contains("100%", stdout, StringComparison.Ordinal);
+            await WaitForLineAsync(receive, "received report 42.bin", TimeSpan.FromSeconds(30));
+            Assert.Equal(sha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(folder, "report 42.bin")))));
+
+            Assert.Equal(0, Interrupt(receive.Id));
+            Assert.True(receive.WaitForExit(15_000));
+            Assert.Equal(0, receive.ExitCode);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+            Directory.Delete(Path.GetDirectoryName(source)!, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_password_exits_3_with_one_line()
     {
         var server = await servers.GetAsync(Servers.Prosody);

@@ -17,31 +17,12 @@ internal static class ParseHarness
 {
     public static async Task<int> RunAsync(string[] args, bool dispatch)
     {
-        var count = 1_000_000;
-        var chunk = 64 * 1024;
-        var runs = 3;
-        var slixmpp = true;
-        for (var i = 0; i < args.Length; i++)
+        if (HarnessArguments.Parse(args, ("--count", 1_000_000), ("--chunk", 64 * 1024), ("--runs", 3)) is not { } options)
         {
-            switch (args[i])
-            {
-                case "--count":
-                    count = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--chunk":
-                    chunk = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--runs":
-                    runs = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--no-slixmpp":
-                    slixmpp = false;
-                    break;
-                default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'.");
-                    return 2;
-            }
+            return 2;
         }
+
+        var (count, chunk, runs, slixmpp) = (options["--count"], options["--chunk"], options["--runs"], options.Slixmpp);
 
         Console.WriteLine(dispatch
             ? "Mode: dispatch (pipe -> parser -> XmppEndpoint.DispatchOneAsync -> OnMessage handler; slixmpp: ClientXMPP.data_received -> 'message' event handler)"

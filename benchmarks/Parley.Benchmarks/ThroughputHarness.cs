@@ -21,35 +21,12 @@ internal static class ThroughputHarness
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var count = 20_000;
-        var warmup = 2_000;
-        var roundtrips = 2_000;
-        var rounds = 2;
-        var slixmpp = true;
-        for (var i = 0; i < args.Length; i++)
+        if (HarnessArguments.Parse(args, ("--count", 20_000), ("--warmup", 2_000), ("--roundtrips", 2_000), ("--rounds", 2)) is not { } options)
         {
-            switch (args[i])
-            {
-                case "--count":
-                    count = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--warmup":
-                    warmup = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--roundtrips":
-                    roundtrips = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--rounds":
-                    rounds = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                    break;
-                case "--no-slixmpp":
-                    slixmpp = false;
-                    break;
-                default:
-                    Console.Error.WriteLine($"Unknown argument '{args[i]}'.");
-                    return 2;
-            }
+            return 2;
         }
+
+        var (count, warmup, roundtrips, rounds, slixmpp) = (options["--count"], options["--warmup"], options["--roundtrips"], options["--rounds"], options.Slixmpp);
 
         if (Environment.GetEnvironmentVariable("PARLEY_SERVER_DEBUG") is "1" or "true")
         {

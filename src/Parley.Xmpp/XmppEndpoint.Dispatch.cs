@@ -1,4 +1,6 @@
+using System.Collections.Immutable;
 using System.Threading.Channels;
+using Parley.Xmpp.Internal;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
@@ -8,8 +10,7 @@ namespace Parley.Xmpp;
 public abstract partial class XmppEndpoint
 {
     private const int RecentMessageIdCapacity = 4096;
-    private readonly HashSet<RecentMessage> _recentMessageIds = [];
-    private readonly Queue<RecentMessage> _recentMessageOrder = new();
+    private readonly RecentMessageIds _recentMessageIds = new(RecentMessageIdCapacity);
 
     private async Task RunDispatchAsync(ChannelReader<Stanza> reader, CancellationToken lifetime)
     {
@@ -31,29 +32,76 @@ public abstract partial class XmppEndpoint
     }
 
     /// <summary>Runs the handlers for one stanza. Internal so benchmarks can measure dispatch without a socket.</summary>
-    internal async ValueTask DispatchOneAsync(Stanza stanza, CancellationToken cancellationToken)
+    internal ValueTask DispatchOneAsync(Stanza stanza, CancellationToken cancellationToken)
+        => stanza is Message message ? DispatchMessageAsync(message, cancellationToken) : DispatchOtherAsync(stanza, cancellationToken);
+
+    /// <summary>
+    /// Runs the message handlers in order. Handlers that complete synchronously (the usual case: they count, store or
+    /// hand the message on) are run without an async state machine; from the first one that does not, the rest are
+    /// awaited one after the other, so the order and the error handling are the same either way.
+    /// </summary>
+    private ValueTask DispatchMessageAsync(Message message, CancellationToken cancellationToken)
+    {
+        if (IsDuplicate(message))
+        {
+            return default;
+        }
+
+        var handlers = _messageHandlers;
+        for (var i = 0; i < handlers.Length; i++)
+        {
+            ValueTask pending;
+            try
+            {
+                pending = handlers[i](message, cancellationToken);
+                if (pending.IsCompletedSuccessfully)
+                {
+                    // Consumes the result (a pooled IValueTaskSource behind the ValueTask may be reused afterwards).
+                    pending.GetAwaiter().GetResult();
+                    continue;
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.HandlerFailed(Logger, "message", ex);
+                continue;
+            }
+
+            return AwaitMessageHandlersAsync(pending, message, handlers, i, cancellationToken);
+        }
+
+        return default;
+    }
+
+    private async ValueTask AwaitMessageHandlersAsync(
+        ValueTask pending, Message message, ImmutableArray<Func<Message, CancellationToken, ValueTask>> handlers, int index, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.HandlerFailed(Logger, "message", ex);
+        }
+
+        for (var i = index + 1; i < handlers.Length; i++)
+        {
+            try
+            {
+                await handlers[i](message, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                Log.HandlerFailed(Logger, "message", ex);
+            }
+        }
+    }
+
+    private async ValueTask DispatchOtherAsync(Stanza stanza, CancellationToken cancellationToken)
     {
         switch (stanza)
         {
-            case Message message:
-                if (IsDuplicate(message))
-                {
-                    return;
-                }
-
-                foreach (var handler in _messageHandlers)
-                {
-                    try
-                    {
-                        await handler(message, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        Log.HandlerFailed(Logger, "message", ex);
-                    }
-                }
-
-                break;
             case Presence presence:
                 foreach (var handler in _presenceHandlers)
                 {
@@ -129,39 +177,12 @@ public abstract partial class XmppEndpoint
             return false;
         }
 
-        var key = new RecentMessage(from, id);
-        if (!_recentMessageIds.Add(key))
+        if (!_recentMessageIds.Add(from, id))
         {
             Log.DuplicateMessage(Logger, id, from);
             return true;
         }
 
-        _recentMessageOrder.Enqueue(key);
-        if (_recentMessageOrder.Count > RecentMessageIdCapacity)
-        {
-            _recentMessageIds.Remove(_recentMessageOrder.Dequeue());
-        }
-
         return false;
-    }
-
-    /// <summary>
-    /// A (sender, id) pair with its hash computed once. Evicting the oldest entry then reads neither string (equality
-    /// finds the same instances by reference): those strings are thousands of messages old and no longer in the CPU
-    /// cache, and hashing them again cost two cache misses per received message.
-    /// </summary>
-    private readonly struct RecentMessage(string from, string id) : IEquatable<RecentMessage>
-    {
-        private readonly int _hash = HashCode.Combine(from.GetHashCode(StringComparison.Ordinal), id.GetHashCode(StringComparison.Ordinal));
-
-        public string From { get; } = from;
-
-        public string Id { get; } = id;
-
-        public bool Equals(RecentMessage other) => _hash == other._hash && string.Equals(From, other.From, StringComparison.Ordinal) && string.Equals(Id, other.Id, StringComparison.Ordinal);
-
-        public override bool Equals(object? obj) => obj is RecentMessage other && Equals(other);
-
-        public override int GetHashCode() => _hash;
     }
 }

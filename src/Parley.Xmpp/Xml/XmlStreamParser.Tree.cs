@@ -93,16 +93,28 @@ internal sealed partial class XmlStreamParser
     private XmppElement ParseStanza(ReadOnlySpan<byte> data, long offset)
     {
         ValidateCharacters(data, offset);
-        _namespaceCount = _streamNamespaceCount;
-        _charCount = 0;
-        _frameCount = 0;
-        var pos = 0;
         if (data.Length > 1 && data[1] == '!')
         {
             // The scanner refuses comments, DTDs and CDATA at stream level before they get here.
             throw Error("Unexpected markup between top-level elements", offset);
         }
 
+        var root = BuildStanza(data, offset, out var length);
+        ExpectEnd(data, length, offset);
+        return root;
+    }
+
+    /// <summary>
+    /// Builds the top-level element that starts at the beginning of <paramref name="data"/> and returns it with its
+    /// length in bytes (<paramref name="length"/>); bytes after it are not looked at. Throws when the element is malformed
+    /// or <paramref name="data"/> ends before it does.
+    /// </summary>
+    private XmppElement BuildStanza(ReadOnlySpan<byte> data, long offset, out int length)
+    {
+        _namespaceCount = _streamNamespaceCount;
+        _charCount = 0;
+        _frameCount = 0;
+        var pos = 0;
         var root = ParseStartTag(data, ref pos, offset, depth: 1, out var selfClosing, out var nameStart, out var nameLength, out var mark);
         if (selfClosing)
         {
@@ -158,13 +170,13 @@ internal sealed partial class XmlStreamParser
             }
         }
 
-        ExpectEnd(data, pos, offset);
         if (_chars.Length > RetainedCharBufferLength)
         {
             // Do not keep a large buffer alive for the life of the connection because of one large stanza.
             _chars = new char[256];
         }
 
+        length = pos;
         return root;
     }
 

@@ -44,7 +44,11 @@ internal enum XmlStreamEventKind
 internal sealed partial class XmlStreamParser
 {
     private static readonly SearchValues<byte> StartTagStops = SearchValues.Create("\"'/<>"u8);
+    private static readonly SearchValues<byte> TagNameStops = SearchValues.Create(" \t\r\n/>"u8);
     private static ReadOnlySpan<byte> CDataOpen => "[CDATA["u8;
+
+    /// <summary>Stanzas whose root has a longer name than this take the scanner's path (see <see cref="TryBuildBuffered"/>).</summary>
+    private const int MaxBufferedRootNameLength = 64;
 
     private readonly XmlLimits _limits;
 
@@ -127,9 +131,18 @@ internal sealed partial class XmlStreamParser
 
         while (true)
         {
-            if (_item == ItemKind.None && !TryBeginItem(ref buffer))
+            if (_item == ItemKind.None)
             {
-                return false;
+                if (!TryBeginItem(ref buffer))
+                {
+                    return false;
+                }
+
+                if (TryBuildBuffered(ref buffer, out element))
+                {
+                    kind = XmlStreamEventKind.Element;
+                    return true;
+                }
             }
 
             if (!Scan(buffer))
@@ -278,6 +291,69 @@ internal sealed partial class XmlStreamParser
         _state = ScanState.TagOpen;
         _scanned = 1;
         _depth = 0;
+        return true;
+    }
+
+    /// <summary>
+    /// The fast path for a stanza that is already whole in the first segment (the usual case when one read delivers
+    /// several stanzas): the tree builder runs straight away and finds the stanza's end itself, so its bytes are not
+    /// scanned first. Returns false, having consumed nothing, when the stanza is or may be incomplete, or is malformed
+    /// in any way; the scanner then takes the item from its first byte as before, and so reports every error exactly
+    /// as it always did. Runs once per item, so a stanza that trickles in is still examined a bounded number of times.
+    /// </summary>
+    private bool TryBuildBuffered(ref ReadOnlySequence<byte> buffer, out XmppElement? element)
+    {
+        element = null;
+        var span = buffer.FirstSpan;
+        if (_phase != Phase.InStream || span.Length < 2 || span[1] is (byte)'/' or (byte)'!' or (byte)'?')
+        {
+            return false;
+        }
+
+        if (span.Length > _limits.MaxStanzaBytes)
+        {
+            span = span[.._limits.MaxStanzaBytes];
+        }
+
+        // A cheap test for completeness: the root's end tag, "</name>" as the start tag spells the name, must be in the
+        // span. A self-closing root and "</name >" are left to the scanner. A match can still be the end tag of a nested
+        // element of the same name; the builder then runs out of bytes and throws, and the scanner decides.
+        var nameLength = span[1..].IndexOfAny(TagNameStops);
+        if (nameLength <= 0 || nameLength > MaxBufferedRootNameLength)
+        {
+            return false;
+        }
+
+        Span<byte> endTag = stackalloc byte[MaxBufferedRootNameLength + 3];
+        endTag[0] = (byte)'<';
+        endTag[1] = (byte)'/';
+        span.Slice(1, nameLength).CopyTo(endTag[2..]);
+        endTag[nameLength + 2] = (byte)'>';
+        if (span.IndexOf(endTag[..(nameLength + 3)]) < 0)
+        {
+            return false;
+        }
+
+        XmppElement root;
+        int length;
+        try
+        {
+            root = BuildStanza(span, _offset, out length);
+        }
+        catch (XmppProtocolException)
+        {
+            // Incomplete (the end tag found was a nested one) or malformed: the scanner's path decides which, and
+            // throws the error it always threw.
+            return false;
+        }
+
+        // The regular path validates the whole item before building it and would throw this same error.
+        ValidateCharacters(span[..length], _offset);
+        buffer = buffer.Slice(length);
+        _offset += length;
+        _item = ItemKind.None;
+        _scanned = 0;
+        element = root;
         return true;
     }
 

@@ -4,21 +4,35 @@ using System.Text;
 namespace Parley.Xmpp.Xml;
 
 /// <summary>
-/// Turns UTF-8 names (element and attribute names, prefixes, namespace URIs, frequent values such as
-/// <c>chat</c>) into strings without allocating for names seen before. A fixed table of well-known XMPP
-/// names is shared read-only by all parsers; every parser adds a small direct-mapped cache for the
-/// names of its own peer. A collision only costs an allocation, never a wrong answer, because a hit
-/// always compares the bytes.
+/// Turns UTF-8 names (element and attribute names, prefixes, namespace URIs) and frequent attribute values
+/// (<c>chat</c>, <c>en</c>, the peers' JIDs in <c>from</c> and <c>to</c>) into strings without allocating for ones seen
+/// before. A fixed table of well-known XMPP names is shared read-only by all parsers; every parser adds a small cache,
+/// two-way set-associative, for the strings of its own peer. A collision only costs an allocation, never a wrong
+/// answer, because a hit always compares the bytes.
 /// </summary>
 internal sealed class XmlNameTable
 {
     /// <summary>Longer byte strings are not worth caching (they are rarely repeated names).</summary>
     private const int MaxCachedLength = 64;
-    private const int CacheSize = 256;
 
     private static readonly Entry[] WellKnown = BuildWellKnown();
 
-    private readonly Entry[] _cache = new Entry[CacheSize];
+    /// <summary>Two ways per set: [2 * set] is the most recently used, [2 * set + 1] the one before it.</summary>
+    private readonly string?[] _cache;
+    private readonly uint _setMask;
+
+    /// <summary>Creates a table with an empty cache.</summary>
+    /// <param name="sets">The number of cache sets, a power of two (tests use 1 to force collisions).</param>
+    public XmlNameTable(int sets = 256)
+    {
+        if (sets <= 0 || (sets & (sets - 1)) != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(sets), sets, "The number of sets must be a positive power of two.");
+        }
+
+        _cache = new string?[sets * 2];
+        _setMask = (uint)sets - 1;
+    }
 
     /// <summary>Returns the string for a UTF-8 name, shared with earlier calls when possible.</summary>
     /// <param name="utf8">Valid UTF-8.</param>
@@ -51,14 +65,29 @@ internal sealed class XmlNameTable
             }
         }
 
-        ref var slot = ref _cache[(hash >> 16) & (CacheSize - 1)];
-        if (slot.Key is { } key && utf8.SequenceEqual(key))
+        // The cache holds only ASCII strings, so a string of the same length whose chars equal the bytes is the answer.
+        var set = (int)((hash >> 16) & _setMask) * 2;
+        var cache = _cache;
+        if (cache[set] is { } recent && recent.Length == utf8.Length && Ascii.Equals(utf8, recent))
         {
-            return slot.Value;
+            return recent;
         }
 
-        var value = Encoding.UTF8.GetString(utf8);
-        slot = new Entry(utf8.ToArray(), value);
+        if (cache[set + 1] is { } older && older.Length == utf8.Length && Ascii.Equals(utf8, older))
+        {
+            cache[set + 1] = cache[set];
+            cache[set] = older;
+            return older;
+        }
+
+        if (!Ascii.IsValid(utf8))
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+
+        var value = Encoding.ASCII.GetString(utf8);
+        cache[set + 1] = cache[set];
+        cache[set] = value;
         return value;
     }
 

@@ -135,6 +135,9 @@ public class XmppElement
         return this;
     }
 
+    /// <summary>Sizes the attribute list for the parser, which knows how many attributes follow.</summary>
+    internal void ReserveAttributes(int count) => _attributes ??= new List<XmlAttribute>(count);
+
     /// <summary>Adds an attribute without checking for an existing one of the same name (used by the parser, which rejects duplicates itself).</summary>
     internal void AddAttributeUnchecked(string name, string value)
         => (_attributes ??= new List<XmlAttribute>(4)).Add(new XmlAttribute(name, value));

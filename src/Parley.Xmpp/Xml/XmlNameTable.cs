@@ -36,7 +36,12 @@ internal sealed class XmlNameTable
 
     /// <summary>Returns the string for a UTF-8 name, shared with earlier calls when possible.</summary>
     /// <param name="utf8">Valid UTF-8.</param>
-    public string Get(ReadOnlySpan<byte> utf8)
+    public string Get(ReadOnlySpan<byte> utf8) => Get(utf8, wellKnown: true);
+
+    /// <summary>Returns the string for a UTF-8 name or value, shared with earlier calls when possible.</summary>
+    /// <param name="utf8">Valid UTF-8.</param>
+    /// <param name="wellKnown">Whether to look in the table of well-known names first (not worth it for a JID).</param>
+    public string Get(ReadOnlySpan<byte> utf8, bool wellKnown)
     {
         if (utf8.IsEmpty)
         {
@@ -49,19 +54,22 @@ internal sealed class XmlNameTable
         }
 
         var hash = Hash(utf8);
-        var wellKnown = WellKnown;
-        var mask = wellKnown.Length - 1;
-        for (var i = (int)hash & mask; ; i = (i + 1) & mask)
+        if (wellKnown)
         {
-            var entry = wellKnown[i];
-            if (entry.Key is null)
+            var table = WellKnown;
+            var mask = table.Length - 1;
+            for (var i = (int)hash & mask; ; i = (i + 1) & mask)
             {
-                break;
-            }
+                ref readonly var entry = ref table[i];
+                if (entry.Key is null)
+                {
+                    break;
+                }
 
-            if (utf8.SequenceEqual(entry.Key))
-            {
-                return entry.Value;
+                if (entry.Hash == hash && utf8.SequenceEqual(entry.Key))
+                {
+                    return entry.Value;
+                }
             }
         }
 
@@ -177,15 +185,16 @@ internal sealed class XmlNameTable
                 i = (i + 1) & (size - 1);
             }
 
-            table[i] = new Entry(key, name);
+            table[i] = new Entry(key, name, Hash(key));
         }
 
         return table;
     }
 
-    private readonly struct Entry(byte[] key, string value)
+    private readonly struct Entry(byte[] key, string value, uint hash)
     {
         public readonly byte[] Key = key;
         public readonly string Value = value;
+        public readonly uint Hash = hash;
     }
 }

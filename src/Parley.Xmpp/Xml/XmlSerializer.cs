@@ -114,10 +114,10 @@ internal static class XmlSerializer
             throw new ArgumentException($"'{element.Name}' is not a valid XML element name.", nameof(element));
         }
 
-        var attributes = element.Attributes;
-        for (var i = 0; i < attributes.Count; i++)
+        var attributes = element.AttributeSpan;
+        foreach (var attribute in attributes)
         {
-            ValidateAttributeName(attributes[i].Name);
+            ValidateAttributeName(attribute.Name);
         }
 
         WriteRaw(output, "<");
@@ -129,9 +129,9 @@ internal static class XmlSerializer
             WriteRaw(output, "\"");
         }
 
-        for (var i = 0; i < attributes.Count; i++)
+        foreach (var attribute in attributes)
         {
-            WriteAttribute(output, attributes[i].Name, attributes[i].Value);
+            WriteAttribute(output, attribute.Name, attribute.Value);
         }
 
         closed = selfCloseIfEmpty && !element.HasChildren && string.IsNullOrEmpty(element.Text);

@@ -25,6 +25,17 @@ internal sealed partial class XmlStreamParser
     private int _charCount;
     private byte[]? _streamQName;
 
+    /// <summary>Whether and how an attribute value is shared through the name table.</summary>
+    private enum Intern : byte
+    {
+        /// <summary>A new string every time (ids, stamps, values that rarely repeat).</summary>
+        None,
+        /// <summary>Looked up among the well-known names, then in the parser's cache (types, languages, namespaces).</summary>
+        WellKnown,
+        /// <summary>Looked up in the parser's cache only (addresses).</summary>
+        Cached,
+    }
+
     private enum TextMode : byte
     {
         None,
@@ -286,10 +297,8 @@ internal sealed partial class XmlStreamParser
         var localStart = colon < 0 ? nameStart : colon + 1;
         var ns = ResolvePrefix(data, nameStart, colon < 0 ? 0 : colon - nameStart, offset);
         var element = CreateElement(_names.Get(data[localStart..(nameStart + nameLength)]), ns, depth);
-        if (count > declarations)
-        {
-            element.ReserveAttributes(count - declarations);
-        }
+        var attributes = count > declarations ? new XmlAttribute[count - declarations] : null;
+        var added = 0;
 
         for (var i = 0; i < count; i++)
         {
@@ -319,8 +328,13 @@ internal sealed partial class XmlStreamParser
             var value = DecodeAttributeValue(
                 data.Slice(attribute.ValueStart, attribute.ValueLength),
                 offset + attribute.ValueStart,
-                intern: IsInternedValue(name));
-            element.AddAttributeUnchecked(name, value);
+                InternedValueKind(name));
+            attributes![added++] = new XmlAttribute(name, value);
+        }
+
+        if (attributes is not null)
+        {
+            element.SetParsedAttributes(attributes);
         }
 
         return element;
@@ -331,8 +345,10 @@ internal sealed partial class XmlStreamParser
     /// from a handful of peers and is always addressed the same way). Their strings are shared through the name table's
     /// cache instead of being allocated for every stanza; a value not cached costs what it did before.
     /// </summary>
-    private static bool IsInternedValue(string name)
-        => ReferenceEquals(name, "type") || ReferenceEquals(name, "from") || ReferenceEquals(name, "to") || ReferenceEquals(name, "xml:lang");
+    private static Intern InternedValueKind(string name)
+        => ReferenceEquals(name, "from") || ReferenceEquals(name, "to") ? Intern.Cached
+            : ReferenceEquals(name, "type") || ReferenceEquals(name, "xml:lang") ? Intern.WellKnown
+            : Intern.None;
 
     private static XmppElement CreateElement(string name, string ns, int depth)
     {
@@ -354,7 +370,7 @@ internal sealed partial class XmlStreamParser
 
     private void Declare(ReadOnlySpan<byte> data, ref AttributeSlot attribute, long offset)
     {
-        var uri = DecodeAttributeValue(data.Slice(attribute.ValueStart, attribute.ValueLength), offset + attribute.ValueStart, intern: true);
+        var uri = DecodeAttributeValue(data.Slice(attribute.ValueStart, attribute.ValueLength), offset + attribute.ValueStart, Intern.WellKnown);
         int prefixStart = 0, prefixLength = 0;
         if (attribute.Colon >= 0)
         {
@@ -568,7 +584,7 @@ internal sealed partial class XmlStreamParser
         frame.Mode = TextMode.Buffered;
     }
 
-    private string DecodeAttributeValue(ReadOnlySpan<byte> raw, long offset, bool intern)
+    private string DecodeAttributeValue(ReadOnlySpan<byte> raw, long offset, Intern intern)
     {
         if (!raw.ContainsAny(AttributeValueSpecials))
         {
@@ -578,7 +594,8 @@ internal sealed partial class XmlStreamParser
                 throw AttributeTooLong(offset);
             }
 
-            return intern ? _names.Get(raw) : raw.IsEmpty ? string.Empty : Encoding.UTF8.GetString(raw);
+            return intern != Intern.None ? _names.Get(raw, wellKnown: intern == Intern.WellKnown)
+                : raw.IsEmpty ? string.Empty : Encoding.UTF8.GetString(raw);
         }
 
         var start = _charCount;

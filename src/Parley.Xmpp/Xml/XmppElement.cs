@@ -9,7 +9,9 @@ namespace Parley.Xmpp.Xml;
 /// <remarks>Not thread-safe. Stanzas received from a connection are not shared between threads by the library.</remarks>
 public class XmppElement
 {
-    private List<XmlAttribute>? _attributes;
+    // Exactly as long as the number of attributes: elements have few, the parser knows how many, and most are never
+    // changed after parsing, so a list's own object and spare capacity would be paid for nothing.
+    private XmlAttribute[]? _attributes;
     private List<XmppElement>? _children;
 
     /// <summary>Creates an element.</summary>
@@ -39,7 +41,7 @@ public class XmppElement
         Text = other.Text;
         if (other._attributes is { } attributes)
         {
-            _attributes = new List<XmlAttribute>(attributes);
+            _attributes = (XmlAttribute[])attributes.Clone();
         }
 
         if (other._children is { } children)
@@ -65,7 +67,11 @@ public class XmppElement
     public string? Text { get; set; }
 
     /// <summary>The attributes, in document order. Namespace declarations are not attributes.</summary>
-    public IReadOnlyList<XmlAttribute> Attributes => (IReadOnlyList<XmlAttribute>?)_attributes ?? [];
+    /// <remarks>The list reflects the attributes when it is read: adding or removing one later is not seen through it.</remarks>
+    public IReadOnlyList<XmlAttribute> Attributes => _attributes ?? [];
+
+    /// <summary>The attributes without an interface in between (for the serializer).</summary>
+    internal ReadOnlySpan<XmlAttribute> AttributeSpan => _attributes;
 
     /// <summary>The child elements, in document order.</summary>
     public IReadOnlyList<XmppElement> Children => (IReadOnlyList<XmppElement>?)_children ?? [];
@@ -104,19 +110,14 @@ public class XmppElement
             throw new ArgumentException("Namespace declarations are not attributes; set the element's namespace instead.", nameof(name));
         }
 
-        _attributes ??= value is null ? null : new List<XmlAttribute>(4);
-        if (_attributes is not { } attributes)
-        {
-            return this;
-        }
-
-        for (var i = 0; i < attributes.Count; i++)
+        var attributes = _attributes ?? [];
+        for (var i = 0; i < attributes.Length; i++)
         {
             if (string.Equals(attributes[i].Name, name, StringComparison.Ordinal))
             {
                 if (value is null)
                 {
-                    attributes.RemoveAt(i);
+                    _attributes = attributes.Length == 1 ? null : [.. attributes.AsSpan(0, i), .. attributes.AsSpan(i + 1)];
                 }
                 else
                 {
@@ -129,18 +130,17 @@ public class XmppElement
 
         if (value is not null)
         {
-            attributes.Add(new XmlAttribute(name, value));
+            _attributes = [.. attributes, new XmlAttribute(name, value)];
         }
 
         return this;
     }
 
-    /// <summary>Sizes the attribute list for the parser, which knows how many attributes follow.</summary>
-    internal void ReserveAttributes(int count) => _attributes ??= new List<XmlAttribute>(count);
-
-    /// <summary>Adds an attribute without checking for an existing one of the same name (used by the parser, which rejects duplicates itself).</summary>
-    internal void AddAttributeUnchecked(string name, string value)
-        => (_attributes ??= new List<XmlAttribute>(4)).Add(new XmlAttribute(name, value));
+    /// <summary>
+    /// Gives a new element its attributes, without checking for duplicate names (used by the parser, which rejects
+    /// duplicates itself). The element owns the array afterwards.
+    /// </summary>
+    internal void SetParsedAttributes(XmlAttribute[] attributes) => _attributes = attributes;
 
     /// <summary>Returns the first child with the given name in the given namespace.</summary>
     /// <param name="name">The local name.</param>

@@ -86,7 +86,7 @@ public class XmlSerializerUnitTests
     public void Namespace_declarations_smuggled_in_as_attributes_are_refused()
     {
         var element = new XmppElement("x", "urn:x");
-        element.AddAttributeUnchecked("xmlns", "urn:y");
+        element.SetParsedAttributes([new XmlAttribute("xmlns", "urn:y")]);
         Assert.Throws<ArgumentException>(() => Serialize(element));
     }
 

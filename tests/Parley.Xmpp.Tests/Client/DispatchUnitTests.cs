@@ -74,6 +74,73 @@ public sealed class DispatchUnitTests : IAsyncDisposable
         Assert.Equal(["first", "delivered again"], _delivered.Where(b => b is not null));
     }
 
+    [Fact]
+    public async Task Handlers_run_in_order_whether_they_complete_synchronously_or_not_and_failures_do_not_stop_the_rest()
+    {
+        using var logs = new Support.CapturingLoggerFactory();
+        await using var client = new XmppClient(new XmppClientOptions { Jid = Jid.Parse("me@example.test/here"), Password = "not-used" }, logs);
+        var order = new List<string>();
+        client.OnMessage((_, _) =>
+        {
+            order.Add("sync");
+            return ValueTask.CompletedTask;
+        });
+        client.OnMessage((_, _) =>
+        {
+            order.Add("throws");
+            throw new InvalidOperationException("sync failure");
+        });
+        client.OnMessage(async (_, _) =>
+        {
+            await Task.Yield();
+            order.Add("async");
+        });
+        client.OnMessage((_, _) =>
+        {
+            order.Add("after async");
+            return ValueTask.CompletedTask;
+        });
+        client.OnMessage(async (_, _) =>
+        {
+            await Task.Yield();
+            order.Add("async throws");
+            throw new InvalidOperationException("async failure");
+        });
+        client.OnMessage((_, _) =>
+        {
+            order.Add("faulted");
+            return ValueTask.FromException(new InvalidOperationException("faulted failure"));
+        });
+        client.OnMessage((_, _) =>
+        {
+            order.Add("last");
+            return ValueTask.CompletedTask;
+        });
+
+        await client.DispatchOneAsync(Chat("alice@example.test/phone", "m1", "hi"), CancellationToken.None);
+
+        Assert.Equal(["sync", "throws", "async", "after async", "async throws", "faulted", "last"], order);
+        var failures = logs.Entries.Where(e => e.Id.Id == 2000).ToList();
+        Assert.Equal(3, failures.Count);
+    }
+
+    [Fact]
+    public async Task A_duplicate_runs_no_handler_even_when_the_first_copy_was_handled_asynchronously()
+    {
+        var handled = 0;
+        _client.OnMessage(async (_, _) =>
+        {
+            await Task.Yield();
+            handled++;
+        });
+
+        await DispatchAsync(Chat("alice@example.test/phone", "m1", "first"));
+        await DispatchAsync(Chat("alice@example.test/phone", "m1", "again"));
+
+        Assert.Equal(1, handled);
+        Assert.Equal(["first"], _delivered);
+    }
+
     private ValueTask DispatchAsync(Message message) => _client.DispatchOneAsync(message, CancellationToken.None);
 
     private static Message Chat(string? from, string? id, string? body)

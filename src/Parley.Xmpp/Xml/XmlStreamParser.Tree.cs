@@ -12,6 +12,7 @@ internal sealed partial class XmlStreamParser
 
     private static readonly SearchValues<byte> AttributeValueSpecials = SearchValues.Create("&<\t\n\r"u8);
     private static readonly SearchValues<byte> TextSpecials = SearchValues.Create("&\r"u8);
+    private static readonly SearchValues<byte> TextSpecialsOrGreaterThan = SearchValues.Create("&\r>"u8);
     private static readonly SearchValues<char> WhitespaceChars = SearchValues.Create(" \t\r\n");
 
     private readonly XmlNameTable _names = new();
@@ -515,7 +516,8 @@ internal sealed partial class XmlStreamParser
     private void AppendTextRun(ref Frame frame, ReadOnlySpan<byte> data, int start, int length, long offset)
     {
         var run = data.Slice(start, length);
-        if (run.Contains((byte)'>'))
+        var plain = !run.ContainsAny(TextSpecialsOrGreaterThan);
+        if (!plain && run.Contains((byte)'>'))
         {
             var bad = run.IndexOf("]]>"u8);
             if (bad >= 0)
@@ -524,7 +526,7 @@ internal sealed partial class XmlStreamParser
             }
         }
 
-        if (frame.Mode == TextMode.None && !run.ContainsAny(TextSpecials))
+        if (frame.Mode == TextMode.None && (plain || !run.ContainsAny(TextSpecials)))
         {
             frame.Mode = TextMode.Simple;
             frame.RunStart = start;

@@ -5,40 +5,45 @@ namespace Parley.Xmpp.Internal;
 /// Not thread-safe: only the dispatch loop uses it.
 /// </summary>
 /// <remarks>
-/// A ring of entries in arrival order, with hash chains threaded through it by sequence number. Every insertion
-/// overwrites the oldest slot, and an entry is alive exactly while its sequence number is among the last
-/// <see cref="Capacity"/>; chains run from newer to older entries, so a walk stops at the first dead link and nothing
-/// is ever unlinked. Eviction therefore reads no old entry and no old string (they are thousands of messages old and
-/// out of the CPU cache), and a check for a message that is not a duplicate touches one bucket and, on average, less
-/// than one entry. The hash is the strings' randomized hash, so a peer cannot choose ids that collide; equal hashes are
-/// confirmed by comparing both strings.
+/// A ring of slots in arrival order with hash chains threaded through it. The parts read on every check (bucket heads,
+/// each slot's hash and next link) are small parallel arrays, about 40 KB for 4,096 pairs, which stay in the CPU cache
+/// while the parser's allocations stream through it; the strings are read only when the hashes are equal. A new pair
+/// overwrites the oldest slot, which is the last link of its chain (chains run from newer to older), so unlinking it
+/// walks the short chain of its bucket in the same small arrays. The hash is the strings' randomized hash, so a peer
+/// cannot choose ids that collide; equal hashes are confirmed by comparing both strings.
 /// </remarks>
 internal sealed class RecentMessageIds
 {
-    private readonly Entry[] _ring;
-    private readonly long[] _buckets;
-    private readonly int _ringMask;
-    private readonly int _bucketMask;
+    private const ushort None = ushort.MaxValue;
+    private const int MaxCapacity = 1 << 15;
 
-    // Sequence numbers start at the capacity, so that 0 (an empty bucket, an end of chain) is never alive.
-    private long _last;
+    private readonly ushort[] _buckets;
+    private readonly int[] _hashes;
+    private readonly ushort[] _next;
+    private readonly string[] _from;
+    private readonly string[] _ids;
+    private readonly int _bucketMask;
+    private int _count;
+    private int _oldest;
 
     /// <summary>Creates an empty memory.</summary>
-    /// <param name="capacity">How many pairs to remember; a power of two.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is not a positive power of two.</exception>
+    /// <param name="capacity">How many pairs to remember; a power of two, at most 32,768.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="capacity"/> is not a power of two in range.</exception>
     public RecentMessageIds(int capacity)
     {
-        if (capacity <= 0 || (capacity & (capacity - 1)) != 0)
+        if (capacity <= 0 || capacity > MaxCapacity || (capacity & (capacity - 1)) != 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The capacity must be a positive power of two.");
+            throw new ArgumentOutOfRangeException(nameof(capacity), capacity, $"The capacity must be a power of two up to {MaxCapacity}.");
         }
 
         Capacity = capacity;
-        _ring = new Entry[capacity];
-        _ringMask = capacity - 1;
-        _buckets = new long[capacity * 2];
+        _buckets = new ushort[capacity * 2];
+        _buckets.AsSpan().Fill(None);
         _bucketMask = (capacity * 2) - 1;
-        _last = capacity;
+        _hashes = new int[capacity];
+        _next = new ushort[capacity];
+        _from = new string[capacity];
+        _ids = new string[capacity];
     }
 
     /// <summary>How many pairs are remembered.</summary>
@@ -51,34 +56,44 @@ internal sealed class RecentMessageIds
     public bool Add(string from, string id)
     {
         var hash = HashCode.Combine(from.GetHashCode(StringComparison.Ordinal), id.GetHashCode(StringComparison.Ordinal));
-        ref var bucket = ref _buckets[hash & _bucketMask];
-        var oldestAlive = _last - Capacity + 1;
-        for (var sequence = bucket; sequence >= oldestAlive;)
+        ref var head = ref _buckets[hash & _bucketMask];
+        for (int slot = head; slot != None; slot = _next[slot])
         {
-            ref var entry = ref _ring[(int)sequence & _ringMask];
-            if (entry.Hash == hash && string.Equals(entry.Id, id, StringComparison.Ordinal) && string.Equals(entry.From, from, StringComparison.Ordinal))
+            if (_hashes[slot] == hash && string.Equals(_ids[slot], id, StringComparison.Ordinal) && string.Equals(_from[slot], from, StringComparison.Ordinal))
             {
                 return false;
             }
-
-            sequence = entry.Next;
         }
 
-        var added = ++_last;
-        _ring[(int)added & _ringMask] = new Entry(hash, bucket, from, id);
-        bucket = added;
+        int added;
+        if (_count < Capacity)
+        {
+            added = _count++;
+        }
+        else
+        {
+            added = _oldest;
+            _oldest = (_oldest + 1) & (Capacity - 1);
+            Unlink(added);
+        }
+
+        _hashes[added] = hash;
+        _next[added] = head;
+        _from[added] = from;
+        _ids[added] = id;
+        head = (ushort)added;
         return true;
     }
 
-    private readonly struct Entry(int hash, long next, string from, string id)
+    /// <summary>Removes the oldest slot from its chain, whose last link it is.</summary>
+    private void Unlink(int oldest)
     {
-        public readonly int Hash = hash;
+        ref var link = ref _buckets[_hashes[oldest] & _bucketMask];
+        while (link != oldest)
+        {
+            link = ref _next[link];
+        }
 
-        /// <summary>The sequence number of the next older entry in the same bucket, or one that is no longer alive.</summary>
-        public readonly long Next = next;
-
-        public readonly string From = from;
-
-        public readonly string Id = id;
+        link = None;
     }
 }

@@ -10,6 +10,7 @@ public sealed class RecentMessageIdsUnitTests
     [InlineData(-4)]
     [InlineData(3)]
     [InlineData(4095)]
+    [InlineData(65536)]
     public void Capacity_must_be_a_positive_power_of_two(int capacity)
         => Assert.Throws<ArgumentOutOfRangeException>(() => new RecentMessageIds(capacity));
 

@@ -55,7 +55,13 @@ internal static class GatewayApp
         services.AddHostedService<StoreInitializer>();
         if (postgres)
         {
-            services.AddHostedService<PostgresChangeFeed>();
+            // A message stored by another gateway wakes this one's outbox too: whichever has a component link sends it.
+            services.AddHostedService(static sp =>
+            {
+                var feed = ActivatorUtilities.CreateInstance<PostgresChangeFeed>(sp);
+                feed.PendingAnnounced += sp.GetRequiredService<VisitorGateway>().Wake;
+                return feed;
+            });
         }
 
         services.AddHostedService(static sp => sp.GetRequiredService<VisitorGateway>());

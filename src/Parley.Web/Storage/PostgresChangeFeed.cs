@@ -39,6 +39,9 @@ internal sealed partial class PostgresChangeFeed : BackgroundService
         _logger = logger;
     }
 
+    /// <summary>Raised when any gateway stored a new pending message: this gateway's outbox may have work (the claim decides who sends it).</summary>
+    public event Action? PendingAnnounced;
+
     /// <summary>Whether the listening connection is up.</summary>
     public bool IsListening { get; private set; }
 
@@ -130,7 +133,17 @@ internal sealed partial class PostgresChangeFeed : BackgroundService
                     _hub.DisconnectAll();
                 }
 
-                if (!PostgresChatStore.TryParseChange(payload, out var visitorId, out var seq) || !_hub.IsOnline(visitorId))
+                if (!PostgresChatStore.TryParseChange(payload, out var visitorId, out var seq, out var pending))
+                {
+                    continue;
+                }
+
+                if (pending)
+                {
+                    PendingAnnounced?.Invoke();
+                }
+
+                if (!_hub.IsOnline(visitorId))
                 {
                     continue;
                 }

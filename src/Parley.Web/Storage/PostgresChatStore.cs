@@ -7,7 +7,7 @@ namespace Parley.Web.Storage;
 
 /// <summary>
 /// The store in PostgreSQL, for one gateway or several sharing the database. Every committed change is announced
-/// with NOTIFY (<see cref="ChangeChannel"/>, payload "visitor-id seq"); each gateway's <see cref="PostgresChangeFeed"/>
+/// with NOTIFY (<see cref="ChangeChannel"/>, payload "visitor-id seq state"); each gateway's <see cref="PostgresChangeFeed"/>
 /// turns the announcements into pushes to its own tabs. The outbox is claimed with FOR UPDATE SKIP LOCKED.
 /// </summary>
 internal sealed class PostgresChatStore : ChatStore
@@ -144,18 +144,29 @@ internal sealed class PostgresChatStore : ChatStore
     {
         // Delivered at commit, in commit order; a rolled-back change announces nothing.
         await using var notify = Command(connection, transaction, "SELECT pg_notify(@channel, @payload)",
-            ("@channel", ChangeChannel), ("@payload", FormatChange(change.VisitorId, change.Seq)));
+            ("@channel", ChangeChannel), ("@payload", FormatChange(change)));
         await notify.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    internal static string FormatChange(string visitorId, long seq) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{visitorId} {seq}");
+    internal static string FormatChange(ChatMessage change)
+        => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{change.VisitorId} {change.Seq} {StateName(change.State)}");
 
-    internal static bool TryParseChange(string payload, out string visitorId, out long seq)
+    /// <summary>Reads a change announcement: visitor id, seq, and whether the message is now pending (the outbox grew).</summary>
+    internal static bool TryParseChange(string payload, out string visitorId, out long seq, out bool pending)
     {
-        var space = payload.IndexOf(' ', StringComparison.Ordinal);
-        visitorId = space > 0 ? payload[..space] : "";
+        visitorId = "";
         seq = 0;
-        return space > 0 && space < 64 && long.TryParse(payload.AsSpan(space + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seq);
+        pending = false;
+        var parts = payload.Split(' ');
+        if (parts.Length != 3 || parts[0].Length is 0 or > 64
+            || !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out seq))
+        {
+            return false;
+        }
+
+        visitorId = parts[0];
+        pending = parts[2] == StateName(MessageState.Pending);
+        return true;
     }
 
     /// <summary>A transaction holding the claimed rows' locks; marks commit together.</summary>

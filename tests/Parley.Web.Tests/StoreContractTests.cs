@@ -336,11 +336,21 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         var location = provider == StoreUnderTest.Sqlite
             ? Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "parley-web-tests", Guid.NewGuid().ToString("N"))).FullName
             : $"Host=127.0.0.1;Port={UnusedPort()};Username=parley;Database=none;Timeout=2";
-        await using var db = await StoreUnderTest.OpenAsync(provider, location, initialize: false);
-        var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.InitializeAsync(default));
-        Assert.Equal(StoreFailure.Unavailable, error.Failure);
-        Assert.StartsWith($"The {provider} database is unavailable", error.Message, StringComparison.OrdinalIgnoreCase);
-        await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.FindVisitorAsync("x", default));
+        try
+        {
+            await using var db = await StoreUnderTest.OpenAsync(provider, location, initialize: false);
+            var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.InitializeAsync(default));
+            Assert.Equal(StoreFailure.Unavailable, error.Failure);
+            Assert.StartsWith($"The {provider} database is unavailable", error.Message, StringComparison.OrdinalIgnoreCase);
+            await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.FindVisitorAsync("x", default));
+        }
+        finally
+        {
+            if (Directory.Exists(location))
+            {
+                Directory.Delete(location);
+            }
+        }
     }
 
     [Fact]

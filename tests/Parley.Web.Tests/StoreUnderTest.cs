@@ -72,5 +72,14 @@ internal sealed class StoreUnderTest : IAsyncDisposable
         }
 
         await Store.DisposeAsync();
+        if (Store is SqliteChatStore && File.Exists(Location))
+        {
+            // Pooled connections keep the file open; the next test run should not find it.
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                File.Delete(Location + suffix);
+            }
+        }
     }
 }

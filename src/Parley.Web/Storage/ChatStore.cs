@@ -71,7 +71,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="InvalidOperationException">The database was written by a newer gateway (a schema version this one does not know).</exception>
     public Task InitializeAsync(CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await PrepareAsync(connection, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await LockSchemaAsync(connection, transaction, cancellationToken);
@@ -104,14 +104,13 @@ internal abstract class ChatStore : IAsyncDisposable
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return true;
     });
 
     /// <summary>Finds the visitor of an identity, or creates one with a fresh random id; keeps the display name current.</summary>
     /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
     public Task<Visitor> GetOrCreateVisitorAsync(string issuer, string subject, string displayName, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var upsert = Command(connection, null, $"""
             INSERT INTO visitors (id, issuer, subject, display_name, created_at) VALUES (@id, @issuer, @subject, @name, @now)
             ON CONFLICT (issuer, subject) DO UPDATE SET display_name = excluded.display_name
@@ -126,7 +125,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public Task<Visitor?> FindVisitorAsync(string id, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var select = Command(connection, null, $"SELECT {VisitorColumns} FROM visitors WHERE id = @id", ("@id", id));
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         return await reader.ReadAsync(cancellationToken) ? ReadVisitor(reader) : null;
@@ -136,7 +135,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
     public Task<bool> MarkSubscriptionRequestedAsync(string visitorId, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         return await MarkSubscriptionRequestedAsync(connection, null, visitorId, cancellationToken);
     });
 
@@ -145,7 +144,7 @@ internal abstract class ChatStore : IAsyncDisposable
     public Task<string> CreateSessionAsync(string visitorId, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
         var id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_');
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var insert = Command(connection, null, "INSERT INTO sessions (id, visitor_id, created_at) VALUES (@id, @visitor, @now)",
             ("@id", id), ("@visitor", visitorId), ("@now", Now()));
         await insert.ExecuteNonQueryAsync(cancellationToken);
@@ -156,7 +155,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public Task<bool> IsSessionLiveAsync(string sessionId, string visitorId, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var select = Command(connection, null, "SELECT 1 FROM sessions WHERE id = @id AND visitor_id = @visitor AND ended_at IS NULL",
             ("@id", sessionId), ("@visitor", visitorId));
         return await select.ExecuteScalarAsync(cancellationToken) is not null;
@@ -166,9 +165,9 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
     public Task EndSessionAsync(string sessionId, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var update = Command(connection, null, "UPDATE sessions SET ended_at = @now WHERE id = @id AND ended_at IS NULL", ("@id", sessionId), ("@now", Now()));
-        return await update.ExecuteNonQueryAsync(cancellationToken);
+        await update.ExecuteNonQueryAsync(cancellationToken);
     });
 
     /// <summary>Stores a visitor's message as pending (before anything is sent) and publishes it to the visitor's tabs.</summary>
@@ -206,7 +205,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public Task<IReadOnlyList<ChatMessage>> GetHistoryAsync(string visitorId, long? beforeId, int limit, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var select = Command(connection, null, $"SELECT {MessageColumns} FROM messages WHERE visitor_id = @visitor AND id < @before ORDER BY id DESC LIMIT @limit",
             ("@visitor", visitorId), ("@before", beforeId ?? long.MaxValue), ("@limit", limit));
         var page = await ReadMessagesAsync(select, cancellationToken);
@@ -218,7 +217,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public Task<List<ChatMessage>> GetChangesAsync(string visitorId, long afterSeq, int limit, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var select = Command(connection, null, $"SELECT {MessageColumns} FROM messages WHERE visitor_id = @visitor AND seq > @after ORDER BY seq LIMIT @limit",
             ("@visitor", visitorId), ("@after", afterSeq), ("@limit", limit));
         return await ReadMessagesAsync(select, cancellationToken);
@@ -228,7 +227,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public Task<ChatMessage?> GetChangeAsync(string visitorId, long seq, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var select = Command(connection, null, $"SELECT {MessageColumns} FROM messages WHERE visitor_id = @visitor AND seq = @seq",
             ("@visitor", visitorId), ("@seq", seq));
         var rows = await ReadMessagesAsync(select, cancellationToken);
@@ -239,7 +238,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public Task<List<ChatMessage>> GetPendingAsync(int limit, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var select = Command(connection, null, $"SELECT {MessageColumns} FROM messages WHERE state = 'pending' ORDER BY id LIMIT @limit", ("@limit", limit));
         return await ReadMessagesAsync(select, cancellationToken);
     });
@@ -290,7 +289,7 @@ internal abstract class ChatStore : IAsyncDisposable
     /// <summary>Opens, begins, runs <paramref name="write"/>, notifies, commits and publishes; rolls back when it changed nothing.</summary>
     protected async Task<ChatMessage?> RunWriteAsync(Func<DbConnection, DbTransaction, Task<ChatMessage?>> write, CancellationToken cancellationToken) => await GuardAsync(async () =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
+        await using var connection = await OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var change = await write(connection, transaction);
         if (change is null)
@@ -354,6 +353,19 @@ internal abstract class ChatStore : IAsyncDisposable
     }
 
     /// <summary>Runs a store operation; a database that is unavailable or full becomes a <see cref="ChatStoreException"/> that says so.</summary>
+    protected async Task GuardAsync(Func<Task> operation)
+    {
+        try
+        {
+            await operation();
+        }
+        catch (Exception error) when (error is not ChatStoreException && Classify(error) is { } failure)
+        {
+            throw new ChatStoreException(failure, ProviderName, error);
+        }
+    }
+
+    /// <inheritdoc cref="GuardAsync(Func{Task})"/>
     protected async Task<T> GuardAsync<T>(Func<Task<T>> operation)
     {
         try
@@ -365,8 +377,6 @@ internal abstract class ChatStore : IAsyncDisposable
             throw new ChatStoreException(failure, ProviderName, error);
         }
     }
-
-    private async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await OpenConnectionAsync(cancellationToken);
 
     private Task<ChatMessage?> InsertAsync(string visitorId, Direction direction, string text, MessageState state, string stanzaId, CancellationToken cancellationToken)
         => WriteAsync((connection, transaction) => WriteChangeAsync(

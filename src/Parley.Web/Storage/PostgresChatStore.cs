@@ -186,11 +186,7 @@ internal sealed class PostgresChatStore : ChatStore
             return change;
         });
 
-        public override Task CompleteAsync(CancellationToken cancellationToken) => store.GuardAsync(async () =>
-        {
-            await transaction.CommitAsync(cancellationToken);
-            return true;
-        });
+        public override Task CompleteAsync(CancellationToken cancellationToken) => store.GuardAsync(() => transaction.CommitAsync(cancellationToken));
 
         public override async ValueTask DisposeAsync()
         {

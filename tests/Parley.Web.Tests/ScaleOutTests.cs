@@ -9,8 +9,8 @@ namespace Parley.Web.Tests;
 
 /// <summary>
 /// Issue 5: two gateway instances on loopback sharing one PostgreSQL and one ejabberd (both connect as the same
-/// XEP-0114 component; ejabberd routes among the connections). No reverse proxy: the visitor's cookies are carried
-/// from instance A to instance B by hand, which is what a proxy without sticky sessions does.
+/// XEP-0114 component; ejabberd routes among the connections). The visitor's cookies are carried from A to B by hand,
+/// or every request goes through a round-robin proxy without sticky sessions.
 /// </summary>
 [Collection(ServerFixture.CollectionName)]
 public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>
@@ -117,6 +117,51 @@ public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgre
         // The reply can only arrive over B's link; it is pushed to the tab on A.
         await owner.Client.SendAsync(atOwner.CreateReply("answered via B"));
         Assert.Equal("answered via B", (await tab.NextMessageAsync(m => m.From == "owner")).Text);
+    }
+
+    [Fact]
+    public async Task Behind_a_round_robin_proxy_without_sticky_sessions_every_request_may_land_on_either_gateway()
+    {
+        var server = await servers.GetAsync(Servers.Ejabberd);
+        var database = await postgres.CreateDatabaseAsync();
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var a = await StartAsync(server, owner, database, connected: true);
+        await using var b = await StartAsync(server, owner, database, connected: true);
+        await using var proxy = await RoundRobinProxy.StartAsync(a.BaseAddress, b.BaseAddress);
+
+        // Session, sign-in, token, tab and sends alternate between A and B: cookies and anti-forgery tokens written by
+        // one are read by the other.
+        using var visitor = new Visitor(proxy.BaseAddress);
+        Assert.Equal(HttpStatusCode.OK, (await visitor.SignInAsGuestAsync("Proxied")).StatusCode);
+        await using var tab = await visitor.OpenTabAsync();
+        string[] lines = ["one", "two", "three"];
+        foreach (var line in lines)
+        {
+            await visitor.SendAsync(line);
+        }
+
+        var atOwner = new List<Message>();
+        foreach (var _ in lines)
+        {
+            atOwner.Add(await owner.NextMessageAsync());
+        }
+
+        Assert.Equal(lines, atOwner.Select(m => m.Body));
+        foreach (var line in lines)
+        {
+            await owner.Client.SendAsync(atOwner[0].CreateReply("re: " + line));
+        }
+
+        var replies = new List<string>();
+        while (replies.Count < lines.Length)
+        {
+            replies.Add((await tab.NextMessageAsync(m => m.From == "owner")).Text);
+        }
+
+        Assert.Equal(lines.Select(l => "re: " + l).Order(StringComparer.Ordinal), replies.Order(StringComparer.Ordinal));
+        var history = await visitor.HistoryAsync();
+        Assert.Equal(2 * lines.Length, history.Messages.Count);
+        Assert.All(proxy.Hits, hits => Assert.True(hits >= 3, $"A backend got only {hits} requests: {string.Join(", ", proxy.Hits)}."));
     }
 
     private static VisitorGateway Gateway(GatewayHost host) => host.Services.GetRequiredService<VisitorGateway>();

@@ -42,6 +42,9 @@ internal sealed class GatewayOptions
     /// <summary>Open push connections one visitor may hold (tabs).</summary>
     public int MaxStreamsPerVisitor { get; set; } = 8;
 
+    /// <summary>How long the XMPP link may be down before <c>/healthz</c> says Unhealthy (503); before that it says Degraded (200).</summary>
+    public TimeSpan XmppDownUnhealthyAfter { get; set; } = TimeSpan.FromMinutes(1);
+
     internal Jid OwnerJid => Jid.Parse(Owner).Bare;
 
     internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path

@@ -52,7 +52,7 @@ internal abstract class ChatStore : IAsyncDisposable
     protected const string MessageColumns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq";
 
     /// <summary>A message state as a number, for "only forward" comparisons.</summary>
-    protected const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 ELSE 2 END)";
+    private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 ELSE 2 END)";
 
     private const string VisitorColumns = "id, issuer, subject, display_name, subscription_requested";
 

@@ -141,6 +141,24 @@ internal sealed class Visitor : IDisposable
             }
         }
 
+        /// <summary>Waits for the next event of a type (e.g. <c>typing</c>) and returns its data.</summary>
+        public async Task<JsonElement> NextEventAsync(string type, Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
+        {
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+            while (true)
+            {
+                var item = await _events.Reader.ReadAsync(cts.Token);
+                if (item.EventType == type)
+                {
+                    var data = JsonDocument.Parse(item.Data).RootElement;
+                    if (match?.Invoke(data) ?? true)
+                    {
+                        return data;
+                    }
+                }
+            }
+        }
+
         /// <summary>Waits for an owner-presence event with the given value.</summary>
         public async Task WaitPresenceAsync(string owner, TimeSpan? timeout = null)
         {

@@ -33,6 +33,8 @@ internal sealed record GuestRequest(string? Name);
 
 internal sealed record SendRequest(string? Text);
 
+internal sealed record TypingRequest(string? State);
+
 /// <summary>
 /// The chat's HTTP API. Every conversation route names the conversation (the visitor id) and is answered only for
 /// that visitor's own cookie (404 for anyone else); every state-changing request needs the anti-forgery header.
@@ -70,6 +72,7 @@ internal static class ChatApi
         conversation.MapGet("/messages", GetHistoryAsync);
         conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(SendPolicy);
         conversation.MapGet("/events", GetEvents);
+        conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
         return routes;
     }
 
@@ -136,7 +139,20 @@ internal static class ChatApi
         return TypedResults.Accepted($"/api/conversations/{id}/messages", MessageDto.Of(message));
     }
 
-    private static IResult GetEvents(string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
+    private static async Task<Results<NoContent, ValidationProblem>> SendTypingAsync(string id, TypingRequest request, VisitorGateway gateway, CancellationToken cancellationToken)
+    {
+        if (request.State is not (ChatStates.Composing or ChatStates.Paused))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["state"] = ["composing or paused."] });
+        }
+
+        // Best effort and throttled: the answer is the same whether or not a notification went out.
+        await gateway.SendVisitorChatStateAsync(id, request.State, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static IResult GetEvents(
+        string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, VisitorGateway gateway, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
         // EventSource sends the id of the last event it saw when it reconnects; that wins over the query.
         var from = after ?? 0;
@@ -154,11 +170,11 @@ internal static class ChatApi
 
         context.Response.RegisterForDispose(subscription);
         context.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(StreamAsync(subscription, from, store, ownerPresence, context.RequestAborted, lifetime.ApplicationStopping));
+        return TypedResults.ServerSentEvents(StreamAsync(subscription, from, store, ownerPresence, gateway.OwnerChatStates, context.RequestAborted, lifetime.ApplicationStopping));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
-        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence,
+        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates,
         CancellationToken requestAborted, CancellationToken stopping, [EnumeratorCancellation] CancellationToken enumeration = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, enumeration);
@@ -184,15 +200,25 @@ internal static class ChatApi
                 }
             }
 
+            var typing = ChatStates.Active;
             while (true)
             {
-                var (more, timedOut) = await WaitAsync(subscription, cancellationToken);
-                if (!more)
+                // Taken before the state is read, so a change in between wakes the wait below at once.
+                var typingChanged = chatStates.Changed;
+                var typingNow = chatStates.For(subscription.VisitorId);
+                if (typingNow != typing)
+                {
+                    typing = typingNow;
+                    yield return new SseItem<string>(JsonSerializer.Serialize(new { owner = typing }, Json), "typing");
+                }
+
+                var wake = await WaitAsync(subscription, typingChanged, cancellationToken);
+                if (wake == Wake.Ended)
                 {
                     yield break;
                 }
 
-                if (timedOut)
+                if (wake == Wake.KeepAlive)
                 {
                     yield return new SseItem<string>("{}", "ping");
                     continue;
@@ -221,21 +247,39 @@ internal static class ChatApi
         }
     }
 
-    private static async Task<(bool More, bool TimedOut)> WaitAsync(ChatHub.Subscription subscription, CancellationToken cancellationToken)
+    private enum Wake
+    {
+        Ready,
+        Typing,
+        KeepAlive,
+        Ended,
+    }
+
+    private static async Task<Wake> WaitAsync(ChatHub.Subscription subscription, Task typingChanged, CancellationToken cancellationToken)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(KeepAlive);
         try
         {
-            return (await subscription.Reader.WaitToReadAsync(wait.Token), false);
+            var read = subscription.Reader.WaitToReadAsync(wait.Token).AsTask();
+            var first = await Task.WhenAny(read, typingChanged.WaitAsync(wait.Token));
+            if (first == read)
+            {
+                return await read ? Wake.Ready : Wake.Ended;
+            }
+
+            // The owner's typing changed. The pending read is cancelled (a cancelled wait takes nothing from the channel).
+            await first;
+            await wait.CancelAsync();
+            return Wake.Typing;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (true, true);
+            return Wake.KeepAlive;
         }
         catch (OperationCanceledException)
         {
-            return (false, false);
+            return Wake.Ended;
         }
     }
 

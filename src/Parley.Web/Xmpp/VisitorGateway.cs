@@ -33,6 +33,7 @@ internal sealed partial class VisitorGateway : BackgroundService
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
     private readonly HashSet<string> _arriving = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _leaving = new(StringComparer.Ordinal);
+    private readonly VisitorTypingThrottle _typing;
 
     public VisitorGateway(IOptions<GatewayOptions> options, ChatStore store, ChatHub hub, OwnerPresence ownerPresence, TimeProvider time, ILoggerFactory loggerFactory)
     {
@@ -53,6 +54,8 @@ internal sealed partial class VisitorGateway : BackgroundService
             },
             loggerFactory);
         _component.Disco.AddFeature(XmppNamespaces.Receipts);
+        _component.Disco.AddFeature(XmppNamespaces.ChatStates);
+        _typing = new VisitorTypingThrottle(time);
         _component.OnMessage(OnMessageAsync);
         _component.OnPresence(OnPresenceAsync);
         _component.StateChanged += OnStateChanged;
@@ -65,6 +68,24 @@ internal sealed partial class VisitorGateway : BackgroundService
 
     /// <summary>The component's domain: visitors are <c>id@</c> this.</summary>
     public string Domain => _options.Component.Domain;
+
+    /// <summary>The owner's typing state towards each visitor (XEP-0085), for the push streams.</summary>
+    public OwnerChatStates OwnerChatStates { get; } = new();
+
+    /// <summary>
+    /// Tells the owner that the visitor is typing (<c>composing</c>) or stopped (<c>paused</c>), unless the throttle
+    /// drops it; never stored and never queued (a late typing notification is worse than none).
+    /// </summary>
+    /// <returns>Whether a notification was sent.</returns>
+    public async Task<bool> SendVisitorChatStateAsync(string visitorId, string state, CancellationToken cancellationToken)
+    {
+        if (!IsConnected || !_typing.TryTake(visitorId, state))
+        {
+            return false;
+        }
+
+        return await TrySendAsync(ChatStates.Notification(VisitorJid(visitorId), _owner, state), cancellationToken);
+    }
 
     /// <summary>Asks the outbox loop to send what is pending now (a visitor just wrote).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -176,10 +197,13 @@ internal sealed partial class VisitorGateway : BackgroundService
                 var stanza = new Message(_owner, message.Text) { From = from, Id = message.StanzaId };
                 stanza.Add(Nick(visitor.DisplayName));
                 stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));
+                stanza.Add(ChatStates.Element(ChatStates.Active));
                 if (!await TrySendAsync(stanza, cancellationToken))
                 {
                     return;
                 }
+
+                _typing.MarkActive(visitor.Id);
 
                 await _store.AdvanceAsync(message.Id, MessageState.Sent, cancellationToken);
             }
@@ -330,7 +354,8 @@ internal sealed partial class VisitorGateway : BackgroundService
         }
         else if (e.OldState == XmppConnectionState.Connected)
         {
-            // While the link is down nobody can tell whether the owner is there.
+            // While the link is down nobody can tell whether the owner is there (or still typing).
+            OwnerChatStates.Clear();
             foreach (var visitorId in _ownerPresence.Clear())
             {
                 _hub.PublishPresence(visitorId, OwnerPresence.Offline);
@@ -366,7 +391,18 @@ internal sealed partial class VisitorGateway : BackgroundService
             await _store.MarkDeliveredAsync(visitor.Id, receiptFor, cancellationToken);
         }
 
-        if (message.Body is { } body && message.Type is MessageType.Chat or MessageType.Normal && body.Length > 0)
+        // A message with a body means the owner is active again even if the client did not say so.
+        var hasBody = message.Body is { Length: > 0 } && message.Type is MessageType.Chat or MessageType.Normal;
+        if (ChatStates.Of(message) is { } state)
+        {
+            OwnerChatStates.Set(visitor.Id, state);
+        }
+        else if (hasBody)
+        {
+            OwnerChatStates.Set(visitor.Id, ChatStates.Active);
+        }
+
+        if (hasBody && message.Body is { } body)
         {
             var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, message.Id ?? Stanza.NewId(), cancellationToken);
             if (stored is not null)
@@ -430,6 +466,11 @@ internal sealed partial class VisitorGateway : BackgroundService
     {
         if (changed is not null)
         {
+            if (changed == OwnerPresence.Offline)
+            {
+                OwnerChatStates.Set(visitorId, ChatStates.Active);
+            }
+
             _hub.PublishPresence(visitorId, changed);
         }
     }

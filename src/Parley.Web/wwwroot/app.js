@@ -3,6 +3,11 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false };
+// Typing notifications (XEP-0085) both ways: what this page last told the owner, and the owner's indicator.
+const typing = { sent: 'active', lastComposing: 0, idle: null, ownerTimer: null };
+const COMPOSING_REPEAT_MS = 4000;
+const PAUSED_AFTER_MS = 5000;
+const OWNER_TYPING_MAX_MS = 60000;
 
 function setStatus(text) { $('status').textContent = text || ''; }
 
@@ -55,6 +60,30 @@ function render(message) {
   if (message.seq > state.lastSeq) { state.lastSeq = message.seq; }
 }
 
+function showOwnerTyping(ownerState) {
+  clearTimeout(typing.ownerTimer);
+  const composing = ownerState === 'composing';
+  $('typing').hidden = !composing;
+  // A client that crashed mid-sentence never says "paused": do not show "typing" forever.
+  if (composing) { typing.ownerTimer = setTimeout(() => { $('typing').hidden = true; }, OWNER_TYPING_MAX_MS); }
+}
+
+function sendTyping(value) {
+  typing.sent = value;
+  if (value === 'composing') { typing.lastComposing = Date.now(); }
+  api(`/api/conversations/${state.conversation}/typing`, { method: 'POST', body: { state: value } }).catch(() => {});
+}
+
+function onComposerInput() {
+  clearTimeout(typing.idle);
+  if (!$('text').value.trim()) {
+    if (typing.sent === 'composing') { sendTyping('paused'); }
+    return;
+  }
+  if (typing.sent !== 'composing' || Date.now() - typing.lastComposing > COMPOSING_REPEAT_MS) { sendTyping('composing'); }
+  typing.idle = setTimeout(() => { if (typing.sent === 'composing') { sendTyping('paused'); } }, PAUSED_AFTER_MS);
+}
+
 function showPresence(owner) {
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
@@ -81,7 +110,12 @@ function connect() {
   if (state.events) { state.events.close(); }
   const events = new EventSource(`/api/conversations/${state.conversation}/events?after=${state.lastSeq}`);
   state.events = events;
-  events.addEventListener('message', (event) => { render(JSON.parse(event.data)); });
+  events.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    if (message.from === 'owner') { showOwnerTyping('active'); }
+    render(message);
+  });
+  events.addEventListener('typing', (event) => { showOwnerTyping(JSON.parse(event.data).owner); });
   events.addEventListener('presence', (event) => { showPresence(JSON.parse(event.data).owner); });
   events.addEventListener('open', () => setStatus(''));
   events.addEventListener('error', () => {
@@ -119,6 +153,7 @@ function showSignIn(session) {
   state.conversation = null;
   state.items.clear();
   $('messages').replaceChildren();
+  showOwnerTyping('active');
   $('chat').hidden = true;
   $('signin').hidden = false;
   $('guest-form').hidden = !session.guests;
@@ -148,6 +183,9 @@ $('composer').addEventListener('submit', async (event) => {
   const box = $('text');
   const text = box.value.trim();
   if (!text) { return; }
+  // The message itself carries "active" to the owner.
+  clearTimeout(typing.idle);
+  typing.sent = 'active';
   try {
     render(await api(`/api/conversations/${state.conversation}/messages`, { method: 'POST', body: { text } }));
     box.value = '';
@@ -161,6 +199,8 @@ $('text').addEventListener('keydown', (event) => {
     $('composer').requestSubmit();
   }
 });
+
+$('text').addEventListener('input', onComposerInput);
 
 $('messages').addEventListener('scroll', () => { if ($('messages').scrollTop < 60) { loadOlder(); } });
 

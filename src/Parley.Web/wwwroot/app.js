@@ -1,4 +1,5 @@
-// The chat page. Message text only ever reaches the page through textContent.
+// The chat page. Message text only ever reaches the page as text nodes (textContent, append of strings); links are
+// elements built with createElement. Nothing is ever parsed as HTML.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -22,6 +23,41 @@ async function api(path, options = {}) {
   if (response.status === 429) { throw new Error('Too many requests; wait a moment.'); }
   if (!response.ok) { throw new Error('Request failed (' + response.status + ').'); }
   return response.status === 204 ? null : response.json();
+}
+
+// http and https URLs, up to whitespace, quotes or angle brackets; anything else (javascript:, data:) stays text.
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+function trimUrl(candidate) {
+  // Trailing punctuation ends the sentence, not the URL; a closing bracket only belongs to it when it has an opener.
+  let url = candidate;
+  for (;;) {
+    const last = url[url.length - 1];
+    if ('.,;:!?*'.includes(last)) { url = url.slice(0, -1); continue; }
+    const pairs = { ')': '(', ']': '[', '}': '{' };
+    if (pairs[last] && url.split(pairs[last]).length < url.split(last).length) { url = url.slice(0, -1); continue; }
+    return url;
+  }
+}
+
+function renderText(node, text) {
+  node.replaceChildren();
+  let at = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const raw = trimUrl(match[0]);
+    let url;
+    try { url = new URL(raw); } catch { continue; }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') { continue; }
+    node.append(text.slice(at, match.index));
+    const link = document.createElement('a');
+    link.href = url.href;
+    link.rel = 'noopener noreferrer nofollow';
+    link.target = '_blank';
+    link.textContent = raw;
+    node.append(link);
+    at = match.index + raw.length;
+  }
+  node.append(text.slice(at));
 }
 
 function formatTime(iso) {
@@ -52,7 +88,7 @@ function render(message) {
   item.dataset.seq = String(message.seq);
   item.className = message.from + ' ' + message.state;
   item.dataset.id = String(message.id);
-  item.querySelector('.text').textContent = message.text;
+  renderText(item.querySelector('.text'), message.text);
   const meta = item.querySelector('.meta');
   meta.dateTime = message.time;
   meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time);

@@ -39,6 +39,7 @@ internal static class GatewayApp
         services.AddSingleton<ChatStore>();
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
+        services.AddSingleton<OfflineAutoReply>();
 
         // Order matters: the schema exists before the component starts sending from the outbox.
         services.AddHostedService<StoreInitializer>();

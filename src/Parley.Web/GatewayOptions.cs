@@ -36,6 +36,12 @@ internal sealed class GatewayOptions
     /// <summary>Open push connections one visitor may hold (tabs).</summary>
     public int MaxStreamsPerVisitor { get; set; } = 8;
 
+    /// <summary>Text sent once per visitor per <see cref="OfflineAutoReplyPeriod"/> when they write while the owner is offline; empty: none.</summary>
+    public string OfflineAutoReply { get; set; } = "";
+
+    /// <summary>How long after an automatic reply the same visitor gets none again.</summary>
+    public TimeSpan OfflineAutoReplyPeriod { get; set; } = TimeSpan.FromHours(12);
+
     internal Jid OwnerJid => Jid.Parse(Owner).Bare;
 
     internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path
@@ -126,6 +132,16 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.PresenceLinger < TimeSpan.Zero || options.PresenceLinger > TimeSpan.FromHours(1))
         {
             errors.Add($"{GatewayOptions.Section}:PresenceLinger must be between 0 and 1 hour.");
+        }
+
+        if (options.OfflineAutoReply.Length > 1000 || !Api.TextRules.IsXmlSafe(options.OfflineAutoReply))
+        {
+            errors.Add($"{GatewayOptions.Section}:OfflineAutoReply must be at most 1000 characters of text.");
+        }
+
+        if (options.OfflineAutoReplyPeriod < TimeSpan.FromSeconds(1) || options.OfflineAutoReplyPeriod > TimeSpan.FromDays(30))
+        {
+            errors.Add($"{GatewayOptions.Section}:OfflineAutoReplyPeriod must be between 1 second and 30 days.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -86,7 +86,7 @@ internal sealed class Visitor : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq);
+    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto = false);
 
     internal sealed record History(List<Message> Messages, bool HasMore);
 

@@ -14,7 +14,8 @@ using Parley.Web.Xmpp;
 namespace Parley.Web.Api;
 
 /// <summary>What the page sees of a message.</summary>
-internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq)
+/// <summary>What the page sees of a message; <see cref="Auto"/> marks the gateway's automatic reply (shown as such, never as the owner typing it).</summary>
+internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto)
 {
     public static MessageDto Of(ChatMessage message) => new(
         message.Id,
@@ -22,7 +23,8 @@ internal sealed record MessageDto(long Id, string From, string Text, DateTimeOff
         message.Text,
         message.Timestamp,
         ChatStore.StateName(message.State),
-        message.Seq);
+        message.Seq,
+        OfflineAutoReply.IsAutomatic(message));
 }
 
 internal sealed record SessionDto(bool SignedIn, string? Name, string? Conversation, bool Guests, string? Csrf);
@@ -125,7 +127,7 @@ internal static class ChatApi
     }
 
     private static async Task<Results<Accepted<MessageDto>, ValidationProblem>> SendAsync(
-        string id, SendRequest request, ChatStore store, VisitorGateway gateway, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        string id, SendRequest request, ChatStore store, VisitorGateway gateway, OfflineAutoReply autoReply, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         var text = request.Text?.Trim();
         if (string.IsNullOrEmpty(text) || text.Length > options.Value.MaxMessageLength || !TextRules.IsXmlSafe(text))
@@ -136,6 +138,7 @@ internal static class ChatApi
         // Stored first: if the XMPP link is down the message waits in the outbox and the page shows it as pending.
         var message = await store.AddVisitorMessageAsync(id, text, cancellationToken);
         gateway.Wake();
+        await autoReply.ReplyIfDueAsync(id, cancellationToken);
         return TypedResults.Accepted($"/api/conversations/{id}/messages", MessageDto.Of(message));
     }
 

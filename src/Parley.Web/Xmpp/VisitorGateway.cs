@@ -404,7 +404,7 @@ internal sealed partial class VisitorGateway : BackgroundService
 
         if (hasBody && message.Body is { } body)
         {
-            var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, message.Id ?? Stanza.NewId(), cancellationToken);
+            var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, Api.OfflineAutoReply.OwnerStanzaId(message.Id), cancellationToken);
             if (stored is not null)
             {
                 Log.OwnerReplied(_logger, visitor.Id, stored.Id);

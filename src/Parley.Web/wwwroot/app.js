@@ -71,6 +71,12 @@ function render(message) {
   if (!item) {
     if (state.oldest !== null && message.id < state.oldest) { return; }
     item = document.createElement('li');
+    if (message.auto) {
+      const label = document.createElement('span');
+      label.className = 'auto-label';
+      label.textContent = 'Automatic reply';
+      item.append(label);
+    }
     const text = document.createElement('span');
     text.className = 'text';
     const meta = document.createElement('time');
@@ -86,12 +92,12 @@ function render(message) {
   // The POST answer (pending) can arrive after the push that already said "sent": never go back to an older version.
   if (Number(item.dataset.seq || 0) > message.seq) { return; }
   item.dataset.seq = String(message.seq);
-  item.className = message.from + ' ' + message.state;
+  item.className = message.from + ' ' + message.state + (message.auto ? ' auto' : '');
   item.dataset.id = String(message.id);
   renderText(item.querySelector('.text'), message.text);
   const meta = item.querySelector('.meta');
   meta.dateTime = message.time;
-  meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time);
+  meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time) + (message.auto ? ' · sent automatically' : '');
   if (state.oldest === null || message.id < state.oldest) { state.oldest = message.id; }
   if (message.seq > state.lastSeq) { state.lastSeq = message.seq; }
 }
@@ -123,7 +129,8 @@ function onComposerInput() {
 function showPresence(owner) {
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
-  badge.textContent = owner === 'online' ? 'I am online' : owner === 'away' ? 'I am away' : 'I am offline — leave a message';
+  badge.textContent = owner === 'online' ? 'I am online' : owner === 'away' ? 'I am away' : 'I am offline';
+  $('offline-note').hidden = owner !== 'offline';
 }
 
 async function loadOlder() {
@@ -148,7 +155,7 @@ function connect() {
   state.events = events;
   events.addEventListener('message', (event) => {
     const message = JSON.parse(event.data);
-    if (message.from === 'owner') { showOwnerTyping('active'); }
+    if (message.from === 'owner' && !message.auto) { showOwnerTyping('active'); }
     render(message);
   });
   events.addEventListener('typing', (event) => { showOwnerTyping(JSON.parse(event.data).owner); });

@@ -40,6 +40,7 @@ internal static class GatewayApp
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
         services.AddSingleton<OfflineAutoReply>();
+        services.AddSingleton<EmbedTokens>();
 
         // Order matters: the schema exists before the component starts sending from the outbox.
         services.AddHostedService<StoreInitializer>();

@@ -45,7 +45,7 @@ internal static class ChatApi
 {
     public const string GuestPolicy = "guest";
     public const string SendPolicy = "send";
-    private const int MaxNameLength = 64;
+    internal const int MaxNameLength = 64;
     private const int CatchUpBatch = 500;
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(20);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -75,6 +75,7 @@ internal static class ChatApi
         conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(SendPolicy);
         conversation.MapGet("/events", GetEvents);
         conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
+        api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(GuestPolicy);
         return routes;
     }
 
@@ -291,7 +292,7 @@ internal static class ChatApi
 
     private static string Serialize(string presence) => JsonSerializer.Serialize(new { owner = presence }, Json);
 
-    private static async Task EndCurrentSessionAsync(HttpContext context, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
+    internal static async Task EndCurrentSessionAsync(HttpContext context, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
     {
         if (context.User.SessionId() is { } session)
         {
@@ -300,7 +301,7 @@ internal static class ChatApi
         }
     }
 
-    private static async ValueTask<object?> RequireAntiforgeryAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> RequireAntiforgeryAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var antiforgery = context.HttpContext.RequestServices.GetRequiredService<IAntiforgery>();
         return await antiforgery.IsRequestValidAsync(context.HttpContext)
@@ -308,7 +309,7 @@ internal static class ChatApi
             : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Missing or invalid anti-forgery token; reload the page.");
     }
 
-    private static string? NormalizeName(string? name)
+    internal static string? NormalizeName(string? name)
     {
         if (name is null)
         {

@@ -203,11 +203,30 @@ function showSignIn(session) {
   $('guests-off').hidden = session.guests;
 }
 
+// In the widget's frame, a host site's signed-in user arrives with a token in the fragment: taken once, then dropped
+// from the address (so a reload or a shared link does not carry it).
+function takeSiteToken() {
+  if (!location.hash.includes('sig=')) { return null; }
+  const fields = new URLSearchParams(location.hash.slice(1));
+  history.replaceState(null, '', location.pathname + location.search);
+  return { site: fields.get('site'), user: fields.get('user'), name: fields.get('name'), ts: fields.get('ts'), sig: fields.get('sig') };
+}
+
 async function boot() {
   try {
     const response = await fetch('/api/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     const session = await response.json();
     state.csrf = session.csrf;
+    const token = takeSiteToken();
+    if (token) {
+      try {
+        await api('/api/embed', { method: 'POST', body: token });
+      } catch (error) {
+        setStatus('The site could not sign you in (' + error.message + '); you can still chat as a guest.');
+      }
+      await boot();
+      return;
+    }
     if (session.signedIn) { await openChat(session); } else { showSignIn(session); }
   } catch (error) { setStatus('The chat is not reachable; retrying…'); setTimeout(boot, 5000); }
 }

@@ -4,11 +4,13 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Parley.Web.Api;
 using Parley.Web.Chat;
+using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
 using Parley.Web.Xmpp;
 
@@ -24,11 +26,27 @@ internal static class GatewayApp
         // appsettings.json ships next to the binary; the working directory is wherever the service was started.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.ConfigureKestrel(static kestrel => kestrel.AddServerHeader = false);
+        if (!HasListenAddress(builder.Configuration))
+        {
+            // Loopback by default (a reverse proxy terminates TLS). Set in code, not in appsettings.json, so that
+            // ASPNETCORE_URLS, --urls, HTTP_PORTS and Kestrel:Endpoints all still win.
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
         builder.Services.AddGateway(builder.Configuration);
         var app = builder.Build();
         app.UseGateway();
         return app;
     }
+
+    /// <summary>Where Kestrel listens when nothing else says so.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    private static bool HasListenAddress(IConfiguration configuration)
+        => !string.IsNullOrEmpty(configuration[WebHostDefaults.ServerUrlsKey])
+            || !string.IsNullOrEmpty(configuration[WebHostDefaults.HttpPortsKey])
+            || !string.IsNullOrEmpty(configuration[WebHostDefaults.HttpsPortsKey])
+            || configuration.GetSection("Kestrel:Endpoints").Exists();
 
     private static void AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
@@ -39,6 +57,7 @@ internal static class GatewayApp
         services.AddSingleton<ChatStore>();
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
+        services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<OfflineAutoReply>();
         services.AddSingleton<EmbedTokens>();
 
@@ -65,6 +84,11 @@ internal static class GatewayApp
             options.ExpireTimeSpan = TimeSpan.FromDays(30);
             options.SlidingExpiration = true;
             options.Events.OnValidatePrincipal = VisitorIdentity.ValidateSessionAsync;
+            options.Events.OnSignedIn = static context =>
+            {
+                context.HttpContext.RequestServices.GetRequiredService<GatewayMetrics>().SignedIn(SignInMethod(context.Principal));
+                return Task.CompletedTask;
+            };
             options.Events.OnRedirectToLogin = static context =>
             {
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
@@ -102,7 +126,9 @@ internal static class GatewayApp
                     Window = TimeSpan.FromMinutes(1),
                 }));
         });
-        services.AddHealthChecks().AddCheck<ComponentHealthCheck>("xmpp");
+        services.AddHealthChecks()
+            .AddCheck<ComponentHealthCheck>("xmpp")
+            .AddCheck<DatabaseHealthCheck>("database");
         services.ConfigureHttpJsonOptions(static options => options.SerializerOptions.MaxDepth = 8);
     }
 
@@ -131,8 +157,44 @@ internal static class GatewayApp
         app.UseAuthorization();
         app.UseRateLimiter();
         app.MapChatApi();
-        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            // Degraded (the XMPP link is briefly down, visitors' messages wait in the outbox) still serves traffic.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+            ResponseWriter = WriteHealthAsync,
+        });
     }
+
+    // Bounded tag values: a provider's issuer would make one time series per configured provider, which is fine,
+    // but an embedding site's user ids must never become tags.
+    private static string SignInMethod(System.Security.Claims.ClaimsPrincipal? user)
+        => user?.FindFirst(VisitorIdentity.IssuerClaim)?.Value switch
+        {
+            VisitorIdentity.GuestIssuer => "guest",
+            { } issuer when issuer.StartsWith("embed:", StringComparison.Ordinal) => "embed",
+            null => "unknown",
+            _ => "provider",
+        };
+
+    /// <summary>Writes <c>{"status":"Degraded","checks":{"xmpp":{"status":…,"description":…},…}}</c>; no exception details leave the host.</summary>
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        var checks = report.Entries.ToDictionary(
+            static entry => entry.Key,
+            static entry => new HealthEntryDto(entry.Value.Status.ToString(), entry.Value.Description));
+        return context.Response.WriteAsJsonAsync(new HealthDto(report.Status.ToString(), checks), context.RequestAborted);
+    }
+
+    private sealed record HealthDto(string Status, Dictionary<string, HealthEntryDto> Checks);
+
+    private sealed record HealthEntryDto(string Status, string? Description);
 
     private sealed class StoreInitializer(ChatStore store) : IHostedService
     {
@@ -141,11 +203,38 @@ internal static class GatewayApp
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    private sealed class ComponentHealthCheck(VisitorGateway gateway) : IHealthCheck
+    private sealed class ComponentHealthCheck(VisitorGateway gateway, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-            => Task.FromResult(gateway.IsConnected
-                ? HealthCheckResult.Healthy($"Component {gateway.Domain} connected.")
-                : HealthCheckResult.Degraded($"Component {gateway.Domain} not connected; visitors' messages wait in the outbox."));
+        {
+            if (gateway.DisconnectedSince is not { } since)
+            {
+                return Task.FromResult(HealthCheckResult.Healthy($"Component {gateway.Domain} connected."));
+            }
+
+            var down = time.GetUtcNow() - since;
+            var description = $"Component {gateway.Domain} not connected for {down.TotalSeconds:0} s; visitors' messages wait in the outbox.";
+            return Task.FromResult(down < options.Value.XmppDownUnhealthyAfter
+                ? HealthCheckResult.Degraded(description)
+                : HealthCheckResult.Unhealthy(description));
+        }
+    }
+
+    private sealed class DatabaseHealthCheck(ChatStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                // A primary-key lookup that finds nothing: one real round trip to the database, no writes.
+                await store.FindVisitorAsync("healthz", cancellationToken);
+                return HealthCheckResult.Healthy("Database answers.");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The reason stays in the log (the health service logs failed checks); the response says only what failed.
+                return HealthCheckResult.Unhealthy("Database does not answer.", ex);
+            }
+        }
     }
 }

@@ -44,6 +44,9 @@ internal sealed class GatewayOptions
     /// <summary>How long after an automatic reply the same visitor gets none again.</summary>
     public TimeSpan OfflineAutoReplyPeriod { get; set; } = TimeSpan.FromHours(12);
 
+    /// <summary>How long the XMPP link may be down before <c>/healthz</c> says Unhealthy (503); before that it says Degraded (200).</summary>
+    public TimeSpan XmppDownUnhealthyAfter { get; set; } = TimeSpan.FromMinutes(1);
+
     internal Jid OwnerJid => Jid.Parse(Owner).Bare;
 
     internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path

@@ -84,6 +84,14 @@ internal sealed class Visitor : IDisposable
         return new Tab(response, await response.Content.ReadAsStreamAsync());
     }
 
+    /// <summary>GET /healthz: the status code and the overall status from the JSON body.</summary>
+    public async Task<(HttpStatusCode Code, string Status)> HealthAsync()
+    {
+        using var response = await _http.GetAsync("/healthz");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, body.RootElement.GetProperty("status").GetString()!);
+    }
+
     public void Dispose() => _http.Dispose();
 
     internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto = false);

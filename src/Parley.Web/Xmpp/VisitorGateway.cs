@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Parley.Web.Chat;
+using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
 using Parley.Xmpp;
 using Parley.Xmpp.Stanzas;
@@ -34,14 +35,18 @@ internal sealed partial class VisitorGateway : BackgroundService
     private readonly HashSet<string> _arriving = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _leaving = new(StringComparer.Ordinal);
     private readonly VisitorTypingThrottle _typing;
+    private readonly GatewayMetrics _metrics;
+    private long _disconnectedSinceTicks; // UTC ticks; a long so the health check never reads a torn value
 
-    public VisitorGateway(IOptions<GatewayOptions> options, ChatStore store, ChatHub hub, OwnerPresence ownerPresence, TimeProvider time, ILoggerFactory loggerFactory)
+    public VisitorGateway(IOptions<GatewayOptions> options, ChatStore store, ChatHub hub, OwnerPresence ownerPresence, GatewayMetrics metrics, TimeProvider time, ILoggerFactory loggerFactory)
     {
+        _metrics = metrics;
         _options = options.Value;
         _store = store;
         _hub = hub;
         _ownerPresence = ownerPresence;
         _time = time;
+        _disconnectedSinceTicks = time.GetUtcNow().UtcTicks;
         _logger = loggerFactory.CreateLogger<VisitorGateway>();
         _owner = _options.OwnerJid;
         _component = new XmppComponent(
@@ -65,6 +70,9 @@ internal sealed partial class VisitorGateway : BackgroundService
 
     /// <summary>Whether the component is connected to the XMPP server.</summary>
     public bool IsConnected => _component.State == XmppConnectionState.Connected;
+
+    /// <summary>Since when the link has been down (the gateway's start when it never connected); <see langword="null"/> while connected.</summary>
+    public DateTimeOffset? DisconnectedSince => IsConnected ? null : new DateTimeOffset(Interlocked.Read(ref _disconnectedSinceTicks), TimeSpan.Zero);
 
     /// <summary>The component's domain: visitors are <c>id@</c> this.</summary>
     public string Domain => _options.Component.Domain;
@@ -204,8 +212,8 @@ internal sealed partial class VisitorGateway : BackgroundService
                 }
 
                 _typing.MarkActive(visitor.Id);
-
                 await _store.AdvanceAsync(message.Id, MessageState.Sent, cancellationToken);
+                _metrics.MessageToOwner();
             }
         }
     }
@@ -354,6 +362,7 @@ internal sealed partial class VisitorGateway : BackgroundService
         }
         else if (e.OldState == XmppConnectionState.Connected)
         {
+            Interlocked.Exchange(ref _disconnectedSinceTicks, _time.GetUtcNow().UtcTicks);
             // While the link is down nobody can tell whether the owner is there (or still typing).
             OwnerChatStates.Clear();
             foreach (var visitorId in _ownerPresence.Clear())
@@ -407,6 +416,7 @@ internal sealed partial class VisitorGateway : BackgroundService
             var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, Api.OfflineAutoReply.OwnerStanzaId(message.Id), cancellationToken);
             if (stored is not null)
             {
+                _metrics.MessageToVisitor();
                 Log.OwnerReplied(_logger, visitor.Id, stored.Id);
             }
         }

@@ -31,8 +31,11 @@ internal enum MessageState
 /// <summary>A visitor: one identity (issuer + subject) with a stable id that is also their JID's localpart.</summary>
 internal sealed record Visitor(string Id, string Issuer, string Subject, string DisplayName, bool SubscriptionRequested);
 
+/// <summary>A file a message carries: its download URL (also the message text), the name to show, and size and type when known.</summary>
+internal sealed record Attachment(string Url, string Name, long? Size, string? Type);
+
 /// <summary>A stored message. <see cref="Seq"/> grows with every insert and every state change, so "everything after N" catches a client up.</summary>
-internal sealed record ChatMessage(long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq);
+internal sealed record ChatMessage(long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq, Attachment? Attachment = null);
 
 /// <summary>
 /// The gateway's SQLite store: visitors, sign-in sessions and messages. Writes are serialized (one gate) so the change
@@ -69,7 +72,15 @@ internal sealed class ChatStore : IDisposable
         CREATE INDEX IF NOT EXISTS messages_pending ON messages (id) WHERE state = 'pending';
         """;
 
-    private const string MessageColumns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq";
+    // Added to databases created before files existed; nullable, so old rows need nothing.
+    private const string AttachmentMigration = """
+        ALTER TABLE messages ADD COLUMN attachment_url TEXT;
+        ALTER TABLE messages ADD COLUMN attachment_name TEXT;
+        ALTER TABLE messages ADD COLUMN attachment_size INTEGER;
+        ALTER TABLE messages ADD COLUMN attachment_type TEXT;
+        """;
+
+    private const string MessageColumns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type";
 
     private readonly string _connectionString;
     private readonly ChatHub _hub;
@@ -104,6 +115,17 @@ internal sealed class ChatStore : IDisposable
         {
             create.CommandText = Schema;
             await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var columns = connection.CreateCommand())
+        {
+            columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'attachment_url'";
+            if (Convert.ToInt64(await columns.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) == 0)
+            {
+                await using var migrate = connection.CreateCommand();
+                migrate.CommandText = AttachmentMigration;
+                await migrate.ExecuteNonQueryAsync(cancellationToken);
+            }
         }
 
         await using var max = connection.CreateCommand();
@@ -214,9 +236,20 @@ internal sealed class ChatStore : IDisposable
         return message ?? throw new InvalidOperationException("A fresh stanza id collided with a stored one.");
     }
 
+    /// <summary>Stores a visitor's file as a pending message whose text is the download URL, and publishes it.</summary>
+    public async Task<ChatMessage> AddVisitorFileAsync(string visitorId, Attachment attachment, CancellationToken cancellationToken)
+    {
+        var message = await InsertAsync(visitorId, Direction.Visitor, attachment.Url, MessageState.Pending, "web-" + Parley.Xmpp.Stanzas.Stanza.NewId(), cancellationToken, attachment);
+        return message ?? throw new InvalidOperationException("A fresh stanza id collided with a stored one.");
+    }
+
     /// <summary>Stores the owner's message and publishes it; <see langword="null"/> when a message with that stanza id was already stored (a re-send).</summary>
     public Task<ChatMessage?> AddOwnerMessageAsync(string visitorId, string text, string stanzaId, CancellationToken cancellationToken)
         => InsertAsync(visitorId, Direction.Owner, text, MessageState.Sent, stanzaId, cancellationToken);
+
+    /// <summary>Stores the owner's message that carries a file (a link with <c>jabber:x:oob</c>, or an upload URL), like the overload without one.</summary>
+    public Task<ChatMessage?> AddOwnerMessageAsync(string visitorId, string text, string stanzaId, Attachment? attachment, CancellationToken cancellationToken)
+        => InsertAsync(visitorId, Direction.Owner, text, MessageState.Sent, stanzaId, cancellationToken, attachment);
 
     /// <summary>Moves a visitor's message forward (pending → sent → delivered; never back) and publishes the change.</summary>
     public Task<ChatMessage?> AdvanceAsync(long messageId, MessageState state, CancellationToken cancellationToken)
@@ -264,7 +297,7 @@ internal sealed class ChatStore : IDisposable
 
     public void Dispose() => _writeGate.Dispose();
 
-    private async Task<ChatMessage?> InsertAsync(string visitorId, Direction direction, string text, MessageState state, string stanzaId, CancellationToken cancellationToken)
+    private async Task<ChatMessage?> InsertAsync(string visitorId, Direction direction, string text, MessageState state, string stanzaId, CancellationToken cancellationToken, Attachment? attachment = null)
     {
         await _writeGate.WaitAsync(cancellationToken);
         try
@@ -272,8 +305,8 @@ internal sealed class ChatStore : IDisposable
             await using var connection = await OpenAsync(cancellationToken);
             await using var insert = connection.CreateCommand();
             insert.CommandText = $"""
-                INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq)
-                VALUES ($visitor, $direction, $text, $now, $state, $stanza, $seq)
+                INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type)
+                VALUES ($visitor, $direction, $text, $now, $state, $stanza, $seq, $url, $name, $size, $type)
                 ON CONFLICT (visitor_id, direction, stanza_id) DO NOTHING
                 RETURNING {MessageColumns}
                 """;
@@ -284,6 +317,10 @@ internal sealed class ChatStore : IDisposable
             insert.Parameters.AddWithValue("$state", StateName(state));
             insert.Parameters.AddWithValue("$stanza", stanzaId);
             insert.Parameters.AddWithValue("$seq", _seq + 1);
+            insert.Parameters.AddWithValue("$url", (object?)attachment?.Url ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$name", (object?)attachment?.Name ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$size", (object?)attachment?.Size ?? DBNull.Value);
+            insert.Parameters.AddWithValue("$type", (object?)attachment?.Type ?? DBNull.Value);
             return await ApplyAndPublishAsync(insert, cancellationToken);
         }
         finally
@@ -367,7 +404,12 @@ internal sealed class ChatStore : IDisposable
                     _ => MessageState.Pending,
                 },
                 reader.GetString(6),
-                reader.GetInt64(7)));
+                reader.GetInt64(7),
+                reader.IsDBNull(8) ? null : new Attachment(
+                    reader.GetString(8),
+                    reader.IsDBNull(9) ? "file" : reader.GetString(9),
+                    reader.IsDBNull(10) ? null : reader.GetInt64(10),
+                    reader.IsDBNull(11) ? null : reader.GetString(11))));
         }
 
         return list;

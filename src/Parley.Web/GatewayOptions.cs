@@ -17,6 +17,11 @@ internal sealed class GatewayOptions
 
     public WidgetSettings Widget { get; set; } = new();
 
+    public FileSettings Files { get; set; } = new();
+
+    /// <summary>The gateway's public address (<c>https://chat.example.org</c>) for the links it sends the owner (file downloads); empty: taken from each request.</summary>
+    public string PublicUrl { get; set; } = "";
+
     /// <summary>The SQLite file; created with its schema at start.</summary>
     public string DatabasePath { get; set; } = "parley-web.db";
 
@@ -66,6 +71,18 @@ internal sealed class GatewayOptions
 
         /// <summary>The server's component port.</summary>
         public int Port { get; set; } = 5347;
+    }
+
+    internal sealed class FileSettings
+    {
+        /// <summary>Whether visitors may send files.</summary>
+        public bool Enabled { get; set; } = true;
+
+        /// <summary>The largest file a visitor may send, in bytes.</summary>
+        public long MaxBytes { get; set; } = 10 * 1024 * 1024;
+
+        /// <summary>Where files are kept; empty: a <c>parley-web-files</c> folder next to the database.</summary>
+        public string Directory { get; set; } = "";
     }
 
     internal sealed class WidgetSettings
@@ -161,6 +178,17 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         ValidateWidget(options.Widget, errors);
+
+        if (options.Files.MaxBytes is < 1 or > 1L << 30)
+        {
+            errors.Add($"{GatewayOptions.Section}:Files:MaxBytes must be 1 byte to 1 GiB.");
+        }
+
+        if (options.PublicUrl.Length > 0 && (!Uri.TryCreate(options.PublicUrl, UriKind.Absolute, out var publicUrl)
+            || publicUrl.Scheme is not ("http" or "https") || publicUrl.Query.Length > 0 || publicUrl.Fragment.Length > 0 || publicUrl.UserInfo.Length > 0))
+        {
+            errors.Add($"{GatewayOptions.Section}:PublicUrl must be the gateway's http(s) address such as https://chat.example.org, got '{options.PublicUrl}'.");
+        }
 
         if (options.OfflineAutoReply.Length > 1000 || !Api.TextRules.IsXmlSafe(options.OfflineAutoReply))
         {

@@ -14,8 +14,11 @@ using Parley.Web.Xmpp;
 namespace Parley.Web.Api;
 
 /// <summary>What the page sees of a message.</summary>
+/// <summary>A file as the page shows it: a download link with the name as text.</summary>
+internal sealed record FileDto(string Url, string Name, long? Size);
+
 /// <summary>What the page sees of a message; <see cref="Auto"/> marks the gateway's automatic reply (shown as such, never as the owner typing it).</summary>
-internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto)
+internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto, FileDto? File)
 {
     public static MessageDto Of(ChatMessage message) => new(
         message.Id,
@@ -24,7 +27,8 @@ internal sealed record MessageDto(long Id, string From, string Text, DateTimeOff
         message.Timestamp,
         ChatStore.StateName(message.State),
         message.Seq,
-        OfflineAutoReply.IsAutomatic(message));
+        OfflineAutoReply.IsAutomatic(message),
+        message.Attachment is { } file ? new FileDto(file.Url, file.Name, file.Size) : null);
 }
 
 internal sealed record SessionDto(bool SignedIn, string? Name, string? Conversation, bool Guests, string? Csrf);
@@ -75,6 +79,7 @@ internal static class ChatApi
         conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(SendPolicy);
         conversation.MapGet("/events", GetEvents);
         conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
+        conversation.MapFileApi(routes);
         api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(GuestPolicy);
         return routes;
     }

@@ -5,6 +5,7 @@ using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
 using Parley.Xmpp;
 using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Upload;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Web.Xmpp;
@@ -206,6 +207,13 @@ internal sealed partial class VisitorGateway : BackgroundService
                 stanza.Add(Nick(visitor.DisplayName));
                 stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));
                 stanza.Add(ChatStates.Element(ChatStates.Active));
+                if (message.Attachment is { } file)
+                {
+                    // The body is exactly the URL and the same URL is in jabber:x:oob: clients show a file card.
+                    var oob = stanza.Add(new XmppElement("x", OutOfBand.DataNamespace));
+                    oob.AddChild("url", OutOfBand.DataNamespace, file.Url);
+                    oob.AddChild("desc", OutOfBand.DataNamespace, file.Name);
+                }
                 if (!await TrySendAsync(stanza, cancellationToken))
                 {
                     return;
@@ -413,7 +421,7 @@ internal sealed partial class VisitorGateway : BackgroundService
 
         if (hasBody && message.Body is { } body)
         {
-            var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, Api.OfflineAutoReply.OwnerStanzaId(message.Id), cancellationToken);
+            var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, Api.OfflineAutoReply.OwnerStanzaId(message.Id), OwnerFiles.Find(message, body), cancellationToken);
             if (stored is not null)
             {
                 _metrics.MessageToVisitor();

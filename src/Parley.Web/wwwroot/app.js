@@ -60,6 +60,34 @@ function renderText(node, text) {
   node.append(text.slice(at));
 }
 
+function formatSize(bytes) {
+  if (bytes < 1024) { return bytes + ' B'; }
+  if (bytes < 1024 * 1024) { return (bytes / 1024).toFixed(1) + ' KB'; }
+  return (bytes / 1024 / 1024).toFixed(1) + ' MB';
+}
+
+// A file: a download link whose text is the file's name (never markup); only http(s) addresses become links.
+function renderFile(node, file) {
+  node.replaceChildren();
+  let url;
+  try { url = new URL(file.url, location.href); } catch { url = null; }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) { node.append(file.name); return; }
+  const link = document.createElement('a');
+  link.className = 'file';
+  link.href = url.href;
+  link.rel = 'noopener noreferrer nofollow';
+  link.target = '_blank';
+  link.download = file.name;
+  link.textContent = file.name;
+  node.append(link);
+  if (typeof file.size === 'number') {
+    const size = document.createElement('span');
+    size.className = 'size';
+    size.textContent = ' (' + formatSize(file.size) + ')';
+    node.append(size);
+  }
+}
+
 function formatTime(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
@@ -94,7 +122,7 @@ function render(message) {
   item.dataset.seq = String(message.seq);
   item.className = message.from + ' ' + message.state + (message.auto ? ' auto' : '');
   item.dataset.id = String(message.id);
-  renderText(item.querySelector('.text'), message.text);
+  if (message.file) { renderFile(item.querySelector('.text'), message.file); } else { renderText(item.querySelector('.text'), message.text); }
   const meta = item.querySelector('.meta');
   meta.dateTime = message.time;
   meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time) + (message.auto ? ' · sent automatically' : '');
@@ -263,6 +291,29 @@ $('text').addEventListener('keydown', (event) => {
 });
 
 $('text').addEventListener('input', onComposerInput);
+
+$('attach').addEventListener('click', () => $('file').click());
+
+$('file').addEventListener('change', async () => {
+  const file = $('file').files[0];
+  $('file').value = '';
+  if (!file) { return; }
+  setStatus('Sending ' + file.name + '…');
+  try {
+    // The raw bytes; the server decides nothing from their type and serves them back only as a download.
+    const response = await fetch(`/api/conversations/${state.conversation}/files`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream', 'X-CSRF-TOKEN': state.csrf, 'X-File-Name': encodeURIComponent(file.name) },
+      body: file,
+    });
+    if (response.status === 413) { throw new Error('The file is too large.'); }
+    if (response.status === 429) { throw new Error('Too many requests; wait a moment.'); }
+    if (!response.ok) { throw new Error('Sending the file failed (' + response.status + ').'); }
+    render(await response.json());
+    setStatus('');
+  } catch (error) { setStatus(error.message); }
+});
 
 $('messages').addEventListener('scroll', () => { if ($('messages').scrollTop < 60) { loadOlder(); } });
 

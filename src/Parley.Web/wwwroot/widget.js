@@ -31,11 +31,26 @@
   bubble.setAttribute('aria-expanded', 'false');
   bubble.setAttribute('aria-label', label);
   bubble.title = label;
-  bubble.textContent = '💬';
+  // A speech bubble drawn with SVG: an emoji would depend on the visitor's fonts.
+  var SVG = 'http://www.w3.org/2000/svg';
+  var icon = document.createElementNS(SVG, 'svg');
+  icon.setAttribute('viewBox', '0 0 24 24');
+  icon.setAttribute('width', '28');
+  icon.setAttribute('height', '28');
+  icon.setAttribute('aria-hidden', 'true');
+  var path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', 'M4 4h16v11H9l-5 4z');
+  path.setAttribute('fill', '#fff');
+  icon.appendChild(path);
+  var close = document.createElement('span');
+  close.textContent = '×';
+  close.hidden = true;
+  bubble.append(icon, close);
   Object.assign(bubble.style, {
     position: 'fixed', right: '1rem', bottom: '1rem', zIndex: '2147483647', width: '3.5rem', height: '3.5rem',
     borderRadius: '50%', border: '0', background: '#2563eb', color: '#fff', fontSize: '1.6rem', lineHeight: '1',
     cursor: 'pointer', boxShadow: '0 4px 14px rgba(0,0,0,.25)', padding: '0',
+    display: 'flex', alignItems: 'center', justifyContent: 'center',
   });
 
   var frame = null;
@@ -68,7 +83,8 @@
     }
     var open = !frame.hidden;
     bubble.setAttribute('aria-expanded', String(open));
-    bubble.textContent = open ? '×' : '💬';
+    icon.style.display = open ? 'none' : '';
+    close.hidden = !open;
   }
 
   bubble.addEventListener('click', toggle);

@@ -193,9 +193,17 @@ public sealed class FileTests(ServerFixture servers)
         Assert.Equal(0, await page.Locator("#messages img").CountAsync());
         Assert.NotEqual("pwned", await page.TitleAsync());
 
-        // A reload shows both again from the history.
+        // Words that come with the owner's file stay above it, as text.
+        var invoice = new Message(atOwner.From!.Bare, "Here is the <b>invoice</b>");
+        invoice.Add(new Parley.Xmpp.Xml.XmppElement("x", OutOfBand.DataNamespace)).AddChild("url", text: "https://upload.example.org/s/k2/invoice.pdf");
+        await owner.Client.SendAsync(invoice);
+        var last = page.Locator("#messages li.owner .text").Last;
+        await Assertions.Expect(last).ToHaveTextAsync("Here is the <b>invoice</b>invoice.pdf");
+        await Assertions.Expect(last.Locator("a.file")).ToHaveAttributeAsync("href", "https://upload.example.org/s/k2/invoice.pdf");
+
+        // A reload shows them again from the history.
         await page.ReloadAsync();
-        await Assertions.Expect(page.Locator("#messages li .text a.file")).ToHaveTextAsync([XssName, XssName]);
+        await Assertions.Expect(page.Locator("#messages li .text a.file")).ToHaveTextAsync([XssName, XssName, "invoice.pdf"]);
         Assert.True(chromium.Errors.Count == 0, string.Join("\n", chromium.Errors));
     }
 

@@ -122,7 +122,18 @@ function render(message) {
   item.dataset.seq = String(message.seq);
   item.className = message.from + ' ' + message.state + (message.auto ? ' auto' : '');
   item.dataset.id = String(message.id);
-  if (message.file) { renderFile(item.querySelector('.text'), message.file); } else { renderText(item.querySelector('.text'), message.text); }
+  const textNode = item.querySelector('.text');
+  if (message.file) {
+    renderFile(textNode, message.file);
+    // An owner's file link may come with words ("here is the invoice"): keep them above the file.
+    if (message.text.trim() !== message.file.url) {
+      const words = document.createElement('span');
+      renderText(words, message.text);
+      textNode.prepend(words, document.createElement('br'));
+    }
+  } else {
+    renderText(textNode, message.text);
+  }
   const meta = item.querySelector('.meta');
   meta.dateTime = message.time;
   meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time) + (message.auto ? ' · sent automatically' : '');

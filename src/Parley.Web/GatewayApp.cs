@@ -69,6 +69,8 @@ internal static class GatewayApp
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<OfflineAutoReply>();
+        services.AddSingleton<EmbedTokens>();
 
         // Order matters: the schema exists before changes are listened for and before the component sends from the outbox.
         services.AddHostedService<StoreInitializer>();
@@ -232,6 +234,13 @@ internal static class GatewayApp
         public static Task WriteAsync(HttpContext context)
         {
             var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+            if (error is BadHttpRequestException badRequest)
+            {
+                // Kestrel's own verdicts keep their status: a body over the limit is 413, a malformed request 400.
+                context.Response.StatusCode = badRequest.StatusCode;
+                return Task.CompletedTask;
+            }
+
             if (error is not ChatStoreException storeError)
             {
                 context.Response.StatusCode = StatusCodes.Status500InternalServerError;

@@ -33,7 +33,10 @@ internal sealed record Visitor(string Id, string Issuer, string Subject, string 
 /// A stored message. <see cref="Seq"/> is the visitor's change number: it grows with every insert and every state change
 /// of that visitor's messages, so "everything after N" catches a tab up.
 /// </summary>
-internal sealed record ChatMessage(long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq);
+internal sealed record ChatMessage(long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq, Attachment? Attachment = null);
+
+/// <summary>A file a message carries: its download URL (also the message text), the name to show, and size and type when known.</summary>
+internal sealed record Attachment(string Url, string Name, long? Size, string? Type);
 
 /// <summary>
 /// The gateway's store: visitors, sign-in sessions and messages, over plain ADO.NET. The SQL lives here wherever the
@@ -49,7 +52,15 @@ internal sealed record ChatMessage(long Id, string VisitorId, Direction Directio
 internal abstract class ChatStore : IAsyncDisposable
 {
     /// <summary>The columns <see cref="ReadMessage"/> reads, in its order.</summary>
-    protected const string MessageColumns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq";
+    protected const string MessageColumns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type";
+
+    /// <summary>Files on messages: four nullable columns (old rows need nothing); the same SQL for both databases.</summary>
+    protected const string AttachmentColumnsSchema = """
+        ALTER TABLE messages ADD COLUMN attachment_url TEXT;
+        ALTER TABLE messages ADD COLUMN attachment_name TEXT;
+        ALTER TABLE messages ADD COLUMN attachment_size BIGINT;
+        ALTER TABLE messages ADD COLUMN attachment_type TEXT;
+        """;
 
     /// <summary>A message state as a number, for "only forward" comparisons.</summary>
     private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 ELSE 2 END)";
@@ -62,6 +73,9 @@ internal abstract class ChatStore : IAsyncDisposable
 
     /// <summary>"SQLite" or "PostgreSQL", for messages.</summary>
     public abstract string ProviderName { get; }
+
+    /// <summary>The schema version this gateway creates and expects.</summary>
+    public int SchemaVersion => Migrations.Count;
 
     /// <summary>The schema, one script per version (index 0 is version 1). A script runs once, in a transaction.</summary>
     protected abstract IReadOnlyList<string> Migrations { get; }
@@ -178,6 +192,21 @@ internal abstract class ChatStore : IAsyncDisposable
         var message = await InsertAsync(visitorId, Direction.Visitor, text, MessageState.Pending, "web-" + Parley.Xmpp.Stanzas.Stanza.NewId(), cancellationToken);
         return message ?? throw new InvalidOperationException("A fresh stanza id collided with a stored one.");
     }
+
+    /// <summary>Stores a visitor's file as a pending message whose text is the download URL, and publishes it.</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable or full: nothing was stored.</exception>
+    /// <exception cref="InvalidOperationException">There is no such visitor.</exception>
+    public async Task<ChatMessage> AddVisitorFileAsync(string visitorId, Attachment attachment, CancellationToken cancellationToken)
+    {
+        var message = await InsertAsync(visitorId, Direction.Visitor, attachment.Url, MessageState.Pending, "web-" + Parley.Xmpp.Stanzas.Stanza.NewId(), cancellationToken, attachment);
+        return message ?? throw new InvalidOperationException("A fresh stanza id collided with a stored one.");
+    }
+
+    /// <summary>Stores the owner's message that carries a file (a link with <c>jabber:x:oob</c>, or an upload URL), like the overload without one.</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable or full: the message was not stored.</exception>
+    /// <exception cref="InvalidOperationException">There is no such visitor.</exception>
+    public Task<ChatMessage?> AddOwnerMessageAsync(string visitorId, string text, string stanzaId, Attachment? attachment, CancellationToken cancellationToken)
+        => InsertAsync(visitorId, Direction.Owner, text, MessageState.Sent, stanzaId, cancellationToken, attachment);
 
     /// <summary>Stores the owner's message and publishes it; <see langword="null"/> when a message with that stanza id was already stored (a re-send).</summary>
     /// <exception cref="ChatStoreException">The database is unavailable or full: the message was not stored.</exception>
@@ -378,18 +407,21 @@ internal abstract class ChatStore : IAsyncDisposable
         }
     }
 
-    private Task<ChatMessage?> InsertAsync(string visitorId, Direction direction, string text, MessageState state, string stanzaId, CancellationToken cancellationToken)
+    private Task<ChatMessage?> InsertAsync(string visitorId, Direction direction, string text, MessageState state, string stanzaId, CancellationToken cancellationToken, Attachment? attachment = null)
         => WriteAsync((connection, transaction) => WriteChangeAsync(
             connection,
             transaction,
             visitorId,
             $"""
-            INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq)
-            VALUES (@visitor, @direction, @text, @now, @state, @stanza, @seq)
+            INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type)
+            VALUES (@visitor, @direction, @text, @now, @state, @stanza, @seq, @url, @name, @size, @type)
             ON CONFLICT (visitor_id, direction, stanza_id) DO NOTHING
             RETURNING {MessageColumns}
             """,
-            [("@visitor", visitorId), ("@direction", direction == Direction.Visitor ? "visitor" : "owner"), ("@text", text), ("@now", Now()), ("@state", StateName(state)), ("@stanza", stanzaId)],
+            [
+                ("@visitor", visitorId), ("@direction", direction == Direction.Visitor ? "visitor" : "owner"), ("@text", text), ("@now", Now()), ("@state", StateName(state)), ("@stanza", stanzaId),
+                ("@url", attachment?.Url), ("@name", attachment?.Name), ("@size", attachment?.Size), ("@type", attachment?.Type),
+            ],
             cancellationToken), cancellationToken);
 
     /// <summary>
@@ -441,7 +473,12 @@ internal abstract class ChatStore : IAsyncDisposable
             _ => MessageState.Pending,
         },
         reader.GetString(6),
-        reader.GetInt64(7));
+        reader.GetInt64(7),
+        reader.IsDBNull(8) ? null : new Attachment(
+            reader.GetString(8),
+            reader.IsDBNull(9) ? "file" : reader.GetString(9),
+            reader.IsDBNull(10) ? null : reader.GetInt64(10),
+            reader.IsDBNull(11) ? null : reader.GetString(11)));
 
     private static Visitor ReadVisitor(DbDataReader reader)
         => new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4) != 0);

@@ -52,6 +52,9 @@ internal sealed class PostgresChatStore : ChatStore
             friendly_name TEXT,
             xml TEXT NOT NULL);
         """,
+
+        // Files on messages.
+        AttachmentColumnsSchema,
     ];
 
     // The claim: lock the oldest pending rows nobody else holds, and keep only those with no older pending message of

@@ -76,8 +76,8 @@ provider.use(async (ctx, next) => {
 });
 
 provider.on('server_error', (ctx, error) => console.error('server_error', error));
-provider.on('grant.error', (ctx, error) => console.log(`grant.error ${error.error}: ${error.error_description}`));
-provider.on('authorization.error', (ctx, error) => console.log(`authorization.error ${error.error}: ${error.error_description}`));
+provider.on('grant.error', (ctx, error) => console.log(`grant.error ${error.error}: ${error.error_description} (${error.error_detail ?? ""})`));
+provider.on('authorization.error', (ctx, error) => console.log(`authorization.error ${error.error}: ${error.error_description} (${error.error_detail ?? ""})`));
 
 const server = provider.listen(port, '127.0.0.1', () => console.log(`ready ${issuer}`));
 server.on('error', (error) => { console.error(`listen failed: ${error.code ?? error.message}`); process.exit(3); });

@@ -30,7 +30,8 @@ public sealed class OpenIdProvider : IAsyncDisposable
     public const string ModulesVariable = "PARLEY_OIDC_PROVIDER_MODULES";
 
     private const string ScriptResource = "Parley.Testing.OpenId.provider.mjs";
-    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+    // Loading the package takes about a second of CPU; on a loaded CI machine that can stretch a lot.
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
     private readonly ChildProcess _process;
     private readonly InstanceDirectory _instance;
@@ -141,6 +142,7 @@ public sealed class OpenIdProvider : IAsyncDisposable
                 ["token_endpoint_auth_method"] = "client_secret_post",
                 ["grant_types"] = new[] { "authorization_code" },
                 ["response_types"] = new[] { "code" },
+                ["id_token_signed_response_alg"] = "ES256",
             }),
         };
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _registrationToken);

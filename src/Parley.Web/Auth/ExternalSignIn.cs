@@ -133,9 +133,13 @@ internal static class ExternalSignIn
         var issuer = principal?.FindFirstValue(ExternalOAuthHandler.IssuerClaim);
         var subject = principal?.FindFirstValue(ExternalOAuthHandler.SubjectClaim);
         var name = principal?.FindFirstValue(ClaimTypes.Name);
+        var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalSignIn));
         if (issuer is null || subject is null || name is null)
         {
-            context.Fail("The external ticket carries no issuer, subject or name.");
+            // Fail() here would still let the handler sign the external principal in: answer ourselves instead.
+            AuthLog.SignInFailed(logger, context.Scheme.Name, "the ticket carries no issuer, subject or name");
+            http.Response.Redirect(FailedPath);
+            context.HandleResponse();
             return;
         }
 
@@ -153,7 +157,7 @@ internal static class ExternalSignIn
         var visitor = await store.GetOrCreateVisitorAsync(issuer, subject, name, cancellationToken);
         var session = await store.CreateSessionAsync(visitor.Id, cancellationToken);
         await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, VisitorIdentity.Create(visitor, session), new AuthenticationProperties { IsPersistent = true });
-        AuthLog.SignedIn(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalSignIn)), context.Scheme.Name, visitor.Id);
+        AuthLog.SignedIn(logger, context.Scheme.Name, visitor.Id);
         http.Response.Redirect("/");
         context.HandleResponse();
     }

@@ -10,7 +10,7 @@ namespace Parley.Web.Auth;
 /// <param name="AuthorizationEndpoint">Where the browser is sent to sign in.</param>
 /// <param name="TokenEndpoint">Where the code is redeemed (back channel).</param>
 /// <param name="UserInfoEndpoint">Where the access token buys the subject and name (back channel).</param>
-/// <param name="ValidateIdToken">Whether an id_token in the token response is checked against <paramref name="Issuer"/> (providers whose issuer is fixed).</param>
+/// <param name="ValidateIdToken">Whether an id_token in the token response is checked against <paramref name="Issuer"/> (OpenID providers found by discovery).</param>
 internal sealed record ProviderMetadata(string Issuer, Uri AuthorizationEndpoint, Uri TokenEndpoint, Uri UserInfoEndpoint, bool ValidateIdToken);
 
 /// <summary>A visitor as the provider describes them: who (subject) and what to call them.</summary>
@@ -46,8 +46,9 @@ internal static partial class ProviderCatalog
             new Uri("https://accounts.google.com/o/oauth2/v2/auth"),
             new Uri("https://oauth2.googleapis.com/token"),
             new Uri("https://openidconnect.googleapis.com/v1/userinfo"),
-            ValidateIdToken: true),
-        // With common/consumers/organizations the id_token's issuer names the user's own tenant, so it is not compared.
+            ValidateIdToken: false),
+        // Known providers' id_tokens are not compared: Google's iss comes with or without "https://", and with
+        // common/consumers/organizations Microsoft's names the user's own tenant. User info is the identity anyway.
         ProviderKind.Microsoft => new ProviderMetadata(
             $"https://login.microsoftonline.com/{tenant}/v2.0",
             new Uri($"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"),

@@ -130,6 +130,12 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
         Assert.True(OidcFlow.HasCookie(other, "parley.correlation."));
         await AssertRefusedAsync(other, callback.AbsoluteUri);
 
+        // The provider reporting an error (the user cancelled) with a genuine state and correlation cookie: no session either.
+        using var cancelled = gateway.NewVisitor();
+        var cancelledState = QueryHelpers.ParseQuery((await OidcFlow.StartAsync(cancelled)).Query)["state"].ToString();
+        await AssertRefusedAsync(cancelled, QueryHelpers.AddQueryString(
+            callback.GetLeftPart(UriPartial.Path), new Dictionary<string, string?> { ["error"] = "access_denied", ["state"] = cancelledState }));
+
         // None of that used the code up: the browser that started the flow still completes it.
         using var genuine = await visitor.Http.GetAsync(callback);
         Assert.Equal("/", genuine.Headers.Location!.OriginalString);

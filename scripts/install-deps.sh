@@ -25,6 +25,7 @@ TEST_PACKAGES=(
   tmux             # the terminal finch needs, run headless by the test harness
   dbus             # dbus-daemon (a private session bus per finch) and dbus-monitor (its file-transfer signals)
   postgresql       # PostgreSQL 15: the web gateway's PostgreSQL store and scale-out tests run a private instance (initdb + postgres)
+  nodejs           # runs the test OpenID provider (npm package oidc-provider, installed below) for the web sign-in tests
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
@@ -82,6 +83,23 @@ if getent passwd ejabberd >/dev/null; then
     echo "install-deps: stopping epmd (pid $pid) left running by ejabberd's postinst"
     "${SUDO[@]}" kill "$pid" || true
   done
+fi
+
+# ---- npm packages of the test suite (into the git-ignored .cache/, only when missing) ----------------
+if [ "${1:-test}" = test ]; then
+  ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  # Node.js from NodeSource already carries npm (and conflicts with Debian's npm package); Debian's nodejs needs it.
+  if ! command -v npm >/dev/null; then
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+  fi
+  OIDC_PROVIDER=9.13.3   # the test OpenID provider (tests/Parley.Testing/OpenIdProvider.cs)
+  OIDC_DIR="$ROOT/.cache/oidc-provider"
+  if [ "$(node -p "require('$OIDC_DIR/node_modules/oidc-provider/package.json').version" 2>/dev/null)" != "$OIDC_PROVIDER" ]; then
+    echo "install-deps: npm install oidc-provider@$OIDC_PROVIDER into $OIDC_DIR"
+    mkdir -p "$OIDC_DIR"
+    npm install --prefix "$OIDC_DIR" --no-audit --no-fund --loglevel=error "oidc-provider@$OIDC_PROVIDER"
+  fi
 fi
 
 echo "install-deps: ok (${#PACKAGES[@]} packages present)"

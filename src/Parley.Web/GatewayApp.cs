@@ -9,6 +9,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Parley.Web.Api;
+using Parley.Web.Auth;
 using Parley.Web.Chat;
 using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
@@ -124,6 +125,7 @@ internal static class GatewayApp
                 return Task.CompletedTask;
             };
         });
+        services.AddExternalSignIn(configuration);
         services.AddAuthorization();
         services.AddAntiforgery(options =>
         {
@@ -182,6 +184,7 @@ internal static class GatewayApp
         app.UseAuthorization();
         app.UseRateLimiter();
         app.MapChatApi();
+        app.MapExternalSignIn();
         app.MapHealthChecks("/healthz", new HealthCheckOptions
         {
             // Degraded (the XMPP link is briefly down, visitors' messages wait in the outbox) still serves traffic.

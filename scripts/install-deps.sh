@@ -2,7 +2,7 @@
 # Installs the Debian packages the test suite needs. Idempotent: when every package is already
 # installed it only checks and exits (no apt-get update, no network). Works as root; uses sudo otherwise.
 #
-# The packaged system services (prosody, ejabberd) are never used: the tests start private instances
+# The packaged system services (prosody, ejabberd, postgresql) are never used: the tests start private instances
 # (tests/Parley.Testing). They are kept from starting during installation and disabled afterwards.
 set -euo pipefail
 
@@ -24,6 +24,7 @@ TEST_PACKAGES=(
   libpurple-bin    # purple-send: drives finch over D-Bus (ServSendFile, account state)
   tmux             # the terminal finch needs, run headless by the test harness
   dbus             # dbus-daemon (a private session bus per finch) and dbus-monitor (its file-transfer signals)
+  postgresql       # PostgreSQL 15: the web gateway's PostgreSQL store and scale-out tests run a private instance (initdb + postgres)
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
@@ -66,7 +67,7 @@ fi
 
 # ---- the packaged services must not run -----------------------------------------------------------
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-  for unit in prosody.service ejabberd.service; do
+  for unit in prosody.service ejabberd.service postgresql.service; do
     if systemctl list-unit-files "$unit" >/dev/null 2>&1; then
       "${SUDO[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
     fi

@@ -54,18 +54,36 @@ internal static class GatewayApp
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ChatHub>();
-        services.AddSingleton<ChatStore>();
+
+        // Read raw (like TrustForwardedHeaders below): which services exist depends on it; the validator reports a bad value.
+        var postgres = GatewayOptions.DatabaseSettings.IsPostgres(configuration[$"{GatewayOptions.Section}:Database:Provider"]);
+        if (postgres)
+        {
+            services.AddSingleton<ChatStore, PostgresChatStore>();
+        }
+        else
+        {
+            services.AddSingleton<ChatStore, SqliteChatStore>();
+        }
+
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
         services.AddSingleton<GatewayMetrics>();
 
-        // Order matters: the schema exists before the component starts sending from the outbox.
+        // Order matters: the schema exists before changes are listened for and before the component sends from the outbox.
         services.AddHostedService<StoreInitializer>();
+        if (postgres)
+        {
+            services.AddHostedService<PostgresChangeFeed>();
+        }
+
         services.AddHostedService(static sp => sp.GetRequiredService<VisitorGateway>());
 
         services.AddDataProtection().SetApplicationName("Parley.Web");
-        services.AddOptions<KeyManagementOptions>().Configure<IOptions<GatewayOptions>, ILoggerFactory>(static (keys, gateway, loggers) =>
-            keys.XmlRepository = new FileSystemXmlRepository(Directory.CreateDirectory(gateway.Value.KeysDirectory), loggers));
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<GatewayOptions>, ILoggerFactory, ChatStore>(static (keys, gateway, loggers, store) =>
+            keys.XmlRepository = gateway.Value.DataProtectionKeysPath.Length == 0 && store is PostgresChatStore postgres
+                ? new PostgresXmlRepository(postgres.DataSource)
+                : new FileSystemXmlRepository(Directory.CreateDirectory(gateway.Value.KeysDirectory), loggers));
         services.Configure<ForwardedHeadersOptions>(static options =>
         {
             // Only the default known proxies (loopback) are believed.
@@ -143,6 +161,7 @@ internal static class GatewayApp
             app.UseHsts();
         }
 
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = StoreFailureResponse.WriteAsync });
         app.UseSecurityHeaders();
         var files = new EmbeddedFileProvider(typeof(GatewayApp).Assembly, "Parley.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
@@ -199,6 +218,27 @@ internal static class GatewayApp
         public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    }
+
+    /// <summary>A database that is down or full answers 503 with a clear message (nothing was stored), not a bare 500.</summary>
+    private static class StoreFailureResponse
+    {
+        public static Task WriteAsync(HttpContext context)
+        {
+            var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+            if (error is not ChatStoreException storeError)
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                return Task.CompletedTask;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = storeError.Failure == StoreFailure.Full ? "300" : "5";
+            return Results.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: storeError.Failure == StoreFailure.Full ? "The chat database is full." : "The chat database is unavailable.",
+                detail: "Nothing was stored; please try again shortly. Messages accepted earlier are kept.").ExecuteAsync(context);
+        }
     }
 
     private sealed class ComponentHealthCheck(VisitorGateway gateway, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck

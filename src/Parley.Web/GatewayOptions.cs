@@ -15,10 +15,16 @@ internal sealed class GatewayOptions
 
     public GuestSettings Guests { get; set; } = new();
 
-    /// <summary>The SQLite file; created with its schema at start.</summary>
+    /// <summary>The SQLite file (provider <c>Sqlite</c>, the default); created with its schema at start.</summary>
     public string DatabasePath { get; set; } = "parley-web.db";
 
-    /// <summary>Where the cookie-protection keys live; empty: a <c>parley-web-keys</c> folder next to the database, so sign-ins survive a restart.</summary>
+    /// <summary>Which database holds the state: SQLite (one gateway) or PostgreSQL (one or several gateways).</summary>
+    public DatabaseSettings Database { get; set; } = new();
+
+    /// <summary>
+    /// Where the cookie-protection keys live; empty: a <c>parley-web-keys</c> folder next to the SQLite file, or, with
+    /// PostgreSQL, the database itself (so every gateway sharing it reads every gateway's cookies). Sign-ins survive a restart.
+    /// </summary>
     public string DataProtectionKeysPath { get; set; } = "";
 
     /// <summary>Behind a reverse proxy on loopback: take the client address and scheme from X-Forwarded-For/-Proto (rate limits, Secure cookies).</summary>
@@ -44,6 +50,24 @@ internal sealed class GatewayOptions
     internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path
         ? Path.GetFullPath(path)
         : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(DatabasePath)) ?? ".", "parley-web-keys");
+
+    internal bool UsesPostgres => DatabaseSettings.IsPostgres(Database.Provider);
+
+    internal sealed class DatabaseSettings
+    {
+        public const string Sqlite = "Sqlite";
+        public const string PostgreSql = "PostgreSQL";
+
+        /// <summary><c>Sqlite</c> (default, uses <see cref="DatabasePath"/>) or <c>PostgreSQL</c> (uses <see cref="ConnectionString"/>).</summary>
+        public string Provider { get; set; } = Sqlite;
+
+        /// <summary>The Npgsql connection string, e.g. <c>Host=127.0.0.1;Database=parley;Username=parley;Password=…</c>.</summary>
+        public string ConnectionString { get; set; } = "";
+
+        internal static bool IsPostgres(string? provider) => string.Equals(provider, PostgreSql, StringComparison.OrdinalIgnoreCase);
+
+        internal static bool IsSqlite(string? provider) => string.IsNullOrEmpty(provider) || string.Equals(provider, Sqlite, StringComparison.OrdinalIgnoreCase);
+    }
 
     internal sealed class ComponentSettings
     {
@@ -101,7 +125,15 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:Component:Port must be 1-65535, got {options.Component.Port}.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.DatabasePath))
+        if (GatewayOptions.DatabaseSettings.IsPostgres(options.Database.Provider))
+        {
+            ValidatePostgres(options.Database.ConnectionString, errors);
+        }
+        else if (!GatewayOptions.DatabaseSettings.IsSqlite(options.Database.Provider))
+        {
+            errors.Add($"{GatewayOptions.Section}:Database:Provider must be {GatewayOptions.DatabaseSettings.Sqlite} or {GatewayOptions.DatabaseSettings.PostgreSql}, got '{options.Database.Provider}'.");
+        }
+        else if (string.IsNullOrWhiteSpace(options.DatabasePath))
         {
             errors.Add($"{GatewayOptions.Section}:DatabasePath is required.");
         }
@@ -132,5 +164,28 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidatePostgres(string connectionString, List<string> errors)
+    {
+        const string Setting = $"{GatewayOptions.Section}:Database:ConnectionString";
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            errors.Add($"{Setting} is required with provider {GatewayOptions.DatabaseSettings.PostgreSql}.");
+            return;
+        }
+
+        try
+        {
+            if (string.IsNullOrEmpty(new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Host))
+            {
+                errors.Add($"{Setting} must name a Host.");
+            }
+        }
+        catch (ArgumentException error)
+        {
+            // The message names the bad keyword; the string itself may hold a password, so it is not quoted.
+            errors.Add($"{Setting} is not a valid connection string: {error.Message}");
+        }
     }
 }

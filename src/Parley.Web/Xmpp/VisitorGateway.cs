@@ -127,9 +127,17 @@ internal sealed partial class VisitorGateway : BackgroundService
 
             if (IsConnected)
             {
-                await SendArrivingPresencesAsync(stoppingToken);
-                await FlushOutboxAsync(stoppingToken);
-                await SendLeavingPresencesAsync(stoppingToken);
+                try
+                {
+                    await SendArrivingPresencesAsync(stoppingToken);
+                    await FlushOutboxAsync(stoppingToken);
+                    await SendLeavingPresencesAsync(stoppingToken);
+                }
+                catch (ChatStoreException ex)
+                {
+                    // The outbox stays in the database; the next check (or wake) tries again.
+                    Log.StoreFailed(_logger, ex.Message);
+                }
             }
 
             using var idle = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
@@ -157,26 +165,28 @@ internal sealed partial class VisitorGateway : BackgroundService
     {
         while (IsConnected && !cancellationToken.IsCancellationRequested)
         {
-            var pending = await _store.GetPendingAsync(OutboxBatch, cancellationToken);
-            if (pending.Count == 0)
+            // Claimed: another gateway sharing a PostgreSQL database does not send these too.
+            await using var claim = await _store.ClaimOutboxAsync(OutboxBatch, cancellationToken);
+            if (claim.Messages.Count == 0)
             {
                 return;
             }
 
-            foreach (var message in pending)
+            foreach (var message in claim.Messages)
             {
                 // The foreign key guarantees the row; a missing one is a broken database, not something to skip silently.
                 var visitor = await _store.FindVisitorAsync(message.VisitorId, cancellationToken)
                     ?? throw new InvalidOperationException($"Message {message.Id} belongs to visitor {message.VisitorId}, who is not in the database.");
 
                 var from = VisitorJid(visitor.Id);
-                if (!visitor.SubscriptionRequested && await _store.MarkSubscriptionRequestedAsync(visitor.Id, cancellationToken))
+                if (!visitor.SubscriptionRequested && await claim.MarkSubscriptionRequestedAsync(visitor.Id, cancellationToken))
                 {
                     // Ask once to see the owner's presence; XEP-0172 puts the visitor's name into the request.
                     var subscribe = new Presence(PresenceType.Subscribe, _owner) { From = from };
                     subscribe.Add(Nick(visitor.DisplayName));
                     if (!await TrySendAsync(subscribe, cancellationToken))
                     {
+                        await claim.CompleteAsync(cancellationToken);
                         return;
                     }
                 }
@@ -186,12 +196,15 @@ internal sealed partial class VisitorGateway : BackgroundService
                 stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));
                 if (!await TrySendAsync(stanza, cancellationToken))
                 {
+                    await claim.CompleteAsync(cancellationToken);
                     return;
                 }
 
-                await _store.AdvanceAsync(message.Id, MessageState.Sent, cancellationToken);
+                await claim.MarkSentAsync(message, cancellationToken);
                 _metrics.MessageToOwner();
             }
+
+            await claim.CompleteAsync(cancellationToken);
         }
     }
 
@@ -364,26 +377,35 @@ internal sealed partial class VisitorGateway : BackgroundService
             return;
         }
 
-        var visitor = await _store.FindVisitorAsync(to.Local, cancellationToken);
-        if (visitor is null)
+        try
         {
-            await ReplyErrorAsync(message, StanzaError.ItemNotFound("No such visitor."), cancellationToken);
-            return;
-        }
-
-        if (message.Element("received", XmppNamespaces.Receipts)?.GetAttribute("id") is { } receiptFor)
-        {
-            await _store.MarkDeliveredAsync(visitor.Id, receiptFor, cancellationToken);
-        }
-
-        if (message.Body is { } body && message.Type is MessageType.Chat or MessageType.Normal && body.Length > 0)
-        {
-            var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, message.Id ?? Stanza.NewId(), cancellationToken);
-            if (stored is not null)
+            var visitor = await _store.FindVisitorAsync(to.Local, cancellationToken);
+            if (visitor is null)
             {
-                _metrics.MessageToVisitor();
-                Log.OwnerReplied(_logger, visitor.Id, stored.Id);
+                await ReplyErrorAsync(message, StanzaError.ItemNotFound("No such visitor."), cancellationToken);
+                return;
             }
+
+            if (message.Element("received", XmppNamespaces.Receipts)?.GetAttribute("id") is { } receiptFor)
+            {
+                await _store.MarkDeliveredAsync(visitor.Id, receiptFor, cancellationToken);
+            }
+
+            if (message.Body is { } body && message.Type is MessageType.Chat or MessageType.Normal && body.Length > 0)
+            {
+                var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, message.Id ?? Stanza.NewId(), cancellationToken);
+                if (stored is not null)
+                {
+                    _metrics.MessageToVisitor();
+                    Log.OwnerReplied(_logger, visitor.Id, stored.Id);
+                }
+            }
+        }
+        catch (ChatStoreException ex)
+        {
+            // Not stored: tell the owner's client, so the reply is not silently lost (RFC 6120 8.3.3.18, type wait).
+            Log.StoreFailed(_logger, ex.Message);
+            await ReplyErrorAsync(message, new StanzaError("resource-constraint", StanzaErrorType.Wait, "The gateway cannot store messages right now; send it again later."), cancellationToken);
         }
     }
 
@@ -485,5 +507,8 @@ internal sealed partial class VisitorGateway : BackgroundService
 
         [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "The owner replied to visitor {Visitor} (message {MessageId})")]
         public static partial void OwnerReplied(ILogger logger, string visitor, long messageId);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "The store failed; retrying later: {Reason}")]
+        public static partial void StoreFailed(ILogger logger, string reason);
     }
 }

@@ -69,6 +69,8 @@ internal static class GatewayApp
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<OfflineAutoReply>();
+        services.AddSingleton<EmbedTokens>();
 
         // Order matters: the schema exists before changes are listened for and before the component sends from the outbox.
         services.AddHostedService<StoreInitializer>();

@@ -15,6 +15,8 @@ internal sealed class GatewayOptions
 
     public GuestSettings Guests { get; set; } = new();
 
+    public WidgetSettings Widget { get; set; } = new();
+
     /// <summary>The SQLite file (provider <c>Sqlite</c>, the default); created with its schema at start.</summary>
     public string DatabasePath { get; set; } = "parley-web.db";
 
@@ -41,6 +43,12 @@ internal sealed class GatewayOptions
 
     /// <summary>Open push connections one visitor may hold (tabs).</summary>
     public int MaxStreamsPerVisitor { get; set; } = 8;
+
+    /// <summary>Text sent once per visitor per <see cref="OfflineAutoReplyPeriod"/> when they write while the owner is offline; empty: none.</summary>
+    public string OfflineAutoReply { get; set; } = "";
+
+    /// <summary>How long after an automatic reply the same visitor gets none again.</summary>
+    public TimeSpan OfflineAutoReplyPeriod { get; set; } = TimeSpan.FromHours(12);
 
     /// <summary>How long the XMPP link may be down before <c>/healthz</c> says Unhealthy (503); before that it says Degraded (200).</summary>
     public TimeSpan XmppDownUnhealthyAfter { get; set; } = TimeSpan.FromMinutes(1);
@@ -82,6 +90,27 @@ internal sealed class GatewayOptions
 
         /// <summary>The server's component port.</summary>
         public int Port { get; set; } = 5347;
+    }
+
+    internal sealed class WidgetSettings
+    {
+        /// <summary>Origins (<c>https://www.example.com</c>) whose pages may frame the chat (CSP frame-ancestors); empty: none may.</summary>
+        public List<string> AllowedOrigins { get; set; } = [];
+
+        /// <summary>Sites whose server signs its signed-in users into the chat (issuer <c>embed:</c> + the site's name).</summary>
+        public List<SiteSettings> Sites { get; set; } = [];
+
+        /// <summary>How old a site's sign-in token may be (its timestamp); a token is accepted once.</summary>
+        public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromMinutes(10);
+    }
+
+    internal sealed class SiteSettings
+    {
+        /// <summary>The site's name in tokens and identities (<c>data-site</c>), e.g. <c>shop.example.com</c>.</summary>
+        public string Host { get; set; } = "";
+
+        /// <summary>The secret the site's server computes token signatures with (HMAC-SHA256, at least 32 characters).</summary>
+        public string Secret { get; set; } = "";
     }
 
     internal sealed class GuestSettings
@@ -163,6 +192,18 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:PresenceLinger must be between 0 and 1 hour.");
         }
 
+        ValidateWidget(options.Widget, errors);
+
+        if (options.OfflineAutoReply.Length > 1000 || !Api.TextRules.IsXmlSafe(options.OfflineAutoReply))
+        {
+            errors.Add($"{GatewayOptions.Section}:OfflineAutoReply must be at most 1000 characters of text.");
+        }
+
+        if (options.OfflineAutoReplyPeriod < TimeSpan.FromSeconds(1) || options.OfflineAutoReplyPeriod > TimeSpan.FromDays(30))
+        {
+            errors.Add($"{GatewayOptions.Section}:OfflineAutoReplyPeriod must be between 1 second and 30 days.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 
@@ -186,6 +227,47 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         {
             // The message names the bad keyword; the string itself may hold a password, so it is not quoted.
             errors.Add($"{Setting} is not a valid connection string: {error.Message}");
+        }
+    }
+
+    private static void ValidateWidget(GatewayOptions.WidgetSettings widget, List<string> errors)
+    {
+        const string Prefix = $"{GatewayOptions.Section}:Widget:";
+        if (widget.AllowedOrigins.Count > 50)
+        {
+            errors.Add($"{Prefix}AllowedOrigins takes at most 50 origins.");
+        }
+
+        foreach (var origin in widget.AllowedOrigins)
+        {
+            if (Api.WidgetApi.NormalizeOrigin(origin) is null)
+            {
+                errors.Add($"{Prefix}AllowedOrigins: '{origin}' is not an origin such as https://www.example.com (scheme, host and port only).");
+            }
+        }
+
+        if (widget.Sites.Count > 50)
+        {
+            errors.Add($"{Prefix}Sites takes at most 50 sites.");
+        }
+
+        var hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var site in widget.Sites)
+        {
+            if (!Api.WidgetApi.IsSiteName(site.Host) || !hosts.Add(site.Host))
+            {
+                errors.Add($"{Prefix}Sites: '{site.Host}' must be a unique host name (letters, digits, '.', '-', ':', at most 253 characters).");
+            }
+
+            if (site.Secret.Length < 32 || site.Secret.Length > 1024)
+            {
+                errors.Add($"{Prefix}Sites: the secret of '{site.Host}' must be 32 to 1024 characters.");
+            }
+        }
+
+        if (widget.TokenLifetime < TimeSpan.FromSeconds(10) || widget.TokenLifetime > TimeSpan.FromHours(24))
+        {
+            errors.Add($"{Prefix}TokenLifetime must be between 10 seconds and 24 hours.");
         }
     }
 }

@@ -153,7 +153,7 @@ public sealed class ChatTests(ServerFixture servers)
         Assert.Contains("<script src=\"/app.js\" defer></script>", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
         var script = await visitor.Http.GetStringAsync("/app.js");
-        Assert.Contains(".textContent = message.text", script, StringComparison.Ordinal);
+        Assert.Contains("renderText(item.querySelector('.text'), message.text)", script, StringComparison.Ordinal);
         Assert.DoesNotContain("innerHTML", script, StringComparison.Ordinal);
         Assert.DoesNotContain("insertAdjacentHTML", script, StringComparison.Ordinal);
     }

@@ -94,7 +94,7 @@ internal sealed class Visitor : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq);
+    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto = false);
 
     internal sealed record History(List<Message> Messages, bool HasMore);
 
@@ -144,6 +144,24 @@ internal sealed class Visitor : IDisposable
                     if (match(message))
                     {
                         return message;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Waits for the next event of a type (e.g. <c>typing</c>) and returns its data.</summary>
+        public async Task<JsonElement> NextEventAsync(string type, Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
+        {
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+            while (true)
+            {
+                var item = await _events.Reader.ReadAsync(cts.Token);
+                if (item.EventType == type)
+                {
+                    var data = JsonDocument.Parse(item.Data).RootElement;
+                    if (match?.Invoke(data) ?? true)
+                    {
+                        return data;
                     }
                 }
             }

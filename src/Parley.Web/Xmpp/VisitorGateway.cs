@@ -34,6 +34,7 @@ internal sealed partial class VisitorGateway : BackgroundService
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
     private readonly HashSet<string> _arriving = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _leaving = new(StringComparer.Ordinal);
+    private readonly VisitorTypingThrottle _typing;
     private readonly GatewayMetrics _metrics;
     private long _disconnectedSinceTicks; // UTC ticks; a long so the health check never reads a torn value
 
@@ -58,6 +59,8 @@ internal sealed partial class VisitorGateway : BackgroundService
             },
             loggerFactory);
         _component.Disco.AddFeature(XmppNamespaces.Receipts);
+        _component.Disco.AddFeature(XmppNamespaces.ChatStates);
+        _typing = new VisitorTypingThrottle(time);
         _component.OnMessage(OnMessageAsync);
         _component.OnPresence(OnPresenceAsync);
         _component.StateChanged += OnStateChanged;
@@ -73,6 +76,24 @@ internal sealed partial class VisitorGateway : BackgroundService
 
     /// <summary>The component's domain: visitors are <c>id@</c> this.</summary>
     public string Domain => _options.Component.Domain;
+
+    /// <summary>The owner's typing state towards each visitor (XEP-0085), for the push streams.</summary>
+    public OwnerChatStates OwnerChatStates { get; } = new();
+
+    /// <summary>
+    /// Tells the owner that the visitor is typing (<c>composing</c>) or stopped (<c>paused</c>), unless the throttle
+    /// drops it; never stored and never queued (a late typing notification is worse than none).
+    /// </summary>
+    /// <returns>Whether a notification was sent.</returns>
+    public async Task<bool> SendVisitorChatStateAsync(string visitorId, string state, CancellationToken cancellationToken)
+    {
+        if (!IsConnected || !_typing.TryTake(visitorId, state))
+        {
+            return false;
+        }
+
+        return await TrySendAsync(ChatStates.Notification(VisitorJid(visitorId), _owner, state), cancellationToken);
+    }
 
     /// <summary>Asks the outbox loop to send what is pending now (a visitor just wrote).</summary>
     public void Wake() => _wake.Writer.TryWrite(true);
@@ -194,6 +215,7 @@ internal sealed partial class VisitorGateway : BackgroundService
                 var stanza = new Message(_owner, message.Text) { From = from, Id = message.StanzaId };
                 stanza.Add(Nick(visitor.DisplayName));
                 stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));
+                stanza.Add(ChatStates.Element(ChatStates.Active));
                 if (!await TrySendAsync(stanza, cancellationToken))
                 {
                     await claim.CompleteAsync(cancellationToken);
@@ -201,6 +223,7 @@ internal sealed partial class VisitorGateway : BackgroundService
                 }
 
                 await claim.MarkSentAsync(message, cancellationToken);
+                _typing.MarkActive(visitor.Id);
                 _metrics.MessageToOwner();
             }
 
@@ -353,7 +376,8 @@ internal sealed partial class VisitorGateway : BackgroundService
         else if (e.OldState == XmppConnectionState.Connected)
         {
             Interlocked.Exchange(ref _disconnectedSinceTicks, _time.GetUtcNow().UtcTicks);
-            // While the link is down nobody can tell whether the owner is there.
+            // While the link is down nobody can tell whether the owner is there (or still typing).
+            OwnerChatStates.Clear();
             foreach (var visitorId in _ownerPresence.Clear())
             {
                 _hub.PublishPresence(visitorId, OwnerPresence.Offline);
@@ -391,9 +415,20 @@ internal sealed partial class VisitorGateway : BackgroundService
                 await _store.MarkDeliveredAsync(visitor.Id, receiptFor, cancellationToken);
             }
 
-            if (message.Body is { } body && message.Type is MessageType.Chat or MessageType.Normal && body.Length > 0)
+            // A message with a body means the owner is active again even if the client did not say so.
+            var hasBody = message.Body is { Length: > 0 } && message.Type is MessageType.Chat or MessageType.Normal;
+            if (ChatStates.Of(message) is { } state)
             {
-                var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, message.Id ?? Stanza.NewId(), cancellationToken);
+                OwnerChatStates.Set(visitor.Id, state);
+            }
+            else if (hasBody)
+            {
+                OwnerChatStates.Set(visitor.Id, ChatStates.Active);
+            }
+
+            if (hasBody && message.Body is { } body)
+            {
+                var stored = await _store.AddOwnerMessageAsync(visitor.Id, body, Api.OfflineAutoReply.OwnerStanzaId(message.Id), cancellationToken);
                 if (stored is not null)
                 {
                     _metrics.MessageToVisitor();
@@ -463,6 +498,11 @@ internal sealed partial class VisitorGateway : BackgroundService
     {
         if (changed is not null)
         {
+            if (changed == OwnerPresence.Offline)
+            {
+                OwnerChatStates.Set(visitorId, ChatStates.Active);
+            }
+
             _hub.PublishPresence(visitorId, changed);
         }
     }

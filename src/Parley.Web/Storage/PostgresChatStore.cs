@@ -52,6 +52,9 @@ internal sealed class PostgresChatStore : ChatStore
             friendly_name TEXT,
             xml TEXT NOT NULL);
         """,
+
+        // Account mode: each visitor's account on the owner's server.
+        VisitorAccountsSchema,
     ];
 
     // The claim: lock the oldest pending rows nobody else holds, and keep only those with no older pending message of

@@ -55,6 +55,9 @@ internal sealed class SqliteChatStore : ChatStore
         ALTER TABLE visitors ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
         UPDATE visitors SET last_seq = COALESCE((SELECT MAX(seq) FROM messages WHERE messages.visitor_id = visitors.id), 0);
         """,
+
+        // Account mode: each visitor's account on the owner's server.
+        VisitorAccountsSchema,
     ];
 
     private readonly string _connectionString;

@@ -69,6 +69,12 @@ internal static class GatewayApp
 
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
+
+        // Resolved when the gateway starts, after the options were validated.
+        services.AddSingleton<VisitorLink>(static sp =>
+            sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Mode == GatewayMode.Account
+                ? ActivatorUtilities.CreateInstance<AccountLink>(sp)
+                : ActivatorUtilities.CreateInstance<ComponentLink>(sp));
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<OfflineAutoReply>();
         services.AddSingleton<EmbedTokens>();
@@ -265,11 +271,11 @@ internal static class GatewayApp
         {
             if (gateway.DisconnectedSince is not { } since)
             {
-                return Task.FromResult(HealthCheckResult.Healthy($"Component {gateway.Domain} connected."));
+                return Task.FromResult(HealthCheckResult.Healthy($"XMPP link ({gateway.LinkName}) connected."));
             }
 
             var down = time.GetUtcNow() - since;
-            var description = $"Component {gateway.Domain} not connected for {down.TotalSeconds:0} s; visitors' messages wait in the outbox.";
+            var description = $"XMPP link ({gateway.LinkName}) not connected for {down.TotalSeconds:0} s; visitors' messages wait in the outbox.";
             return Task.FromResult(down < options.Value.XmppDownUnhealthyAfter
                 ? HealthCheckResult.Degraded(description)
                 : HealthCheckResult.Unhealthy(description));

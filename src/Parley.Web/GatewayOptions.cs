@@ -11,7 +11,13 @@ internal sealed class GatewayOptions
     /// <summary>The owner's bare JID: every visitor's messages go there, and only its replies reach visitors.</summary>
     public string Owner { get; set; } = "";
 
+    /// <summary>How visitors exist on XMPP: <see cref="GatewayMode.Component"/> (default) or <see cref="GatewayMode.Account"/>.</summary>
+    public GatewayMode Mode { get; set; } = GatewayMode.Component;
+
     public ComponentSettings Component { get; set; } = new();
+
+    /// <summary>Account mode: where the visitors' accounts live and how they are created.</summary>
+    public AccountSettings Accounts { get; set; } = new();
 
     public GuestSettings Guests { get; set; } = new();
 
@@ -109,6 +115,36 @@ internal sealed class GatewayOptions
         public string Directory { get; set; } = "";
     }
 
+    internal sealed class AccountSettings
+    {
+        /// <summary>The owner's server domain the visitors' accounts are made on, e.g. example.org.</summary>
+        public string Domain { get; set; } = "";
+
+        /// <summary>The server's host; empty: DNS SRV for <see cref="Domain"/>, then the domain itself.</summary>
+        public string Host { get; set; } = "";
+
+        /// <summary>The client port (with <see cref="Host"/>).</summary>
+        public int Port { get; set; } = 5222;
+
+        /// <summary>Trust the server's certificate by the SHA-256 of its DER bytes (self-signed servers); empty: normal validation.</summary>
+        public string CertificateSha256 { get; set; } = "";
+
+        /// <summary>How accounts are created: XEP-0133 add-user as an administrator (default), or XEP-0077 in-band registration.</summary>
+        public AccountProvisioning Provisioning { get; set; } = AccountProvisioning.AdminCommand;
+
+        /// <summary>The administrator account for <see cref="AccountProvisioning.AdminCommand"/>.</summary>
+        public string AdminJid { get; set; } = "";
+
+        /// <summary>Its password.</summary>
+        public string AdminPassword { get; set; } = "";
+
+        /// <summary>Accounts are named this prefix + the visitor id (26 lower-case letters and digits).</summary>
+        public string UsernamePrefix { get; set; } = "web-";
+
+        /// <summary>The resource every visitor session binds.</summary>
+        public string Resource { get; set; } = "web";
+    }
+
     internal sealed class WidgetSettings
     {
         /// <summary>Origins (<c>https://www.example.com</c>) whose pages may frame the chat (CSP frame-ancestors); empty: none may.</summary>
@@ -140,6 +176,26 @@ internal sealed class GatewayOptions
     }
 }
 
+/// <summary>How visitors exist on XMPP.</summary>
+internal enum GatewayMode
+{
+    /// <summary>One XEP-0114 component; visitors are addresses on its subdomain.</summary>
+    Component,
+
+    /// <summary>Each visitor has a real account on the owner's server, with a client session while active.</summary>
+    Account,
+}
+
+/// <summary>How account mode creates a visitor's account.</summary>
+internal enum AccountProvisioning
+{
+    /// <summary>XEP-0133 add-user, run by an administrator account.</summary>
+    AdminCommand,
+
+    /// <summary>XEP-0077 in-band registration (the server must allow it).</summary>
+    Registration,
+}
+
 /// <summary>Checks the options at start-up, so a wrong setting stops the gateway with a message instead of failing later.</summary>
 internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
 {
@@ -151,24 +207,13 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:Owner must be the owner's JID (user@example.org), got '{options.Owner}'.");
         }
 
-        if (!Jid.TryParse(options.Component.Domain, out var domain) || domain.Local is not null || domain.Resource is not null)
+        if (options.Mode == GatewayMode.Account)
         {
-            errors.Add($"{GatewayOptions.Section}:Component:Domain must be a bare domain such as chat.example.org, got '{options.Component.Domain}'.");
+            ValidateAccounts(options.Accounts, errors);
         }
-
-        if (string.IsNullOrEmpty(options.Component.Secret))
+        else
         {
-            errors.Add($"{GatewayOptions.Section}:Component:Secret is required (the component secret configured on the XMPP server).");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.Component.Host))
-        {
-            errors.Add($"{GatewayOptions.Section}:Component:Host is required.");
-        }
-
-        if (options.Component.Port is < 1 or > 65535)
-        {
-            errors.Add($"{GatewayOptions.Section}:Component:Port must be 1-65535, got {options.Component.Port}.");
+            ValidateComponent(options.Component, errors);
         }
 
         if (GatewayOptions.DatabaseSettings.IsPostgres(options.Database.Provider))
@@ -233,6 +278,71 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateComponent(GatewayOptions.ComponentSettings component, List<string> errors)
+    {
+        if (!Jid.TryParse(component.Domain, out var domain) || domain.Local is not null || domain.Resource is not null)
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Domain must be a bare domain such as chat.example.org, got '{component.Domain}'.");
+        }
+
+        if (string.IsNullOrEmpty(component.Secret))
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Secret is required (the component secret configured on the XMPP server).");
+        }
+
+        if (string.IsNullOrWhiteSpace(component.Host))
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Host is required.");
+        }
+
+        if (component.Port is < 1 or > 65535)
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Port must be 1-65535, got {component.Port}.");
+        }
+    }
+
+    private static void ValidateAccounts(GatewayOptions.AccountSettings accounts, List<string> errors)
+    {
+        const string Prefix = $"{GatewayOptions.Section}:Accounts:";
+        if (!Jid.TryParse(accounts.Domain, out var domain) || domain.Local is not null || domain.Resource is not null)
+        {
+            errors.Add($"{Prefix}Domain must be the owner's server domain such as example.org, got '{accounts.Domain}'.");
+        }
+
+        if (accounts.Port is < 1 or > 65535)
+        {
+            errors.Add($"{Prefix}Port must be 1-65535, got {accounts.Port}.");
+        }
+
+        if (accounts.CertificateSha256.Length > 0)
+        {
+            try
+            {
+                Xmpp.AccountLink.ClientOptions(accounts, Jid.Create("check", "example.org"), "check", reconnect: false);
+            }
+            catch (FormatException)
+            {
+                errors.Add($"{Prefix}CertificateSha256 must be a SHA-256 fingerprint: 64 hexadecimal digits, colons allowed.");
+            }
+        }
+
+        if (accounts.Provisioning == AccountProvisioning.AdminCommand
+            && (!Jid.TryParse(accounts.AdminJid, out var admin) || admin.Local is null || string.IsNullOrEmpty(accounts.AdminPassword)))
+        {
+            errors.Add($"{Prefix}AdminJid and {Prefix}AdminPassword are required to create accounts with XEP-0133 (or set {Prefix}Provisioning to Registration).");
+        }
+
+        if (accounts.UsernamePrefix.Length > 32 || !accounts.UsernamePrefix.All(static c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.'))
+        {
+            errors.Add($"{Prefix}UsernamePrefix must be at most 32 lower-case letters, digits, '-', '_' or '.'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(accounts.Resource) || accounts.Resource.Length > 64)
+        {
+            errors.Add($"{Prefix}Resource must be 1-64 characters.");
+        }
     }
 
     private static void ValidatePostgres(string connectionString, List<string> errors)

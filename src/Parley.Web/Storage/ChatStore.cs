@@ -39,6 +39,12 @@ internal sealed record ChatMessage(long Id, string VisitorId, Direction Directio
 internal sealed record Attachment(string Url, string Name, long? Size, string? Type);
 
 /// <summary>
+/// A visitor's real account on the owner's server (account mode). <see cref="ProtectedPassword"/> is the password after
+/// ASP.NET Data Protection: the database never holds it in clear, and it never leaves the gateway.
+/// </summary>
+internal sealed record VisitorAccount(string VisitorId, string Jid, string ProtectedPassword, bool Provisioned);
+
+/// <summary>
 /// The gateway's store: visitors, sign-in sessions and messages, over plain ADO.NET. The SQL lives here wherever the
 /// dialects agree; <see cref="SqliteChatStore"/> and <see cref="PostgresChatStore"/> supply connections, the schema
 /// history, error classification and how a committed change reaches the <see cref="Chat.ChatHub"/>.
@@ -66,6 +72,17 @@ internal abstract class ChatStore : IAsyncDisposable
     private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 ELSE 2 END)";
 
     private const string VisitorColumns = "id, issuer, subject, display_name, subscription_requested";
+    private const string AccountColumns = "visitor_id, jid, protected_password, provisioned";
+
+    /// <summary>The account-mode table; the same SQL for both databases.</summary>
+    protected const string VisitorAccountsSchema = """
+        CREATE TABLE visitor_accounts (
+            visitor_id TEXT PRIMARY KEY REFERENCES visitors(id),
+            jid TEXT NOT NULL UNIQUE,
+            protected_password TEXT NOT NULL,
+            provisioned INTEGER NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL);
+        """;
 
     private readonly TimeProvider _time;
 
@@ -151,6 +168,47 @@ internal abstract class ChatStore : IAsyncDisposable
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
         return await MarkSubscriptionRequestedAsync(connection, null, visitorId, cancellationToken);
+    });
+
+    /// <summary>The visitor's account (account mode), or <see langword="null"/> when none was made yet.</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable.</exception>
+    public Task<VisitorAccount?> FindAccountAsync(string visitorId, CancellationToken cancellationToken) => GuardAsync(async () =>
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var select = Command(connection, null, $"SELECT {AccountColumns} FROM visitor_accounts WHERE visitor_id = @visitor", ("@visitor", visitorId));
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadAccount(reader) : null;
+    });
+
+    /// <summary>
+    /// Records the visitor's account before it is created on the server, so a crash in between cannot leave an account
+    /// whose password nobody knows; when one is recorded already (another gateway was faster), returns that one.
+    /// </summary>
+    /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
+    public Task<VisitorAccount> GetOrAddAccountAsync(string visitorId, string jid, string protectedPassword, CancellationToken cancellationToken) => GuardAsync(async () =>
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using (var insert = Command(connection, null, """
+            INSERT INTO visitor_accounts (visitor_id, jid, protected_password, created_at) VALUES (@visitor, @jid, @password, @now)
+            ON CONFLICT (visitor_id) DO NOTHING
+            """,
+            ("@visitor", visitorId), ("@jid", jid), ("@password", protectedPassword), ("@now", Now())))
+        {
+            await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var select = Command(connection, null, $"SELECT {AccountColumns} FROM visitor_accounts WHERE visitor_id = @visitor", ("@visitor", visitorId));
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadAccount(reader) : throw new InvalidOperationException("The account insert left no row.");
+    });
+
+    /// <summary>Records that the visitor's account exists on the server with the recorded password.</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
+    public Task MarkAccountProvisionedAsync(string visitorId, CancellationToken cancellationToken) => GuardAsync(async () =>
+    {
+        await using var connection = await OpenConnectionAsync(cancellationToken);
+        await using var update = Command(connection, null, "UPDATE visitor_accounts SET provisioned = 1 WHERE visitor_id = @visitor", ("@visitor", visitorId));
+        return await update.ExecuteNonQueryAsync(cancellationToken);
     });
 
     /// <summary>Starts a sign-in session (the auth cookie names it); returns its random id.</summary>
@@ -479,6 +537,9 @@ internal abstract class ChatStore : IAsyncDisposable
             reader.IsDBNull(9) ? "file" : reader.GetString(9),
             reader.IsDBNull(10) ? null : reader.GetInt64(10),
             reader.IsDBNull(11) ? null : reader.GetString(11)));
+
+    private static VisitorAccount ReadAccount(DbDataReader reader)
+        => new(reader.GetString(0), reader.GetString(1), reader.GetString(2), Convert.ToInt64(reader.GetValue(3), CultureInfo.InvariantCulture) != 0);
 
     private static Visitor ReadVisitor(DbDataReader reader)
         => new(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4) != 0);

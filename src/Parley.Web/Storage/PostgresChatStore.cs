@@ -55,6 +55,8 @@ internal sealed class PostgresChatStore : ChatStore
 
         // Files on messages.
         AttachmentColumnsSchema,
+        // Account mode: each visitor's account on the owner's server.
+        VisitorAccountsSchema,
     ];
 
     // The claim: lock the oldest pending rows nobody else holds, and keep only those with no older pending message of

@@ -58,6 +58,8 @@ internal sealed class SqliteChatStore : ChatStore
 
         // Files on messages.
         AttachmentColumnsSchema,
+        // Account mode: each visitor's account on the owner's server.
+        VisitorAccountsSchema,
     ];
 
     private readonly string _connectionString;

@@ -24,6 +24,12 @@ TEST_PACKAGES=(
   libpurple-bin    # purple-send: drives finch over D-Bus (ServSendFile, account state)
   tmux             # the terminal finch needs, run headless by the test harness
   dbus             # dbus-daemon (a private session bus per finch) and dbus-monitor (its file-transfer signals)
+  dino-im          # Dino 0.4.2 (GTK4) as a real Jingle (XEP-0234) and HTTP-upload link receiver
+  xvfb             # xvfb-run: the virtual X server Dino runs under in CI
+  xauth            # xvfb-run needs it for the display cookie
+  sqlite3          # reads Dino's dino.db (account row, file_transfer state) from the harness
+  util-linux       # nsenter/unshare: Dino runs in a private net + mount namespace (its own /etc/hosts, CA bundle)
+  iproute2         # ip netns: the namespace Dino and its private Prosody share
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;

@@ -13,9 +13,6 @@ namespace Parley.Xmpp.FileTransfer;
 /// </summary>
 public sealed partial class FileTransferManager
 {
-    /// <summary>How long a sender waits, after the last byte, for the receiver's session-terminate before sending one itself.</summary>
-    private static readonly TimeSpan JingleCompletionTimeout = TimeSpan.FromSeconds(15);
-
     private readonly ConcurrentDictionary<(string Peer, string Sid), JingleSession> _jingle = new();
     private readonly ConcurrentDictionary<IncomingSession, JingleSession> _jingleIncoming = new();
     private readonly CancellationTokenSource _jingleStop = new();
@@ -245,16 +242,28 @@ public sealed partial class FileTransferManager
                 await SendQuietlyAsync(endpoint, session, info).ConfigureAwait(false);
             }
 
-            // The receiver ends the session once it has checked the file (XEP-0234 §6.6; Dino does so when it has read the size).
+            // The receiver confirms with <received/> and/or ends the session once it has checked the file (XEP-0234 §7; Dino
+            // ends it when it has read the size). Silence means it took the bytes but kept no file: Dino 0.4.2 acknowledges
+            // every in-band block after its own download already failed, so only the missing confirmation tells.
             JingleReason verdict;
-            try
+            await ((Task)Task.WhenAny(session.Terminated.Task, session.ReceivedConfirmation.Task)
+                .WaitAsync(_options.JingleConfirmationTimeout, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (session.Terminated.Task.IsCompletedSuccessfully)
             {
-                verdict = await session.Terminated.Task.WaitAsync(JingleCompletionTimeout, cancellationToken).ConfigureAwait(false);
+                verdict = session.Terminated.Task.Result;
             }
-            catch (TimeoutException)
+            else if (session.ReceivedConfirmation.Task.IsCompleted)
             {
                 verdict = new JingleReason("success");
                 await TerminateQuietlyAsync(endpoint, session, verdict).ConfigureAwait(false);
+            }
+            else
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await TerminateQuietlyAsync(endpoint, session, new JingleReason("timeout", "No confirmation that the file was received")).ConfigureAwait(false);
+                throw new FileTransferException(FileTransferError.Timeout,
+                    $"{to} took all {counter.Read} bytes over {transport} but never confirmed the file (no <received/> or session-terminate within "
+                    + $"{_options.JingleConfirmationTimeout.TotalSeconds:0} s): its client most likely failed to store it.");
             }
 
             if (!verdict.IsSuccess)
@@ -434,6 +443,9 @@ public sealed partial class FileTransferManager
         public TaskCompletionSource<XmppElement> Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource<JingleReason> Terminated { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completed when the receiver of our file sent <c>&lt;received/&gt;</c> (XEP-0234 §7).</summary>
+        public TaskCompletionSource ReceivedConfirmation { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource<XmppElement?> TransportAnswer { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

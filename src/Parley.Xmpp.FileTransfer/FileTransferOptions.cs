@@ -59,6 +59,13 @@ public sealed class FileTransferOptions
     /// </summary>
     public TimeSpan IncomingStreamTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a Jingle sender waits, after the last byte, for the receiver to confirm the file (<c>&lt;received/&gt;</c> or
+    /// session-terminate). Without a confirmation the send fails with <see cref="FileTransferError.Timeout"/>: the receiver
+    /// took the bytes but, as far as we can tell, kept no file. Default 15 s.
+    /// </summary>
+    public TimeSpan JingleConfirmationTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How long a stream may stay silent before the transfer fails; default 60 s.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -110,7 +117,7 @@ public sealed class FileTransferOptions
         }
 
         ArgumentNullException.ThrowIfNull(Socks5BindAddress);
-        foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
+        foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, JingleConfirmationTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
         {
             if (timeout <= TimeSpan.Zero)
             {

@@ -29,7 +29,6 @@ TEST_PACKAGES=(
   xauth            # xvfb-run needs it for the display cookie
   sqlite3          # reads Dino's dino.db (account row, file_transfer state) from the harness
   util-linux       # nsenter/unshare: Dino runs in a private net + mount namespace (its own /etc/hosts, CA bundle)
-  iproute2         # ip netns: the namespace Dino and its private Prosody share
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;

@@ -35,78 +35,137 @@ public sealed partial class FileTransferManager
     }
 
     /// <summary>
-    /// Picks the receiver and the negotiation: Jingle when the resource announces Jingle file transfer with a transport we
-    /// may use, else SI. A bare JID is resolved to the online resource that supports the best method (caps of every resource).
+    /// Plans a send: the methods to try in order of preference (Jingle, SI, HTTP upload, as first listed in
+    /// <paramref name="methods"/>), each with its receiver. Jingle goes to a resource announcing Jingle file transfer with a
+    /// transport we may use, SI to one announcing SI (or, when nothing later is listed, to any resource: some clients do
+    /// not announce it), the HTTP link to <paramref name="to"/> as given. What is skipped is logged and added to <paramref name="skipped"/>.
     /// </summary>
-    /// <exception cref="FileTransferException">No online resource, or only Jingle allowed and not supported.</exception>
-    private async Task<(Jid To, bool Jingle)> ChooseMethodAsync(XmppEndpoint endpoint, Jid to, IReadOnlyList<FileTransferMethod> methods, CancellationToken cancellationToken)
+    /// <exception cref="FileTransferException">No method is possible (no online resource, nothing announced and no HTTP upload).</exception>
+    private async Task<List<SendStep>> PlanAsync(XmppEndpoint endpoint, Jid to, FileTransferMethod[] methods, string name, List<FileTransferAttempt> skipped, CancellationToken cancellationToken)
     {
-        var allowJingle = methods.Contains(FileTransferMethod.Jingle);
-        var allowSi = methods.Any(m => m != FileTransferMethod.Jingle);
+        static FileTransferMethod FamilyOf(FileTransferMethod method) => method is FileTransferMethod.InBandBytestreams ? FileTransferMethod.Socks5Bytestreams : method;
+        var families = methods.Select(FamilyOf).Distinct().ToList();
+        var allowJingle = families.Contains(FileTransferMethod.Jingle);
+        var allowSi = families.Contains(FileTransferMethod.Socks5Bytestreams);
+        var allowHttp = families.Contains(FileTransferMethod.HttpUpload);
         var transports = TransportsOf(methods);
         List<(Jid Resource, DiscoInfo? Info)> resources = [];
-        if (to.IsBare)
+        var discoDone = false;
+        if (allowJingle || allowSi)
         {
-            if (endpoint is not XmppClient client)
+            if (to.IsBare)
             {
-                throw new ArgumentException("Files go to a full JID (one client) when sending from a component.", nameof(to));
-            }
-
-            resources.AddRange((await client.Capabilities.GetResourcesInfoAsync(to, cancellationToken).ConfigureAwait(false)).Select(r => (r.Resource, (DiscoInfo?)r.Info)));
-            if (resources.Count == 0)
-            {
-                throw new FileTransferException(FileTransferError.NoCommonMethod, $"{to} has no online resource that answered disco; send to a full JID.");
-            }
-        }
-        else if (!allowJingle)
-        {
-            JingleLog.MethodChosen(_logger, to, FileTransferMethod.Socks5Bytestreams, "only SI methods are allowed for this send");
-            return (to, false);
-        }
-        else
-        {
-            DiscoInfo? info = null;
-            try
-            {
-                info = endpoint is XmppClient client
-                    ? await client.Capabilities.GetInfoAsync(to, cancellationToken).ConfigureAwait(false)
-                    : await endpoint.Disco.QueryInfoAsync(to, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is XmppStanzaException or TimeoutException)
-            {
-                JingleLog.ResourceSkipped(_logger, to, "disco failed: " + ex.Message);
-            }
-
-            resources.Add((to, info));
-        }
-
-        if (allowJingle)
-        {
-            foreach (var (resource, info) in resources)
-            {
-                if (JingleSupport(info, transports) is { } missing)
+                if (endpoint is not XmppClient client)
                 {
-                    JingleLog.ResourceSkipped(_logger, resource, "no Jingle: " + missing);
-                    continue;
+                    throw new ArgumentException("Files go to a full JID (one client) when sending from a component.", nameof(to));
                 }
 
-                JingleLog.MethodChosen(_logger, resource, FileTransferMethod.Jingle, "it announces urn:xmpp:jingle:1, Jingle file transfer (ft:5) and a transport we may use");
-                return (resource, true);
+                resources.AddRange((await client.Capabilities.GetResourcesInfoAsync(to, cancellationToken).ConfigureAwait(false)).Select(r => (r.Resource, (DiscoInfo?)r.Info)));
+                discoDone = true;
+                if (resources.Count == 0)
+                {
+                    var why = $"{to} has no online resource that answered disco";
+                    if (!allowHttp)
+                    {
+                        throw new FileTransferException(FileTransferError.NoCommonMethod, why + "; send to a full JID.");
+                    }
+
+                    Skip(allowJingle ? FileTransferMethod.Jingle : FileTransferMethod.Socks5Bytestreams, why);
+                }
+            }
+            else if (!allowJingle && !allowHttp)
+            {
+                resources.Add((to, null));
+            }
+            else
+            {
+                DiscoInfo? info = null;
+                try
+                {
+                    info = endpoint is XmppClient client
+                        ? await client.Capabilities.GetInfoAsync(to, cancellationToken).ConfigureAwait(false)
+                        : await endpoint.Disco.QueryInfoAsync(to, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is XmppStanzaException or TimeoutException)
+                {
+                    JingleLog.ResourceSkipped(_logger, to, "disco failed: " + ex.Message);
+                }
+
+                discoDone = true;
+                resources.Add((to, info));
             }
         }
 
-        if (!allowSi)
+        var plan = new List<SendStep>();
+        for (var i = 0; i < families.Count; i++)
         {
-            throw new FileTransferException(FileTransferError.NoCommonMethod, $"{to} does not announce Jingle file transfer, and SI is not allowed for this send.");
+            var laterFamilies = families.Skip(i + 1).Any(f => f != FileTransferMethod.Jingle || resources.Count > 0);
+            switch (families[i])
+            {
+                case FileTransferMethod.Jingle when resources.Count > 0:
+                    string? missing = null;
+                    foreach (var (resource, info) in resources)
+                    {
+                        missing = JingleSupport(info, transports);
+                        if (missing is null)
+                        {
+                            JingleLog.MethodChosen(_logger, resource, FileTransferMethod.Jingle, "it announces urn:xmpp:jingle:1, Jingle file transfer (ft:5) and a transport we may use");
+                            plan.Add(new SendStep(FileTransferMethod.Jingle, resource));
+                            break;
+                        }
+
+                        JingleLog.ResourceSkipped(_logger, resource, "no Jingle: " + missing);
+                    }
+
+                    if (missing is not null)
+                    {
+                        Skip(FileTransferMethod.Jingle, $"{to} does not announce Jingle file transfer ({missing})");
+                    }
+
+                    break;
+                case FileTransferMethod.Socks5Bytestreams when resources.Count > 0:
+                    var si = resources.FirstOrDefault(r => r.Info is { } i && i.Supports(FileTransferNamespaces.FileTransferProfile));
+                    if (si.Resource is not null)
+                    {
+                        JingleLog.MethodChosen(_logger, si.Resource, FileTransferMethod.Socks5Bytestreams, "SI file transfer is announced");
+                        plan.Add(new SendStep(FileTransferMethod.Socks5Bytestreams, si.Resource));
+                    }
+                    else if (!discoDone || (plan.Count == 0 && !laterFamilies))
+                    {
+                        // Nothing better is possible: some clients take SI without announcing it.
+                        JingleLog.MethodChosen(_logger, resources[0].Resource, FileTransferMethod.Socks5Bytestreams, discoDone ? "nothing better is announced; trying SI" : "only SI methods are allowed for this send");
+                        plan.Add(new SendStep(FileTransferMethod.Socks5Bytestreams, resources[0].Resource));
+                    }
+                    else
+                    {
+                        Skip(FileTransferMethod.Socks5Bytestreams, $"{to} does not announce SI file transfer");
+                    }
+
+                    break;
+                case FileTransferMethod.HttpUpload:
+                    plan.Add(new SendStep(FileTransferMethod.HttpUpload, to));
+                    break;
+            }
         }
 
-        var si = resources.FirstOrDefault(r => r.Info is { } i && i.Supports(FileTransferNamespaces.FileTransferProfile));
-        var chosen = si.Resource ?? resources[0].Resource;
-        JingleLog.MethodChosen(_logger, chosen, FileTransferMethod.Socks5Bytestreams, si.Resource is not null
-            ? "SI file transfer is announced" + (allowJingle ? " and Jingle file transfer is not" : string.Empty)
-            : "nothing better is announced; trying SI");
-        return (chosen, false);
+        if (plan.Count == 0)
+        {
+            throw new FileTransferException(FileTransferError.NoCommonMethod, allowSi
+                ? $"{to} announces none of the allowed methods: {string.Join("; ", skipped)}."
+                : $"{to} does not announce Jingle file transfer, and SI is not allowed for this send.");
+        }
+
+        return plan;
+
+        void Skip(FileTransferMethod method, string why)
+        {
+            FileTransferLog.MethodSkipped(_logger, name, to, method, why);
+            skipped.Add(new FileTransferAttempt(method, null, why));
+        }
     }
+
+    /// <summary>One method of a send plan and the address it goes to.</summary>
+    private readonly record struct SendStep(FileTransferMethod Method, Jid To);
 
     /// <summary>Why <paramref name="info"/> rules Jingle out, or <see langword="null"/> when it announces everything needed.</summary>
     private static string? JingleSupport(DiscoInfo? info, IReadOnlyList<FileTransferMethod> transports)

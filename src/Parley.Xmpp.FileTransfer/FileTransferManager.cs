@@ -133,21 +133,74 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
         var endpoint = _endpoint ?? throw new InvalidOperationException("Add the manager to a client first (AddExtension).");
         var self = endpoint.Jid ?? throw new InvalidOperationException("Not connected.");
-        (to, var jingle) = await ChooseMethodAsync(endpoint, to, methods, cancellationToken).ConfigureAwait(false);
+        var attempts = new List<FileTransferAttempt>();
+        var plan = await PlanAsync(endpoint, to, methods, name, attempts, cancellationToken).ConfigureAwait(false);
+        var start = content.CanSeek ? content.Position : -1;
         string? sha256 = null;
         if (options.IncludeHash && content.CanSeek)
         {
-            var start = content.Position;
             sha256 = await HashAsync(content, size, cancellationToken).ConfigureAwait(false);
             content.Position = start;
         }
 
-        if (jingle)
+        var declined = false;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? lastFailure = null;
+        for (var i = 0; i < plan.Count; i++)
         {
-            return await SendJingleAsync(endpoint, self, to, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false);
+            var step = plan[i];
+            if (declined && step.Method != FileTransferMethod.HttpUpload)
+            {
+                // A decline is the user's answer: the same client is not asked again over another protocol.
+                attempts.Add(new FileTransferAttempt(step.Method, null, "not offered again after the decline"));
+                continue;
+            }
+
+            try
+            {
+                var result = step.Method switch
+                {
+                    FileTransferMethod.Jingle => await SendJingleAsync(endpoint, self, step.To, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false),
+                    FileTransferMethod.HttpUpload => await SendHttpUploadAsync(endpoint, step.To, content, name, size, options, attempts, progress, cancellationToken).ConfigureAwait(false),
+                    _ => await SendSiAsync(endpoint, self, step.To, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false),
+                };
+                if (attempts.Count == 0)
+                {
+                    return result;
+                }
+
+                var reasons = string.Join("; ", attempts);
+                return result with { Attempts = attempts, FallbackReason = result.FallbackReason is { } inner ? $"{reasons}; {inner}" : reasons };
+            }
+            catch (Exception ex) when (ex is FileTransferException or XmppStanzaException && !cancellationToken.IsCancellationRequested && i < plan.Count - 1)
+            {
+                var error = ex is FileTransferException fte ? fte.Error : FileTransferError.NoCommonMethod;
+                var rewound = content.CanSeek || error is FileTransferError.Declined or FileTransferError.NoCommonMethod;
+                if (!rewound)
+                {
+                    throw;
+                }
+
+                if (content.CanSeek)
+                {
+                    content.Position = start;
+                }
+
+                declined |= error == FileTransferError.Declined;
+                lastFailure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
+                attempts.Add(new FileTransferAttempt(step.Method, error, ex.Message));
+                FileTransferLog.MethodFailed(_logger, name, step.To, step.Method, error, ex.Message, plan[i + 1].Method);
+            }
         }
 
-        methods = [.. methods.Where(m => m != FileTransferMethod.Jingle)];
+        // Only reached when the steps after a decline were all skipped: the decline is the answer.
+        lastFailure?.Throw();
+        throw new InvalidOperationException("The send plan ended without a result.");
+    }
+
+    private async Task<FileTransferResult> SendSiAsync(XmppEndpoint endpoint, Jid self, Jid to, Stream content, string name, long size, FileSendOptions options,
+        FileTransferMethod[] methods, string? sha256, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        methods = [.. methods.Where(m => m is FileTransferMethod.Socks5Bytestreams or FileTransferMethod.InBandBytestreams)];
         var sid = NewSid();
         var offer = new SiFileOffer(sid, FileNames.Sanitize(name), size, options.Description, options.MimeType, sha256, methods);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -227,6 +280,12 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         if (_listener is { } listener)
         {
             await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _upload?.Dispose();
+        if (_options.HttpClient is null)
+        {
+            _http?.Dispose();
         }
 
         _setupLock.Dispose();

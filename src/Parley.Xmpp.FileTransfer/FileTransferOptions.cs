@@ -1,4 +1,5 @@
 using System.Net;
+using Parley.Xmpp.Upload;
 
 namespace Parley.Xmpp.FileTransfer;
 
@@ -81,6 +82,16 @@ public sealed class FileTransferOptions
     /// <summary>The buffer of a SOCKS5 stream copy; default 64 KiB. Memory per transfer stays at about this size.</summary>
     public int BufferSize { get; set; } = 64 * 1024;
 
+    /// <summary>Settings of <see cref="FileTransferMethod.HttpUpload"/> (service, PUT timeout).</summary>
+    public HttpUploadOptions HttpUpload { get; set; } = new();
+
+    /// <summary>
+    /// The HTTP client for the PUT of <see cref="FileTransferMethod.HttpUpload"/> (not disposed by the manager); set its
+    /// <see cref="System.Net.Http.HttpClient.Timeout"/> to infinite, <see cref="HttpUploadOptions.PutTimeout"/> applies. When
+    /// <see langword="null"/> the manager creates one that trusts the system's certificate authorities.
+    /// </summary>
+    public HttpClient? HttpClient { get; set; }
+
     /// <summary>The methods accepted when receiving, in order of preference; default SOCKS5 then in-band.</summary>
     public IList<FileTransferMethod> ReceiveMethods { get; } = [FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams];
 
@@ -117,6 +128,7 @@ public sealed class FileTransferOptions
         }
 
         ArgumentNullException.ThrowIfNull(Socks5BindAddress);
+        ArgumentNullException.ThrowIfNull(HttpUpload);
         foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, JingleConfirmationTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
         {
             if (timeout <= TimeSpan.Zero)

@@ -46,8 +46,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
     /// <summary>
     /// Decides about incoming offers: return <see cref="IncomingFileOffer.Accept"/> or <see cref="IncomingFileOffer.Decline"/>.
-    /// Without a policy every offer is declined. It runs while other stanzas wait, so it should decide quickly
-    /// (<see cref="FileTransferOptions.PolicyTimeout"/> declines when it takes too long).
+    /// Without a policy every offer is declined. It runs off the dispatch loop (other stanzas keep flowing; the offer is
+    /// answered when it decides), and <see cref="FileTransferOptions.PolicyTimeout"/> declines when it takes too long.
     /// </summary>
     public Func<IncomingFileOffer, CancellationToken, ValueTask<FileOfferDecision>>? IncomingPolicy { get; set; }
 
@@ -64,14 +64,23 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             throw new InvalidOperationException("The file-transfer manager is already attached to an endpoint.");
         }
 
-        endpoint.SetIqHandler("si", FileTransferNamespaces.StreamInitiation, OnStreamInitiationAsync);
+        // The receive policy (up to PolicyTimeout) and streamhost connects (StreamhostConnectTimeout each) run off the
+        // dispatch loop: the offer is answered when they are done, while other stanzas keep flowing.
+        endpoint.SetDeferredIqHandler("si", FileTransferNamespaces.StreamInitiation, Deferred(OnStreamInitiationAsync), _options.NegotiationTimeout);
         endpoint.Disco.AddFeature(FileTransferNamespaces.FileTransferProfile);
-        endpoint.SetIqHandler("query", FileTransferNamespaces.Bytestreams, OnBytestreamsAsync);
+        endpoint.SetDeferredIqHandler("query", FileTransferNamespaces.Bytestreams, Deferred(OnBytestreamsAsync), _options.NegotiationTimeout);
         endpoint.SetIqHandler("open", FileTransferNamespaces.InBandBytestreams, OnIbbOpenAsync);
         endpoint.SetIqHandler("data", FileTransferNamespaces.InBandBytestreams, OnIbbDataAsync, announce: false);
         endpoint.SetIqHandler("close", FileTransferNamespaces.InBandBytestreams, OnIbbCloseAsync, announce: false);
         AttachJingle(endpoint);
     }
+
+    private static DeferredIqRequestHandler Deferred(Func<Iq, CancellationToken, ValueTask<XmppElement?>> handler) =>
+        (request, cancellationToken) =>
+        {
+            request.AnswerInBackground(ct => handler(request.Stanza, ct), cancellationToken);
+            return ValueTask.CompletedTask;
+        };
 
     /// <summary>
     /// Offers a file from disk and sends it: over Jingle when the receiver announces Jingle file transfer, else over SI

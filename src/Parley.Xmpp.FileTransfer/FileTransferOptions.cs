@@ -70,7 +70,7 @@ public sealed class FileTransferOptions
     /// <summary>How long a stream may stay silent before the transfer fails; default 60 s.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long the incoming policy may take to decide; default 30 s (it blocks the handling of other stanzas meanwhile).</summary>
+    /// <summary>How long the incoming policy may take to decide; default 30 s (other stanzas are handled meanwhile; the offer is answered when it decides).</summary>
     public TimeSpan PolicyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Offers larger than this are declined before the policy sees them; default 16 GiB.</summary>

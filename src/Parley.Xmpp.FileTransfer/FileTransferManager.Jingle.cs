@@ -38,10 +38,11 @@ public sealed partial class FileTransferManager
     /// Plans a send: the methods to try in order of preference (Jingle, SI, HTTP upload, as first listed in
     /// <paramref name="methods"/>), each with its receiver. Jingle goes to a resource announcing Jingle file transfer with a
     /// transport we may use, SI to one announcing SI (or, when nothing later is listed, to any resource: some clients do
-    /// not announce it), the HTTP link to <paramref name="to"/> as given. What is skipped is logged and added to <paramref name="skipped"/>.
+    /// not announce it), the HTTP link to <paramref name="to"/> as given. A method the receiver does not announce stays in the
+    /// plan as a skipped step (logged), so that it is reported only when the send gets past it.
     /// </summary>
     /// <exception cref="FileTransferException">No method is possible (no online resource, nothing announced and no HTTP upload).</exception>
-    private async Task<List<SendStep>> PlanAsync(XmppEndpoint endpoint, Jid to, FileTransferMethod[] methods, string name, List<FileTransferAttempt> skipped, CancellationToken cancellationToken)
+    private async Task<List<SendStep>> PlanAsync(XmppEndpoint endpoint, Jid to, FileTransferMethod[] methods, string name, CancellationToken cancellationToken)
     {
         static FileTransferMethod FamilyOf(FileTransferMethod method) => method is FileTransferMethod.InBandBytestreams ? FileTransferMethod.Socks5Bytestreams : method;
         var families = methods.Select(FamilyOf).Distinct().ToList();
@@ -50,6 +51,7 @@ public sealed partial class FileTransferManager
         var allowHttp = families.Contains(FileTransferMethod.HttpUpload);
         var transports = TransportsOf(methods);
         List<(Jid Resource, DiscoInfo? Info)> resources = [];
+        var plan = new List<SendStep>();
         var discoDone = false;
         if (allowJingle || allowSi)
         {
@@ -96,7 +98,6 @@ public sealed partial class FileTransferManager
             }
         }
 
-        var plan = new List<SendStep>();
         for (var i = 0; i < families.Count; i++)
         {
             var laterFamilies = families.Skip(i + 1).Any(f => f != FileTransferMethod.Jingle || resources.Count > 0);
@@ -130,7 +131,7 @@ public sealed partial class FileTransferManager
                         JingleLog.MethodChosen(_logger, si.Resource, FileTransferMethod.Socks5Bytestreams, "SI file transfer is announced");
                         plan.Add(new SendStep(FileTransferMethod.Socks5Bytestreams, si.Resource));
                     }
-                    else if (!discoDone || (plan.Count == 0 && !laterFamilies))
+                    else if (!discoDone || (!plan.Exists(step => step.Skipped is null) && !laterFamilies))
                     {
                         // Nothing better is possible: some clients take SI without announcing it.
                         JingleLog.MethodChosen(_logger, resources[0].Resource, FileTransferMethod.Socks5Bytestreams, discoDone ? "nothing better is announced; trying SI" : "only SI methods are allowed for this send");
@@ -148,10 +149,10 @@ public sealed partial class FileTransferManager
             }
         }
 
-        if (plan.Count == 0)
+        if (plan.TrueForAll(step => step.Skipped is not null))
         {
             throw new FileTransferException(FileTransferError.NoCommonMethod, allowSi
-                ? $"{to} announces none of the allowed methods: {string.Join("; ", skipped)}."
+                ? $"{to} announces none of the allowed methods: {string.Join("; ", plan.Select(step => step.Skipped))}."
                 : $"{to} does not announce Jingle file transfer, and SI is not allowed for this send.");
         }
 
@@ -160,12 +161,12 @@ public sealed partial class FileTransferManager
         void Skip(FileTransferMethod method, string why)
         {
             FileTransferLog.MethodSkipped(_logger, name, to, method, why);
-            skipped.Add(new FileTransferAttempt(method, null, why));
+            plan.Add(new SendStep(method, to, new FileTransferAttempt(method, null, why)));
         }
     }
 
-    /// <summary>One method of a send plan and the address it goes to.</summary>
-    private readonly record struct SendStep(FileTransferMethod Method, Jid To);
+    /// <summary>One method of a send plan and the address it goes to; <see cref="Skipped"/> when the receiver does not announce it.</summary>
+    private readonly record struct SendStep(FileTransferMethod Method, Jid To, FileTransferAttempt? Skipped = null);
 
     /// <summary>Why <paramref name="info"/> rules Jingle out, or <see langword="null"/> when it announces everything needed.</summary>
     private static string? JingleSupport(DiscoInfo? info, IReadOnlyList<FileTransferMethod> transports)

@@ -143,7 +143,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         var endpoint = _endpoint ?? throw new InvalidOperationException("Add the manager to a client first (AddExtension).");
         var self = endpoint.Jid ?? throw new InvalidOperationException("Not connected.");
         var attempts = new List<FileTransferAttempt>();
-        var plan = await PlanAsync(endpoint, to, methods, name, attempts, cancellationToken).ConfigureAwait(false);
+        var plan = await PlanAsync(endpoint, to, methods, name, cancellationToken).ConfigureAwait(false);
         var start = content.CanSeek ? content.Position : -1;
         string? sha256 = null;
         if (options.IncludeHash && content.CanSeek)
@@ -157,6 +157,12 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         for (var i = 0; i < plan.Count; i++)
         {
             var step = plan[i];
+            if (step.Skipped is { } skipped)
+            {
+                attempts.Add(skipped);
+                continue;
+            }
+
             if (declined && step.Method != FileTransferMethod.HttpUpload)
             {
                 // A decline is the user's answer: the same client is not asked again over another protocol.
@@ -177,10 +183,17 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                     return result;
                 }
 
-                var reasons = string.Join("; ", attempts);
-                return result with { Attempts = attempts, FallbackReason = result.FallbackReason is { } inner ? $"{reasons}; {inner}" : reasons };
+                // FallbackReason says why methods that were tried were given up; Attempts also lists the skipped ones.
+                var tried = string.Join("; ", attempts.Where(a => a.WasTried));
+                var fallback = (tried.Length > 0, result.FallbackReason) switch
+                {
+                    (true, { } inner) => $"{tried}; {inner}",
+                    (true, null) => tried,
+                    _ => result.FallbackReason,
+                };
+                return result with { Attempts = attempts, FallbackReason = fallback };
             }
-            catch (Exception ex) when (ex is FileTransferException or XmppStanzaException && !cancellationToken.IsCancellationRequested && i < plan.Count - 1)
+            catch (Exception ex) when (ex is FileTransferException or XmppStanzaException && !cancellationToken.IsCancellationRequested && plan.Skip(i + 1).Any(s => s.Skipped is null))
             {
                 var error = ex is FileTransferException fte ? fte.Error : FileTransferError.NoCommonMethod;
                 var rewound = content.CanSeek || error is FileTransferError.Declined or FileTransferError.NoCommonMethod;
@@ -197,7 +210,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                 declined |= error == FileTransferError.Declined;
                 lastFailure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
                 attempts.Add(new FileTransferAttempt(step.Method, error, ex.Message));
-                FileTransferLog.MethodFailed(_logger, name, step.To, step.Method, error, ex.Message, plan[i + 1].Method);
+                FileTransferLog.MethodFailed(_logger, name, step.To, step.Method, error, ex.Message, plan.Skip(i + 1).First(s => s.Skipped is null).Method);
             }
         }
 

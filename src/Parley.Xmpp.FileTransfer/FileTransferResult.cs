@@ -6,7 +6,7 @@ namespace Parley.Xmpp.FileTransfer;
 /// <param name="Bytes">Bytes sent.</param>
 /// <param name="Sha256">The SHA-256 of the bytes sent, lower-case hex.</param>
 /// <param name="Elapsed">Time from the offer to the end of the stream.</param>
-/// <param name="FallbackReason">Why earlier methods (or bytestreams) were given up, when the transfer fell back to another one.</param>
+/// <param name="FallbackReason">Why methods (or bytestreams) that were tried were given up, when the transfer fell back to another one.</param>
 public sealed record FileTransferResult(string Sid, FileTransferMethod Method, long Bytes, string Sha256, TimeSpan Elapsed, string? FallbackReason = null)
 {
     private readonly FileTransferMethod? _transport;
@@ -17,6 +17,6 @@ public sealed record FileTransferResult(string Sid, FileTransferMethod Method, l
     /// <summary>For <see cref="FileTransferMethod.HttpUpload"/>: the download URL sent to the receiver.</summary>
     public Uri? Link { get; init; }
 
-    /// <summary>The methods tried or skipped before the one that worked, in order, with the reason each was given up.</summary>
+    /// <summary>The methods tried (and failed) or skipped (not announced) before the one that worked, in order, with the reason for each.</summary>
     public IReadOnlyList<FileTransferAttempt> Attempts { get; init; } = [];
 }

@@ -82,8 +82,15 @@ public sealed partial class IqRequest
     /// <summary>Answers after the handler returned or threw: the handler's exception, else nothing (it answers later).</summary>
     internal async Task CompleteHandlerAsync(Exception? failure, CancellationToken cancellationToken)
     {
-        if (failure is null || IsAnswered)
+        if (failure is null)
         {
+            return;
+        }
+
+        if (IsAnswered)
+        {
+            // It answered and then failed: the answer stands, the failure is logged.
+            LogHandlerFailed(_endpoint.Logger, Describe(), failure);
             return;
         }
 

@@ -83,8 +83,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         };
 
     /// <summary>
-    /// Offers a file from disk and sends it: over Jingle when the receiver announces Jingle file transfer, else over SI
-    /// (see <see cref="FileSendOptions.Methods"/>).
+    /// Offers a file from disk and sends it: over Jingle when the receiver announces Jingle file transfer, else over SI, and
+    /// as an HTTP upload link when that is listed and the others failed (see <see cref="FileSendOptions.Methods"/>).
     /// </summary>
     /// <param name="to">The receiver: a full JID, or a bare JID (a client: the online resource announcing the best method is chosen).</param>
     /// <param name="path">The file.</param>
@@ -107,7 +107,11 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         }
     }
 
-    /// <summary>Offers <paramref name="size"/> bytes of a stream as a file and sends them over Jingle or SI, as the receiver supports.</summary>
+    /// <summary>
+    /// Offers <paramref name="size"/> bytes of a stream as a file and sends them over Jingle or SI, as the receiver supports,
+    /// or as an HTTP upload link (when listed in <see cref="FileSendOptions.Methods"/>); a failed method gives way to the next
+    /// (seekable content is rewound; other content only falls back when nothing was read).
+    /// </summary>
     /// <param name="to">The receiver: a full JID, or a bare JID (a client: the online resource announcing the best method is chosen).</param>
     /// <param name="content">The bytes, read from the current position; seekable content is read twice when the hash is offered.</param>
     /// <param name="name">The file name offered.</param>

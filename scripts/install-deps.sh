@@ -25,10 +25,10 @@ TEST_PACKAGES=(
   tmux             # the terminal finch needs, run headless by the test harness
   dbus             # dbus-daemon (a private session bus per finch) and dbus-monitor (its file-transfer signals)
   dino-im          # Dino 0.4.2 (GTK4) as a real Jingle (XEP-0234) and HTTP-upload link receiver
-  xvfb             # xvfb-run: the virtual X server Dino runs under in CI
-  xauth            # xvfb-run needs it for the display cookie
+  xvfb             # Xvfb: the private virtual X server Dino runs under (tests/Parley.Testing/DinoClient.cs)
+  xauth            # writes the X authority cookie of that private display
   sqlite3          # reads Dino's dino.db (account row, file_transfer state) from the harness
-  util-linux       # nsenter/unshare: Dino runs in a private net + mount namespace (its own /etc/hosts, CA bundle)
+  util-linux       # unshare: Dino runs in a private mount namespace (its own /etc/hosts, resolv.conf, CA bundle)
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;

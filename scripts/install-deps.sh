@@ -26,6 +26,11 @@ TEST_PACKAGES=(
   dbus             # dbus-daemon (a private session bus per finch) and dbus-monitor (its file-transfer signals)
   postgresql       # PostgreSQL 15: the web gateway's PostgreSQL store and scale-out tests run a private instance (initdb + postgres)
   nodejs           # runs the test OpenID provider (npm package oidc-provider, installed below) for the web sign-in tests
+  dino-im          # Dino 0.4.2 (GTK4) as a real Jingle (XEP-0234) and HTTP-upload link receiver
+  xvfb             # Xvfb: the private virtual X server Dino runs under (tests/Parley.Testing/DinoClient.cs)
+  xauth            # writes the X authority cookie of that private display
+  sqlite3          # reads Dino's dino.db (account row, file_transfer state) from the harness
+  util-linux       # unshare: Dino runs in a private mount namespace (its own /etc/hosts, resolv.conf, CA bundle)
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Security.Cryptography;
 using Parley.Testing;
 using Parley.Xmpp;
 using Parley.Xmpp.FileTransfer;
@@ -21,6 +22,7 @@ internal static class FileTransferHarness
     private const int CopyBuffer = 64 * 1024;
     private const long MiB = 1024 * 1024;
     private const string Raw = "raw TCP copy (TcpListener/TcpClient)";
+    private const string RawHash = "raw TCP copy + SHA-256 on both sides";
     private const string ParleyHash = "Parley SOCKS5, defaults (SHA-256 in the offer)";
     private const string ParleyNoHash = "Parley SOCKS5, IncludeHash = false";
     private const string ParleyIbb = "Parley IBB (SI), window 1";
@@ -104,48 +106,39 @@ internal static class FileTransferHarness
 
         // Warm-up (JIT, listener, page cache of the source): one small transfer each way of measuring, unmeasured.
         var warm = await CreateFileAsync(Path.Combine(root, "warm.bin"), 8 * MiB, ct);
-        await RawCopyAsync(warm, inbox, ct);
+        await RawCopyAsync(warm, inbox, hash: true, ct);
         await pair.SendAsync(warm, new FileSendOptions(), ct);
         File.Delete(warm);
 
-        var results = new Dictionary<string, List<Measurement>> { [Raw] = [], [ParleyHash] = [], [ParleyNoHash] = [] };
+        var results = new Dictionary<string, List<Measurement>> { [Raw] = [], [RawHash] = [], [ParleyHash] = [], [ParleyNoHash] = [] };
         MemoryReport? memory = null;
+        (string Label, Func<Task> Run)[] contenders =
+        [
+            (Raw, () => RawCopyAsync(source, inbox, hash: false, ct)),
+            (RawHash, () => RawCopyAsync(source, inbox, hash: true, ct)),
+            (ParleyHash, () => pair.SendAsync(source, new FileSendOptions(), ct)),
+            (ParleyNoHash, () => pair.SendAsync(source, new FileSendOptions { IncludeHash = false }, ct)),
+        ];
         for (var round = 1; round <= runs; round++)
         {
+            // Every other round in reverse order, so no contender always runs right after the same one (page cache, writeback).
             Console.WriteLine($"Round {round} of {runs} (load average {ParseHarness.LoadAverage()}):");
-            var raw = await MeasureAsync(prosody, () => RawCopyAsync(source, inbox, ct));
-            Print(Raw, size, raw, null);
-            results[Raw].Add(raw);
-
-            // The memory of the first default send is sampled (the process holds both sender and receiver).
-            var sample = memory is null;
-            MemorySampler? sampler = null;
-            (long Rss, long Gc) idle = default;
-            if (sample)
+            foreach (var (label, run) in round % 2 == 1 ? contenders : contenders.Reverse())
             {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                GC.Collect();
-                await Task.Delay(200, ct);
-                idle = (MemorySampler.ReadStatus().Rss, GC.GetTotalMemory(false));
-                sampler = MemorySampler.Start(TimeSpan.FromMilliseconds(20));
-            }
+                Measurement measurement;
+                if (label == ParleyHash && memory is null)
+                {
+                    // The first default send is the one sampled; the process holds both sender and receiver.
+                    (measurement, memory) = await MeasureMemoryAsync(() => MeasureAsync(prosody, run), ct);
+                }
+                else
+                {
+                    measurement = await MeasureAsync(prosody, run);
+                }
 
-            var allocated = GC.GetTotalAllocatedBytes();
-            var hashed = await MeasureAsync(prosody, () => pair.SendAsync(source, new FileSendOptions(), ct));
-            if (sampler is not null)
-            {
-                sampler.Dispose();
-                var (_, hwm) = MemorySampler.ReadStatus();
-                memory = new MemoryReport(idle.Rss, idle.Gc, sampler.PeakRssBytes, sampler.HighWaterMarkReset ? hwm : null,
-                    sampler.PeakGcHeapBytes, sampler.PeakGcCommittedBytes, GC.GetTotalAllocatedBytes() - allocated, sampler.Samples);
+                Print(label, size, measurement, label.StartsWith("Parley", StringComparison.Ordinal) ? pair.LastResult : null);
+                results[label].Add(measurement);
             }
-
-            Print(ParleyHash, size, hashed, pair.LastResult);
-            results[ParleyHash].Add(hashed);
-            var plain = await MeasureAsync(prosody, () => pair.SendAsync(source, new FileSendOptions { IncludeHash = false }, ct));
-            Print(ParleyNoHash, size, plain, pair.LastResult);
-            results[ParleyNoHash].Add(plain);
         }
 
         File.Delete(source);
@@ -156,8 +149,11 @@ internal static class FileTransferHarness
             Print(label, size, measurement, null);
         }
 
-        Console.WriteLine($"Parley/raw throughput, defaults:           {best[Raw].Seconds / best[ParleyHash].Seconds,6:P0} (target >= 70 %)");
-        Console.WriteLine($"Parley/raw throughput, IncludeHash = false: {best[Raw].Seconds / best[ParleyNoHash].Seconds,6:P0}");
+        var cpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ClientCpuSeconds));
+        Console.WriteLine("Ratios of throughput, wall clock (best run) | per CPU second of this process (least CPU of the runs):");
+        Console.WriteLine($"  Parley defaults / raw copy:                        {best[Raw].Seconds / best[ParleyHash].Seconds,6:P0} | {cpu[Raw] / cpu[ParleyHash],6:P0}   (target >= 70 %)");
+        Console.WriteLine($"  Parley IncludeHash = false / raw copy:             {best[Raw].Seconds / best[ParleyNoHash].Seconds,6:P0} | {cpu[Raw] / cpu[ParleyNoHash],6:P0}");
+        Console.WriteLine($"  Parley IncludeHash = false / raw copy + SHA-256:   {best[RawHash].Seconds / best[ParleyNoHash].Seconds,6:P0} | {cpu[RawHash] / cpu[ParleyNoHash],6:P0}   (the cost beyond the hashing)");
         if (memory is { } m)
         {
             Console.WriteLine();
@@ -218,7 +214,10 @@ internal static class FileTransferHarness
 
         if (withSlixmpp)
         {
-            Console.WriteLine($"Parley/slixmpp IBB throughput: {best[SlixmppIbb].Seconds / best[ParleyIbb].Seconds:F2}x (target >= 3x)");
+            var cpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ClientCpuSeconds));
+            var serverCpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ServerCpuSeconds ?? double.NaN));
+            Console.WriteLine($"Parley/slixmpp IBB throughput, wall clock (best run): {best[SlixmppIbb].Seconds / best[ParleyIbb].Seconds:F2}x (target >= 3x)");
+            Console.WriteLine($"Parley/slixmpp per CPU second of the client process:  {cpu[SlixmppIbb] / cpu[ParleyIbb]:F2}x; Prosody CPU per transfer: Parley {serverCpu[ParleyIbb]:F2} s, slixmpp {serverCpu[SlixmppIbb]:F2} s");
         }
 
         return 0;
@@ -251,6 +250,27 @@ internal static class FileTransferHarness
             result.GetProperty("seconds").GetDouble(),
             result.GetProperty("cpu_seconds").GetDouble(),
             result.GetProperty("server_cpu_seconds") is { ValueKind: System.Text.Json.JsonValueKind.Number } serverCpu ? serverCpu.GetDouble() : null);
+    }
+
+    private static async Task<(Measurement, MemoryReport)> MeasureMemoryAsync(Func<Task<Measurement>> run, CancellationToken ct)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        await Task.Delay(200, ct);
+        var idleRss = MemorySampler.ReadStatus().Rss;
+        var idleGc = GC.GetTotalMemory(false);
+        var allocated = GC.GetTotalAllocatedBytes();
+        Measurement measurement;
+        MemorySampler sampler;
+        using (sampler = MemorySampler.Start(TimeSpan.FromMilliseconds(20)))
+        {
+            measurement = await run();
+        }
+
+        var (_, hwm) = MemorySampler.ReadStatus();
+        return (measurement, new MemoryReport(idleRss, idleGc, sampler.PeakRssBytes, sampler.HighWaterMarkReset ? hwm : null,
+            sampler.PeakGcHeapBytes, sampler.PeakGcCommittedBytes, GC.GetTotalAllocatedBytes() - allocated, sampler.Samples));
     }
 
     private static async Task<Measurement> MeasureAsync(ProsodyProcess? prosody, Func<Task> run)
@@ -295,19 +315,21 @@ internal static class FileTransferHarness
     /// <summary>
     /// The peer of Parley's SOCKS5 copy: the same file opened the same way as <c>SendFileAsync(path)</c> opens it, read in
     /// 64 KiB blocks and sent over a loopback TCP connection; the receiver writes what arrives to a new file opened as
-    /// Parley's receiver opens its temporary file, and is done when the file is closed. No hashing, no protocol.
+    /// Parley's receiver opens its temporary file, and is done when the file is closed. No protocol; with
+    /// <paramref name="hash"/>, both sides compute SHA-256 of what they read or write, as Parley's sender and receiver do.
     /// </summary>
-    private static async Task RawCopyAsync(string source, string inbox, CancellationToken ct)
+    private static async Task RawCopyAsync(string source, string inbox, bool hash, CancellationToken ct)
     {
         var target = Path.Combine(inbox, "raw-" + Path.GetFileName(source));
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
-        var receive = ReceiveAsync(listener, target, ct);
+        var receive = ReceiveAsync(listener, target, hash, ct);
         using (var client = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true })
         {
             await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port, ct);
             var socket = client.Client;
             var buffer = ArrayPool<byte>.Shared.Rent(CopyBuffer);
+            using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
             try
             {
                 await using var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
@@ -315,11 +337,13 @@ internal static class FileTransferHarness
                 {
                     var count = (int)Math.Min(CopyBuffer, remaining);
                     await file.ReadExactlyAsync(buffer.AsMemory(0, count), ct);
+                    sha?.AppendData(buffer, 0, count);
                     await socket.SendAsync(buffer.AsMemory(0, count), SocketFlags.None, ct);
                     remaining -= count;
                 }
 
                 socket.Shutdown(SocketShutdown.Send);
+                _ = sha?.GetHashAndReset();
             }
             finally
             {
@@ -336,10 +360,11 @@ internal static class FileTransferHarness
             throw new InvalidOperationException($"The raw copy wrote {length} bytes, expected {new FileInfo(source).Length}.");
         }
 
-        static async Task ReceiveAsync(TcpListener listener, string target, CancellationToken ct)
+        static async Task ReceiveAsync(TcpListener listener, string target, bool hash, CancellationToken ct)
         {
             using var socket = await listener.AcceptSocketAsync(ct);
             var buffer = ArrayPool<byte>.Shared.Rent(CopyBuffer);
+            using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
             try
             {
                 await using var file = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
@@ -347,7 +372,10 @@ internal static class FileTransferHarness
                 while ((read = await socket.ReceiveAsync(buffer.AsMemory(0, CopyBuffer), SocketFlags.None, ct)) > 0)
                 {
                     await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                    sha?.AppendData(buffer, 0, read);
                 }
+
+                _ = sha?.GetHashAndReset();
             }
             finally
             {

@@ -104,7 +104,7 @@ internal static class FileTransferHarness
         FileTransferOptions Loopback() => new() { Socks5BindAddress = IPAddress.Loopback, UseServerProxy = false };
         await using var pair = await Pair.ConnectAsync(server, inbox, Loopback(), Loopback(), ct);
 
-        // Warm-up (JIT, listener, page cache of the source): one small transfer each way of measuring, unmeasured.
+        // Warm-up, unmeasured (JIT, the streamhost listener): one small raw copy and one small Parley send.
         var warm = await CreateFileAsync(Path.Combine(root, "warm.bin"), 8 * MiB, ct);
         await RawCopyAsync(warm, inbox, hash: true, ct);
         await pair.SendAsync(warm, new FileSendOptions(), ct);

@@ -35,7 +35,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
     public static string DefaultAssemblyPath => Path.GetFullPath(typeof(GatewayProcess).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "GatewayAssembly").Value!);
 
-    public static async Task<GatewayProcess> StartAsync(XmppTestServer server, string owner, string gatewayAssembly, CancellationToken cancellationToken)
+    public static async Task<GatewayProcess> StartAsync(XmppTestServer server, string owner, string gatewayAssembly, IReadOnlyList<string> environment, CancellationToken cancellationToken)
     {
         if (!File.Exists(gatewayAssembly))
         {
@@ -78,6 +78,12 @@ internal sealed class GatewayProcess : IAsyncDisposable
 
         start.Environment["DOTNET_STARTUP_HOOKS"] = typeof(StartupHook).Assembly.Location;
         start.Environment["PARLEY_BENCH_PROBE"] = probePath;
+        foreach (var variable in environment)
+        {
+            var equals = variable.IndexOf('=', StringComparison.Ordinal);
+            start.Environment[variable[..equals]] = variable[(equals + 1)..];
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start.");
         var gateway = new GatewayProcess(process, directory, probePath, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}/"));
         process.OutputDataReceived += (_, e) => gateway.Append(e.Data);
@@ -136,6 +142,23 @@ internal sealed class GatewayProcess : IAsyncDisposable
         var values = line.Split(' ').Select(pair => pair.Split('=')).ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
         return new HeapSnapshot(values["heap"], values["heapSize"], values["committed"], values["fragmented"], values["allocated"],
             (int)values["gen0"], (int)values["gen1"], (int)values["gen2"], (int)values["poolThreads"], values["serverGc"] != 0);
+    }
+
+    /// <summary>Writes a heap dump of the gateway with the runtime's createdump (the process is suspended meanwhile).</summary>
+    public async Task DumpAsync(string path, CancellationToken cancellationToken)
+    {
+        var createdump = Path.Combine(System.Runtime.InteropServices.RuntimeEnvironment.GetRuntimeDirectory(), "createdump");
+        using var dump = Process.Start(new ProcessStartInfo(createdump, ["--withheap", "-f", path, Pid.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        }) ?? throw new InvalidOperationException("createdump did not start.");
+        var output = await dump.StandardOutput.ReadToEndAsync(cancellationToken) + await dump.StandardError.ReadToEndAsync(cancellationToken);
+        await dump.WaitForExitAsync(cancellationToken);
+        if (dump.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"createdump failed ({dump.ExitCode}): {output}");
+        }
     }
 
     /// <summary>The gateway's console output so far (warnings and errors only at the configured log level).</summary>

@@ -64,6 +64,9 @@ internal sealed class SeedVisitor : IAsyncDisposable
     /// </summary>
     public async Task<SeedRoundTrip> RoundTripAsync(Jid owner, string name, string text, CancellationToken cancellationToken)
     {
+        // A person does not type in step with the page's poll: without this pause every click would follow a poll by
+        // a few milliseconds (the previous round trip ended at one), and every reply would wait a whole second.
+        await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1000)), cancellationToken);
         var waiter = new Waiter(Line("owner", text));
         Volatile.Write(ref _waiter, waiter);
         var clicked = Stopwatch.GetTimestamp();

@@ -35,9 +35,10 @@ internal static class WebHarness
         await using var owner = await EchoOwner.ConnectAsync(server, ownerAccount, ct);
         Console.WriteLine($"Prosody pid {prosodyPid}, component {server.ComponentDomain}; owner {owner.Jid} echoes every message.");
 
-        await using var gateway = await GatewayProcess.StartAsync(server, ownerAccount.Jid.ToString(), options.GatewayAssembly, ct);
+        await using var gateway = await GatewayProcess.StartAsync(server, ownerAccount.Jid.ToString(), options.GatewayAssembly, options.GatewayEnvironment, ct);
         var start = await gateway.ProbeAsync(collect: false, ct);
-        Console.WriteLine($"Gateway pid {gateway.Pid} ({options.GatewayAssembly}) at {gateway.BaseAddress}, {(start.ServerGc ? "server" : "workstation")} GC.");
+        Console.WriteLine($"Gateway pid {gateway.Pid} ({options.GatewayAssembly}) at {gateway.BaseAddress}, {(start.ServerGc ? "server" : "workstation")} GC" +
+            (options.GatewayEnvironment.Count > 0 ? $", environment {string.Join(' ', options.GatewayEnvironment)}." : "."));
         Console.WriteLine();
 
         using var http = WebGuest.CreateClient(gateway.BaseAddress);
@@ -128,16 +129,20 @@ internal static class WebHarness
         var announcedBefore = owner.AvailableVisitors;
         var baseline = await MeasureAsync(gateway, ct);
         Console.WriteLine($"    before:            {baseline}");
+        if (options.DumpDirectory is { } dumps)
+        {
+            await gateway.DumpAsync(Path.Combine(dumps, "before.dmp"), ct);
+        }
 
         var guests = new WebGuest[count];
         var watch = Stopwatch.StartNew();
         var cpu = counters.Take();
-        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (i, token) =>
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = options.SignInParallel, CancellationToken = ct }, async (i, token) =>
             guests[i] = await WebGuest.SignInAsync(http, string.Create(CultureInfo.InvariantCulture, $"Guest {i}"), token));
         var signInSeconds = watch.Elapsed.TotalSeconds;
         var signInCpu = counters.Take() - cpu;
         var signedIn = await MeasureAsync(gateway, ct);
-        Console.WriteLine($"    signed in:         {signedIn}  ({count / signInSeconds:N0} sign-ins/s, gateway CPU {signInCpu.Gateway / count * 1000:F2} ms each)");
+        Console.WriteLine($"    signed in:         {signedIn}  ({count / signInSeconds:N0} sign-ins/s with {options.SignInParallel} at a time, gateway CPU {signInCpu.Gateway / count * 1000:F2} ms each)");
 
         var streams = new GuestStream[count];
         watch.Restart();
@@ -167,6 +172,11 @@ internal static class WebHarness
         await Task.Delay(TimeSpan.FromSeconds(3), ct);
         var open = await MeasureAsync(gateway, ct);
         Console.WriteLine($"    {count:N0} streams open: {open}");
+        if (options.DumpDirectory is { } dumpDirectory)
+        {
+            await gateway.DumpAsync(Path.Combine(dumpDirectory, "open.dmp"), ct);
+            Console.WriteLine($"    heap dumps: {dumpDirectory}/before.dmp, {dumpDirectory}/open.dmp");
+        }
         var managedPerSession = (open.Heap.Heap - baseline.Heap.Heap) / (double)count;
         var rssPerSession = (open.Rss - baseline.Rss) / (double)count;
         Console.WriteLine($"    per session: managed heap {managedPerSession / 1024:F1} KiB (of which the sign-in alone {(signedIn.Heap.Heap - baseline.Heap.Heap) / (double)count / 1024:F1} KiB), " +

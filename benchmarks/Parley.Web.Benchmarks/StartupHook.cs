@@ -63,6 +63,7 @@ public static class StartupHook
             Pair("gen0", GC.CollectionCount(0)),
             Pair("gen1", GC.CollectionCount(1)),
             Pair("gen2", GC.CollectionCount(2)),
+            Pair("pauseMicroseconds", (long)GC.GetTotalPauseDuration().TotalMicroseconds),
             Pair("threads", process.Threads.Count),
             Pair("poolThreads", ThreadPool.ThreadCount),
             Pair("serverGc", GCSettings.IsServerGC ? 1 : 0));

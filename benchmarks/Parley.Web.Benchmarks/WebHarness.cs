@@ -51,13 +51,13 @@ internal static class WebHarness
         await stream.Ready.WaitAsync(ReplyTimeout, ct);
         await GatewayRoundTripsAsync(http, [(guest, stream)], options.Warmup, "warm", ct);
         var before = counters.Take();
-        var allocatedBefore = (await gateway.ProbeAsync(collect: false, ct)).Allocated;
+        var heapBefore = await gateway.ProbeAsync(collect: false, ct);
         var sequential = await GatewayRoundTripsAsync(http, [(guest, stream)], options.RoundTrips, "rt", ct);
         var sequentialCpu = counters.Take() - before;
-        var allocatedPerRoundTrip = ((await gateway.ProbeAsync(collect: false, ct)).Allocated - allocatedBefore) / (double)options.RoundTrips;
+        var heapAfter = await gateway.ProbeAsync(collect: false, ct);
         Print("gateway (SSE push)", sequential);
         PrintCpu(sequentialCpu, options.RoundTrips, "round trip");
-        Console.WriteLine($"    gateway allocated {allocatedPerRoundTrip / 1024:F1} KiB per round trip (GC.GetTotalAllocatedBytes).");
+        PrintGc(heapBefore, heapAfter, options.RoundTrips);
         Console.WriteLine();
 
         // 2. The seed's design against the same Prosody and owner.
@@ -195,10 +195,13 @@ internal static class WebHarness
         var pairs = sample.Select(i => (guests[i], streams[i])).ToArray();
         await GatewayRoundTripsAsync(http, pairs, Math.Max(sample.Length, 50), "load warm", ct);
         cpu = counters.Take();
+        var heapBefore = await gateway.ProbeAsync(collect: false, ct);
         var underLoad = await GatewayRoundTripsAsync(http, pairs, options.LoadRoundTrips, "load", ct);
         var loadCpu = counters.Take() - cpu;
+        var heapAfter = await gateway.ProbeAsync(collect: false, ct);
         Print($"gateway, {count:N0} sessions open", underLoad);
         PrintCpu(loadCpu, options.LoadRoundTrips, "round trip");
+        PrintGc(heapBefore, heapAfter, options.LoadRoundTrips);
         var after = await MeasureAsync(gateway, ct, collect: false);
         Console.WriteLine($"    after (no collection): {after}, peak RSS {after.PeakRss / 1048576.0:F0} MiB");
         Console.WriteLine();
@@ -237,6 +240,10 @@ internal static class WebHarness
 
     private static void PrintCpu(Counters.Sample cpu, int operations, string unit)
         => Console.WriteLine($"    CPU per {unit}: {cpu.PerOperation(operations)} (wall {cpu.Wall:F1} s, load average {ProcessCpu.LoadAverage()})");
+
+    private static void PrintGc(HeapSnapshot before, HeapSnapshot after, int operations)
+        => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"    gateway GC: {(after.Allocated - before.Allocated) / 1024.0 / operations:F1} KiB allocated per round trip; {after.Gen0 - before.Gen0} gen0 / {after.Gen1 - before.Gen1} gen1 / {after.Gen2 - before.Gen2} gen2 collections, {(after.PauseSeconds - before.PauseSeconds) * 1000:F0} ms paused in all"));
 
     private static string Ms(double seconds) => (seconds * 1000).ToString(seconds < 0.1 ? "F2" : "F0", CultureInfo.InvariantCulture).PadLeft(7) + " ms";
 

@@ -64,6 +64,8 @@ public static class StartupHook
             Pair("gen1", GC.CollectionCount(1)),
             Pair("gen2", GC.CollectionCount(2)),
             Pair("pauseMicroseconds", (long)GC.GetTotalPauseDuration().TotalMicroseconds),
+            Pair("jitMethods", System.Runtime.JitInfo.GetCompiledMethodCount()),
+            Pair("jitMicroseconds", (long)System.Runtime.JitInfo.GetCompilationTime().TotalMicroseconds),
             Pair("threads", process.Threads.Count),
             Pair("poolThreads", ThreadPool.ThreadCount),
             Pair("serverGc", GCSettings.IsServerGC ? 1 : 0));

@@ -162,6 +162,9 @@ internal sealed class GatewayProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Lines of console output not kept because the first 1,000,000 characters were already kept.</summary>
+    public long DroppedLines { get; private set; }
+
     /// <summary>The gateway's console output so far (warnings and errors only at the configured log level).</summary>
     public string Output()
     {
@@ -202,6 +205,10 @@ internal sealed class GatewayProcess : IAsyncDisposable
             if (_output.Length < 1_000_000)
             {
                 _output.AppendLine(line);
+            }
+            else
+            {
+                DroppedLines++;
             }
         }
     }

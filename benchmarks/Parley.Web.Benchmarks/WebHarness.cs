@@ -133,6 +133,10 @@ internal static class WebHarness
         {
             Console.WriteLine("Gateway log entries (warnings and errors):");
             logged.ForEach(Console.WriteLine);
+            if (gateway.DroppedLines > 0)
+            {
+                Console.WriteLine($"    (counted in the first 1,000,000 characters of its output; {gateway.DroppedLines:N0} more lines were not kept)");
+            }
         }
 
         foreach (var (_, visitorStream) in visitors)

@@ -2,7 +2,7 @@
 # Installs the Debian packages the test suite needs. Idempotent: when every package is already
 # installed it only checks and exits (no apt-get update, no network). Works as root; uses sudo otherwise.
 #
-# The packaged system services (prosody, ejabberd) are never used: the tests start private instances
+# The packaged system services (prosody, ejabberd, postgresql) are never used: the tests start private instances
 # (tests/Parley.Testing). They are kept from starting during installation and disabled afterwards.
 set -euo pipefail
 
@@ -24,6 +24,13 @@ TEST_PACKAGES=(
   libpurple-bin    # purple-send: drives finch over D-Bus (ServSendFile, account state)
   tmux             # the terminal finch needs, run headless by the test harness
   dbus             # dbus-daemon (a private session bus per finch) and dbus-monitor (its file-transfer signals)
+  postgresql       # PostgreSQL 15: the web gateway's PostgreSQL store and scale-out tests run a private instance (initdb + postgres)
+  nodejs           # runs the test OpenID provider (npm package oidc-provider, installed below) for the web sign-in tests
+  dino-im          # Dino 0.4.2 (GTK4) as a real Jingle (XEP-0234) and HTTP-upload link receiver
+  xvfb             # Xvfb: the private virtual X server Dino runs under (tests/Parley.Testing/DinoClient.cs)
+  xauth            # writes the X authority cookie of that private display
+  sqlite3          # reads Dino's dino.db (account row, file_transfer state) from the harness
+  util-linux       # unshare: Dino runs in a private mount namespace (its own /etc/hosts, resolv.conf, CA bundle)
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;
@@ -66,7 +73,7 @@ fi
 
 # ---- the packaged services must not run -----------------------------------------------------------
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-  for unit in prosody.service ejabberd.service; do
+  for unit in prosody.service ejabberd.service postgresql.service; do
     if systemctl list-unit-files "$unit" >/dev/null 2>&1; then
       "${SUDO[@]}" systemctl disable --now "$unit" >/dev/null 2>&1 || true
     fi
@@ -81,6 +88,23 @@ if getent passwd ejabberd >/dev/null; then
     echo "install-deps: stopping epmd (pid $pid) left running by ejabberd's postinst"
     "${SUDO[@]}" kill "$pid" || true
   done
+fi
+
+# ---- npm packages of the test suite (into the git-ignored .cache/, only when missing) ----------------
+if [ "${1:-test}" = test ]; then
+  ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  # Node.js from NodeSource already carries npm (and conflicts with Debian's npm package); Debian's nodejs needs it.
+  if ! command -v npm >/dev/null; then
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+  fi
+  OIDC_PROVIDER=9.13.3   # the test OpenID provider (tests/Parley.Testing/OpenIdProvider.cs)
+  OIDC_DIR="$ROOT/.cache/oidc-provider"
+  if [ "$(node -p "require('$OIDC_DIR/node_modules/oidc-provider/package.json').version" 2>/dev/null)" != "$OIDC_PROVIDER" ]; then
+    echo "install-deps: npm install oidc-provider@$OIDC_PROVIDER into $OIDC_DIR"
+    mkdir -p "$OIDC_DIR"
+    npm install --prefix "$OIDC_DIR" --no-audit --no-fund --loglevel=error "oidc-provider@$OIDC_PROVIDER"
+  fi
 fi
 
 echo "install-deps: ok (${#PACKAGES[@]} packages present)"

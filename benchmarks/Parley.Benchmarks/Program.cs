@@ -12,6 +12,8 @@ switch (args.FirstOrDefault())
         return await ParseHarness.RunAsync(args[1..], dispatch: true);
     case "throughput":
         return await ThroughputHarness.RunAsync(args[1..]);
+    case "filetransfer":
+        return await FileTransferHarness.RunAsync(args[1..]);
     case "bdn":
         // In-process: the benchmarks need no separate build of a generated project (this machine builds offline).
         var config = DefaultConfig.Instance.AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance));
@@ -23,6 +25,7 @@ switch (args.FirstOrDefault())
               dotnet run -c Release --project benchmarks/Parley.Benchmarks -- parse    [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
               dotnet run -c Release --project benchmarks/Parley.Benchmarks -- dispatch [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
               dotnet run -c Release --project benchmarks/Parley.Benchmarks -- throughput [--count N] [--warmup N] [--roundtrips N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- filetransfer [--size-mb N] [--ibb-size-mb N] [--block BYTES] [--runs N] [--socks5 0|1] [--ibb 0|1] [--no-slixmpp]
               dotnet run -c Release --project benchmarks/Parley.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter '*Parse*']
             """);
         return 2;

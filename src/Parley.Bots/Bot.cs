@@ -39,8 +39,9 @@ public abstract class Bot
 /// <summary>What a bot can use: its client, its logger, the clock, and replies marked as automatic.</summary>
 public sealed class BotContext
 {
-    internal BotContext(string name, XmppClient client, ILogger logger, TimeProvider time, CancellationToken stopping)
+    internal BotContext(string name, XmppClient client, ILogger logger, TimeProvider time, BotMetrics metrics, CancellationToken stopping)
     {
+        Metrics = metrics;
         Stopping = stopping;
         Name = name;
         Client = client;
@@ -59,6 +60,8 @@ public sealed class BotContext
 
     /// <summary>The clock.</summary>
     public TimeProvider Time { get; }
+
+    internal BotMetrics Metrics { get; }
 
     /// <summary>Cancelled when the bot must stop: background work started by the bot listens to this token.</summary>
     public CancellationToken Stopping { get; }

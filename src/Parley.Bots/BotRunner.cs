@@ -15,7 +15,9 @@ public sealed partial class BotRunner : IAsyncDisposable
     private readonly MessageRules _rules;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly BotMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly BotMetrics? _ownMetrics;
     private IDisposable? _registration;
     private DateTimeOffset _startedAt;
     private int _state; // 0 new, 1 started, 2 stopped
@@ -27,7 +29,8 @@ public sealed partial class BotRunner : IAsyncDisposable
     /// <param name="rules">The message rules.</param>
     /// <param name="loggerFactory">Where to log.</param>
     /// <param name="time">The clock.</param>
-    public BotRunner(string name, XmppClient client, Bot bot, MessageRules rules, ILoggerFactory? loggerFactory = null, TimeProvider? time = null)
+    /// <param name="metrics">Where to count messages and reports; <see langword="null"/> for a meter of the runner's own.</param>
+    public BotRunner(string name, XmppClient client, Bot bot, MessageRules rules, ILoggerFactory? loggerFactory = null, TimeProvider? time = null, BotMetrics? metrics = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(client);
@@ -38,8 +41,9 @@ public sealed partial class BotRunner : IAsyncDisposable
         _bot = bot;
         _rules = rules;
         _time = time ?? TimeProvider.System;
+        _metrics = metrics ?? (_ownMetrics = new BotMetrics());
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Parley.Bots." + name);
-        bot.Attach(new BotContext(name, client, _logger, _time, _stopping.Token));
+        bot.Attach(new BotContext(name, client, _logger, _time, _metrics, _stopping.Token));
     }
 
     /// <summary>The bot's name.</summary>
@@ -108,6 +112,7 @@ public sealed partial class BotRunner : IAsyncDisposable
         await StopAsync(CancellationToken.None).ConfigureAwait(false);
         await Client.DisposeAsync().ConfigureAwait(false);
         _stopping.Dispose();
+        _ownMetrics?.Dispose();
     }
 
     private async ValueTask HandleAsync(Message message, CancellationToken cancellationToken)
@@ -118,6 +123,7 @@ public sealed partial class BotRunner : IAsyncDisposable
         }
 
         var verdict = _rules.Evaluate(message, self.Bare, _startedAt);
+        _metrics.Message(Name, verdict);
         if (verdict != MessageVerdict.Accepted)
         {
             LogIgnored(_logger, Name, message.From?.ToString() ?? "(none)", verdict);

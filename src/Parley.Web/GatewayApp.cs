@@ -4,11 +4,14 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Parley.Web.Api;
+using Parley.Web.Auth;
 using Parley.Web.Chat;
+using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
 using Parley.Web.Xmpp;
 
@@ -24,11 +27,27 @@ internal static class GatewayApp
         // appsettings.json ships next to the binary; the working directory is wherever the service was started.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.ConfigureKestrel(static kestrel => kestrel.AddServerHeader = false);
+        if (!HasListenAddress(builder.Configuration))
+        {
+            // Loopback by default (a reverse proxy terminates TLS). Set in code, not in appsettings.json, so that
+            // ASPNETCORE_URLS, --urls, HTTP_PORTS and Kestrel:Endpoints all still win.
+            builder.WebHost.UseUrls(DefaultUrl);
+        }
+
         builder.Services.AddGateway(builder.Configuration);
         var app = builder.Build();
         app.UseGateway();
         return app;
     }
+
+    /// <summary>Where Kestrel listens when nothing else says so.</summary>
+    public const string DefaultUrl = "http://127.0.0.1:5080";
+
+    private static bool HasListenAddress(IConfiguration configuration)
+        => !string.IsNullOrEmpty(configuration[WebHostDefaults.ServerUrlsKey])
+            || !string.IsNullOrEmpty(configuration[WebHostDefaults.HttpPortsKey])
+            || !string.IsNullOrEmpty(configuration[WebHostDefaults.HttpsPortsKey])
+            || configuration.GetSection("Kestrel:Endpoints").Exists();
 
     private static void AddGateway(this IServiceCollection services, IConfiguration configuration)
     {
@@ -36,17 +55,50 @@ internal static class GatewayApp
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ChatHub>();
-        services.AddSingleton<ChatStore>();
+
+        // Read raw (like TrustForwardedHeaders below): which services exist depends on it; the validator reports a bad value.
+        var postgres = GatewayOptions.DatabaseSettings.IsPostgres(configuration[$"{GatewayOptions.Section}:Database:Provider"]);
+        if (postgres)
+        {
+            services.AddSingleton<ChatStore, PostgresChatStore>();
+        }
+        else
+        {
+            services.AddSingleton<ChatStore, SqliteChatStore>();
+        }
+
         services.AddSingleton<OwnerPresence>();
         services.AddSingleton<VisitorGateway>();
 
-        // Order matters: the schema exists before the component starts sending from the outbox.
+        // Resolved when the gateway starts, after the options were validated.
+        services.AddSingleton<VisitorLink>(static sp =>
+            sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Mode == GatewayMode.Account
+                ? ActivatorUtilities.CreateInstance<AccountLink>(sp)
+                : ActivatorUtilities.CreateInstance<ComponentLink>(sp));
+        services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton<OfflineAutoReply>();
+        services.AddSingleton<EmbedTokens>();
+
+        // Order matters: the schema exists before changes are listened for and before the component sends from the outbox.
         services.AddHostedService<StoreInitializer>();
+        if (postgres)
+        {
+            // A message stored by another gateway wakes this one's outbox too: whichever has a component link sends it.
+            services.AddHostedService(static sp =>
+            {
+                var feed = ActivatorUtilities.CreateInstance<PostgresChangeFeed>(sp);
+                feed.PendingAnnounced += sp.GetRequiredService<VisitorGateway>().Wake;
+                return feed;
+            });
+        }
+
         services.AddHostedService(static sp => sp.GetRequiredService<VisitorGateway>());
 
         services.AddDataProtection().SetApplicationName("Parley.Web");
-        services.AddOptions<KeyManagementOptions>().Configure<IOptions<GatewayOptions>, ILoggerFactory>(static (keys, gateway, loggers) =>
-            keys.XmlRepository = new FileSystemXmlRepository(Directory.CreateDirectory(gateway.Value.KeysDirectory), loggers));
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<GatewayOptions>, ILoggerFactory, ChatStore>(static (keys, gateway, loggers, store) =>
+            keys.XmlRepository = gateway.Value.DataProtectionKeysPath.Length == 0 && store is PostgresChatStore postgres
+                ? new PostgresXmlRepository(postgres.DataSource)
+                : new FileSystemXmlRepository(Directory.CreateDirectory(gateway.Value.KeysDirectory), loggers));
         services.Configure<ForwardedHeadersOptions>(static options =>
         {
             // Only the default known proxies (loopback) are believed.
@@ -63,6 +115,11 @@ internal static class GatewayApp
             options.ExpireTimeSpan = TimeSpan.FromDays(30);
             options.SlidingExpiration = true;
             options.Events.OnValidatePrincipal = VisitorIdentity.ValidateSessionAsync;
+            options.Events.OnSignedIn = static context =>
+            {
+                context.HttpContext.RequestServices.GetRequiredService<GatewayMetrics>().SignedIn(SignInMethod(context.Principal));
+                return Task.CompletedTask;
+            };
             options.Events.OnRedirectToLogin = static context =>
             {
                 context.Response.StatusCode = StatusCodes.Status401Unauthorized;
@@ -74,6 +131,7 @@ internal static class GatewayApp
                 return Task.CompletedTask;
             };
         });
+        services.AddExternalSignIn(configuration);
         services.AddAuthorization();
         services.AddAntiforgery(options =>
         {
@@ -100,7 +158,9 @@ internal static class GatewayApp
                     Window = TimeSpan.FromMinutes(1),
                 }));
         });
-        services.AddHealthChecks().AddCheck<ComponentHealthCheck>("xmpp");
+        services.AddHealthChecks()
+            .AddCheck<ComponentHealthCheck>("xmpp")
+            .AddCheck<DatabaseHealthCheck>("database");
         services.ConfigureHttpJsonOptions(static options => options.SerializerOptions.MaxDepth = 8);
     }
 
@@ -117,6 +177,7 @@ internal static class GatewayApp
             app.UseHsts();
         }
 
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = StoreFailureResponse.WriteAsync });
         app.UseSecurityHeaders();
         var files = new EmbeddedFileProvider(typeof(GatewayApp).Assembly, "Parley.Web.wwwroot");
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
@@ -129,8 +190,45 @@ internal static class GatewayApp
         app.UseAuthorization();
         app.UseRateLimiter();
         app.MapChatApi();
-        app.MapHealthChecks("/healthz");
+        app.MapExternalSignIn();
+        app.MapHealthChecks("/healthz", new HealthCheckOptions
+        {
+            // Degraded (the XMPP link is briefly down, visitors' messages wait in the outbox) still serves traffic.
+            ResultStatusCodes =
+            {
+                [HealthStatus.Healthy] = StatusCodes.Status200OK,
+                [HealthStatus.Degraded] = StatusCodes.Status200OK,
+                [HealthStatus.Unhealthy] = StatusCodes.Status503ServiceUnavailable,
+            },
+            ResponseWriter = WriteHealthAsync,
+        });
     }
+
+    // Bounded tag values: a provider's issuer would make one time series per configured provider, which is fine,
+    // but an embedding site's user ids must never become tags.
+    private static string SignInMethod(System.Security.Claims.ClaimsPrincipal? user)
+        => user?.FindFirst(VisitorIdentity.IssuerClaim)?.Value switch
+        {
+            VisitorIdentity.GuestIssuer => "guest",
+            { } issuer when issuer.StartsWith("embed:", StringComparison.Ordinal) => "embed",
+            null => "unknown",
+            _ => "provider",
+        };
+
+    /// <summary>Writes <c>{"status":"Degraded","checks":{"xmpp":{"status":…,"description":…},…}}</c>; no exception details leave the host.</summary>
+    private static Task WriteHealthAsync(HttpContext context, HealthReport report)
+    {
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.Headers.CacheControl = "no-store";
+        var checks = report.Entries.ToDictionary(
+            static entry => entry.Key,
+            static entry => new HealthEntryDto(entry.Value.Status.ToString(), entry.Value.Description));
+        return context.Response.WriteAsJsonAsync(new HealthDto(report.Status.ToString(), checks), context.RequestAborted);
+    }
+
+    private sealed record HealthDto(string Status, Dictionary<string, HealthEntryDto> Checks);
+
+    private sealed record HealthEntryDto(string Status, string? Description);
 
     private sealed class StoreInitializer(ChatStore store) : IHostedService
     {
@@ -139,11 +237,66 @@ internal static class GatewayApp
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
-    private sealed class ComponentHealthCheck(VisitorGateway gateway) : IHealthCheck
+    /// <summary>A database that is down or full answers 503 with a clear message (nothing was stored), not a bare 500.</summary>
+    private static class StoreFailureResponse
+    {
+        public static Task WriteAsync(HttpContext context)
+        {
+            var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+            if (error is BadHttpRequestException badRequest)
+            {
+                // Kestrel's own verdicts keep their status: a body over the limit is 413, a malformed request 400.
+                context.Response.StatusCode = badRequest.StatusCode;
+                return Task.CompletedTask;
+            }
+
+            if (error is not ChatStoreException storeError)
+            {
+                context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+                return Task.CompletedTask;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            context.Response.Headers.RetryAfter = storeError.Failure == StoreFailure.Full ? "300" : "5";
+            return Results.Problem(
+                statusCode: StatusCodes.Status503ServiceUnavailable,
+                title: storeError.Failure == StoreFailure.Full ? "The chat database is full." : "The chat database is unavailable.",
+                detail: "Nothing was stored; please try again shortly. Messages accepted earlier are kept.").ExecuteAsync(context);
+        }
+    }
+
+    private sealed class ComponentHealthCheck(VisitorGateway gateway, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-            => Task.FromResult(gateway.IsConnected
-                ? HealthCheckResult.Healthy($"Component {gateway.Domain} connected.")
-                : HealthCheckResult.Degraded($"Component {gateway.Domain} not connected; visitors' messages wait in the outbox."));
+        {
+            if (gateway.DisconnectedSince is not { } since)
+            {
+                return Task.FromResult(HealthCheckResult.Healthy($"XMPP link ({gateway.LinkName}) connected."));
+            }
+
+            var down = time.GetUtcNow() - since;
+            var description = $"XMPP link ({gateway.LinkName}) not connected for {down.TotalSeconds:0} s; visitors' messages wait in the outbox.";
+            return Task.FromResult(down < options.Value.XmppDownUnhealthyAfter
+                ? HealthCheckResult.Degraded(description)
+                : HealthCheckResult.Unhealthy(description));
+        }
+    }
+
+    private sealed class DatabaseHealthCheck(ChatStore store) : IHealthCheck
+    {
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                // A primary-key lookup that finds nothing: one real round trip to the database, no writes.
+                await store.FindVisitorAsync("healthz", cancellationToken);
+                return HealthCheckResult.Healthy("Database answers.");
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The reason stays in the log (the health service logs failed checks); the response says only what failed.
+                return HealthCheckResult.Unhealthy("Database does not answer.", ex);
+            }
+        }
     }
 }

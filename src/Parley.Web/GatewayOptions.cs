@@ -11,14 +11,33 @@ internal sealed class GatewayOptions
     /// <summary>The owner's bare JID: every visitor's messages go there, and only its replies reach visitors.</summary>
     public string Owner { get; set; } = "";
 
+    /// <summary>How visitors exist on XMPP: <see cref="GatewayMode.Component"/> (default) or <see cref="GatewayMode.Account"/>.</summary>
+    public GatewayMode Mode { get; set; } = GatewayMode.Component;
+
     public ComponentSettings Component { get; set; } = new();
+
+    /// <summary>Account mode: where the visitors' accounts live and how they are created.</summary>
+    public AccountSettings Accounts { get; set; } = new();
 
     public GuestSettings Guests { get; set; } = new();
 
-    /// <summary>The SQLite file; created with its schema at start.</summary>
+    public WidgetSettings Widget { get; set; } = new();
+
+    public FileSettings Files { get; set; } = new();
+
+    /// <summary>The gateway's public address (<c>https://chat.example.org</c>) for the links it sends the owner (file downloads); empty: taken from each request.</summary>
+    public string PublicUrl { get; set; } = "";
+
+    /// <summary>The SQLite file (provider <c>Sqlite</c>, the default); created with its schema at start.</summary>
     public string DatabasePath { get; set; } = "parley-web.db";
 
-    /// <summary>Where the cookie-protection keys live; empty: a <c>parley-web-keys</c> folder next to the database, so sign-ins survive a restart.</summary>
+    /// <summary>Which database holds the state: SQLite (one gateway) or PostgreSQL (one or several gateways).</summary>
+    public DatabaseSettings Database { get; set; } = new();
+
+    /// <summary>
+    /// Where the cookie-protection keys live; empty: a <c>parley-web-keys</c> folder next to the SQLite file, or, with
+    /// PostgreSQL, the database itself (so every gateway sharing it reads every gateway's cookies). Sign-ins survive a restart.
+    /// </summary>
     public string DataProtectionKeysPath { get; set; } = "";
 
     /// <summary>Behind a reverse proxy on loopback: take the client address and scheme from X-Forwarded-For/-Proto (rate limits, Secure cookies).</summary>
@@ -36,11 +55,38 @@ internal sealed class GatewayOptions
     /// <summary>Open push connections one visitor may hold (tabs).</summary>
     public int MaxStreamsPerVisitor { get; set; } = 8;
 
+    /// <summary>Text sent once per visitor per <see cref="OfflineAutoReplyPeriod"/> when they write while the owner is offline; empty: none.</summary>
+    public string OfflineAutoReply { get; set; } = "";
+
+    /// <summary>How long after an automatic reply the same visitor gets none again.</summary>
+    public TimeSpan OfflineAutoReplyPeriod { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>How long the XMPP link may be down before <c>/healthz</c> says Unhealthy (503); before that it says Degraded (200).</summary>
+    public TimeSpan XmppDownUnhealthyAfter { get; set; } = TimeSpan.FromMinutes(1);
+
     internal Jid OwnerJid => Jid.Parse(Owner).Bare;
 
     internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path
         ? Path.GetFullPath(path)
         : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(DatabasePath)) ?? ".", "parley-web-keys");
+
+    internal bool UsesPostgres => DatabaseSettings.IsPostgres(Database.Provider);
+
+    internal sealed class DatabaseSettings
+    {
+        public const string Sqlite = "Sqlite";
+        public const string PostgreSql = "PostgreSQL";
+
+        /// <summary><c>Sqlite</c> (default, uses <see cref="DatabasePath"/>) or <c>PostgreSQL</c> (uses <see cref="ConnectionString"/>).</summary>
+        public string Provider { get; set; } = Sqlite;
+
+        /// <summary>The Npgsql connection string, e.g. <c>Host=127.0.0.1;Database=parley;Username=parley;Password=…</c>.</summary>
+        public string ConnectionString { get; set; } = "";
+
+        internal static bool IsPostgres(string? provider) => string.Equals(provider, PostgreSql, StringComparison.OrdinalIgnoreCase);
+
+        internal static bool IsSqlite(string? provider) => string.IsNullOrEmpty(provider) || string.Equals(provider, Sqlite, StringComparison.OrdinalIgnoreCase);
+    }
 
     internal sealed class ComponentSettings
     {
@@ -57,6 +103,69 @@ internal sealed class GatewayOptions
         public int Port { get; set; } = 5347;
     }
 
+    internal sealed class FileSettings
+    {
+        /// <summary>Whether visitors may send files.</summary>
+        public bool Enabled { get; set; } = true;
+
+        /// <summary>The largest file a visitor may send, in bytes.</summary>
+        public long MaxBytes { get; set; } = 10 * 1024 * 1024;
+
+        /// <summary>Where files are kept; empty: a <c>parley-web-files</c> folder next to the database.</summary>
+        public string Directory { get; set; } = "";
+    }
+
+    internal sealed class AccountSettings
+    {
+        /// <summary>The owner's server domain the visitors' accounts are made on, e.g. example.org.</summary>
+        public string Domain { get; set; } = "";
+
+        /// <summary>The server's host; empty: DNS SRV for <see cref="Domain"/>, then the domain itself.</summary>
+        public string Host { get; set; } = "";
+
+        /// <summary>The client port (with <see cref="Host"/>).</summary>
+        public int Port { get; set; } = 5222;
+
+        /// <summary>Trust the server's certificate by the SHA-256 of its DER bytes (self-signed servers); empty: normal validation.</summary>
+        public string CertificateSha256 { get; set; } = "";
+
+        /// <summary>How accounts are created: XEP-0133 add-user as an administrator (default), or XEP-0077 in-band registration.</summary>
+        public AccountProvisioning Provisioning { get; set; } = AccountProvisioning.AdminCommand;
+
+        /// <summary>The administrator account for <see cref="AccountProvisioning.AdminCommand"/>.</summary>
+        public string AdminJid { get; set; } = "";
+
+        /// <summary>Its password.</summary>
+        public string AdminPassword { get; set; } = "";
+
+        /// <summary>Accounts are named this prefix + the visitor id (26 lower-case letters and digits).</summary>
+        public string UsernamePrefix { get; set; } = "web-";
+
+        /// <summary>The resource every visitor session binds.</summary>
+        public string Resource { get; set; } = "web";
+    }
+
+    internal sealed class WidgetSettings
+    {
+        /// <summary>Origins (<c>https://www.example.com</c>) whose pages may frame the chat (CSP frame-ancestors); empty: none may.</summary>
+        public List<string> AllowedOrigins { get; set; } = [];
+
+        /// <summary>Sites whose server signs its signed-in users into the chat (issuer <c>embed:</c> + the site's name).</summary>
+        public List<SiteSettings> Sites { get; set; } = [];
+
+        /// <summary>How old a site's sign-in token may be (its timestamp); a token is accepted once.</summary>
+        public TimeSpan TokenLifetime { get; set; } = TimeSpan.FromMinutes(10);
+    }
+
+    internal sealed class SiteSettings
+    {
+        /// <summary>The site's name in tokens and identities (<c>data-site</c>), e.g. <c>shop.example.com</c>.</summary>
+        public string Host { get; set; } = "";
+
+        /// <summary>The secret the site's server computes token signatures with (HMAC-SHA256, at least 32 characters).</summary>
+        public string Secret { get; set; } = "";
+    }
+
     internal sealed class GuestSettings
     {
         /// <summary>Whether visitors may sign in with a display name only.</summary>
@@ -65,6 +174,26 @@ internal sealed class GatewayOptions
         /// <summary>Guest sign-ins allowed per client address per minute.</summary>
         public int PerMinute { get; set; } = 5;
     }
+}
+
+/// <summary>How visitors exist on XMPP.</summary>
+internal enum GatewayMode
+{
+    /// <summary>One XEP-0114 component; visitors are addresses on its subdomain.</summary>
+    Component,
+
+    /// <summary>Each visitor has a real account on the owner's server, with a client session while active.</summary>
+    Account,
+}
+
+/// <summary>How account mode creates a visitor's account.</summary>
+internal enum AccountProvisioning
+{
+    /// <summary>XEP-0133 add-user, run by an administrator account.</summary>
+    AdminCommand,
+
+    /// <summary>XEP-0077 in-band registration (the server must allow it).</summary>
+    Registration,
 }
 
 /// <summary>Checks the options at start-up, so a wrong setting stops the gateway with a message instead of failing later.</summary>
@@ -78,27 +207,24 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:Owner must be the owner's JID (user@example.org), got '{options.Owner}'.");
         }
 
-        if (!Jid.TryParse(options.Component.Domain, out var domain) || domain.Local is not null || domain.Resource is not null)
+        if (options.Mode == GatewayMode.Account)
         {
-            errors.Add($"{GatewayOptions.Section}:Component:Domain must be a bare domain such as chat.example.org, got '{options.Component.Domain}'.");
+            ValidateAccounts(options.Accounts, errors);
+        }
+        else
+        {
+            ValidateComponent(options.Component, errors);
         }
 
-        if (string.IsNullOrEmpty(options.Component.Secret))
+        if (GatewayOptions.DatabaseSettings.IsPostgres(options.Database.Provider))
         {
-            errors.Add($"{GatewayOptions.Section}:Component:Secret is required (the component secret configured on the XMPP server).");
+            ValidatePostgres(options.Database.ConnectionString, errors);
         }
-
-        if (string.IsNullOrWhiteSpace(options.Component.Host))
+        else if (!GatewayOptions.DatabaseSettings.IsSqlite(options.Database.Provider))
         {
-            errors.Add($"{GatewayOptions.Section}:Component:Host is required.");
+            errors.Add($"{GatewayOptions.Section}:Database:Provider must be {GatewayOptions.DatabaseSettings.Sqlite} or {GatewayOptions.DatabaseSettings.PostgreSql}, got '{options.Database.Provider}'.");
         }
-
-        if (options.Component.Port is < 1 or > 65535)
-        {
-            errors.Add($"{GatewayOptions.Section}:Component:Port must be 1-65535, got {options.Component.Port}.");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.DatabasePath))
+        else if (string.IsNullOrWhiteSpace(options.DatabasePath))
         {
             errors.Add($"{GatewayOptions.Section}:DatabasePath is required.");
         }
@@ -128,6 +254,158 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:PresenceLinger must be between 0 and 1 hour.");
         }
 
+        ValidateWidget(options.Widget, errors);
+
+        if (options.Files.MaxBytes is < 1 or > 1L << 30)
+        {
+            errors.Add($"{GatewayOptions.Section}:Files:MaxBytes must be 1 byte to 1 GiB.");
+        }
+
+        if (options.PublicUrl.Length > 0 && (!Uri.TryCreate(options.PublicUrl, UriKind.Absolute, out var publicUrl)
+            || publicUrl.Scheme is not ("http" or "https") || publicUrl.Query.Length > 0 || publicUrl.Fragment.Length > 0 || publicUrl.UserInfo.Length > 0))
+        {
+            errors.Add($"{GatewayOptions.Section}:PublicUrl must be the gateway's http(s) address such as https://chat.example.org, got '{options.PublicUrl}'.");
+        }
+
+        if (options.OfflineAutoReply.Length > 1000 || !Api.TextRules.IsXmlSafe(options.OfflineAutoReply))
+        {
+            errors.Add($"{GatewayOptions.Section}:OfflineAutoReply must be at most 1000 characters of text.");
+        }
+
+        if (options.OfflineAutoReplyPeriod < TimeSpan.FromSeconds(1) || options.OfflineAutoReplyPeriod > TimeSpan.FromDays(30))
+        {
+            errors.Add($"{GatewayOptions.Section}:OfflineAutoReplyPeriod must be between 1 second and 30 days.");
+        }
+
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static void ValidateComponent(GatewayOptions.ComponentSettings component, List<string> errors)
+    {
+        if (!Jid.TryParse(component.Domain, out var domain) || domain.Local is not null || domain.Resource is not null)
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Domain must be a bare domain such as chat.example.org, got '{component.Domain}'.");
+        }
+
+        if (string.IsNullOrEmpty(component.Secret))
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Secret is required (the component secret configured on the XMPP server).");
+        }
+
+        if (string.IsNullOrWhiteSpace(component.Host))
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Host is required.");
+        }
+
+        if (component.Port is < 1 or > 65535)
+        {
+            errors.Add($"{GatewayOptions.Section}:Component:Port must be 1-65535, got {component.Port}.");
+        }
+    }
+
+    private static void ValidateAccounts(GatewayOptions.AccountSettings accounts, List<string> errors)
+    {
+        const string Prefix = $"{GatewayOptions.Section}:Accounts:";
+        if (!Jid.TryParse(accounts.Domain, out var domain) || domain.Local is not null || domain.Resource is not null)
+        {
+            errors.Add($"{Prefix}Domain must be the owner's server domain such as example.org, got '{accounts.Domain}'.");
+        }
+
+        if (accounts.Port is < 1 or > 65535)
+        {
+            errors.Add($"{Prefix}Port must be 1-65535, got {accounts.Port}.");
+        }
+
+        if (accounts.CertificateSha256.Length > 0)
+        {
+            try
+            {
+                Xmpp.AccountLink.ClientOptions(accounts, Jid.Create("check", "example.org"), "check", reconnect: false);
+            }
+            catch (FormatException)
+            {
+                errors.Add($"{Prefix}CertificateSha256 must be a SHA-256 fingerprint: 64 hexadecimal digits, colons allowed.");
+            }
+        }
+
+        if (accounts.Provisioning == AccountProvisioning.AdminCommand
+            && (!Jid.TryParse(accounts.AdminJid, out var admin) || admin.Local is null || string.IsNullOrEmpty(accounts.AdminPassword)))
+        {
+            errors.Add($"{Prefix}AdminJid and {Prefix}AdminPassword are required to create accounts with XEP-0133 (or set {Prefix}Provisioning to Registration).");
+        }
+
+        if (accounts.UsernamePrefix.Length > 32 || !accounts.UsernamePrefix.All(static c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.'))
+        {
+            errors.Add($"{Prefix}UsernamePrefix must be at most 32 lower-case letters, digits, '-', '_' or '.'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(accounts.Resource) || accounts.Resource.Length > 64)
+        {
+            errors.Add($"{Prefix}Resource must be 1-64 characters.");
+        }
+    }
+
+    private static void ValidatePostgres(string connectionString, List<string> errors)
+    {
+        const string Setting = $"{GatewayOptions.Section}:Database:ConnectionString";
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            errors.Add($"{Setting} is required with provider {GatewayOptions.DatabaseSettings.PostgreSql}.");
+            return;
+        }
+
+        try
+        {
+            if (string.IsNullOrEmpty(new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Host))
+            {
+                errors.Add($"{Setting} must name a Host.");
+            }
+        }
+        catch (ArgumentException error)
+        {
+            // The message names the bad keyword; the string itself may hold a password, so it is not quoted.
+            errors.Add($"{Setting} is not a valid connection string: {error.Message}");
+        }
+    }
+
+    private static void ValidateWidget(GatewayOptions.WidgetSettings widget, List<string> errors)
+    {
+        const string Prefix = $"{GatewayOptions.Section}:Widget:";
+        if (widget.AllowedOrigins.Count > 50)
+        {
+            errors.Add($"{Prefix}AllowedOrigins takes at most 50 origins.");
+        }
+
+        foreach (var origin in widget.AllowedOrigins)
+        {
+            if (Api.WidgetApi.NormalizeOrigin(origin) is null)
+            {
+                errors.Add($"{Prefix}AllowedOrigins: '{origin}' is not an origin such as https://www.example.com (scheme, host and port only).");
+            }
+        }
+
+        if (widget.Sites.Count > 50)
+        {
+            errors.Add($"{Prefix}Sites takes at most 50 sites.");
+        }
+
+        var hosts = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var site in widget.Sites)
+        {
+            if (!Api.WidgetApi.IsSiteName(site.Host) || !hosts.Add(site.Host))
+            {
+                errors.Add($"{Prefix}Sites: '{site.Host}' must be a unique host name (letters, digits, '.', '-', ':', at most 253 characters).");
+            }
+
+            if (site.Secret.Length < 32 || site.Secret.Length > 1024)
+            {
+                errors.Add($"{Prefix}Sites: the secret of '{site.Host}' must be 32 to 1024 characters.");
+            }
+        }
+
+        if (widget.TokenLifetime < TimeSpan.FromSeconds(10) || widget.TokenLifetime > TimeSpan.FromHours(24))
+        {
+            errors.Add($"{Prefix}TokenLifetime must be between 10 seconds and 24 hours.");
+        }
     }
 }

@@ -13,9 +13,6 @@ namespace Parley.Xmpp.FileTransfer;
 /// </summary>
 public sealed partial class FileTransferManager
 {
-    /// <summary>How long a sender waits, after the last byte, for the receiver's session-terminate before sending one itself.</summary>
-    private static readonly TimeSpan JingleCompletionTimeout = TimeSpan.FromSeconds(15);
-
     private readonly ConcurrentDictionary<(string Peer, string Sid), JingleSession> _jingle = new();
     private readonly ConcurrentDictionary<IncomingSession, JingleSession> _jingleIncoming = new();
     private readonly CancellationTokenSource _jingleStop = new();
@@ -38,78 +35,138 @@ public sealed partial class FileTransferManager
     }
 
     /// <summary>
-    /// Picks the receiver and the negotiation: Jingle when the resource announces Jingle file transfer with a transport we
-    /// may use, else SI. A bare JID is resolved to the online resource that supports the best method (caps of every resource).
+    /// Plans a send: the methods to try in order of preference (Jingle, SI, HTTP upload, as first listed in
+    /// <paramref name="methods"/>), each with its receiver. Jingle goes to a resource announcing Jingle file transfer with a
+    /// transport we may use, SI to one announcing SI (or, when nothing later is listed, to any resource: some clients do
+    /// not announce it), the HTTP link to <paramref name="to"/> as given. A method the receiver does not announce stays in the
+    /// plan as a skipped step (logged), so that it is reported only when the send gets past it.
     /// </summary>
-    /// <exception cref="FileTransferException">No online resource, or only Jingle allowed and not supported.</exception>
-    private async Task<(Jid To, bool Jingle)> ChooseMethodAsync(XmppEndpoint endpoint, Jid to, IReadOnlyList<FileTransferMethod> methods, CancellationToken cancellationToken)
+    /// <exception cref="FileTransferException">No method is possible (no online resource, nothing announced and no HTTP upload).</exception>
+    private async Task<List<SendStep>> PlanAsync(XmppEndpoint endpoint, Jid to, FileTransferMethod[] methods, string name, CancellationToken cancellationToken)
     {
-        var allowJingle = methods.Contains(FileTransferMethod.Jingle);
-        var allowSi = methods.Any(m => m != FileTransferMethod.Jingle);
+        static FileTransferMethod FamilyOf(FileTransferMethod method) => method is FileTransferMethod.InBandBytestreams ? FileTransferMethod.Socks5Bytestreams : method;
+        var families = methods.Select(FamilyOf).Distinct().ToList();
+        var allowJingle = families.Contains(FileTransferMethod.Jingle);
+        var allowSi = families.Contains(FileTransferMethod.Socks5Bytestreams);
+        var allowHttp = families.Contains(FileTransferMethod.HttpUpload);
         var transports = TransportsOf(methods);
         List<(Jid Resource, DiscoInfo? Info)> resources = [];
-        if (to.IsBare)
+        var plan = new List<SendStep>();
+        var discoDone = false;
+        if (allowJingle || allowSi)
         {
-            if (endpoint is not XmppClient client)
+            if (to.IsBare)
             {
-                throw new ArgumentException("Files go to a full JID (one client) when sending from a component.", nameof(to));
-            }
-
-            resources.AddRange((await client.Capabilities.GetResourcesInfoAsync(to, cancellationToken).ConfigureAwait(false)).Select(r => (r.Resource, (DiscoInfo?)r.Info)));
-            if (resources.Count == 0)
-            {
-                throw new FileTransferException(FileTransferError.NoCommonMethod, $"{to} has no online resource that answered disco; send to a full JID.");
-            }
-        }
-        else if (!allowJingle)
-        {
-            JingleLog.MethodChosen(_logger, to, FileTransferMethod.Socks5Bytestreams, "only SI methods are allowed for this send");
-            return (to, false);
-        }
-        else
-        {
-            DiscoInfo? info = null;
-            try
-            {
-                info = endpoint is XmppClient client
-                    ? await client.Capabilities.GetInfoAsync(to, cancellationToken).ConfigureAwait(false)
-                    : await endpoint.Disco.QueryInfoAsync(to, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is XmppStanzaException or TimeoutException)
-            {
-                JingleLog.ResourceSkipped(_logger, to, "disco failed: " + ex.Message);
-            }
-
-            resources.Add((to, info));
-        }
-
-        if (allowJingle)
-        {
-            foreach (var (resource, info) in resources)
-            {
-                if (JingleSupport(info, transports) is { } missing)
+                if (endpoint is not XmppClient client)
                 {
-                    JingleLog.ResourceSkipped(_logger, resource, "no Jingle: " + missing);
-                    continue;
+                    throw new ArgumentException("Files go to a full JID (one client) when sending from a component.", nameof(to));
                 }
 
-                JingleLog.MethodChosen(_logger, resource, FileTransferMethod.Jingle, "it announces urn:xmpp:jingle:1, Jingle file transfer (ft:5) and a transport we may use");
-                return (resource, true);
+                resources.AddRange((await client.Capabilities.GetResourcesInfoAsync(to, cancellationToken).ConfigureAwait(false)).Select(r => (r.Resource, (DiscoInfo?)r.Info)));
+                discoDone = true;
+                if (resources.Count == 0)
+                {
+                    var why = $"{to} has no online resource that answered disco";
+                    if (!allowHttp)
+                    {
+                        throw new FileTransferException(FileTransferError.NoCommonMethod, why + "; send to a full JID.");
+                    }
+
+                    Skip(allowJingle ? FileTransferMethod.Jingle : FileTransferMethod.Socks5Bytestreams, why);
+                }
+            }
+            else if (!allowJingle && !allowHttp)
+            {
+                resources.Add((to, null));
+            }
+            else
+            {
+                DiscoInfo? info = null;
+                try
+                {
+                    info = endpoint is XmppClient client
+                        ? await client.Capabilities.GetInfoAsync(to, cancellationToken).ConfigureAwait(false)
+                        : await endpoint.Disco.QueryInfoAsync(to, cancellationToken: cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is XmppStanzaException or TimeoutException)
+                {
+                    JingleLog.ResourceSkipped(_logger, to, "disco failed: " + ex.Message);
+                }
+
+                discoDone = true;
+                resources.Add((to, info));
             }
         }
 
-        if (!allowSi)
+        for (var i = 0; i < families.Count; i++)
         {
-            throw new FileTransferException(FileTransferError.NoCommonMethod, $"{to} does not announce Jingle file transfer, and SI is not allowed for this send.");
+            var laterFamilies = families.Skip(i + 1).Any(f => f != FileTransferMethod.Jingle || resources.Count > 0);
+            switch (families[i])
+            {
+                case FileTransferMethod.Jingle when resources.Count > 0:
+                    string? missing = null;
+                    foreach (var (resource, info) in resources)
+                    {
+                        missing = JingleSupport(info, transports);
+                        if (missing is null)
+                        {
+                            JingleLog.MethodChosen(_logger, resource, FileTransferMethod.Jingle, "it announces urn:xmpp:jingle:1, Jingle file transfer (ft:5) and a transport we may use");
+                            plan.Add(new SendStep(FileTransferMethod.Jingle, resource));
+                            break;
+                        }
+
+                        JingleLog.ResourceSkipped(_logger, resource, "no Jingle: " + missing);
+                    }
+
+                    if (missing is not null)
+                    {
+                        Skip(FileTransferMethod.Jingle, $"{to} does not announce Jingle file transfer ({missing})");
+                    }
+
+                    break;
+                case FileTransferMethod.Socks5Bytestreams when resources.Count > 0:
+                    var si = resources.FirstOrDefault(r => r.Info is { } i && i.Supports(FileTransferNamespaces.FileTransferProfile));
+                    if (si.Resource is not null)
+                    {
+                        JingleLog.MethodChosen(_logger, si.Resource, FileTransferMethod.Socks5Bytestreams, "SI file transfer is announced");
+                        plan.Add(new SendStep(FileTransferMethod.Socks5Bytestreams, si.Resource));
+                    }
+                    else if (!discoDone || (!plan.Exists(step => step.Skipped is null) && !laterFamilies))
+                    {
+                        // Nothing better is possible: some clients take SI without announcing it.
+                        JingleLog.MethodChosen(_logger, resources[0].Resource, FileTransferMethod.Socks5Bytestreams, discoDone ? "nothing better is announced; trying SI" : "only SI methods are allowed for this send");
+                        plan.Add(new SendStep(FileTransferMethod.Socks5Bytestreams, resources[0].Resource));
+                    }
+                    else
+                    {
+                        Skip(FileTransferMethod.Socks5Bytestreams, $"{to} does not announce SI file transfer");
+                    }
+
+                    break;
+                case FileTransferMethod.HttpUpload:
+                    plan.Add(new SendStep(FileTransferMethod.HttpUpload, to));
+                    break;
+            }
         }
 
-        var si = resources.FirstOrDefault(r => r.Info is { } i && i.Supports(FileTransferNamespaces.FileTransferProfile));
-        var chosen = si.Resource ?? resources[0].Resource;
-        JingleLog.MethodChosen(_logger, chosen, FileTransferMethod.Socks5Bytestreams, si.Resource is not null
-            ? "SI file transfer is announced" + (allowJingle ? " and Jingle file transfer is not" : string.Empty)
-            : "nothing better is announced; trying SI");
-        return (chosen, false);
+        if (plan.TrueForAll(step => step.Skipped is not null))
+        {
+            throw new FileTransferException(FileTransferError.NoCommonMethod, allowSi
+                ? $"{to} announces none of the allowed methods: {string.Join("; ", plan.Select(step => step.Skipped))}."
+                : $"{to} does not announce Jingle file transfer, and SI is not allowed for this send.");
+        }
+
+        return plan;
+
+        void Skip(FileTransferMethod method, string why)
+        {
+            FileTransferLog.MethodSkipped(_logger, name, to, method, why);
+            plan.Add(new SendStep(method, to, new FileTransferAttempt(method, null, why)));
+        }
     }
+
+    /// <summary>One method of a send plan and the address it goes to; <see cref="Skipped"/> when the receiver does not announce it.</summary>
+    private readonly record struct SendStep(FileTransferMethod Method, Jid To, FileTransferAttempt? Skipped = null);
 
     /// <summary>Why <paramref name="info"/> rules Jingle out, or <see langword="null"/> when it announces everything needed.</summary>
     private static string? JingleSupport(DiscoInfo? info, IReadOnlyList<FileTransferMethod> transports)
@@ -245,16 +302,28 @@ public sealed partial class FileTransferManager
                 await SendQuietlyAsync(endpoint, session, info).ConfigureAwait(false);
             }
 
-            // The receiver ends the session once it has checked the file (XEP-0234 §6.6; Dino does so when it has read the size).
+            // The receiver confirms with <received/> and/or ends the session once it has checked the file (XEP-0234 §7; Dino
+            // ends it when it has read the size). Silence means it took the bytes but kept no file: Dino 0.4.2 acknowledges
+            // every in-band block after its own download already failed, so only the missing confirmation tells.
             JingleReason verdict;
-            try
+            await ((Task)Task.WhenAny(session.Terminated.Task, session.ReceivedConfirmation.Task)
+                .WaitAsync(_options.JingleConfirmationTimeout, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (session.Terminated.Task.IsCompletedSuccessfully)
             {
-                verdict = await session.Terminated.Task.WaitAsync(JingleCompletionTimeout, cancellationToken).ConfigureAwait(false);
+                verdict = session.Terminated.Task.Result;
             }
-            catch (TimeoutException)
+            else if (session.ReceivedConfirmation.Task.IsCompleted)
             {
                 verdict = new JingleReason("success");
                 await TerminateQuietlyAsync(endpoint, session, verdict).ConfigureAwait(false);
+            }
+            else
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await TerminateQuietlyAsync(endpoint, session, new JingleReason("timeout", "No confirmation that the file was received")).ConfigureAwait(false);
+                throw new FileTransferException(FileTransferError.Timeout,
+                    $"{to} took all {counter.Read} bytes over {transport} but never confirmed the file (no <received/> or session-terminate within "
+                    + $"{_options.JingleConfirmationTimeout.TotalSeconds:0} s): its client most likely failed to store it.");
             }
 
             if (!verdict.IsSuccess)
@@ -434,6 +503,9 @@ public sealed partial class FileTransferManager
         public TaskCompletionSource<XmppElement> Accepted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource<JingleReason> Terminated { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completed when the receiver of our file sent <c>&lt;received/&gt;</c> (XEP-0234 §7).</summary>
+        public TaskCompletionSource ReceivedConfirmation { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public TaskCompletionSource<XmppElement?> TransportAnswer { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -238,9 +238,19 @@ public sealed partial class FileTransferManager
     private void OnSessionInfo(JingleSession session, XmppElement jingle)
     {
         var payload = jingle.Children.FirstOrDefault(c => c.Namespace != FileTransferNamespaces.Jingle);
-        if (payload is null || payload is { Name: "received", Namespace: FileTransferNamespaces.JingleFileTransfer })
+        if (payload is null)
         {
-            // An empty session-info is a ping (XEP-0166 §6.8); <received/> needs nothing from a sender.
+            // An empty session-info is a ping (XEP-0166 §6.8).
+            return;
+        }
+
+        if (payload is { Name: "received", Namespace: FileTransferNamespaces.JingleFileTransfer })
+        {
+            if (session.WeInitiated)
+            {
+                session.ReceivedConfirmation.TrySetResult();
+            }
+
             return;
         }
 

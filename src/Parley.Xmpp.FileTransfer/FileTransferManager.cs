@@ -46,8 +46,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
     /// <summary>
     /// Decides about incoming offers: return <see cref="IncomingFileOffer.Accept"/> or <see cref="IncomingFileOffer.Decline"/>.
-    /// Without a policy every offer is declined. It runs while other stanzas wait, so it should decide quickly
-    /// (<see cref="FileTransferOptions.PolicyTimeout"/> declines when it takes too long).
+    /// Without a policy every offer is declined. It runs off the dispatch loop (other stanzas keep flowing; the offer is
+    /// answered when it decides), and <see cref="FileTransferOptions.PolicyTimeout"/> declines when it takes too long.
     /// </summary>
     public Func<IncomingFileOffer, CancellationToken, ValueTask<FileOfferDecision>>? IncomingPolicy { get; set; }
 
@@ -64,18 +64,27 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             throw new InvalidOperationException("The file-transfer manager is already attached to an endpoint.");
         }
 
-        endpoint.SetIqHandler("si", FileTransferNamespaces.StreamInitiation, OnStreamInitiationAsync);
+        // The receive policy (up to PolicyTimeout) and streamhost connects (StreamhostConnectTimeout each) run off the
+        // dispatch loop: the offer is answered when they are done, while other stanzas keep flowing.
+        endpoint.SetDeferredIqHandler("si", FileTransferNamespaces.StreamInitiation, Deferred(OnStreamInitiationAsync), _options.NegotiationTimeout);
         endpoint.Disco.AddFeature(FileTransferNamespaces.FileTransferProfile);
-        endpoint.SetIqHandler("query", FileTransferNamespaces.Bytestreams, OnBytestreamsAsync);
+        endpoint.SetDeferredIqHandler("query", FileTransferNamespaces.Bytestreams, Deferred(OnBytestreamsAsync), _options.NegotiationTimeout);
         endpoint.SetIqHandler("open", FileTransferNamespaces.InBandBytestreams, OnIbbOpenAsync);
         endpoint.SetIqHandler("data", FileTransferNamespaces.InBandBytestreams, OnIbbDataAsync, announce: false);
         endpoint.SetIqHandler("close", FileTransferNamespaces.InBandBytestreams, OnIbbCloseAsync, announce: false);
         AttachJingle(endpoint);
     }
 
+    private static DeferredIqRequestHandler Deferred(Func<Iq, CancellationToken, ValueTask<XmppElement?>> handler) =>
+        (request, cancellationToken) =>
+        {
+            request.AnswerInBackground(ct => handler(request.Stanza, ct), cancellationToken);
+            return ValueTask.CompletedTask;
+        };
+
     /// <summary>
-    /// Offers a file from disk and sends it: over Jingle when the receiver announces Jingle file transfer, else over SI
-    /// (see <see cref="FileSendOptions.Methods"/>).
+    /// Offers a file from disk and sends it: over Jingle when the receiver announces Jingle file transfer, else over SI, and
+    /// as an HTTP upload link when that is listed and the others failed (see <see cref="FileSendOptions.Methods"/>).
     /// </summary>
     /// <param name="to">The receiver: a full JID, or a bare JID (a client: the online resource announcing the best method is chosen).</param>
     /// <param name="path">The file.</param>
@@ -98,7 +107,11 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         }
     }
 
-    /// <summary>Offers <paramref name="size"/> bytes of a stream as a file and sends them over Jingle or SI, as the receiver supports.</summary>
+    /// <summary>
+    /// Offers <paramref name="size"/> bytes of a stream as a file and sends them over Jingle or SI, as the receiver supports,
+    /// or as an HTTP upload link (when listed in <see cref="FileSendOptions.Methods"/>); a failed method gives way to the next
+    /// (seekable content is rewound; other content only falls back when nothing was read).
+    /// </summary>
     /// <param name="to">The receiver: a full JID, or a bare JID (a client: the online resource announcing the best method is chosen).</param>
     /// <param name="content">The bytes, read from the current position; seekable content is read twice when the hash is offered.</param>
     /// <param name="name">The file name offered.</param>
@@ -133,21 +146,87 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
         var endpoint = _endpoint ?? throw new InvalidOperationException("Add the manager to a client first (AddExtension).");
         var self = endpoint.Jid ?? throw new InvalidOperationException("Not connected.");
-        (to, var jingle) = await ChooseMethodAsync(endpoint, to, methods, cancellationToken).ConfigureAwait(false);
+        var attempts = new List<FileTransferAttempt>();
+        var plan = await PlanAsync(endpoint, to, methods, name, cancellationToken).ConfigureAwait(false);
+        var start = content.CanSeek ? content.Position : -1;
         string? sha256 = null;
         if (options.IncludeHash && content.CanSeek)
         {
-            var start = content.Position;
             sha256 = await HashAsync(content, size, cancellationToken).ConfigureAwait(false);
             content.Position = start;
         }
 
-        if (jingle)
+        var declined = false;
+        System.Runtime.ExceptionServices.ExceptionDispatchInfo? lastFailure = null;
+        for (var i = 0; i < plan.Count; i++)
         {
-            return await SendJingleAsync(endpoint, self, to, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false);
+            var step = plan[i];
+            if (step.Skipped is { } skipped)
+            {
+                attempts.Add(skipped);
+                continue;
+            }
+
+            if (declined && step.Method != FileTransferMethod.HttpUpload)
+            {
+                // A decline is the user's answer: the same client is not asked again over another protocol.
+                attempts.Add(new FileTransferAttempt(step.Method, null, "not offered again after the decline"));
+                continue;
+            }
+
+            try
+            {
+                var result = step.Method switch
+                {
+                    FileTransferMethod.Jingle => await SendJingleAsync(endpoint, self, step.To, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false),
+                    FileTransferMethod.HttpUpload => await SendHttpUploadAsync(endpoint, step.To, content, name, size, options, attempts, progress, cancellationToken).ConfigureAwait(false),
+                    _ => await SendSiAsync(endpoint, self, step.To, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false),
+                };
+                if (attempts.Count == 0)
+                {
+                    return result;
+                }
+
+                // FallbackReason says why methods that were tried were given up; Attempts also lists the skipped ones.
+                var tried = string.Join("; ", attempts.Where(a => a.WasTried));
+                var fallback = (tried.Length > 0, result.FallbackReason) switch
+                {
+                    (true, { } inner) => $"{tried}; {inner}",
+                    (true, null) => tried,
+                    _ => result.FallbackReason,
+                };
+                return result with { Attempts = attempts, FallbackReason = fallback };
+            }
+            catch (Exception ex) when (ex is FileTransferException or XmppStanzaException && !cancellationToken.IsCancellationRequested && plan.Skip(i + 1).Any(s => s.Skipped is null))
+            {
+                var error = ex is FileTransferException fte ? fte.Error : FileTransferError.NoCommonMethod;
+                var rewound = content.CanSeek || error is FileTransferError.Declined or FileTransferError.NoCommonMethod;
+                if (!rewound)
+                {
+                    throw;
+                }
+
+                if (content.CanSeek)
+                {
+                    content.Position = start;
+                }
+
+                declined |= error == FileTransferError.Declined;
+                lastFailure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
+                attempts.Add(new FileTransferAttempt(step.Method, error, ex.Message));
+                FileTransferLog.MethodFailed(_logger, name, step.To, step.Method, error, ex.Message, plan.Skip(i + 1).First(s => s.Skipped is null).Method);
+            }
         }
 
-        methods = [.. methods.Where(m => m != FileTransferMethod.Jingle)];
+        // Only reached when the steps after a decline were all skipped: the decline is the answer.
+        lastFailure?.Throw();
+        throw new InvalidOperationException("The send plan ended without a result.");
+    }
+
+    private async Task<FileTransferResult> SendSiAsync(XmppEndpoint endpoint, Jid self, Jid to, Stream content, string name, long size, FileSendOptions options,
+        FileTransferMethod[] methods, string? sha256, IProgress<FileTransferProgress>? progress, CancellationToken cancellationToken)
+    {
+        methods = [.. methods.Where(m => m is FileTransferMethod.Socks5Bytestreams or FileTransferMethod.InBandBytestreams)];
         var sid = NewSid();
         var offer = new SiFileOffer(sid, FileNames.Sanitize(name), size, options.Description, options.MimeType, sha256, methods);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -227,6 +306,12 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         if (_listener is { } listener)
         {
             await listener.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _upload?.Dispose();
+        if (_options.HttpClient is null)
+        {
+            _http?.Dispose();
         }
 
         _setupLock.Dispose();

@@ -1,4 +1,5 @@
 using System.Net;
+using Parley.Xmpp.Upload;
 
 namespace Parley.Xmpp.FileTransfer;
 
@@ -59,10 +60,17 @@ public sealed class FileTransferOptions
     /// </summary>
     public TimeSpan IncomingStreamTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a Jingle sender waits, after the last byte, for the receiver to confirm the file (<c>&lt;received/&gt;</c> or
+    /// session-terminate). Without a confirmation the send fails with <see cref="FileTransferError.Timeout"/>: the receiver
+    /// took the bytes but, as far as we can tell, kept no file. Default 15 s.
+    /// </summary>
+    public TimeSpan JingleConfirmationTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How long a stream may stay silent before the transfer fails; default 60 s.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long the incoming policy may take to decide; default 30 s (it blocks the handling of other stanzas meanwhile).</summary>
+    /// <summary>How long the incoming policy may take to decide; default 30 s (other stanzas are handled meanwhile; the offer is answered when it decides).</summary>
     public TimeSpan PolicyTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Offers larger than this are declined before the policy sees them; default 16 GiB.</summary>
@@ -73,6 +81,16 @@ public sealed class FileTransferOptions
 
     /// <summary>The buffer of a SOCKS5 stream copy; default 64 KiB. Memory per transfer stays at about this size.</summary>
     public int BufferSize { get; set; } = 64 * 1024;
+
+    /// <summary>Settings of <see cref="FileTransferMethod.HttpUpload"/> (service, PUT timeout).</summary>
+    public HttpUploadOptions HttpUpload { get; set; } = new();
+
+    /// <summary>
+    /// The HTTP client for the PUT of <see cref="FileTransferMethod.HttpUpload"/> (not disposed by the manager); set its
+    /// <see cref="System.Net.Http.HttpClient.Timeout"/> to infinite, <see cref="HttpUploadOptions.PutTimeout"/> applies. When
+    /// <see langword="null"/> the manager creates one that trusts the system's certificate authorities.
+    /// </summary>
+    public HttpClient? HttpClient { get; set; }
 
     /// <summary>The methods accepted when receiving, in order of preference; default SOCKS5 then in-band.</summary>
     public IList<FileTransferMethod> ReceiveMethods { get; } = [FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams];
@@ -110,7 +128,8 @@ public sealed class FileTransferOptions
         }
 
         ArgumentNullException.ThrowIfNull(Socks5BindAddress);
-        foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
+        ArgumentNullException.ThrowIfNull(HttpUpload);
+        foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, JingleConfirmationTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
         {
             if (timeout <= TimeSpan.Zero)
             {

@@ -126,17 +126,38 @@ public abstract partial class XmppEndpoint
     {
         var payload = request.Payload;
         Iq response;
-        if (payload is null || !_iqHandlers.TryGetValue((payload.Name, payload.Namespace), out var handler))
+        if (payload is null || !_iqHandlers.TryGetValue((payload.Name, payload.Namespace), out var entry))
         {
             // RFC 6120 §8.4: a request nobody understands gets service-unavailable, never silence.
             Log.UnhandledIq(Logger, request.TypeName ?? "?", payload?.Name ?? "(none)", payload?.Namespace ?? string.Empty);
             response = request.CreateError(payload is null ? StanzaError.BadRequest("The IQ has no payload.") : StanzaError.ServiceUnavailable());
         }
+        else if (entry.Deferred is { } deferred)
+        {
+            // The handler takes the request and answers through it, possibly after later stanzas were dispatched.
+            var taken = new IqRequest(this, request, entry.AnswerTimeout);
+            Exception? failure = null;
+            try
+            {
+                await deferred(taken, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                failure = ex;
+            }
+
+            await taken.CompleteHandlerAsync(failure, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         else
         {
             try
             {
-                var result = await handler(request, cancellationToken).ConfigureAwait(false);
+                var result = await entry.Immediate!(request, cancellationToken).ConfigureAwait(false);
                 response = request.CreateResult(result);
             }
             catch (XmppStanzaException ex)

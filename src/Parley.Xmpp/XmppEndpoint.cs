@@ -16,7 +16,9 @@ namespace Parley.Xmpp;
 /// </summary>
 /// <remarks>
 /// Sending is safe from any thread. Handlers run one at a time, in the order stanzas arrived; a handler
-/// that throws is logged and the connection goes on.
+/// that throws is logged and the connection goes on. An IQ handler that needs long (a user's decision, a network
+/// connect) takes the request instead (<see cref="SetDeferredIqHandler"/>) and answers it later, so later stanzas
+/// are not held up.
 /// </remarks>
 public abstract partial class XmppEndpoint : IAsyncDisposable
 {
@@ -27,7 +29,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     private readonly SemaphoreSlim _lifecycle = new(1, 1);
     private readonly Queue<(Stanza Stanza, TaskCompletionSource? Completion)> _backlog = new();
     private readonly ConcurrentDictionary<string, PendingIq> _pendingIqs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<(string Name, string Namespace), IqRequestHandler> _iqHandlers = new();
+    private readonly ConcurrentDictionary<(string Name, string Namespace), IqHandlerEntry> _iqHandlers = new();
     private readonly Dictionary<Type, object> _extensions = [];
     private ImmutableArray<Func<Message, CancellationToken, ValueTask>> _messageHandlers = [];
     private ImmutableArray<Func<Presence, CancellationToken, ValueTask>> _presenceHandlers = [];
@@ -119,10 +121,36 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     /// <exception cref="InvalidOperationException">A handler for that payload is already registered.</exception>
     public void SetIqHandler(string name, string @namespace, IqRequestHandler handler, bool announce = true)
     {
+        ArgumentNullException.ThrowIfNull(handler);
+        AddIqHandler(name, @namespace, new IqHandlerEntry(handler, null, TimeSpan.Zero), announce);
+    }
+
+    /// <summary>
+    /// Like <see cref="SetIqHandler"/>, for a handler that answers later: it gets an <see cref="IqRequest"/>, returns quickly
+    /// (the dispatch loop goes on with the next stanza) and answers through the request when it can. A request not answered
+    /// within <paramref name="answerTimeout"/> is answered internal-server-error; a handler that throws before answering
+    /// answers at once (its <see cref="XmppStanzaException"/>'s error, else internal-server-error).
+    /// </summary>
+    /// <param name="name">The payload's local name.</param>
+    /// <param name="namespace">The payload's namespace.</param>
+    /// <param name="handler">The handler.</param>
+    /// <param name="answerTimeout">How long a request may stay unanswered; default 60 s.</param>
+    /// <param name="announce">Whether to add the namespace to the disco#info features.</param>
+    /// <exception cref="InvalidOperationException">A handler for that payload is already registered.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="answerTimeout"/> is not positive.</exception>
+    public void SetDeferredIqHandler(string name, string @namespace, DeferredIqRequestHandler handler, TimeSpan? answerTimeout = null, bool announce = true)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        var timeout = answerTimeout ?? TimeSpan.FromSeconds(60);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(timeout, TimeSpan.Zero, nameof(answerTimeout));
+        AddIqHandler(name, @namespace, new IqHandlerEntry(null, handler, timeout), announce);
+    }
+
+    private void AddIqHandler(string name, string @namespace, IqHandlerEntry entry, bool announce)
+    {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentException.ThrowIfNullOrEmpty(@namespace);
-        ArgumentNullException.ThrowIfNull(handler);
-        if (!_iqHandlers.TryAdd((name, @namespace), handler))
+        if (!_iqHandlers.TryAdd((name, @namespace), entry))
         {
             throw new InvalidOperationException($"A handler for <{name} xmlns='{@namespace}'/> is already registered.");
         }
@@ -132,6 +160,9 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
             Disco.AddFeature(@namespace);
         }
     }
+
+    /// <summary>A registered IQ handler: answers in the dispatch loop, or takes the request and answers later.</summary>
+    private sealed record IqHandlerEntry(IqRequestHandler? Immediate, DeferredIqRequestHandler? Deferred, TimeSpan AnswerTimeout);
 
     /// <summary>Adds an extension (file transfer, a bot feature…) and lets it register its handlers and features.</summary>
     /// <typeparam name="T">The extension type; one instance per type.</typeparam>

@@ -21,6 +21,8 @@ internal sealed class BotHost : IAsyncDisposable
 
     public BotHostedService Service => _host.Services.GetRequiredService<BotHostedService>();
 
+    public IServiceProvider Services => _host.Services;
+
     public static IHost Build(Dictionary<string, string?> settings)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });

@@ -108,6 +108,38 @@ public sealed class CliTests(ServerFixture servers)
     }
 
     [Fact]
+    public async Task Parley_send_file_delivers_to_a_running_libpurple()
+    {
+        // finch (libpurple 2.14, Pidgin's engine) takes only SI: the CLI must pick it from finch's caps by itself.
+        var server = await servers.GetAsync(Servers.Prosody);
+        var (sender, user) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        await server.AddRosterItemAsync(sender.Localpart, user.Jid.ToString(), "user");
+        await server.AddRosterItemAsync(user.Localpart, sender.Jid.ToString(), "sender");
+        var folder = Directory.CreateTempSubdirectory("parley-cli-purple-").FullName;
+        var source = Path.Combine(folder, "status 1234.pdf");
+        var bytes = System.Security.Cryptography.RandomNumberGenerator.GetBytes(700_000);
+        await File.WriteAllBytesAsync(source, bytes);
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        try
+        {
+            await using var purple = await LibpurpleClient.StartAsync(server, user, [sender.Jid]);
+            var (code, stdout, stderr) = await RunAsync(
+                ["send-file", $"{user.Jid}/finch", source, "--jid", sender.Jid.ToString(), "--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256],
+                sender.Password);
+            Assert.True(code == 0, stderr + stdout + purple.Diagnostics());
+            Assert.Contains($"sha-256 {sha}", stdout, StringComparison.Ordinal);
+
+            // Pidgin's autoaccept plugin saves under purple_escape_filename(name): the space arrives, and is stored as %20.
+            var saved = await purple.WaitForReceivedFileAsync("status%201234.pdf", bytes.Length, TimeSpan.FromSeconds(60));
+            Assert.Equal(sha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(saved))));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_password_exits_3_with_one_line()
     {
         var server = await servers.GetAsync(Servers.Prosody);

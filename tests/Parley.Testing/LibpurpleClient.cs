@@ -216,7 +216,10 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
         {
             if (stopwatch.Elapsed > TimeSpan.FromSeconds(10))
             {
-                throw new TimeoutException($"libpurple reported the file complete, but {path} does not have {size} bytes.\n{Diagnostics()}");
+                var found = Directory.Exists(DownloadDirectory)
+                    ? string.Join(", ", new DirectoryInfo(DownloadDirectory).GetFiles().Select(f => $"'{f.Name}' ({f.Length} bytes)"))
+                    : "no download folder";
+                throw new TimeoutException($"libpurple reported the file complete, but {path} does not have {size} bytes; found: {found}.\n{Diagnostics()}");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken).ConfigureAwait(false);

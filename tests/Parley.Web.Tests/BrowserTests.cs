@@ -79,7 +79,7 @@ public sealed class BrowserTests(ServerFixture servers)
         await second.ReloadAsync();
         await Assertions.Expect(second.Locator("#messages li .text")).ToHaveTextAsync(["Hello from the browser", "Hi Dora! How can I help?", Payload]);
         await page.FillAsync("#text", "Thanks, that works.\nSecond line.");
-        await page.ClickAsync("#composer button");
+        await page.ClickAsync("#composer button[type=submit]");
         Assert.Equal("Thanks, that works.\nSecond line.", (await owner.NextMessageAsync()).Body);
         await Assertions.Expect(second.Locator("#messages li.visitor .text").Last).ToHaveTextAsync("Thanks, that works.\nSecond line.");
         Assert.Empty(errors);

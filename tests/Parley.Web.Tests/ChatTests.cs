@@ -153,7 +153,7 @@ public sealed class ChatTests(ServerFixture servers)
         Assert.Contains("<script src=\"/app.js\" defer></script>", html, StringComparison.Ordinal);
         Assert.DoesNotContain("<script>", html, StringComparison.Ordinal);
         var script = await visitor.Http.GetStringAsync("/app.js");
-        Assert.Contains(".textContent = message.text", script, StringComparison.Ordinal);
+        Assert.Contains("renderText(textNode, message.text)", script, StringComparison.Ordinal);
         Assert.DoesNotContain("innerHTML", script, StringComparison.Ordinal);
         Assert.DoesNotContain("insertAdjacentHTML", script, StringComparison.Ordinal);
     }
@@ -283,8 +283,7 @@ public sealed class ChatTests(ServerFixture servers)
             conversation = visitor.Conversation!;
             Assert.Equal("pending", (await visitor.SendAsync("first")).State);
             Assert.Equal("pending", (await visitor.SendAsync("second")).State);
-            using var health = await visitor.Http.GetAsync("/healthz");
-            Assert.Equal("Degraded", await health.Content.ReadAsStringAsync());
+            Assert.Equal((HttpStatusCode.OK, "Degraded"), await visitor.HealthAsync());
             Assert.All((await visitor.HistoryAsync()).Messages, m => Assert.Equal("pending", m.State));
         }
 
@@ -311,8 +310,7 @@ public sealed class ChatTests(ServerFixture servers)
             await Task.Delay(50);
         }
 
-        using var healthy = await again.Http.GetAsync("/healthz");
-        Assert.Equal("Healthy", await healthy.Content.ReadAsStringAsync());
+        Assert.Equal((HttpStatusCode.OK, "Healthy"), await again.HealthAsync());
     }
 
     [Theory]

@@ -84,9 +84,19 @@ internal sealed class Visitor : IDisposable
         return new Tab(response, await response.Content.ReadAsStreamAsync());
     }
 
+    /// <summary>GET /healthz: the status code and the overall status from the JSON body.</summary>
+    public async Task<(HttpStatusCode Code, string Status)> HealthAsync()
+    {
+        using var response = await _http.GetAsync("/healthz");
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return (response.StatusCode, body.RootElement.GetProperty("status").GetString()!);
+    }
+
     public void Dispose() => _http.Dispose();
 
-    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq);
+    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto = false, SharedFile? File = null);
+
+    internal sealed record SharedFile(string Url, string Name, long? Size);
 
     internal sealed record History(List<Message> Messages, bool HasMore);
 
@@ -136,6 +146,24 @@ internal sealed class Visitor : IDisposable
                     if (match(message))
                     {
                         return message;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Waits for the next event of a type (e.g. <c>typing</c>) and returns its data.</summary>
+        public async Task<JsonElement> NextEventAsync(string type, Func<JsonElement, bool>? match = null, TimeSpan? timeout = null)
+        {
+            using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+            while (true)
+            {
+                var item = await _events.Reader.ReadAsync(cts.Token);
+                if (item.EventType == type)
+                {
+                    var data = JsonDocument.Parse(item.Data).RootElement;
+                    if (match?.Invoke(data) ?? true)
+                    {
+                        return data;
                     }
                 }
             }

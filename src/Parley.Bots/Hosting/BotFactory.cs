@@ -12,7 +12,7 @@ internal static class BotFactory
     public static Regex ProjectRegex(string pattern) =>
         new($"^(?:{pattern})$", RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100));
 
-    public static BotRunner Create(string name, BotOptions options, string stateDirectory, HttpClient http, ILoggerFactory loggerFactory, TimeProvider time)
+    public static BotRunner Create(string name, BotOptions options, string stateDirectory, HttpClient http, ILoggerFactory loggerFactory, TimeProvider time, BotMetrics metrics)
     {
         var client = new XmppClient(ClientOptions(options), loggerFactory);
         var rules = new MessageRules(AllowList.Parse(options.AllowedSenders), new SenderRateLimiter(options.RateLimit.Burst, options.RateLimit.PerMinute, time), options.AnswerOfflineMessages);
@@ -23,7 +23,7 @@ internal static class BotFactory
             BotKind.Report => new ReportBot(ProjectRegex(options.Report.ProjectPattern), ReportSource(options.Report, http), ReportDelivery(client, options.Report, loggerFactory), options.Report.MaxConcurrentRequests),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "Unknown bot kind."),
         };
-        return new BotRunner(name, client, bot, rules, loggerFactory, time);
+        return new BotRunner(name, client, bot, rules, loggerFactory, time, metrics);
     }
 
     public static XmppClientOptions ClientOptions(BotOptions options)

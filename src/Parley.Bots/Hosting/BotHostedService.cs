@@ -17,6 +17,8 @@ public sealed partial class BotHostedService : IHostedService, IAsyncDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly BotMetrics _metrics;
+    private readonly bool _ownsMetrics;
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1) }) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly List<BotRunner> _runners = [];
     private readonly List<Task> _retries = [];
@@ -28,8 +30,11 @@ public sealed partial class BotHostedService : IHostedService, IAsyncDisposable
     /// <param name="environment">The host environment (for the default state folder).</param>
     /// <param name="loggerFactory">Where to log.</param>
     /// <param name="time">The clock.</param>
-    public BotHostedService(IOptions<BotHostOptions> options, IHostEnvironment environment, ILoggerFactory loggerFactory, TimeProvider? time = null)
+    /// <param name="metrics">Where the bots count their work; <see langword="null"/> for a meter of the host's own.</param>
+    public BotHostedService(IOptions<BotHostOptions> options, IHostEnvironment environment, ILoggerFactory loggerFactory, TimeProvider? time = null, BotMetrics? metrics = null)
     {
+        _ownsMetrics = metrics is null;
+        _metrics = metrics ?? new BotMetrics();
         ArgumentNullException.ThrowIfNull(options);
         _options = options.Value;
         _environment = environment;
@@ -50,7 +55,7 @@ public sealed partial class BotHostedService : IHostedService, IAsyncDisposable
         _stateDirectory = _options.StateDirectory ?? Environment.GetEnvironmentVariable("STATE_DIRECTORY")?.Split(':')[0] ?? Path.Combine(_environment.ContentRootPath, "state");
         foreach (var (name, options) in _options.Bots.Where(b => b.Value.Enabled))
         {
-            var runner = BotFactory.Create(name, options, _stateDirectory, _http, _loggerFactory, _time);
+            var runner = BotFactory.Create(name, options, _stateDirectory, _http, _loggerFactory, _time, _metrics);
             _runners.Add(runner);
             try
             {
@@ -89,6 +94,10 @@ public sealed partial class BotHostedService : IHostedService, IAsyncDisposable
 
         _http.Dispose();
         _stopping.Dispose();
+        if (_ownsMetrics)
+        {
+            _metrics.Dispose();
+        }
     }
 
     private async Task RetryAsync(string name, BotOptions options, CancellationToken cancellationToken)
@@ -102,7 +111,7 @@ public sealed partial class BotHostedService : IHostedService, IAsyncDisposable
             }
 
             // A runner starts once; a failed one is replaced by a fresh one.
-            var runner = BotFactory.Create(name, options, _stateDirectory, _http, _loggerFactory, _time);
+            var runner = BotFactory.Create(name, options, _stateDirectory, _http, _loggerFactory, _time, _metrics);
             try
             {
                 await runner.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -17,6 +17,8 @@ public static class ServiceCollectionExtensions
         services.AddOptions<BotHostOptions>().Bind(configuration.GetSection(BotHostOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<BotHostOptions>, BotHostOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.AddSingleton(static sp => new BotMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<BotHostedService>();
         services.AddHostedService(sp => sp.GetRequiredService<BotHostedService>());
         return services;

@@ -1,34 +1,36 @@
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp;
 using Parley.Xmpp.FileTransfer;
+using Parley.Xmpp.Upload;
 
 namespace Parley.Bots.Reports;
 
 /// <summary>
-/// Sends the report as a file to the client that asked (its full JID), with the method that client supports: the
-/// <see cref="FileTransferManager"/> chooses Jingle file transfer when the client announces it, else SI (SOCKS5, then
-/// in-band). When the client announces no file transfer, or the transfer fails or is declined, it falls back to an HTTP
-/// upload link and says why ("Your client accepts no file transfer; here is a link instead:" or "The transfer failed
-/// (…); here is a link instead:"). A completed transfer is <see cref="ReportDeliveryResult.Confirmed"/>.
+/// Sends the report as a file to the client that asked (its full JID) through the <see cref="FileTransferManager"/>'s
+/// chain: Jingle file transfer when the client announces it, else SI (SOCKS5, then in-band), else — or when the transfer
+/// fails or is declined — an HTTP upload link, preceded by why ("Your client accepts no file transfer; here is a link
+/// instead:" or "The transfer failed (…); here is a link instead:"). A completed transfer is
+/// <see cref="ReportDeliveryResult.Confirmed"/>; a link is not.
 /// </summary>
 public sealed partial class FileTransferReportDelivery : IReportDelivery, IAsyncDisposable
 {
+    private static readonly IReadOnlyList<FileTransferMethod> s_methods =
+        [FileTransferMethod.Jingle, FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams, FileTransferMethod.HttpUpload];
+
     private readonly FileTransferManager _manager;
     private readonly HttpUploadReportDelivery _fallback;
-    private readonly TimeSpan _discoTimeout;
 
     /// <summary>Creates the delivery; it owns (and disposes) both the manager and the fallback.</summary>
-    /// <param name="manager">The file-transfer manager, already added to the bot's client (<see cref="XmppEndpoint.AddExtension{T}"/>).</param>
-    /// <param name="fallback">The link delivery used when no transfer is possible.</param>
-    /// <param name="discoTimeout">How long to wait for the recipient's disco#info. Default 5 s.</param>
+    /// <param name="manager">The file-transfer manager, already added to the bot's client (<see cref="XmppEndpoint.AddExtension{T}"/>); it uploads the link of the chain itself.</param>
+    /// <param name="fallback">The link delivery for a recipient without a resource (a bare JID), where no transfer is tried.</param>
+    /// <param name="discoTimeout">Kept for compatibility; the manager's disco (entity capabilities) decides now.</param>
     /// <exception cref="ArgumentNullException">A required argument is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="discoTimeout"/> is not positive.</exception>
     public FileTransferReportDelivery(FileTransferManager manager, HttpUploadReportDelivery fallback, TimeSpan? discoTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(manager);
         ArgumentNullException.ThrowIfNull(fallback);
-        _discoTimeout = discoTimeout ?? TimeSpan.FromSeconds(5);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(_discoTimeout, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(discoTimeout ?? TimeSpan.FromSeconds(5), TimeSpan.Zero, nameof(discoTimeout));
         _manager = manager;
         _fallback = fallback;
     }
@@ -39,51 +41,59 @@ public sealed partial class FileTransferReportDelivery : IReportDelivery, IAsync
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(context);
         var report = request.Report;
-        if (!await AcceptsFileTransferAsync(context.Client, request.Recipient, cancellationToken).ConfigureAwait(false))
+        if (request.Recipient.IsBare)
         {
             LogNoTransfer(context.Logger, request.Recipient.ToString());
             return await _fallback.DeliverLinkAsync(request, context, HttpUploadReportDelivery.NoTransferHint, cancellationToken).ConfigureAwait(false);
         }
 
-        string reason;
+        var options = new FileSendOptions
+        {
+            Methods = s_methods,
+            MimeType = report.ContentType,
+            Description = $"Report {report.FileName}",
+            LinkMessageType = request.Request.Type,
+            BeforeLinkAsync = async (attempts, ct) =>
+            {
+                LogAttempts(context.Logger, report.FileName, request.Recipient.ToString(), attempts);
+                await context.ReplyAsync(request.Request, HintFor(attempts), ct).ConfigureAwait(false);
+            },
+        };
+
+        FileTransferResult result;
         try
         {
             var file = new FileStream(report.Path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            FileTransferResult result;
             await using (file.ConfigureAwait(false))
             {
                 // The offered name is the report's, not the (possibly temporary) file's.
-                var options = new FileSendOptions { MimeType = report.ContentType, Description = $"Report {report.FileName}" };
                 result = await _manager.SendFileAsync(request.Recipient, file, report.FileName, file.Length, options, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
-
-            if (result.FallbackReason is { } fellBack)
-            {
-                LogTransportFallback(context.Logger, request.Recipient.ToString(), fellBack);
-            }
-
-            return new ReportDeliveryResult(MethodName(result), Confirmed: true, Link: null);
+        }
+        catch (FileTransferException ex) when (ex.InnerException is HttpUploadException upload)
+        {
+            throw new ReportDeliveryException(HttpUploadReportDelivery.UploadFailureMessage(upload, report.FileName), ex);
+        }
+        catch (FileTransferException ex) when (ex.Error == FileTransferError.Timeout && ex.InnerException is TimeoutException)
+        {
+            throw new ReportDeliveryException(HttpUploadReportDelivery.UploadTimeoutMessage, ex);
         }
         catch (FileTransferException ex)
         {
-            LogTransferFailed(context.Logger, report.FileName, request.Recipient.ToString(), ex.Error, ex.Message);
-            reason = ex.Error switch
-            {
-                FileTransferError.Declined => "you declined it",
-                FileTransferError.NoCommonMethod => "your client could not take it",
-                FileTransferError.StreamFailed => "no connection to your client could be made",
-                FileTransferError.Timeout => "your client did not answer in time",
-                FileTransferError.Aborted => "it was cancelled",
-                _ => "the file did not arrive intact",
-            };
-        }
-        catch (XmppStanzaException ex)
-        {
-            LogTransferRefused(context.Logger, report.FileName, request.Recipient.ToString(), ex.Condition);
-            reason = $"your client answered {ex.Condition}";
+            throw new ReportDeliveryException($"Uploading {report.FileName} failed — try again later.", ex);
         }
 
-        return await _fallback.DeliverLinkAsync(request, context, $"The transfer failed ({reason}); here is a link instead:", cancellationToken).ConfigureAwait(false);
+        if (result.Method == FileTransferMethod.HttpUpload)
+        {
+            return new ReportDeliveryResult("http-upload", Confirmed: false, result.Link);
+        }
+
+        if (result.FallbackReason is { } fellBack)
+        {
+            LogTransportFallback(context.Logger, request.Recipient.ToString(), fellBack);
+        }
+
+        return new ReportDeliveryResult(MethodName(result), Confirmed: true, Link: null);
     }
 
     /// <summary>Stops the manager's streamhost and releases the fallback's HTTP client.</summary>
@@ -99,23 +109,37 @@ public sealed partial class FileTransferReportDelivery : IReportDelivery, IAsync
         return result.Method == FileTransferMethod.Jingle ? $"jingle/{transport}" : $"si/{transport}";
     }
 
-    private async Task<bool> AcceptsFileTransferAsync(XmppClient client, Jid recipient, CancellationToken cancellationToken)
+    /// <summary>Why a link comes instead of the file, from the first method that was tried and failed.</summary>
+    private static string HintFor(IReadOnlyList<FileTransferAttempt> attempts)
     {
-        if (recipient.IsBare)
+        if (attempts.FirstOrDefault(a => a.WasTried) is not { Error: { } error })
         {
-            return false;
+            return HttpUploadReportDelivery.NoTransferHint;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_discoTimeout);
-        try
+        var reason = error switch
         {
-            var info = await client.Capabilities.GetInfoAsync(recipient, timeout.Token).ConfigureAwait(false);
-            return HttpUploadReportDelivery.FileTransferFeatures.Any(info.Supports);
+            FileTransferError.Declined => "you declined it",
+            FileTransferError.NoCommonMethod => "your client could not take it",
+            FileTransferError.StreamFailed => "no connection to your client could be made",
+            FileTransferError.Timeout => "your client did not answer in time",
+            FileTransferError.Aborted => "it was cancelled",
+            _ => "the file did not arrive intact",
+        };
+        return $"The transfer failed ({reason}); here is a link instead:";
+    }
+
+    private static void LogAttempts(ILogger logger, string fileName, string user, IReadOnlyList<FileTransferAttempt> attempts)
+    {
+        if (!attempts.Any(a => a.WasTried))
+        {
+            LogNoTransfer(logger, user);
+            return;
         }
-        catch (Exception ex) when (ex is XmppStanzaException or TimeoutException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+
+        foreach (var attempt in attempts.Where(a => a.WasTried))
         {
-            return false;
+            LogTransferFailed(logger, fileName, user, attempt.Error!.Value, attempt.Reason);
         }
     }
 
@@ -124,9 +148,6 @@ public sealed partial class FileTransferReportDelivery : IReportDelivery, IAsync
 
     [LoggerMessage(8211, LogLevel.Warning, "Sending {FileName} to {User} failed ({Error}: {Reason}); sending an upload link instead")]
     private static partial void LogTransferFailed(ILogger logger, string fileName, string user, FileTransferError error, string reason);
-
-    [LoggerMessage(8212, LogLevel.Warning, "{User} refused the offer of {FileName} with {Condition}; sending an upload link instead")]
-    private static partial void LogTransferRefused(ILogger logger, string fileName, string user, string condition);
 
     [LoggerMessage(8213, LogLevel.Information, "The transfer to {User} fell back to another bytestream: {Reason}")]
     private static partial void LogTransportFallback(ILogger logger, string user, string reason);

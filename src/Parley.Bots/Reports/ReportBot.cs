@@ -178,6 +178,7 @@ public sealed partial class ReportBot : Bot
         catch (ReportSourceException ex)
         {
             LogSourceFailed(Context.Logger, project, ex.Message, ex);
+            Context.Metrics.Report(Context.Name, ex.Error == ReportSourceError.TooLarge ? ReportOutcome.TooLarge : ReportOutcome.SourceUnavailable);
             var text = ex.Error == ReportSourceError.TooLarge
                 ? $"The report for project {project} is too large to send. {ex.Message}"
                 : "The report source did not answer — try again later.";
@@ -187,6 +188,7 @@ public sealed partial class ReportBot : Bot
 
         if (report is null)
         {
+            Context.Metrics.Report(Context.Name, ReportOutcome.NotFound);
             await Context.ReplyAsync(request, $"No report for project {project}.", cancellationToken).ConfigureAwait(false);
             return;
         }
@@ -196,6 +198,8 @@ public sealed partial class ReportBot : Bot
             await Context.ReplyAsync(request, $"Sending {report.FileName} ({HttpUpload.FormatSize(report.Length)})…", cancellationToken).ConfigureAwait(false);
             var result = await _delivery!.DeliverAsync(new ReportDeliveryRequest(request.From!, report, request), Context, cancellationToken).ConfigureAwait(false);
             LogDelivered(Context.Logger, report.FileName, request.From!.ToString(), result.Method);
+            Context.Metrics.Report(Context.Name, ReportOutcome.Delivered);
+            Context.Metrics.Transfer(Context.Name, result.Method, report.Length);
             if (result.Confirmed)
             {
                 await Context.ReplyAsync(request, "Delivered.", cancellationToken).ConfigureAwait(false);
@@ -204,6 +208,7 @@ public sealed partial class ReportBot : Bot
         catch (ReportDeliveryException ex)
         {
             LogDeliveryFailed(Context.Logger, report.FileName, ex.InnerException?.Message ?? ex.Message);
+            Context.Metrics.Report(Context.Name, ReportOutcome.DeliveryFailed);
             await Context.ReplyAsync(request, ex.Message, cancellationToken).ConfigureAwait(false);
         }
         finally

@@ -98,16 +98,11 @@ public sealed class HttpUploadReportDelivery : IReportDelivery, IDisposable
         }
         catch (HttpUploadException ex)
         {
-            throw new ReportDeliveryException(ex.Error switch
-            {
-                HttpUploadError.NoService => "The chat server offers no file upload, so I cannot send the report.",
-                HttpUploadError.FileTooLarge => $"{request.Report.FileName} is too large for the chat server's file upload ({ex.Message}).",
-                _ => $"Uploading {request.Report.FileName} failed — try again later.",
-            }, ex);
+            throw new ReportDeliveryException(UploadFailureMessage(ex, request.Report.FileName), ex);
         }
         catch (TimeoutException ex)
         {
-            throw new ReportDeliveryException($"The chat server's upload service did not answer — try again later.", ex);
+            throw new ReportDeliveryException(UploadTimeoutMessage, ex);
         }
 
         await context.ReplyAsync(request.Request, hint, cancellationToken).ConfigureAwait(false);
@@ -118,6 +113,17 @@ public sealed class HttpUploadReportDelivery : IReportDelivery, IDisposable
 
     /// <summary>Releases the upload's HTTP client.</summary>
     public void Dispose() => _upload.Dispose();
+
+    /// <summary>What the user is told when the upload service does not answer.</summary>
+    internal const string UploadTimeoutMessage = "The chat server's upload service did not answer — try again later.";
+
+    /// <summary>What the user is told when an upload failed.</summary>
+    internal static string UploadFailureMessage(HttpUploadException ex, string fileName) => ex.Error switch
+    {
+        HttpUploadError.NoService => "The chat server offers no file upload, so I cannot send the report.",
+        HttpUploadError.FileTooLarge => $"{fileName} is too large for the chat server's file upload ({ex.Message}).",
+        _ => $"Uploading {fileName} failed — try again later.",
+    };
 
     private async Task<bool> AcceptsFileTransferAsync(XmppClient client, Jid recipient, CancellationToken cancellationToken)
     {

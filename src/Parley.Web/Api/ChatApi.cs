@@ -14,7 +14,11 @@ using Parley.Web.Xmpp;
 namespace Parley.Web.Api;
 
 /// <summary>What the page sees of a message.</summary>
-internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq)
+/// <summary>A file as the page shows it: a download link with the name as text.</summary>
+internal sealed record FileDto(string Url, string Name, long? Size);
+
+/// <summary>What the page sees of a message; <see cref="Auto"/> marks the gateway's automatic reply (shown as such, never as the owner typing it).</summary>
+internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto, FileDto? File)
 {
     public static MessageDto Of(ChatMessage message) => new(
         message.Id,
@@ -22,7 +26,9 @@ internal sealed record MessageDto(long Id, string From, string Text, DateTimeOff
         message.Text,
         message.Timestamp,
         ChatStore.StateName(message.State),
-        message.Seq);
+        message.Seq,
+        OfflineAutoReply.IsAutomatic(message),
+        message.Attachment is { } file ? new FileDto(file.Url, file.Name, file.Size) : null);
 }
 
 internal sealed record SessionDto(bool SignedIn, string? Name, string? Conversation, bool Guests, string? Csrf);
@@ -33,6 +39,8 @@ internal sealed record GuestRequest(string? Name);
 
 internal sealed record SendRequest(string? Text);
 
+internal sealed record TypingRequest(string? State);
+
 /// <summary>
 /// The chat's HTTP API. Every conversation route names the conversation (the visitor id) and is answered only for
 /// that visitor's own cookie (404 for anyone else); every state-changing request needs the anti-forgery header.
@@ -41,7 +49,7 @@ internal static class ChatApi
 {
     public const string GuestPolicy = "guest";
     public const string SendPolicy = "send";
-    private const int MaxNameLength = 64;
+    internal const int MaxNameLength = 64;
     private const int CatchUpBatch = 500;
     private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(20);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -70,6 +78,9 @@ internal static class ChatApi
         conversation.MapGet("/messages", GetHistoryAsync);
         conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(SendPolicy);
         conversation.MapGet("/events", GetEvents);
+        conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
+        conversation.MapFileApi(routes);
+        api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(GuestPolicy);
         return routes;
     }
 
@@ -122,7 +133,7 @@ internal static class ChatApi
     }
 
     private static async Task<Results<Accepted<MessageDto>, ValidationProblem>> SendAsync(
-        string id, SendRequest request, ChatStore store, VisitorGateway gateway, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        string id, SendRequest request, ChatStore store, VisitorGateway gateway, OfflineAutoReply autoReply, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         var text = request.Text?.Trim();
         if (string.IsNullOrEmpty(text) || text.Length > options.Value.MaxMessageLength || !TextRules.IsXmlSafe(text))
@@ -133,10 +144,24 @@ internal static class ChatApi
         // Stored first: if the XMPP link is down the message waits in the outbox and the page shows it as pending.
         var message = await store.AddVisitorMessageAsync(id, text, cancellationToken);
         gateway.Wake();
+        await autoReply.ReplyIfDueAsync(id, cancellationToken);
         return TypedResults.Accepted($"/api/conversations/{id}/messages", MessageDto.Of(message));
     }
 
-    private static IResult GetEvents(string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
+    private static async Task<Results<NoContent, ValidationProblem>> SendTypingAsync(string id, TypingRequest request, VisitorGateway gateway, CancellationToken cancellationToken)
+    {
+        if (request.State is not (ChatStates.Composing or ChatStates.Paused))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["state"] = ["composing or paused."] });
+        }
+
+        // Best effort and throttled: the answer is the same whether or not a notification went out.
+        await gateway.SendVisitorChatStateAsync(id, request.State, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static IResult GetEvents(
+        string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, VisitorGateway gateway, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
         // EventSource sends the id of the last event it saw when it reconnects; that wins over the query.
         var from = after ?? 0;
@@ -154,11 +179,11 @@ internal static class ChatApi
 
         context.Response.RegisterForDispose(subscription);
         context.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(StreamAsync(subscription, from, store, ownerPresence, context.RequestAborted, lifetime.ApplicationStopping));
+        return TypedResults.ServerSentEvents(StreamAsync(subscription, from, store, ownerPresence, gateway.OwnerChatStates, context.RequestAborted, lifetime.ApplicationStopping));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
-        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence,
+        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates,
         CancellationToken requestAborted, CancellationToken stopping, [EnumeratorCancellation] CancellationToken enumeration = default)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, enumeration);
@@ -184,15 +209,25 @@ internal static class ChatApi
                 }
             }
 
+            var typing = ChatStates.Active;
             while (true)
             {
-                var (more, timedOut) = await WaitAsync(subscription, cancellationToken);
-                if (!more)
+                // Taken before the state is read, so a change in between wakes the wait below at once.
+                var typingChanged = chatStates.Changed;
+                var typingNow = chatStates.For(subscription.VisitorId);
+                if (typingNow != typing)
+                {
+                    typing = typingNow;
+                    yield return new SseItem<string>(JsonSerializer.Serialize(new { owner = typing }, Json), "typing");
+                }
+
+                var wake = await WaitAsync(subscription, typingChanged, cancellationToken);
+                if (wake == Wake.Ended)
                 {
                     yield break;
                 }
 
-                if (timedOut)
+                if (wake == Wake.KeepAlive)
                 {
                     yield return new SseItem<string>("{}", "ping");
                     continue;
@@ -221,21 +256,39 @@ internal static class ChatApi
         }
     }
 
-    private static async Task<(bool More, bool TimedOut)> WaitAsync(ChatHub.Subscription subscription, CancellationToken cancellationToken)
+    private enum Wake
+    {
+        Ready,
+        Typing,
+        KeepAlive,
+        Ended,
+    }
+
+    private static async Task<Wake> WaitAsync(ChatHub.Subscription subscription, Task typingChanged, CancellationToken cancellationToken)
     {
         using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         wait.CancelAfter(KeepAlive);
         try
         {
-            return (await subscription.Reader.WaitToReadAsync(wait.Token), false);
+            var read = subscription.Reader.WaitToReadAsync(wait.Token).AsTask();
+            var first = await Task.WhenAny(read, typingChanged.WaitAsync(wait.Token));
+            if (first == read)
+            {
+                return await read ? Wake.Ready : Wake.Ended;
+            }
+
+            // The owner's typing changed. The pending read is cancelled (a cancelled wait takes nothing from the channel).
+            await first;
+            await wait.CancelAsync();
+            return Wake.Typing;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return (true, true);
+            return Wake.KeepAlive;
         }
         catch (OperationCanceledException)
         {
-            return (false, false);
+            return Wake.Ended;
         }
     }
 
@@ -244,7 +297,7 @@ internal static class ChatApi
 
     private static string Serialize(string presence) => JsonSerializer.Serialize(new { owner = presence }, Json);
 
-    private static async Task EndCurrentSessionAsync(HttpContext context, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
+    internal static async Task EndCurrentSessionAsync(HttpContext context, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
     {
         if (context.User.SessionId() is { } session)
         {
@@ -253,7 +306,7 @@ internal static class ChatApi
         }
     }
 
-    private static async ValueTask<object?> RequireAntiforgeryAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    internal static async ValueTask<object?> RequireAntiforgeryAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var antiforgery = context.HttpContext.RequestServices.GetRequiredService<IAntiforgery>();
         return await antiforgery.IsRequestValidAsync(context.HttpContext)
@@ -261,7 +314,7 @@ internal static class ChatApi
             : TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "Missing or invalid anti-forgery token; reload the page.");
     }
 
-    private static string? NormalizeName(string? name)
+    internal static string? NormalizeName(string? name)
     {
         if (name is null)
         {

@@ -7,7 +7,8 @@ namespace Parley.Web.Api;
 
 /// <summary>
 /// The claims of a signed-in visitor. An identity is issuer + subject (a guest's issuer is <see cref="GuestIssuer"/>;
-/// OAuth/OpenID providers add their own issuers later); the visitor id and the sign-in session ride along in the cookie.
+/// a provider sign-in's is the provider's issuer URL, see <c>Auth/ExternalSignIn</c>); the visitor id and the sign-in
+/// session ride along in the cookie.
 /// </summary>
 internal static class VisitorIdentity
 {

@@ -91,6 +91,39 @@ internal sealed class ChatHub
         }
     }
 
+    /// <summary>Closes every tab of one visitor; the browsers reconnect and catch up from the store (a change could not be delivered live).</summary>
+    public void DisconnectVisitor(string visitorId)
+    {
+        Subscription[] ended;
+        lock (_lock)
+        {
+            ended = _byVisitor.TryGetValue(visitorId, out var list) ? [.. list] : [];
+        }
+
+        foreach (var subscription in ended)
+        {
+            subscription.Complete();
+        }
+    }
+
+    /// <summary>Closes every tab; the browsers reconnect and catch up from the store (live changes may have been missed).</summary>
+    public void DisconnectAll()
+    {
+        List<Subscription> ended = [];
+        lock (_lock)
+        {
+            foreach (var list in _byVisitor.Values)
+            {
+                ended.AddRange(list);
+            }
+        }
+
+        foreach (var subscription in ended)
+        {
+            subscription.Complete();
+        }
+    }
+
     private void Publish(string visitorId, PushEvent pushEvent)
     {
         Subscription[] targets;

@@ -26,6 +26,21 @@ internal sealed class OwnerPresence
         }
     }
 
+    /// <summary>
+    /// Whether any visitor's JID currently receives the owner's presence: the best the gateway knows of whether the owner
+    /// is online at all (a visitor the owner has not approved yet sees "offline" either way).
+    /// </summary>
+    public bool IsAvailableToAnyVisitor
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _byVisitor.Count > 0;
+            }
+        }
+    }
+
     /// <summary>Applies one presence of the owner addressed to a visitor; returns the new summary when it changed.</summary>
     public string? Apply(string visitorId, string resource, PresenceShow? show)
     {

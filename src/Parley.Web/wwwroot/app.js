@@ -1,8 +1,14 @@
-// The chat page. Message text only ever reaches the page through textContent.
+// The chat page. Message text only ever reaches the page as text nodes (textContent, append of strings); links are
+// elements built with createElement. Nothing is ever parsed as HTML.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false };
+// Typing notifications (XEP-0085) both ways: what this page last told the owner, and the owner's indicator.
+const typing = { sent: 'active', lastComposing: 0, idle: null, ownerTimer: null };
+const COMPOSING_REPEAT_MS = 4000;
+const PAUSED_AFTER_MS = 5000;
+const OWNER_TYPING_MAX_MS = 60000;
 
 function setStatus(text) { $('status').textContent = text || ''; }
 
@@ -19,6 +25,69 @@ async function api(path, options = {}) {
   return response.status === 204 ? null : response.json();
 }
 
+// http and https URLs, up to whitespace, quotes or angle brackets; anything else (javascript:, data:) stays text.
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+function trimUrl(candidate) {
+  // Trailing punctuation ends the sentence, not the URL; a closing bracket only belongs to it when it has an opener.
+  let url = candidate;
+  for (;;) {
+    const last = url[url.length - 1];
+    if ('.,;:!?*'.includes(last)) { url = url.slice(0, -1); continue; }
+    const pairs = { ')': '(', ']': '[', '}': '{' };
+    if (pairs[last] && url.split(pairs[last]).length < url.split(last).length) { url = url.slice(0, -1); continue; }
+    return url;
+  }
+}
+
+function renderText(node, text) {
+  node.replaceChildren();
+  let at = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const raw = trimUrl(match[0]);
+    let url;
+    try { url = new URL(raw); } catch { continue; }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') { continue; }
+    node.append(text.slice(at, match.index));
+    const link = document.createElement('a');
+    link.href = url.href;
+    link.rel = 'noopener noreferrer nofollow';
+    link.target = '_blank';
+    link.textContent = raw;
+    node.append(link);
+    at = match.index + raw.length;
+  }
+  node.append(text.slice(at));
+}
+
+function formatSize(bytes) {
+  if (bytes < 1024) { return bytes + ' B'; }
+  if (bytes < 1024 * 1024) { return (bytes / 1024).toFixed(1) + ' KB'; }
+  return (bytes / 1024 / 1024).toFixed(1) + ' MB';
+}
+
+// A file: a download link whose text is the file's name (never markup); only http(s) addresses become links.
+function renderFile(node, file) {
+  node.replaceChildren();
+  let url;
+  try { url = new URL(file.url, location.href); } catch { url = null; }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) { node.append(file.name); return; }
+  const link = document.createElement('a');
+  link.className = 'file';
+  link.href = url.href;
+  link.rel = 'noopener noreferrer nofollow';
+  link.target = '_blank';
+  link.download = file.name;
+  link.textContent = file.name;
+  node.append(link);
+  if (typeof file.size === 'number') {
+    const size = document.createElement('span');
+    size.className = 'size';
+    size.textContent = ' (' + formatSize(file.size) + ')';
+    node.append(size);
+  }
+}
+
 function formatTime(iso) {
   const date = new Date(iso);
   const sameDay = date.toDateString() === new Date().toDateString();
@@ -30,6 +99,12 @@ function render(message) {
   if (!item) {
     if (state.oldest !== null && message.id < state.oldest) { return; }
     item = document.createElement('li');
+    if (message.auto) {
+      const label = document.createElement('span');
+      label.className = 'auto-label';
+      label.textContent = 'Automatic reply';
+      item.append(label);
+    }
     const text = document.createElement('span');
     text.className = 'text';
     const meta = document.createElement('time');
@@ -45,20 +120,56 @@ function render(message) {
   // The POST answer (pending) can arrive after the push that already said "sent": never go back to an older version.
   if (Number(item.dataset.seq || 0) > message.seq) { return; }
   item.dataset.seq = String(message.seq);
-  item.className = message.from + ' ' + message.state;
+  item.className = message.from + ' ' + message.state + (message.auto ? ' auto' : '');
   item.dataset.id = String(message.id);
-  item.querySelector('.text').textContent = message.text;
+  const textNode = item.querySelector('.text');
+  if (message.file) {
+    renderFile(textNode, message.file);
+    // An owner's file link may come with words ("here is the invoice"): keep them above the file.
+    if (message.text.trim() !== message.file.url) {
+      const words = document.createElement('span');
+      renderText(words, message.text);
+      textNode.prepend(words, document.createElement('br'));
+    }
+  } else {
+    renderText(textNode, message.text);
+  }
   const meta = item.querySelector('.meta');
   meta.dateTime = message.time;
-  meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time);
+  meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time) + (message.auto ? ' · sent automatically' : '');
   if (state.oldest === null || message.id < state.oldest) { state.oldest = message.id; }
   if (message.seq > state.lastSeq) { state.lastSeq = message.seq; }
+}
+
+function showOwnerTyping(ownerState) {
+  clearTimeout(typing.ownerTimer);
+  const composing = ownerState === 'composing';
+  $('typing').hidden = !composing;
+  // A client that crashed mid-sentence never says "paused": do not show "typing" forever.
+  if (composing) { typing.ownerTimer = setTimeout(() => { $('typing').hidden = true; }, OWNER_TYPING_MAX_MS); }
+}
+
+function sendTyping(value) {
+  typing.sent = value;
+  if (value === 'composing') { typing.lastComposing = Date.now(); }
+  api(`/api/conversations/${state.conversation}/typing`, { method: 'POST', body: { state: value } }).catch(() => {});
+}
+
+function onComposerInput() {
+  clearTimeout(typing.idle);
+  if (!$('text').value.trim()) {
+    if (typing.sent === 'composing') { sendTyping('paused'); }
+    return;
+  }
+  if (typing.sent !== 'composing' || Date.now() - typing.lastComposing > COMPOSING_REPEAT_MS) { sendTyping('composing'); }
+  typing.idle = setTimeout(() => { if (typing.sent === 'composing') { sendTyping('paused'); } }, PAUSED_AFTER_MS);
 }
 
 function showPresence(owner) {
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
-  badge.textContent = owner === 'online' ? 'I am online' : owner === 'away' ? 'I am away' : 'I am offline — leave a message';
+  badge.textContent = owner === 'online' ? 'I am online' : owner === 'away' ? 'I am away' : 'I am offline';
+  $('offline-note').hidden = owner !== 'offline';
 }
 
 async function loadOlder() {
@@ -81,7 +192,12 @@ function connect() {
   if (state.events) { state.events.close(); }
   const events = new EventSource(`/api/conversations/${state.conversation}/events?after=${state.lastSeq}`);
   state.events = events;
-  events.addEventListener('message', (event) => { render(JSON.parse(event.data)); });
+  events.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    if (message.from === 'owner' && !message.auto) { showOwnerTyping('active'); }
+    render(message);
+  });
+  events.addEventListener('typing', (event) => { showOwnerTyping(JSON.parse(event.data).owner); });
   events.addEventListener('presence', (event) => { showPresence(JSON.parse(event.data).owner); });
   events.addEventListener('open', () => setStatus(''));
   events.addEventListener('error', () => {
@@ -119,10 +235,20 @@ function showSignIn(session) {
   state.conversation = null;
   state.items.clear();
   $('messages').replaceChildren();
+  showOwnerTyping('active');
   $('chat').hidden = true;
   $('signin').hidden = false;
   $('guest-form').hidden = !session.guests;
   $('guests-off').hidden = session.guests;
+}
+
+// In the widget's frame, a host site's signed-in user arrives with a token in the fragment: taken once, then dropped
+// from the address (so a reload or a shared link does not carry it).
+function takeSiteToken() {
+  if (!location.hash.includes('sig=')) { return null; }
+  const fields = new URLSearchParams(location.hash.slice(1));
+  history.replaceState(null, '', location.pathname + location.search);
+  return { site: fields.get('site'), user: fields.get('user'), name: fields.get('name'), ts: fields.get('ts'), sig: fields.get('sig') };
 }
 
 async function boot() {
@@ -130,6 +256,16 @@ async function boot() {
     const response = await fetch('/api/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     const session = await response.json();
     state.csrf = session.csrf;
+    const token = takeSiteToken();
+    if (token) {
+      try {
+        await api('/api/embed', { method: 'POST', body: token });
+      } catch (error) {
+        setStatus('The site could not sign you in (' + error.message + '); you can still chat as a guest.');
+      }
+      await boot();
+      return;
+    }
     if (session.signedIn) { await openChat(session); } else { showSignIn(session); }
   } catch (error) { setStatus('The chat is not reachable; retrying…'); setTimeout(boot, 5000); }
 }
@@ -148,6 +284,9 @@ $('composer').addEventListener('submit', async (event) => {
   const box = $('text');
   const text = box.value.trim();
   if (!text) { return; }
+  // The message itself carries "active" to the owner.
+  clearTimeout(typing.idle);
+  typing.sent = 'active';
   try {
     render(await api(`/api/conversations/${state.conversation}/messages`, { method: 'POST', body: { text } }));
     box.value = '';
@@ -160,6 +299,31 @@ $('text').addEventListener('keydown', (event) => {
     event.preventDefault();
     $('composer').requestSubmit();
   }
+});
+
+$('text').addEventListener('input', onComposerInput);
+
+$('attach').addEventListener('click', () => $('file').click());
+
+$('file').addEventListener('change', async () => {
+  const file = $('file').files[0];
+  $('file').value = '';
+  if (!file) { return; }
+  setStatus('Sending ' + file.name + '…');
+  try {
+    // The raw bytes; the server decides nothing from their type and serves them back only as a download.
+    const response = await fetch(`/api/conversations/${state.conversation}/files`, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream', 'X-CSRF-TOKEN': state.csrf, 'X-File-Name': encodeURIComponent(file.name) },
+      body: file,
+    });
+    if (response.status === 413) { throw new Error('The file is too large.'); }
+    if (response.status === 429) { throw new Error('Too many requests; wait a moment.'); }
+    if (!response.ok) { throw new Error('Sending the file failed (' + response.status + ').'); }
+    render(await response.json());
+    setStatus('');
+  } catch (error) { setStatus(error.message); }
 });
 
 $('messages').addEventListener('scroll', () => { if ($('messages').scrollTop < 60) { loadOlder(); } });

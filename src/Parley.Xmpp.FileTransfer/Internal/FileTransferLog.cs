@@ -41,6 +41,15 @@ internal static partial class FileTransferLog
     [LoggerMessage(5011, LogLevel.Debug, "Could not tell {To} that sid {Sid} is closed: {Reason}")]
     public static partial void CloseFailed(ILogger logger, Jid to, string sid, string reason);
 
+    [LoggerMessage(5013, LogLevel.Information, "Uploading {Name} ({Size} bytes) to {PutUrl}")]
+    public static partial void Uploading(ILogger logger, string name, long size, string putUrl);
+
+    [LoggerMessage(5014, LogLevel.Warning, "Sending {Name} to {To} over {Method} failed ({Error}: {Reason}); trying {Next}")]
+    public static partial void MethodFailed(ILogger logger, string name, Jid to, FileTransferMethod method, FileTransferError? error, string reason, FileTransferMethod next);
+
+    [LoggerMessage(5015, LogLevel.Information, "Not sending {Name} to {To} over {Method}: {Reason}")]
+    public static partial void MethodSkipped(ILogger logger, string name, Jid to, FileTransferMethod method, string reason);
+
     [LoggerMessage(5012, LogLevel.Information, "SOCKS5 listener on {Address}:{Port}, advertised as {Hosts}")]
     public static partial void ListenerStarted(ILogger logger, string address, int port, string hosts);
 }

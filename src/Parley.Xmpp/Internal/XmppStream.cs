@@ -19,8 +19,10 @@ internal sealed class XmppStream : IAsyncDisposable
     private readonly XmlStreamParser _parser;
     private readonly ILogger _logger;
     private readonly Channel<Outgoing> _outgoing = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TaskCompletionSource _readerDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _writerTask;
     private volatile bool _closing;
+    private volatile bool _readerStarted;
 
     public XmppStream(XmppTransport transport, XmlLimits limits, string contentNamespace, ILogger logger)
     {
@@ -95,20 +97,28 @@ internal sealed class XmppStream : IAsyncDisposable
     /// <summary>Reads events until the stream ends, handing each element to <paramref name="onElement"/> in order. Returns on a clean close.</summary>
     public async Task RunReaderAsync(Func<XmppElement, ValueTask> onElement, CancellationToken cancellationToken)
     {
-        while (true)
+        _readerStarted = true;
+        try
         {
-            var (kind, element) = await ReadEventAsync(cancellationToken).ConfigureAwait(false);
-            if (kind == XmlStreamEventKind.StreamEnd)
+            while (true)
             {
-                return;
-            }
+                var (kind, element) = await ReadEventAsync(cancellationToken).ConfigureAwait(false);
+                if (kind == XmlStreamEventKind.StreamEnd)
+                {
+                    return;
+                }
 
-            if (kind != XmlStreamEventKind.Element)
-            {
-                throw new XmppProtocolException("The server opened a second stream header.", "invalid-xml");
-            }
+                if (kind != XmlStreamEventKind.Element)
+                {
+                    throw new XmppProtocolException("The server opened a second stream header.", "invalid-xml");
+                }
 
-            await onElement(ThrowIfStreamError(element!)).ConfigureAwait(false);
+                await onElement(ThrowIfStreamError(element!)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _readerDone.TrySetResult();
         }
     }
 
@@ -338,6 +348,14 @@ internal sealed class XmppStream : IAsyncDisposable
 
             Transport.Output.Write("</stream:stream>"u8);
             await FlushAsync(timeout.Token).ConfigureAwait(false);
+
+            // RFC 6120 4.4: wait for the server's closing tag before the socket goes. Closed at once, the connection can be
+            // reset with our tag still unread on the server, which then takes it for a dropped link and, with stream
+            // management, keeps the session waiting for a resumption (ejabberd: 300 s, the contacts see us online).
+            if (_readerStarted)
+            {
+                await _readerDone.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
+            }
         }
         catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
         {

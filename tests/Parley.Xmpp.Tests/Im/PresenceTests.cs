@@ -68,6 +68,35 @@ public sealed class PresenceTests(ServerFixture fixture)
 
     [Theory]
     [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task Disconnecting_with_stream_management_ends_the_session_at_once_so_contacts_see_it(string server)
+    {
+        // A client that only drops the socket leaves a resumable session behind (ejabberd keeps it 300 s, Prosody
+        // hibernates it): contacts go on seeing it online. A polite close (RFC 6120 4.4) must end it.
+        await using var session = await ImSession.StartAsync(fixture, server);
+        var (aliceAccount, bobAccount) = (await session.CreateAccountAsync(), await session.CreateAccountAsync());
+        await session.Server.AddRosterItemAsync(aliceAccount.Localpart, bobAccount.Jid.ToString(), "bob");
+        await session.Server.AddRosterItemAsync(bobAccount.Localpart, aliceAccount.Jid.ToString(), "alice");
+        var alice = await session.ConnectOnlineAsync(aliceAccount, "desk");
+        var aliceSees = new EventLog<PresenceChangedEventArgs>();
+        alice.Presences.PresenceChanged += (_, e) => aliceSees.Add(e);
+        var bob = await session.ConnectOnlineAsync(bobAccount, "phone");
+        Assert.True(bob.IsStreamManagementEnabled);
+        await aliceSees.WaitForAsync(e => e.Jid == bob.Jid && e.IsAvailable, "alice seeing bob online");
+
+        // Traffic on its way to bob while he closes (here: his own messages coming back): a socket closed with unread
+        // data is reset, and the reset throws away his closing tag on the server's side unless he waits for the
+        // server's own closing tag before closing the socket.
+        for (var i = 0; i < 5; i++)
+        {
+            await bob.SendAsync(new Message(bob.Jid!, "note to self " + i)).WaitAsync(ImSession.Timeout);
+        }
+
+        await bob.DisconnectAsync().WaitAsync(ImSession.Timeout);
+        await aliceSees.WaitForAsync(e => e.Jid == bob.Jid && !e.IsAvailable, "alice seeing bob go offline when he disconnects");
+    }
+
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
     public async Task A_denied_request_is_reported_to_the_requester(string server)
     {
         await using var session = await ImSession.StartAsync(fixture, server);

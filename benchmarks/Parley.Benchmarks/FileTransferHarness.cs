@@ -1,0 +1,464 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Parley.Testing;
+using Parley.Xmpp;
+using Parley.Xmpp.FileTransfer;
+
+namespace Parley.Benchmarks;
+
+/// <summary>
+/// File-transfer throughput through a private Prosody, each against a peer measured in the same run:
+/// SOCKS5 (Parley sender → Parley receiver, Jingle over the sender's direct streamhost on loopback) against a plain
+/// TCP copy of the same file doing the same disk I/O, with the process's memory sampled during the Parley send; and
+/// in-band bytestreams (Parley → Parley, SI) against slixmpp → slixmpp with the same block size.
+/// </summary>
+internal static class FileTransferHarness
+{
+    /// <summary>The copy buffer on both sides of both SOCKS5 contenders: <see cref="FileTransferOptions.BufferSize"/>'s default.</summary>
+    private const int CopyBuffer = 64 * 1024;
+    private const long MiB = 1024 * 1024;
+    private const string Raw = "raw TCP copy (TcpListener/TcpClient)";
+    private const string RawHash = "raw TCP copy + SHA-256 on both sides";
+    private const string ParleyHash = "Parley SOCKS5, defaults (SHA-256 in the offer)";
+    private const string ParleyNoHash = "Parley SOCKS5, IncludeHash = false";
+    private const string ParleyIbb = "Parley IBB (SI), window 1";
+    private const string SlixmppIbb = "slixmpp IBB (xep_0047)";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (HarnessArguments.Parse(args, ("--size-mb", 1024), ("--ibb-size-mb", 32), ("--block", 4096), ("--runs", 2), ("--socks5", 1), ("--ibb", 1), ("--raw", 1)) is not { } options)
+        {
+            return 2;
+        }
+
+        var (sizeMb, ibbSizeMb, block, runs) = (options["--size-mb"], options["--ibb-size-mb"], options["--block"], options["--runs"]);
+        if (sizeMb < 1 || ibbSizeMb < 1 || block is < 1 or > FileTransferOptions.MaxBlockSizeLimit || runs < 1)
+        {
+            Console.Error.WriteLine($"--size-mb and --ibb-size-mb must be >= 1, --block 1..{FileTransferOptions.MaxBlockSizeLimit}, --runs >= 1.");
+            return 2;
+        }
+
+        if (Environment.GetEnvironmentVariable("PARLEY_SERVER_DEBUG") is "1" or "true")
+        {
+            Console.Error.WriteLine("PARLEY_SERVER_DEBUG is set: Prosody would log every stanza and the numbers would measure its logging. Unset it.");
+            return 2;
+        }
+
+        var socks5 = options["--socks5"] != 0;
+        var ibb = options["--ibb"] != 0;
+        var root = Path.Combine(Path.GetTempPath(), "parley-bench-ft-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+
+        // Source and one received copy exist at once (each copy is deleted after its run); keep 256 MB to spare.
+        var needed = ((socks5 ? sizeMb : 0) * 2 * MiB) + ((ibb ? ibbSizeMb : 0) * 2 * MiB) + (256 * MiB);
+        var free = new DriveInfo(Path.GetTempPath()).AvailableFreeSpace;
+        if (free < needed)
+        {
+            Console.Error.WriteLine($"Not enough free space in {Path.GetTempPath()}: {free / MiB:N0} MB free, {needed / MiB:N0} MB needed (the file, one received copy and 256 MB to spare). Use a smaller --size-mb.");
+            return 1;
+        }
+
+        using var cancellation = new CancellationTokenSource(TimeSpan.FromMinutes(60));
+        var ct = cancellation.Token;
+        Directory.CreateDirectory(root);
+        try
+        {
+            Console.WriteLine("Starting a private Prosody (info-level log, no stanza debug logging) ...");
+            await using var server = await ProsodyServer.StartNewAsync(new XmppTestServerOptions { DebugLogging = false }, ct);
+            var prosody = ProsodyProcess.Find(server.DirectoryPath);
+            Console.WriteLine($"Prosody on {server.Host}:{server.ClientPort} (STARTTLS), domain {server.Domain}, pid {prosody?.Pid.ToString(CultureInfo.InvariantCulture) ?? "not found"}.");
+            Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} logical cores, load average {ParseHarness.LoadAverage()}, {free / MiB:N0} MB free in {Path.GetTempPath()}.");
+            Console.WriteLine();
+            var status = 0;
+            if (socks5)
+            {
+                status |= await RunSocks5Async(server, prosody, root, sizeMb * MiB, runs, options["--raw"] != 0, ct);
+            }
+
+            if (ibb)
+            {
+                status |= await RunIbbAsync(server, prosody, root, ibbSizeMb * MiB, block, runs, options.Slixmpp, ct);
+            }
+
+            Console.WriteLine();
+            Console.WriteLine("CPU: user + system seconds of the process named during the measured span (client: this process, both");
+            Console.WriteLine("sides; slixmpp: its process, both clients; Prosody: the server process), as a share of the wall time.");
+            return status;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static async Task<int> RunSocks5Async(XmppTestServer server, ProsodyProcess? prosody, string root, long size, int runs, bool raw, CancellationToken ct)
+    {
+        Console.WriteLine($"== SOCKS5 (XEP-0065): {size / MiB:N0} MB, {runs} round(s); disk file -> loopback TCP -> disk file on both sides ==");
+        var source = await CreateFileAsync(Path.Combine(root, "source.bin"), size, ct);
+        var inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
+
+        // The direct streamhost on loopback and no proxy: the bytes take the same path as the raw copy's.
+        FileTransferOptions Loopback() => new() { Socks5BindAddress = IPAddress.Loopback, UseServerProxy = false };
+        await using var pair = await Pair.ConnectAsync(server, inbox, Loopback(), Loopback(), ct);
+
+        // Warm-up, unmeasured (JIT, the streamhost listener): one small raw copy and one small Parley send.
+        var warm = await CreateFileAsync(Path.Combine(root, "warm.bin"), 8 * MiB, ct);
+        await RawCopyAsync(warm, inbox, hash: true, ct);
+        await pair.SendAsync(warm, new FileSendOptions(), ct);
+        File.Delete(warm);
+
+        // --raw 0 leaves the raw copies out: for profiling Parley alone (no ratios then).
+        (string Label, Func<Task> Run)[] contenders =
+        [
+            .. raw ? new (string, Func<Task>)[] { (Raw, () => RawCopyAsync(source, inbox, hash: false, ct)), (RawHash, () => RawCopyAsync(source, inbox, hash: true, ct)) } : [],
+            (ParleyHash, () => pair.SendAsync(source, new FileSendOptions(), ct)),
+            (ParleyNoHash, () => pair.SendAsync(source, new FileSendOptions { IncludeHash = false }, ct)),
+        ];
+        var results = contenders.ToDictionary(c => c.Label, _ => new List<Measurement>());
+        MemoryReport? memory = null;
+        for (var round = 1; round <= runs; round++)
+        {
+            // Every other round in reverse order, so no contender always runs right after the same one (page cache, writeback).
+            Console.WriteLine($"Round {round} of {runs} (load average {ParseHarness.LoadAverage()}):");
+            foreach (var (label, run) in round % 2 == 1 ? contenders : contenders.Reverse())
+            {
+                Measurement measurement;
+                if (label == ParleyHash && memory is null)
+                {
+                    // The first default send is the one sampled; the process holds both sender and receiver.
+                    (measurement, memory) = await MeasureMemoryAsync(() => MeasureAsync(prosody, run), ct);
+                }
+                else
+                {
+                    measurement = await MeasureAsync(prosody, run);
+                }
+
+                Print(label, size, measurement, label.StartsWith("Parley", StringComparison.Ordinal) ? pair.LastResult : null);
+                results[label].Add(measurement);
+            }
+        }
+
+        File.Delete(source);
+        Console.WriteLine($"Best of {runs}:");
+        var best = results.ToDictionary(r => r.Key, r => r.Value.MinBy(m => m.Seconds)!);
+        foreach (var (label, measurement) in best)
+        {
+            Print(label, size, measurement, null);
+        }
+
+        var cpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ClientCpuSeconds));
+        if (raw)
+        {
+            Console.WriteLine("Ratios of throughput, wall clock (best run) | per CPU second of this process (least CPU of the runs):");
+            Console.WriteLine($"  Parley defaults / raw copy:                        {best[Raw].Seconds / best[ParleyHash].Seconds,6:P0} | {cpu[Raw] / cpu[ParleyHash],6:P0}   (target >= 70 %)");
+            Console.WriteLine($"  Parley IncludeHash = false / raw copy:             {best[Raw].Seconds / best[ParleyNoHash].Seconds,6:P0} | {cpu[Raw] / cpu[ParleyNoHash],6:P0}");
+            Console.WriteLine($"  Parley IncludeHash = false / raw copy + SHA-256:   {best[RawHash].Seconds / best[ParleyNoHash].Seconds,6:P0} | {cpu[RawHash] / cpu[ParleyNoHash],6:P0}   (the cost beyond the hashing)");
+        }
+
+        if (memory is { } m)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"Memory of this process (sender and receiver both in it) during the first {size / MiB:N0} MB default send, {m.Samples} samples every 20 ms:");
+            Console.WriteLine($"  VmRSS idle {m.IdleRss / (double)MiB,7:F1} MB, peak {m.PeakRss / (double)MiB,7:F1} MB (+{(m.PeakRss - m.IdleRss) / (double)MiB:F1} MB; target <= +50 MB)"
+                + (m.HighWaterMark is { } hwm ? $"; VmHWM after the send {hwm / (double)MiB:F1} MB (reset before it)" : "; VmHWM could not be reset"));
+            Console.WriteLine($"  GC heap idle {m.IdleGc / (double)MiB,6:F1} MB, peak {m.PeakGc / (double)MiB,6:F1} MB; GC committed peak {m.PeakGcCommitted / (double)MiB:F1} MB; allocated during the send {m.Allocated / (double)MiB:F1} MB");
+        }
+
+        Console.WriteLine();
+        return 0;
+    }
+
+    private static async Task<int> RunIbbAsync(XmppTestServer server, ProsodyProcess? prosody, string root, long size, int block, int runs, bool slixmpp, CancellationToken ct)
+    {
+        Console.WriteLine($"== In-band bytestreams (XEP-0047) through Prosody: {size / MiB:N0} MB in {block}-byte blocks, stop-and-wait, {runs} round(s); disk file -> disk file ==");
+        var source = await CreateFileAsync(Path.Combine(root, "ibb.bin"), size, ct);
+        var inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
+        FileTransferOptions Ibb() => new() { IbbBlockSize = block, IbbWindow = 1, Socks5BindAddress = IPAddress.Loopback, UseServerProxy = false };
+        await using var pair = await Pair.ConnectAsync(server, inbox, Ibb(), Ibb(), ct);
+        var ibbOnly = new FileSendOptions { Methods = [FileTransferMethod.InBandBytestreams] };
+        var warm = await CreateFileAsync(Path.Combine(root, "warm.bin"), 1 * MiB, ct);
+        await pair.SendAsync(warm, ibbOnly, ct);
+        File.Delete(warm);
+
+        var withSlixmpp = slixmpp && await Slixmpp.EnsureInstalledAsync(ct);
+        var results = new Dictionary<string, List<Measurement>> { [ParleyIbb] = [] };
+        if (withSlixmpp)
+        {
+            results[SlixmppIbb] = [];
+        }
+
+        for (var round = 1; round <= runs; round++)
+        {
+            Console.WriteLine($"Round {round} of {runs} (load average {ParseHarness.LoadAverage()}):");
+            var parley = await MeasureAsync(prosody, () => pair.SendAsync(source, ibbOnly, ct));
+            Print(ParleyIbb, size, parley, pair.LastResult);
+            results[ParleyIbb].Add(parley);
+            if (withSlixmpp)
+            {
+                if (await RunSlixmppIbbAsync(server, prosody, source, inbox, block, ct) is not { } other)
+                {
+                    return 1;
+                }
+
+                Print(SlixmppIbb, size, other, null);
+                results[SlixmppIbb].Add(other);
+            }
+        }
+
+        File.Delete(source);
+        Console.WriteLine($"Best of {runs}:");
+        var best = results.ToDictionary(r => r.Key, r => r.Value.MinBy(m => m.Seconds)!);
+        foreach (var (label, measurement) in best)
+        {
+            Print(label, size, measurement, null);
+        }
+
+        if (withSlixmpp)
+        {
+            var cpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ClientCpuSeconds));
+            var serverCpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ServerCpuSeconds ?? double.NaN));
+            Console.WriteLine($"Parley/slixmpp IBB throughput, wall clock (best run): {best[SlixmppIbb].Seconds / best[ParleyIbb].Seconds:F2}x (target >= 3x)");
+            Console.WriteLine($"Parley/slixmpp per CPU second of the client process:  {cpu[SlixmppIbb] / cpu[ParleyIbb]:F2}x; Prosody CPU per transfer: Parley {serverCpu[ParleyIbb]:F2} s, slixmpp {serverCpu[SlixmppIbb]:F2} s");
+        }
+
+        return 0;
+    }
+
+    private static async Task<Measurement?> RunSlixmppIbbAsync(XmppTestServer server, ProsodyProcess? prosody, string source, string inbox, int block, CancellationToken ct)
+    {
+        var a = await server.CreateAccountAsync(cancellationToken: ct);
+        var b = await server.CreateAccountAsync(cancellationToken: ct);
+        string[] arguments =
+        [
+            server.Host, server.ClientPort.ToString(CultureInfo.InvariantCulture), $"{a}/slixmpp-a", a.Password, $"{b}/slixmpp-b", b.Password,
+            source, inbox, block.ToString(CultureInfo.InvariantCulture), (prosody?.Pid ?? 0).ToString(CultureInfo.InvariantCulture),
+        ];
+        using var json = await Slixmpp.RunScriptAsync("slixmpp_ibb.py", arguments, ct);
+        if (json is null)
+        {
+            return null;
+        }
+
+        var result = json.RootElement;
+        var bytes = result.GetProperty("bytes").GetInt64();
+        if (bytes != new FileInfo(source).Length)
+        {
+            Console.Error.WriteLine($"slixmpp's B wrote {bytes} bytes, expected {new FileInfo(source).Length}.");
+            return null;
+        }
+
+        return new Measurement(
+            result.GetProperty("seconds").GetDouble(),
+            result.GetProperty("cpu_seconds").GetDouble(),
+            result.GetProperty("server_cpu_seconds") is { ValueKind: System.Text.Json.JsonValueKind.Number } serverCpu ? serverCpu.GetDouble() : null);
+    }
+
+    private static async Task<(Measurement, MemoryReport)> MeasureMemoryAsync(Func<Task<Measurement>> run, CancellationToken ct)
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        await Task.Delay(200, ct);
+        var idleRss = MemorySampler.ReadStatus().Rss;
+        var idleGc = GC.GetTotalMemory(false);
+        var allocated = GC.GetTotalAllocatedBytes();
+        Measurement measurement;
+        MemorySampler sampler;
+        using (sampler = MemorySampler.Start(TimeSpan.FromMilliseconds(20)))
+        {
+            measurement = await run();
+        }
+
+        var (_, hwm) = MemorySampler.ReadStatus();
+        return (measurement, new MemoryReport(idleRss, idleGc, sampler.PeakRssBytes, sampler.HighWaterMarkReset ? hwm : null,
+            sampler.PeakGcHeapBytes, sampler.PeakGcCommittedBytes, GC.GetTotalAllocatedBytes() - allocated, sampler.Samples));
+    }
+
+    private static async Task<Measurement> MeasureAsync(ProsodyProcess? prosody, Func<Task> run)
+    {
+        var cpu = ParseHarness.CpuTime();
+        var serverCpu = prosody?.CpuTime();
+        var stopwatch = Stopwatch.StartNew();
+        await run();
+        var seconds = stopwatch.Elapsed.TotalSeconds;
+        return new Measurement(seconds, (ParseHarness.CpuTime() - cpu).TotalSeconds, prosody?.CpuTime() - serverCpu);
+    }
+
+    private static void Print(string label, long size, Measurement m, FileTransferResult? result) =>
+        Console.WriteLine(
+            $"  {label,-48} {m.Seconds,8:F3} s {size / (double)MiB / m.Seconds,8:F1} MB/s | client CPU {m.ClientCpuSeconds,6:F2} s ({m.ClientCpuSeconds / m.Seconds,4:P0}), " +
+            $"Prosody CPU {(m.ServerCpuSeconds is { } s ? $"{s,5:F2} s ({s / m.Seconds:P0})" : "?")}" +
+            (result is null ? string.Empty : $" | {result.Method}/{result.Transport}, stream {result.Elapsed.TotalSeconds:F3} s"));
+
+    /// <summary>
+    /// Writes <paramref name="size"/> bytes: a random 1 MiB block, each copy with its first 8 bytes replaced by its
+    /// index so no two MiB are equal (nothing on the path compresses or deduplicates, but it keeps the file honest).
+    /// </summary>
+    private static async Task<string> CreateFileAsync(string path, long size, CancellationToken ct)
+    {
+        var stopwatch = Stopwatch.StartNew();
+        var block = new byte[MiB];
+        Random.Shared.NextBytes(block);
+        await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous))
+        {
+            file.SetLength(size);
+            for (long offset = 0, index = 0; offset < size; offset += MiB, index++)
+            {
+                BitConverter.TryWriteBytes(block, index);
+                await file.WriteAsync(block.AsMemory(0, (int)Math.Min(MiB, size - offset)), ct);
+            }
+        }
+
+        Console.WriteLine($"  (created {path}: {size / MiB:N0} MB in {stopwatch.Elapsed.TotalSeconds:F1} s)");
+        return path;
+    }
+
+    /// <summary>
+    /// The peer of Parley's SOCKS5 copy: the same file opened the same way as <c>SendFileAsync(path)</c> opens it, read in
+    /// 64 KiB blocks and sent over a loopback TCP connection; the receiver writes what arrives to a new file opened as
+    /// Parley's receiver opens its temporary file, and is done when the file is closed. No protocol; with
+    /// <paramref name="hash"/>, both sides compute SHA-256 of what they read or write, as Parley's sender and receiver do.
+    /// </summary>
+    private static async Task RawCopyAsync(string source, string inbox, bool hash, CancellationToken ct)
+    {
+        var target = Path.Combine(inbox, "raw-" + Path.GetFileName(source));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var receive = ReceiveAsync(listener, target, hash, ct);
+        using (var client = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true })
+        {
+            await client.ConnectAsync(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port, ct);
+            var socket = client.Client;
+            var buffer = ArrayPool<byte>.Shared.Rent(CopyBuffer);
+            using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            try
+            {
+                await using var file = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                for (var remaining = file.Length; remaining > 0;)
+                {
+                    var count = (int)Math.Min(CopyBuffer, remaining);
+                    await file.ReadExactlyAsync(buffer.AsMemory(0, count), ct);
+                    sha?.AppendData(buffer, 0, count);
+                    await socket.SendAsync(buffer.AsMemory(0, count), SocketFlags.None, ct);
+                    remaining -= count;
+                }
+
+                socket.Shutdown(SocketShutdown.Send);
+                _ = sha?.GetHashAndReset();
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            await receive;
+        }
+
+        var length = new FileInfo(target).Length;
+        File.Delete(target);
+        if (length != new FileInfo(source).Length)
+        {
+            throw new InvalidOperationException($"The raw copy wrote {length} bytes, expected {new FileInfo(source).Length}.");
+        }
+
+        static async Task ReceiveAsync(TcpListener listener, string target, bool hash, CancellationToken ct)
+        {
+            using var socket = await listener.AcceptSocketAsync(ct);
+            var buffer = ArrayPool<byte>.Shared.Rent(CopyBuffer);
+            using var sha = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+            try
+            {
+                await using var file = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
+                int read;
+                while ((read = await socket.ReceiveAsync(buffer.AsMemory(0, CopyBuffer), SocketFlags.None, ct)) > 0)
+                {
+                    await file.WriteAsync(buffer.AsMemory(0, read), ct);
+                    sha?.AppendData(buffer, 0, read);
+                }
+
+                _ = sha?.GetHashAndReset();
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private sealed record Measurement(double Seconds, double ClientCpuSeconds, double? ServerCpuSeconds);
+
+    private sealed record MemoryReport(long IdleRss, long IdleGc, long PeakRss, long? HighWaterMark, long PeakGc, long PeakGcCommitted, long Allocated, int Samples);
+
+    /// <summary>A Parley sender and receiver, each an <see cref="XmppClient"/> with a file-transfer manager, on one server.</summary>
+    private sealed class Pair : IAsyncDisposable
+    {
+        private static readonly TimeSpan ReceiveTimeout = TimeSpan.FromMinutes(10);
+        private readonly XmppClient _sender;
+        private readonly XmppClient _receiver;
+        private readonly FileTransferManager _senderFt;
+        private readonly FileTransferManager _receiverFt;
+        private TaskCompletionSource<IncomingFileTransferEventArgs> _received = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private Pair(XmppClient sender, XmppClient receiver, FileTransferManager senderFt, FileTransferManager receiverFt, string inbox)
+        {
+            (_sender, _receiver, _senderFt, _receiverFt) = (sender, receiver, senderFt, receiverFt);
+            receiverFt.IncomingPolicy = (offer, _) => ValueTask.FromResult(offer.Accept(inbox));
+            receiverFt.TransferReceived += (_, e) => _received.TrySetResult(e);
+        }
+
+        public FileTransferResult? LastResult { get; private set; }
+
+        public static async Task<Pair> ConnectAsync(XmppTestServer server, string inbox, FileTransferOptions senderOptions, FileTransferOptions receiverOptions, CancellationToken ct)
+        {
+            var sender = new XmppClient(ClientOptions(server, await server.CreateAccountAsync(cancellationToken: ct), "send"));
+            var receiver = new XmppClient(ClientOptions(server, await server.CreateAccountAsync(cancellationToken: ct), "recv"));
+            var senderFt = sender.AddExtension(new FileTransferManager(senderOptions));
+            var receiverFt = receiver.AddExtension(new FileTransferManager(receiverOptions));
+            await Task.WhenAll(sender.ConnectAsync(ct), receiver.ConnectAsync(ct));
+            return new Pair(sender, receiver, senderFt, receiverFt, inbox);
+        }
+
+        /// <summary>Sends the file and waits until the receiver has it in place (verified when hashed); then deletes the copy.</summary>
+        /// <exception cref="InvalidOperationException">The receiver reported a failure or a wrong size.</exception>
+        public async Task SendAsync(string path, FileSendOptions options, CancellationToken ct)
+        {
+            _received = new TaskCompletionSource<IncomingFileTransferEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            // The receiver is addressed by its full JID: no presence subscription, so disco goes to it directly.
+            LastResult = await _senderFt.SendFileAsync(_receiver.Jid!, path, options, cancellationToken: ct);
+            var received = await _received.Task.WaitAsync(ReceiveTimeout, ct);
+            if (!received.Succeeded || received.Bytes != new FileInfo(path).Length)
+            {
+                throw new InvalidOperationException($"The receiver failed: {received}");
+            }
+
+            File.Delete(received.Path!);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _sender.DisposeAsync();
+            await _receiver.DisposeAsync();
+            await _senderFt.DisposeAsync();
+            await _receiverFt.DisposeAsync();
+        }
+
+        private static XmppClientOptions ClientOptions(XmppTestServer server, TestAccount account, string resource)
+        {
+            var options = new XmppClientOptions
+            {
+                Jid = account.Jid.WithResource(resource),
+                Password = account.Password,
+                Host = server.Host,
+                Port = server.ClientPort,
+                Reconnect = ReconnectPolicy.Disabled,
+                KeepAliveInterval = TimeSpan.Zero,
+            };
+            options.TrustCertificate(server.CertificateSha256);
+            return options;
+        }
+    }
+}

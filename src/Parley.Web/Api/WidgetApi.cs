@@ -1,0 +1,107 @@
+using System.Text;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Parley.Web.Chat;
+using Parley.Web.Storage;
+
+namespace Parley.Web.Api;
+
+/// <summary>What the chat page in the widget's frame posts: the fields of the host site's tag (<c>data-site</c>, <c>data-user</c>, …).</summary>
+internal sealed record EmbedRequest(string? Site, string? User, string? Name, string? Ts, string? Sig);
+
+/// <summary>
+/// The embeddable widget's server side: signing in a host site's user from the token its server computed, and the
+/// framing rules (which origins may show the chat in a frame).
+/// </summary>
+internal static class WidgetApi
+{
+    /// <summary>
+    /// <c>POST /api/embed</c>: signs the visitor in as issuer <c>embed:&lt;site&gt;</c> + the site's user id. A visitor
+    /// already signed in as that identity keeps their session (the frame may post its token again); a different
+    /// identity replaces the session, because the site's user is who is at the keyboard now.
+    /// </summary>
+    public static async Task<Results<Ok<SessionDto>, ProblemHttpResult>> SignInFromSiteAsync(
+        EmbedRequest request, HttpContext context, EmbedTokens tokens, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
+    {
+        var check = tokens.Verify(request.Site, request.User, request.Name, request.Ts, request.Sig, out var identity);
+        if (check != EmbedTokenCheck.Valid || identity is null)
+        {
+            return Refused(check);
+        }
+
+        var user = context.User;
+        if (user.VisitorId() is { } current && user.FindFirst(VisitorIdentity.IssuerClaim)?.Value == identity.Issuer
+            && user.FindFirst(VisitorIdentity.SubjectClaim)?.Value == identity.Subject)
+        {
+            return TypedResults.Ok(new SessionDto(true, user.Identity?.Name, current, false, null));
+        }
+
+        if (!tokens.TryUse(identity, request.Ts!))
+        {
+            return Refused(EmbedTokenCheck.Replayed);
+        }
+
+        await ChatApi.EndCurrentSessionAsync(context, store, hub, cancellationToken);
+        var visitor = await store.GetOrCreateVisitorAsync(identity.Issuer, identity.Subject, DisplayName(identity.Name, identity.Subject), cancellationToken);
+        var session = await store.CreateSessionAsync(visitor.Id, cancellationToken);
+        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, VisitorIdentity.Create(visitor, session), new AuthenticationProperties { IsPersistent = true });
+        return TypedResults.Ok(new SessionDto(true, visitor.DisplayName, visitor.Id, false, null));
+    }
+
+    /// <summary>The CSP frame-ancestors source list for the configured origins: <c>'none'</c> when there are none.</summary>
+    public static string FrameAncestors(IEnumerable<string> allowedOrigins)
+    {
+        var origins = allowedOrigins.Select(NormalizeOrigin).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        return origins.Count == 0 ? "'none'" : string.Join(' ', origins);
+    }
+
+    /// <summary><c>scheme://host[:port]</c> of an http(s) origin, or <see langword="null"/> when the text is anything more or less than an origin.</summary>
+    public static string? NormalizeOrigin(string? origin)
+    {
+        if (!Uri.TryCreate(origin, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
+            || uri.UserInfo.Length > 0 || uri.AbsolutePath != "/" || uri.Query.Length > 0 || uri.Fragment.Length > 0
+            || origin!.Any(char.IsWhiteSpace))
+        {
+            return null;
+        }
+
+        return uri.GetLeftPart(UriPartial.Authority);
+    }
+
+    /// <summary>Whether a configured site name can appear in an issuer: a host name, optionally with a port.</summary>
+    public static bool IsSiteName(string? name)
+        => name is { Length: >= 1 and <= 253 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or ':');
+
+    private static string DisplayName(string name, string subject)
+    {
+        // The site decides the name; cut to what the page shows rather than refusing the user.
+        var trimmed = name.Length > ChatApi.MaxNameLength * 2 ? name[..(ChatApi.MaxNameLength * 2)] : name;
+        var normalized = ChatApi.NormalizeName(trimmed);
+        if (normalized is null)
+        {
+            var builder = new StringBuilder();
+            foreach (var rune in trimmed.Normalize(NormalizationForm.FormC).EnumerateRunes())
+            {
+                if (builder.Length + rune.Utf16SequenceLength > ChatApi.MaxNameLength)
+                {
+                    break;
+                }
+
+                builder.Append(rune.ToString());
+            }
+
+            normalized = ChatApi.NormalizeName(builder.ToString());
+        }
+
+        return normalized ?? ChatApi.NormalizeName(subject.Length > ChatApi.MaxNameLength ? subject[..ChatApi.MaxNameLength] : subject) ?? "Visitor";
+    }
+
+    private static ProblemHttpResult Refused(EmbedTokenCheck check) => check switch
+    {
+        EmbedTokenCheck.Malformed => TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, title: "The site's sign-in token is incomplete."),
+        EmbedTokenCheck.Expired => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "The site's sign-in token has expired; reload the page."),
+        EmbedTokenCheck.Replayed => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "The site's sign-in token was already used; reload the page."),
+        _ => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "The site's sign-in token is not valid."),
+    };
+}

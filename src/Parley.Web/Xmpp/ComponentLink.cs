@@ -1,0 +1,106 @@
+using Microsoft.Extensions.Options;
+using Parley.Web.Storage;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Web.Xmpp;
+
+/// <summary>
+/// Component mode (the default): the gateway is a XEP-0114 component for a subdomain such as <c>chat.example.org</c>,
+/// and every visitor is <c>&lt;visitor id&gt;@chat.example.org</c> on its one connection. The gateway itself answers for
+/// its visitors' presence (the server only routes).
+/// </summary>
+internal sealed partial class ComponentLink : VisitorLink
+{
+    private readonly XmppComponent _component;
+    private readonly string _domain;
+    private readonly Jid _owner;
+    private readonly ILogger _logger;
+
+    public ComponentLink(IOptions<GatewayOptions> options, ILoggerFactory loggerFactory)
+    {
+        var settings = options.Value;
+        _domain = settings.Component.Domain;
+        _owner = settings.OwnerJid;
+        _logger = loggerFactory.CreateLogger<ComponentLink>();
+        _component = new XmppComponent(
+            new XmppComponentOptions
+            {
+                Domain = settings.Component.Domain,
+                Secret = settings.Component.Secret,
+                Host = settings.Component.Host,
+                Port = settings.Component.Port,
+            },
+            loggerFactory);
+        _component.Disco.AddFeature(XmppNamespaces.Receipts);
+        _component.Disco.AddFeature(XmppNamespaces.ChatStates);
+        _component.OnMessage(OnMessageAsync);
+        _component.OnPresence(OnPresenceAsync);
+        _component.StateChanged += (_, e) =>
+        {
+            if (e.NewState == XmppConnectionState.Connected)
+            {
+                RaiseConnectionChanged(true);
+            }
+            else if (e.OldState == XmppConnectionState.Connected)
+            {
+                RaiseConnectionChanged(false);
+            }
+        };
+    }
+
+    public override string Name => "component " + _domain;
+
+    public override bool IsConnected => _component.State == XmppConnectionState.Connected;
+
+    public override bool NeedsConnect => _component.State == XmppConnectionState.Disconnected;
+
+    public override Jid VisitorJid(string visitorId) => Jid.Create(visitorId, _domain);
+
+    public override string? VisitorIdOf(Jid address)
+        => address.Local is { } local && string.Equals(address.Domain, _domain, StringComparison.Ordinal) ? local : null;
+
+    public override Task ConnectAsync(CancellationToken cancellationToken) => _component.ConnectAsync(cancellationToken);
+
+    public override async Task<bool> AnnounceAsync(Visitor visitor, CancellationToken cancellationToken)
+    {
+        var from = VisitorJid(visitor.Id);
+        var available = new Presence { To = _owner, From = from };
+        available.Add(Nick(visitor.DisplayName));
+
+        // The probe makes the owner's server send the owner's current presence, if the owner let this visitor see it.
+        return await SendAsync(available, cancellationToken)
+            && await SendAsync(new Presence(PresenceType.Probe, _owner) { From = from }, cancellationToken);
+    }
+
+    public override async Task LeaveAsync(string visitorId, CancellationToken cancellationToken)
+        => await SendAsync(new Presence(PresenceType.Unavailable, _owner) { From = VisitorJid(visitorId) }, cancellationToken);
+
+    public override Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken)
+    {
+        stanza.From = VisitorJid(visitorId);
+        return SendAsync(stanza, cancellationToken);
+    }
+
+    public override ValueTask DisposeAsync() => _component.DisposeAsync();
+
+    private async Task<bool> SendAsync(Stanza stanza, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _component.SendAsync(stanza, cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or XmppTransportException)
+        {
+            Log.SendDeferred(_logger, ex.Message);
+            return false;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Not connected, the outbox keeps the stanza for later: {Reason}")]
+        public static partial void SendDeferred(ILogger logger, string reason);
+    }
+}

@@ -1,0 +1,82 @@
+using Parley.Web.Storage;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Xml;
+
+namespace Parley.Web.Xmpp;
+
+/// <summary>
+/// How visitors exist on XMPP — the one thing the two identity modes do differently. <see cref="VisitorGateway"/> keeps the
+/// outbox, presence bookkeeping and the owner's side; a link only carries stanzas: <see cref="ComponentLink"/> as one
+/// XEP-0114 component for every visitor, <see cref="AccountLink"/> as one client session per visitor on a real account.
+/// </summary>
+internal abstract class VisitorLink : IAsyncDisposable
+{
+    private Func<Message, CancellationToken, ValueTask>? _onMessage;
+    private Func<Presence, CancellationToken, ValueTask>? _onPresence;
+
+    /// <summary>Raised when the link comes up (true) or goes down (false).</summary>
+    public event Action<bool>? ConnectionChanged;
+
+    /// <summary>Raised when one visitor's own connection was lost for good (links with a session per visitor).</summary>
+    public event Action<string>? VisitorLost;
+
+    /// <summary>For logs and the health check, e.g. "component chat.example.org".</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Whether stanzas can go out now.</summary>
+    public abstract bool IsConnected { get; }
+
+    /// <summary>Whether <see cref="ConnectAsync"/> has something to do (a permanent connection that is down).</summary>
+    public abstract bool NeedsConnect { get; }
+
+    /// <summary>The visitor's XMPP address (bare).</summary>
+    public abstract Jid VisitorJid(string visitorId);
+
+    /// <summary>The visitor an address belongs to, or <see langword="null"/> when it is nobody's.</summary>
+    public abstract string? VisitorIdOf(Jid address);
+
+    /// <summary>Opens the link's permanent connection, if it has one.</summary>
+    /// <exception cref="XmppException">The server refused or could not be reached (the gateway retries with backoff).</exception>
+    /// <exception cref="TimeoutException">The server did not answer in time.</exception>
+    public abstract Task ConnectAsync(CancellationToken cancellationToken);
+
+    /// <summary>Makes the visitor available to the owner; false when that is not possible now (retried later).</summary>
+    public abstract Task<bool> AnnounceAsync(Visitor visitor, CancellationToken cancellationToken);
+
+    /// <summary>Makes the visitor unavailable (their last tab closed some time ago).</summary>
+    public abstract Task LeaveAsync(string visitorId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sends a stanza as the visitor; false when it cannot go out now (the caller keeps it for later).
+    /// <paramref name="openSession"/>: a link with per-visitor sessions may open one for this (a message from the
+    /// outbox); otherwise only an open session is used (typing notifications, presence answers).
+    /// </summary>
+    public abstract Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken);
+
+    /// <summary>Periodic housekeeping (every few seconds): e.g. closing sessions nobody needs any more.</summary>
+    public virtual Task SweepAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc/>
+    public abstract ValueTask DisposeAsync();
+
+    /// <summary>Where incoming stanzas for visitors go (set once by the gateway, before it starts).</summary>
+    public void SetHandlers(Func<Message, CancellationToken, ValueTask> onMessage, Func<Presence, CancellationToken, ValueTask> onPresence)
+    {
+        _onMessage = onMessage;
+        _onPresence = onPresence;
+    }
+
+    /// <summary>The XEP-0172 nickname element.</summary>
+    internal static XmppElement Nick(string name) => new("nick", VisitorGateway.NickNamespace) { Text = name };
+
+    protected ValueTask OnMessageAsync(Message message, CancellationToken cancellationToken)
+        => _onMessage?.Invoke(message, cancellationToken) ?? ValueTask.CompletedTask;
+
+    protected ValueTask OnPresenceAsync(Presence presence, CancellationToken cancellationToken)
+        => _onPresence?.Invoke(presence, cancellationToken) ?? ValueTask.CompletedTask;
+
+    protected void RaiseConnectionChanged(bool connected) => ConnectionChanged?.Invoke(connected);
+
+    protected void RaiseVisitorLost(string visitorId) => VisitorLost?.Invoke(visitorId);
+}

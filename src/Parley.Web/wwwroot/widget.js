@@ -1,0 +1,93 @@
+// The embeddable chat: <script src="https://chat.example.org/widget.js" async></script> on any page shows a chat
+// bubble that opens the gateway's page in a frame. A site with its own signed-in user adds data-site, data-user,
+// data-name, data-timestamp and data-signature, computed by its server (see the gateway's README).
+// Everything is built with DOM calls and styled through element.style, so the host page's CSP needs no 'unsafe-inline'.
+(function () {
+  'use strict';
+  var script = document.currentScript;
+  if (!script || !script.src || document.getElementById('parley-chat-bubble')) { return; }
+  var origin = new URL(script.src).origin;
+  var data = script.dataset;
+  var label = (data.label || 'Chat with us').slice(0, 40);
+
+  function chatUrl() {
+    var url = origin + '/?embed=1';
+    if (data.site && data.user && data.timestamp && data.signature) {
+      // In the fragment: it never reaches a server log or a Referer header; the page posts it once and drops it.
+      var token = new URLSearchParams();
+      token.set('site', data.site);
+      token.set('user', data.user);
+      token.set('name', data.name || '');
+      token.set('ts', data.timestamp);
+      token.set('sig', data.signature);
+      url += '#' + token.toString();
+    }
+    return url;
+  }
+
+  var bubble = document.createElement('button');
+  bubble.id = 'parley-chat-bubble';
+  bubble.type = 'button';
+  bubble.setAttribute('aria-expanded', 'false');
+  bubble.setAttribute('aria-label', label);
+  bubble.title = label;
+  // A speech bubble drawn with SVG: an emoji would depend on the visitor's fonts.
+  var SVG = 'http://www.w3.org/2000/svg';
+  var icon = document.createElementNS(SVG, 'svg');
+  icon.setAttribute('viewBox', '0 0 24 24');
+  icon.setAttribute('width', '28');
+  icon.setAttribute('height', '28');
+  icon.setAttribute('aria-hidden', 'true');
+  var path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', 'M4 4h16v11H9l-5 4z');
+  path.setAttribute('fill', '#fff');
+  icon.appendChild(path);
+  var close = document.createElement('span');
+  close.textContent = '×';
+  close.hidden = true;
+  bubble.append(icon, close);
+  Object.assign(bubble.style, {
+    position: 'fixed', right: '1rem', bottom: '1rem', zIndex: '2147483647', width: '3.5rem', height: '3.5rem',
+    borderRadius: '50%', border: '0', background: '#2563eb', color: '#fff', fontSize: '1.6rem', lineHeight: '1',
+    cursor: 'pointer', boxShadow: '0 4px 14px rgba(0,0,0,.25)', padding: '0',
+    display: 'flex', alignItems: 'center', justifyContent: 'center',
+  });
+
+  var frame = null;
+
+  function place() {
+    if (!frame) { return; }
+    var small = window.innerWidth < 480;
+    // Phones: the whole screen above the bubble; larger screens: a panel next to it.
+    Object.assign(frame.style, small
+      ? { left: '0', right: 'auto', top: '0', bottom: 'auto', width: '100%', height: 'calc(100% - 5rem)', borderRadius: '0' }
+      : { left: 'auto', top: 'auto', right: '1rem', bottom: '5.5rem', width: 'min(24rem, calc(100vw - 2rem))', height: 'min(36rem, calc(100vh - 7rem))', borderRadius: '.75rem' });
+  }
+
+  function toggle() {
+    if (!frame) {
+      frame = document.createElement('iframe');
+      frame.id = 'parley-chat-frame';
+      frame.title = label;
+      frame.src = chatUrl();
+      frame.referrerPolicy = 'no-referrer';
+      Object.assign(frame.style, {
+        position: 'fixed', zIndex: '2147483646', boxSizing: 'border-box', border: '1px solid #d1d5db', background: '#fff',
+        boxShadow: '0 8px 30px rgba(0,0,0,.25)', colorScheme: 'light',
+      });
+      place();
+      document.body.appendChild(frame);
+      window.addEventListener('resize', place);
+    } else {
+      frame.hidden = !frame.hidden;
+    }
+    var open = !frame.hidden;
+    bubble.setAttribute('aria-expanded', String(open));
+    icon.style.display = open ? 'none' : '';
+    close.hidden = !open;
+  }
+
+  bubble.addEventListener('click', toggle);
+  function mount() { document.body.appendChild(bubble); }
+  if (document.body) { mount(); } else { document.addEventListener('DOMContentLoaded', mount); }
+})();

@@ -1,0 +1,74 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Testing;
+
+namespace Parley.Bots.Tests;
+
+/// <summary>The bot host's counters (meter <c>Parley.Bots</c>) while a real user talks to the report bot.</summary>
+[Collection(ServerFixture.CollectionName)]
+public sealed class BotMetricsTests(ServerFixture servers) : IDisposable
+{
+    private readonly string _reports = Directory.CreateTempSubdirectory("parley-reports-").FullName;
+
+    [Fact]
+    public async Task Messages_report_outcomes_and_delivered_bytes_are_counted_per_bot()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await File.WriteAllBytesAsync(Path.Combine(_reports, "1234.pdf"), RandomNumberGenerator.GetBytes(10_000));
+        var settings = new Dictionary<string, string?> { ["Parley:Bots:counted:Report:Folder"] = _reports };
+        var bot = await BotHost.ConfigureAsync(settings, server, "counted", "Report");
+        await using var host = await BotHost.StartAsync(settings);
+        using var metrics = new Recorder(host.Services.GetRequiredService<IMeterFactory>());
+        await using var user = await Person.ConnectAsync(server);
+
+        await user.SayAsync(bot.Jid, "1234");
+        Assert.Equal("Fetching report 1234…", await user.NextBodyAsync());
+        Assert.Equal("Sending 1234.pdf (9.8 KB)…", await user.NextBodyAsync());
+        Assert.Contains("link", await user.NextBodyAsync(), StringComparison.Ordinal);
+        await user.NextAsync();
+        await user.SayAsync(bot.Jid, "9999");
+        Assert.Equal("Fetching report 9999…", await user.NextBodyAsync());
+        Assert.Equal("No report for project 9999.", await user.NextBodyAsync());
+        await user.Client.SendAsync(new Xmpp.Stanzas.Message(bot.Jid, "news", Xmpp.Stanzas.MessageType.Headline));
+        await user.SayAsync(bot.Jid, "help");
+        await user.NextBodyAsync();
+
+        Assert.Equal(3, metrics.Sum("parley.bots.messages", ("bot", "counted"), ("verdict", "accepted")));
+        Assert.Equal(1, metrics.Sum("parley.bots.messages", ("bot", "counted"), ("verdict", "not_chat")));
+        Assert.Equal(1, metrics.Sum("parley.bots.reports", ("bot", "counted"), ("outcome", "delivered")));
+        Assert.Equal(1, metrics.Sum("parley.bots.reports", ("bot", "counted"), ("outcome", "not_found")));
+        Assert.Equal(1, metrics.Sum("parley.bots.transfers", ("bot", "counted")));
+        Assert.Equal(10_000, metrics.Sum("parley.bots.transfer.bytes", ("bot", "counted")));
+    }
+
+    public void Dispose() => Directory.Delete(_reports, recursive: true);
+
+    /// <summary>Listens to this host's meter only (other hosts run in parallel in the same process).</summary>
+    private sealed class Recorder : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentQueue<(string Name, long Value, KeyValuePair<string, object?>[] Tags)> _measurements = new();
+
+        public Recorder(IMeterFactory factory)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == BotMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, factory))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => _measurements.Enqueue((instrument.Name, value, tags.ToArray())));
+            _listener.Start();
+        }
+
+        public long Sum(string name, params (string Key, string Value)[] tags)
+            => _measurements
+                .Where(m => m.Name == name && tags.All(t => m.Tags.Any(x => x.Key == t.Key && Equals(x.Value, t.Value))))
+                .Sum(m => m.Value);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}

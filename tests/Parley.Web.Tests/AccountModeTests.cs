@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Testing;
+using Parley.Web.Storage;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Web.Tests;
+
+/// <summary>
+/// Account mode (the seed's way): every visitor gets a real account on the owner's server, created by the gateway, and a
+/// client session while a tab is open. Same chat, same page; the owner sees an ordinary contact on their own server.
+/// </summary>
+[Collection(ServerFixture.CollectionName)]
+public sealed class AccountModeTests(ServerFixture servers)
+{
+    public static TheoryData<string, string> KindsAndProvisioning => new()
+    {
+        { Servers.Prosody, "AdminCommand" },
+        { Servers.Ejabberd, "AdminCommand" },
+        { Servers.Prosody, "Registration" },
+        { Servers.Ejabberd, "Registration" },
+    };
+
+    [Theory]
+    [MemberData(nameof(KindsAndProvisioning))]
+    public async Task A_visitor_gets_a_real_account_chats_with_the_owner_and_its_password_never_leaves_the_gateway(string kind, string provisioning)
+    {
+        var server = await servers.GetAsync(kind);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await StartAsync(server, owner, provisioning);
+        using var alice = gateway.NewVisitor();
+        await alice.SignInAsGuestAsync("Alice Account");
+        await using var tab = await alice.OpenTabAsync();
+
+        var sent = await alice.SendAsync("Hello from my own account");
+
+        // The owner's client sees an ordinary contact on its own server: web-<visitor id>@domain, with the visitor's name.
+        var visitorJid = Jid.Create("web-" + alice.Conversation, server.Domain);
+        var request = await owner.NextPresenceAsync(p => p.Type == PresenceType.Subscribe);
+        Assert.Equal(visitorJid, request.From!.Bare);
+        Assert.Equal("Alice Account", request.ElementText("nick", VisitorGatewayNick));
+        var atOwner = await owner.NextMessageAsync();
+        Assert.Equal(visitorJid, atOwner.From!.Bare);
+        Assert.Equal("Hello from my own account", atOwner.Body);
+        Assert.Equal("Alice Account", atOwner.ElementText("nick", VisitorGatewayNick));
+        await tab.NextMessageAsync(m => m.Id == sent.Id && m.State == "sent");
+
+        await owner.Client.SendAsync(atOwner.CreateReply("Welcome, Alice"));
+        Assert.Equal("Welcome, Alice", (await tab.NextMessageAsync(m => m.From == "owner")).Text);
+
+        // The account's password: only in the database, protected; never in what the browser gets.
+        var account = await gateway.Services.GetRequiredService<ChatStore>().FindAccountAsync(alice.Conversation!, CancellationToken.None);
+        Assert.NotNull(account);
+        Assert.True(account.Provisioned);
+        var password = gateway.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Parley.Web.VisitorAccounts.v1").Unprotect(account.ProtectedPassword);
+        Assert.True(password.Length >= 40);
+        Assert.DoesNotContain(password, (await alice.RefreshSessionAsync()).GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain(password, await alice.Http.GetStringAsync($"/api/conversations/{alice.Conversation}/messages"), StringComparison.Ordinal);
+        Assert.All(alice.Cookies.GetAllCookies(), c => Assert.DoesNotContain(password, c.Value, StringComparison.Ordinal));
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Assert.DoesNotContain(password, Encoding.UTF8.GetString(await ReadSharedAsync(gateway.DatabasePath)), StringComparison.Ordinal);
+
+        // And it is the real password of a real account.
+        var options = new XmppClientOptions { Jid = visitorJid.WithResource("check"), Password = password, Host = server.Host, Port = server.ClientPort, Reconnect = ReconnectPolicy.Disabled };
+        options.TrustCertificate(server.CertificateSha256);
+        await using var check = new XmppClient(options);
+        await check.ConnectAsync();
+        Assert.Equal(visitorJid, check.Jid!.Bare);
+    }
+
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task Presence_follows_the_tabs_and_a_reply_sent_while_the_visitor_is_away_is_shown_when_they_return(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await StartAsync(server, owner, "AdminCommand");
+        using var bob = gateway.NewVisitor();
+        await bob.SignInAsGuestAsync("Bob Account");
+        var visitorJid = Jid.Create("web-" + bob.Conversation, server.Domain);
+        long lastSeq;
+        await using (var tab = await bob.OpenTabAsync())
+        {
+            var sent = await bob.SendAsync("Are you there?");
+            lastSeq = (await tab.NextMessageAsync(m => m.Id == sent.Id && m.State == "sent")).Seq;
+
+            // The owner accepts the visitor as a contact, both ways, from an ordinary client.
+            await owner.NextPresenceAsync(p => p.Type == PresenceType.Subscribe && p.From!.Bare == visitorJid);
+            await owner.Client.SendAsync(new Presence(PresenceType.Subscribed, visitorJid));
+            await owner.Client.SendAsync(new Presence(PresenceType.Subscribe, visitorJid));
+            await owner.NextPresenceAsync(p => p.Type == PresenceType.Available && p.From!.Bare == visitorJid);
+            await tab.WaitPresenceAsync("online");
+        }
+
+        // No tab any more: the session closes (linger 0 in these tests) and the server tells the owner.
+        await owner.NextPresenceAsync(p => p.Type == PresenceType.Unavailable && p.From!.Bare == visitorJid);
+
+        // Written while the visitor is away: the owner's server keeps it, and the visitor sees it when they come back.
+        await owner.Client.SendAsync(new Message(visitorJid, "Sorry, I was out. Yes!"));
+        await Task.Delay(300);
+        Assert.DoesNotContain((await bob.HistoryAsync()).Messages, m => m.Text == "Sorry, I was out. Yes!");
+        await using var back = await bob.OpenTabAsync(after: lastSeq);
+        Assert.Equal("Sorry, I was out. Yes!", (await back.NextMessageAsync(m => m.From == "owner")).Text);
+        await owner.NextPresenceAsync(p => p.Type == PresenceType.Available && p.From!.Bare == visitorJid);
+    }
+
+    [Fact]
+    public async Task A_visitor_account_refuses_strangers_and_the_gateway_says_which_setting_is_missing()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await StartAsync(server, owner, "AdminCommand");
+        using var carol = gateway.NewVisitor();
+        await carol.SignInAsGuestAsync("Carol");
+        await using var tab = await carol.OpenTabAsync();
+        await carol.SendAsync("hi");
+        await owner.NextMessageAsync();
+
+        // Another user of the server writes to the visitor's account: refused with an error, nothing reaches the page.
+        await using var stranger = await Owner.ConnectAsync(server);
+        await stranger.Client.SendAsync(new Message(Jid.Create("web-" + carol.Conversation, server.Domain), "spam"));
+        var error = await stranger.NextAnyMessageAsync(m => m.Type == MessageType.Error);
+        Assert.Equal("not-allowed", StanzaError.Parse(error.Element("error")!).Condition);
+        Assert.DoesNotContain((await carol.HistoryAsync()).Messages, m => m.Text == "spam");
+
+        var invalid = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:Mode=Account", $"--Parley:Accounts:Domain={server.Domain}", "--Parley:Accounts:CertificateSha256=zz"));
+        Assert.Contains(invalid.Failures, f => f.Contains("Accounts:AdminJid", StringComparison.Ordinal));
+        Assert.Contains(invalid.Failures, f => f.Contains("Accounts:CertificateSha256", StringComparison.Ordinal));
+    }
+
+    private const string VisitorGatewayNick = Xmpp.VisitorGateway.NickNamespace;
+
+    private static async Task<GatewayHost> StartAsync(XmppTestServer server, Owner owner, string provisioning)
+    {
+        var gateway = await GatewayHost.StartAsync(
+            server,
+            owner.Account.Jid.ToString(),
+            null,
+            "--Parley:Mode=Account",
+            $"--Parley:Accounts:Domain={server.Domain}",
+            $"--Parley:Accounts:Host={server.Host}",
+            $"--Parley:Accounts:Port={server.ClientPort.ToString(CultureInfo.InvariantCulture)}",
+            $"--Parley:Accounts:CertificateSha256={server.CertificateSha256}",
+            $"--Parley:Accounts:Provisioning={provisioning}",
+            $"--Parley:Accounts:AdminJid={server.AdminJid}",
+            $"--Parley:Accounts:AdminPassword={server.AdminPassword}");
+        await gateway.WaitConnectedAsync();
+        return gateway;
+    }
+
+    private static async Task<byte[]> ReadSharedAsync(string path)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        await file.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+}

@@ -1,0 +1,442 @@
+using System.Globalization;
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Parley.Testing;
+using Parley.Web.Chat;
+using Parley.Web.Storage;
+
+namespace Parley.Web.Tests;
+
+/// <summary>The store's contract, the same tests against SQLite and a private PostgreSQL 15 (a fresh database per test).</summary>
+public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+{
+    public static TheoryData<string> Providers => [StoreUnderTest.Sqlite, StoreUnderTest.Postgres];
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task A_visitor_is_one_per_identity_and_keeps_the_newest_display_name(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var first = await db.Store.GetOrCreateVisitorAsync("guest", "s1", "Alice", default);
+        var again = await db.Store.GetOrCreateVisitorAsync("guest", "s1", "Alice L.", default);
+        var other = await db.Store.GetOrCreateVisitorAsync("https://idp.example", "s1", "Alice", default);
+        Assert.Equal(first.Id, again.Id);
+        Assert.Equal("Alice L.", again.DisplayName);
+        Assert.NotEqual(first.Id, other.Id);
+        Assert.Matches("^[a-z2-7]{26}$", first.Id);
+        Assert.Equal(again, await db.Store.FindVisitorAsync(first.Id, default));
+        Assert.Null(await db.Store.FindVisitorAsync("nobody", default));
+
+        Assert.False(first.SubscriptionRequested);
+        Assert.True(await db.Store.MarkSubscriptionRequestedAsync(first.Id, default));
+        Assert.False(await db.Store.MarkSubscriptionRequestedAsync(first.Id, default));
+        Assert.True((await db.Store.FindVisitorAsync(first.Id, default))!.SubscriptionRequested);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task A_session_is_live_for_its_visitor_until_it_is_ended(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+        var session = await db.Store.CreateSessionAsync(alice.Id, default);
+        Assert.True(await db.Store.IsSessionLiveAsync(session, alice.Id, default));
+        Assert.False(await db.Store.IsSessionLiveAsync(session, bob.Id, default));
+        Assert.False(await db.Store.IsSessionLiveAsync("made-up", alice.Id, default));
+        await db.Store.EndSessionAsync(session, default);
+        await db.Store.EndSessionAsync(session, default);
+        Assert.False(await db.Store.IsSessionLiveAsync(session, alice.Id, default));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task A_message_is_stored_pending_and_each_change_gets_the_visitors_next_seq(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+
+        var hello = await db.Store.AddVisitorMessageAsync(alice.Id, "hello", default);
+        Assert.Equal(MessageState.Pending, hello.State);
+        Assert.Equal(Direction.Visitor, hello.Direction);
+        Assert.StartsWith("web-", hello.StanzaId, StringComparison.Ordinal);
+        Assert.Equal(1, hello.Seq);
+        Assert.Equal(1, (await db.Store.AddVisitorMessageAsync(bob.Id, "bob's first", default)).Seq);
+
+        var sent = await db.Store.AdvanceAsync(hello.Id, MessageState.Sent, default);
+        Assert.Equal((MessageState.Sent, 2L), (sent!.State, sent.Seq));
+        var delivered = await db.Store.MarkDeliveredAsync(alice.Id, hello.StanzaId, default);
+        Assert.Equal((MessageState.Delivered, 3L), (delivered!.State, delivered.Seq));
+
+        // Never backwards, and a no-op uses up no number.
+        Assert.Null(await db.Store.AdvanceAsync(hello.Id, MessageState.Sent, default));
+        Assert.Null(await db.Store.MarkDeliveredAsync(alice.Id, hello.StanzaId, default));
+        Assert.Null(await db.Store.MarkDeliveredAsync(bob.Id, hello.StanzaId, default));
+        Assert.Null(await db.Store.AdvanceAsync(999_999, MessageState.Sent, default));
+        var reply = await db.Store.AddOwnerMessageAsync(alice.Id, "hi", "owner-1", default);
+        Assert.Equal((Direction.Owner, MessageState.Sent, 4L), (reply!.Direction, reply.State, reply.Seq));
+
+        // Catch-up: the latest version of each changed message, in change order.
+        var changes = await db.Store.GetChangesAsync(alice.Id, 0, 100, default);
+        Assert.Equal([(hello.Id, 3L, MessageState.Delivered), (reply.Id, 4L, MessageState.Sent)], changes.Select(m => (m.Id, m.Seq, m.State)));
+        Assert.Equal([reply.Id], (await db.Store.GetChangesAsync(alice.Id, 3, 100, default)).Select(m => m.Id));
+        Assert.Single(await db.Store.GetChangesAsync(alice.Id, 0, 1, default));
+        Assert.Equal(delivered, await db.Store.GetChangeAsync(alice.Id, 3, default));
+        Assert.Null(await db.Store.GetChangeAsync(alice.Id, 1, default));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => db.Store.AddVisitorMessageAsync("nobody", "x", default));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task An_owner_message_is_stored_once_per_stanza_id(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+        Assert.NotNull(await db.Store.AddOwnerMessageAsync(alice.Id, "once", "dup-1", default));
+        Assert.Null(await db.Store.AddOwnerMessageAsync(alice.Id, "once again", "dup-1", default));
+
+        // The id is unique per visitor, not across visitors.
+        Assert.NotNull(await db.Store.AddOwnerMessageAsync(bob.Id, "for bob", "dup-1", default));
+        Assert.Equal(["once"], (await db.Store.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
+
+        // The refused duplicate used up no seq.
+        Assert.Equal(2, (await db.Store.AddOwnerMessageAsync(alice.Id, "next", "dup-2", default))!.Seq);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task History_pages_go_back_by_id_and_stay_in_order(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        for (var i = 1; i <= 7; i++)
+        {
+            await db.Store.AddVisitorMessageAsync(alice.Id, $"m{i}", default);
+        }
+
+        var newest = await db.Store.GetHistoryAsync(alice.Id, null, 3, default);
+        Assert.Equal(["m5", "m6", "m7"], newest.Select(m => m.Text));
+        var older = await db.Store.GetHistoryAsync(alice.Id, newest[0].Id, 3, default);
+        Assert.Equal(["m2", "m3", "m4"], older.Select(m => m.Text));
+        Assert.Equal(["m1"], (await db.Store.GetHistoryAsync(alice.Id, older[0].Id, 3, default)).Select(m => m.Text));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task The_outbox_hands_out_pending_messages_in_order_and_marks_them_sent(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+        var a1 = await db.Store.AddVisitorMessageAsync(alice.Id, "a1", default);
+        var b1 = await db.Store.AddVisitorMessageAsync(bob.Id, "b1", default);
+        var a2 = await db.Store.AddVisitorMessageAsync(alice.Id, "a2", default);
+        await db.Store.AddOwnerMessageAsync(alice.Id, "owner messages are never in the outbox", "o1", default);
+        Assert.Equal([a1.Id, b1.Id, a2.Id], (await db.Store.GetPendingAsync(10, default)).Select(m => m.Id));
+
+        await using (var claim = await db.Store.ClaimOutboxAsync(2, default))
+        {
+            Assert.Equal([a1.Id, b1.Id], claim.Messages.Select(m => m.Id));
+            Assert.True(await claim.MarkSubscriptionRequestedAsync(alice.Id, default));
+            await claim.MarkSentAsync(claim.Messages[0], default);
+            await claim.MarkSentAsync(claim.Messages[1], default);
+            await claim.CompleteAsync(default);
+        }
+
+        Assert.True((await db.Store.FindVisitorAsync(alice.Id, default))!.SubscriptionRequested);
+        await using (var abandoned = await db.Store.ClaimOutboxAsync(10, default))
+        {
+            Assert.Equal([a2.Id], abandoned.Messages.Select(m => m.Id));
+        }
+
+        // Not completed: still pending. Then sent, and the outbox is empty.
+        await using (var claim = await db.Store.ClaimOutboxAsync(10, default))
+        {
+            Assert.Equal([a2.Id], claim.Messages.Select(m => m.Id));
+            await claim.MarkSentAsync(claim.Messages[0], default);
+            await claim.CompleteAsync(default);
+        }
+
+        Assert.Empty(await db.Store.GetPendingAsync(10, default));
+        Assert.All(await db.Store.GetHistoryAsync(alice.Id, null, 10, default), m => Assert.Equal(MessageState.Sent, m.State));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Committed_changes_reach_the_visitors_subscribers_in_seq_order_and_nobody_elses(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+        using var tab = db.Hub.Subscribe(alice.Id, "session", 8)!;
+        var m1 = await db.Store.AddVisitorMessageAsync(alice.Id, "one", default);
+        await db.Store.AddVisitorMessageAsync(bob.Id, "not for alice", default);
+        await db.Store.AdvanceAsync(m1.Id, MessageState.Sent, default);
+        await db.Store.AddOwnerMessageAsync(alice.Id, "two", "o-1", default);
+        await db.Store.AddOwnerMessageAsync(alice.Id, "two", "o-1", default);
+
+        // A change already superseded when it is read (PostgreSQL reads after the announcement) is represented by the later one.
+        var received = new List<ChatMessage>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (received.Count == 0 || received[^1].Seq < 3)
+        {
+            var pushed = await tab.Reader.ReadAsync(timeout.Token);
+            received.Add(pushed.Message!);
+        }
+
+        Assert.Equal(received.Select(m => m.Seq).Order(), received.Select(m => m.Seq));
+        Assert.Equal(received.Count, received.Select(m => m.Seq).Distinct().Count());
+        Assert.Equal([("one", 2L, MessageState.Sent), ("two", 3L, MessageState.Sent)], received.TakeLast(2).Select(m => (m.Text, m.Seq, m.State)));
+        Assert.All(received.SkipLast(2), m => Assert.Equal((1L, MessageState.Pending), (m.Seq, m.State)));
+        if (provider == StoreUnderTest.Sqlite)
+        {
+            Assert.Equal(3, received.Count); // published in-process at commit: nothing is ever superseded
+        }
+
+        await Task.Delay(200);
+        Assert.False(tab.Reader.TryRead(out _), "A duplicate or another visitor's change was pushed.");
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task Two_stores_on_the_same_data_number_one_visitors_concurrent_changes_without_gaps(string provider)
+    {
+        await using var a = await OpenAsync(provider);
+        await using var b = await StoreUnderTest.OpenAsync(provider, a.Location);
+        var alice = await a.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        Assert.Equal(alice.Id, (await b.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default)).Id);
+
+        async Task WriteAsync(ChatStore store, string prefix)
+        {
+            for (var i = 0; i < 25; i++)
+            {
+                var message = await store.AddVisitorMessageAsync(alice.Id, $"{prefix}{i}", default);
+                await store.AdvanceAsync(message.Id, MessageState.Sent, default);
+            }
+        }
+
+        await Task.WhenAll(Task.Run(() => WriteAsync(a.Store, "a")), Task.Run(() => WriteAsync(b.Store, "b")));
+        var changes = await a.Store.GetChangesAsync(alice.Id, 0, 1000, default);
+        Assert.Equal(50, changes.Count);
+        Assert.All(changes, m => Assert.Equal(MessageState.Sent, m.State));
+
+        // 100 changes (50 inserts, 50 advances) numbered 1..100 without gaps: each message's final seq is unique and the highest is 100.
+        Assert.Equal(changes.Count, changes.Select(m => m.Seq).Distinct().Count());
+        Assert.Equal(100, changes[^1].Seq);
+        Assert.Equal(101, (await b.Store.AddOwnerMessageAsync(alice.Id, "next", "o", default))!.Seq);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task The_schema_is_created_once_and_a_second_start_finds_it_current(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        await db.Store.AddVisitorMessageAsync(alice.Id, "kept", default);
+        await using var again = await StoreUnderTest.OpenAsync(provider, db.Location);
+        Assert.Equal(["kept"], (await again.Store.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
+        var versions = await QueryAsync(provider, db.Location, "SELECT version FROM schema_version ORDER BY version");
+        Assert.Equal(Enumerable.Range(1, db.Store.SchemaVersion).Select(v => v.ToString(CultureInfo.InvariantCulture)), versions);
+    }
+
+    [Fact]
+    public async Task A_SQLite_file_from_before_the_version_table_is_migrated_and_its_seqs_continue()
+    {
+        var path = StoreUnderTest.NewSqlitePath();
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using (var old = new SqliteConnection($"Data Source={path}"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+
+            // The first release's schema and data: one process-wide seq.
+            create.CommandText = """
+                CREATE TABLE visitors (id TEXT PRIMARY KEY, issuer TEXT NOT NULL, subject TEXT NOT NULL, display_name TEXT NOT NULL,
+                    created_at INTEGER NOT NULL, subscription_requested INTEGER NOT NULL DEFAULT 0, UNIQUE (issuer, subject));
+                CREATE TABLE sessions (id TEXT PRIMARY KEY, visitor_id TEXT NOT NULL REFERENCES visitors(id), created_at INTEGER NOT NULL, ended_at INTEGER);
+                CREATE TABLE messages (id INTEGER PRIMARY KEY AUTOINCREMENT, visitor_id TEXT NOT NULL REFERENCES visitors(id),
+                    direction TEXT NOT NULL CHECK (direction IN ('visitor', 'owner')), text TEXT NOT NULL, created_at INTEGER NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered')), stanza_id TEXT NOT NULL, seq INTEGER NOT NULL);
+                CREATE UNIQUE INDEX messages_stanza ON messages (visitor_id, direction, stanza_id);
+                INSERT INTO visitors VALUES ('alice', 'guest', 'a', 'Alice', 0, 1), ('bob', 'guest', 'b', 'Bob', 0, 0);
+                INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq) VALUES
+                    ('alice', 'visitor', 'old 1', 0, 'sent', 's1', 5),
+                    ('bob', 'visitor', 'old 2', 0, 'pending', 's2', 6),
+                    ('alice', 'owner', 'old 3', 0, 'sent', 's3', 7);
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        SqliteConnection.ClearAllPools();
+        await using var db = await StoreUnderTest.OpenAsync(StoreUnderTest.Sqlite, path);
+        Assert.Equal(8, (await db.Store.AddVisitorMessageAsync("alice", "new", default)).Seq);
+        Assert.Equal(7, (await db.Store.AddVisitorMessageAsync("bob", "new", default)).Seq);
+        Assert.Equal(["old 2"], (await db.Store.GetPendingAsync(1, default)).Select(m => m.Text));
+        Assert.True((await db.Store.FindVisitorAsync("alice", default))!.SubscriptionRequested);
+    }
+
+    [Fact]
+    public async Task PostgreSQL_two_gateways_starting_together_create_the_schema_once()
+    {
+        var connectionString = await postgres.CreateDatabaseAsync();
+        var starts = Enumerable.Range(0, 3).Select(_ => Task.Run(() => StoreUnderTest.OpenAsync(StoreUnderTest.Postgres, connectionString))).ToArray();
+        var stores = await Task.WhenAll(starts);
+        var latest = stores[0].Store.SchemaVersion;
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        Assert.Equal(
+            Enumerable.Range(1, latest).Select(v => v.ToString(CultureInfo.InvariantCulture)),
+            await QueryAsync(StoreUnderTest.Postgres, connectionString, "SELECT version FROM schema_version ORDER BY version"));
+    }
+
+    [Fact]
+    public async Task PostgreSQL_two_senders_never_claim_the_same_message_nor_overtake_a_visitors_older_message()
+    {
+        await using var a = await OpenAsync(StoreUnderTest.Postgres);
+        await using var b = await StoreUnderTest.OpenAsync(StoreUnderTest.Postgres, a.Location);
+        var alice = await a.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var bob = await a.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+        var a1 = await a.Store.AddVisitorMessageAsync(alice.Id, "a1", default);
+        var b1 = await a.Store.AddVisitorMessageAsync(bob.Id, "b1", default);
+        var a2 = await a.Store.AddVisitorMessageAsync(alice.Id, "a2", default);
+        var b2 = await a.Store.AddVisitorMessageAsync(bob.Id, "b2", default);
+
+        await using (var first = await a.Store.ClaimOutboxAsync(1, default))
+        {
+            Assert.Equal([a1.Id], first.Messages.Select(m => m.Id));
+
+            // a1 is held: the second sender skips it, and must not send a2 before it; bob's messages are free.
+            await using (var second = await b.Store.ClaimOutboxAsync(10, default))
+            {
+                Assert.Equal([b1.Id, b2.Id], second.Messages.Select(m => m.Id));
+                foreach (var message in second.Messages)
+                {
+                    await second.MarkSentAsync(message, default);
+                }
+
+                await second.CompleteAsync(default);
+            }
+
+            await first.MarkSentAsync(first.Messages[0], default);
+            await first.CompleteAsync(default);
+        }
+
+        await using var rest = await b.Store.ClaimOutboxAsync(10, default);
+        Assert.Equal([a2.Id], rest.Messages.Select(m => m.Id));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task An_unreachable_database_is_a_clear_ChatStoreException(string provider)
+    {
+        // SQLite: the "file" is a folder. PostgreSQL: nothing listens on the port.
+        var location = provider == StoreUnderTest.Sqlite
+            ? Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "parley-web-tests", Guid.NewGuid().ToString("N"))).FullName
+            : $"Host=127.0.0.1;Port={UnusedPort()};Username=parley;Database=none;Timeout=2";
+        try
+        {
+            await using var db = await StoreUnderTest.OpenAsync(provider, location, initialize: false);
+            var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.InitializeAsync(default));
+            Assert.Equal(StoreFailure.Unavailable, error.Failure);
+            Assert.StartsWith($"The {provider} database is unavailable", error.Message, StringComparison.OrdinalIgnoreCase);
+            await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.FindVisitorAsync("x", default));
+        }
+        finally
+        {
+            if (Directory.Exists(location))
+            {
+                Directory.Delete(location);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task PostgreSQL_going_down_fails_writes_clearly_and_loses_nothing_that_was_stored()
+    {
+        await using var server = await PostgresServer.StartNewAsync();
+        var connectionString = await server.CreateDatabaseAsync();
+        await using var db = await StoreUnderTest.OpenAsync(StoreUnderTest.Postgres, connectionString);
+        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var accepted = await db.Store.AddVisitorMessageAsync(alice.Id, "accepted before the outage", default);
+
+        await server.StopAsync();
+        var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.AddVisitorMessageAsync(alice.Id, "during the outage", default));
+        Assert.Equal(StoreFailure.Unavailable, error.Failure);
+        Assert.Contains("PostgreSQL database is unavailable", error.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.ClaimOutboxAsync(10, default));
+
+        await server.StartAsync();
+        NpgsqlConnection.ClearAllPools();
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        List<ChatMessage> pending;
+        while (true)
+        {
+            try
+            {
+                pending = await db.Store.GetPendingAsync(10, default);
+                break;
+            }
+            catch (ChatStoreException) when (DateTime.UtcNow < deadline)
+            {
+                // Pooled connections from before the restart are discarded one by one.
+                await Task.Delay(100);
+            }
+        }
+
+        Assert.Equal([accepted.Id], pending.Select(m => m.Id));
+        Assert.Equal(["accepted before the outage"], (await db.Store.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
+    }
+
+    [Fact]
+    public void Full_and_unavailable_are_told_apart_for_both_providers()
+    {
+        var sqlite = new SqliteChatStore(Microsoft.Extensions.Options.Options.Create(new GatewayOptions()), new ChatHub(), TimeProvider.System);
+        Assert.Equal(StoreFailure.Full, sqlite.Classify(new SqliteException("database or disk is full", 13)));
+        Assert.Equal(StoreFailure.Unavailable, sqlite.Classify(new SqliteException("database is locked", 5)));
+        Assert.Equal(StoreFailure.Unavailable, sqlite.Classify(new SqliteException("disk I/O error", 10 | (3 << 8))));
+        Assert.Null(sqlite.Classify(new SqliteException("constraint failed", 19)));
+
+        var options = Microsoft.Extensions.Options.Options.Create(new GatewayOptions { Database = new GatewayOptions.DatabaseSettings { Provider = "PostgreSQL", ConnectionString = "Host=127.0.0.1" } });
+        var pg = new PostgresChatStore(options, TimeProvider.System);
+        Assert.Equal(StoreFailure.Full, pg.Classify(new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull)));
+        Assert.Equal(StoreFailure.Unavailable, pg.Classify(new PostgresException("too many clients", "FATAL", "FATAL", PostgresErrorCodes.TooManyConnections)));
+        Assert.Equal(StoreFailure.Unavailable, pg.Classify(new PostgresException("shutting down", "FATAL", "FATAL", PostgresErrorCodes.AdminShutdown)));
+        Assert.Equal(StoreFailure.Unavailable, pg.Classify(new NpgsqlException("Failed to connect")));
+        Assert.Null(pg.Classify(new PostgresException("duplicate key", "ERROR", "ERROR", PostgresErrorCodes.UniqueViolation)));
+        var full = new ChatStoreException(StoreFailure.Full, "PostgreSQL", new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull));
+        Assert.StartsWith("The PostgreSQL database is full", full.Message, StringComparison.Ordinal);
+    }
+
+    private async Task<StoreUnderTest> OpenAsync(string provider) => await StoreUnderTest.OpenAsync(
+        provider, provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath());
+
+    private static async Task<List<string>> QueryAsync(string provider, string location, string sql)
+    {
+        await using DbConnection connection = provider == StoreUnderTest.Postgres ? new NpgsqlConnection(location) : new SqliteConnection($"Data Source={location}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var rows = new List<string>();
+        while (await reader.ReadAsync())
+        {
+            rows.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        }
+
+        return rows;
+    }
+
+    private static int UnusedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,287 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Playwright;
+using Parley.Testing;
+using Parley.Web.Api;
+using Parley.Web.Storage;
+
+namespace Parley.Web.Tests;
+
+/// <summary>The embeddable widget: framing rules, a host site's signed sign-in, and the bubble on another site's page in Chromium.</summary>
+[Collection(ServerFixture.CollectionName)]
+public sealed class WidgetTests(ServerFixture servers)
+{
+    private static readonly string[] SiteArgs =
+    [
+        $"--Parley:Widget:Sites:0:Host={HostSite.Name}",
+        $"--Parley:Widget:Sites:0:Secret={HostSite.Secret}",
+    ];
+
+    [Fact]
+    public async Task Framing_is_refused_by_default_and_allowed_only_for_the_listed_origins()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using (var closed = await GatewayHost.StartAsync(server, "owner@" + server.Domain))
+        {
+            using var visitor = closed.NewVisitor();
+            using var page = await visitor.Http.GetAsync("/");
+            Assert.EndsWith("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+            Assert.Equal("DENY", page.Headers.GetValues("X-Frame-Options").Single());
+        }
+
+        await using var open = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null,
+            "--Parley:Widget:AllowedOrigins:0=https://www.example.com/", "--Parley:Widget:AllowedOrigins:1=http://127.0.0.1:8080");
+        using var framed = open.NewVisitor();
+        using var index = await framed.Http.GetAsync("/");
+        var csp = index.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.EndsWith("frame-ancestors https://www.example.com http://127.0.0.1:8080", csp, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self';", csp, StringComparison.Ordinal);
+        Assert.False(index.Headers.Contains("X-Frame-Options"));
+        Assert.Equal("same-origin", index.Headers.GetValues("Cross-Origin-Resource-Policy").Single());
+
+        // The script is for other sites' pages: loadable cross-origin, and it builds its elements without markup.
+        using var script = await framed.Http.GetAsync("/widget.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("cross-origin", script.Headers.GetValues("Cross-Origin-Resource-Policy").Single());
+        var source = await script.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("innerHTML", source, StringComparison.Ordinal);
+        Assert.Contains("document.createElement('iframe')", source, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://www.example.com", "https://www.example.com")]
+    [InlineData("http://127.0.0.1:5080/", "http://127.0.0.1:5080")]
+    [InlineData("HTTPS://Shop.Example.COM:443", "https://shop.example.com")]
+    [InlineData("https://www.example.com/path", null)]
+    [InlineData("https://www.example.com?q=1", null)]
+    [InlineData("https://www.example.com; script-src *", null)]
+    [InlineData("ftp://www.example.com", null)]
+    [InlineData("https://user@www.example.com", null)]
+    [InlineData("*", null)]
+    [InlineData("'self'", null)]
+    public void Only_plain_origins_can_be_allowed(string configured, string? expected) => Assert.Equal(expected, WidgetApi.NormalizeOrigin(configured));
+
+    [Fact]
+    public void Widget_settings_are_validated()
+    {
+        var validator = new GatewayOptionsValidator();
+        GatewayOptions With(Action<GatewayOptions.WidgetSettings> change)
+        {
+            var options = new GatewayOptions { Owner = "me@example.org", Component = { Domain = "chat.example.org", Secret = "s" } };
+            change(options.Widget);
+            return options;
+        }
+
+        Assert.True(validator.Validate(null, With(w => w.Sites.Add(new() { Host = "shop.example.com", Secret = HostSite.Secret }))).Succeeded);
+        Assert.True(validator.Validate(null, With(w => w.AllowedOrigins.Add("https://shop.example.com/a"))).Failed);
+        Assert.True(validator.Validate(null, With(w => w.Sites.Add(new() { Host = "shop.example.com", Secret = "short" }))).Failed);
+        Assert.True(validator.Validate(null, With(w => w.Sites.Add(new() { Host = "shop example", Secret = HostSite.Secret }))).Failed);
+        Assert.True(validator.Validate(null, With(w =>
+        {
+            w.Sites.Add(new() { Host = "a.example", Secret = HostSite.Secret });
+            w.Sites.Add(new() { Host = "A.example", Secret = HostSite.Secret });
+        })).Failed);
+        Assert.True(validator.Validate(null, With(w => w.TokenLifetime = TimeSpan.Zero)).Failed);
+    }
+
+    [Fact]
+    public async Task A_valid_token_signs_in_as_the_sites_user_and_wrong_expired_tampered_or_replayed_tokens_are_refused()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null, [.. SiteArgs, "--Parley:Guests:PerMinute=100"]);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        object Token(string user, string name, long ts, string? sig = null, string site = HostSite.Name)
+            => new { site, user, name, ts = ts.ToString(CultureInfo.InvariantCulture), sig = sig ?? HostSite.Sign(HostSite.Secret, user, name, ts) };
+
+        using var visitor = gateway.NewVisitor();
+        await visitor.RefreshSessionAsync();
+        var valid = Token("user-42", "Ada Lovelace", now);
+        using (var signIn = await visitor.PostAsync("/api/embed", valid))
+        {
+            Assert.Equal(HttpStatusCode.OK, signIn.StatusCode);
+        }
+
+        var session = await visitor.RefreshSessionAsync();
+        Assert.Equal("Ada Lovelace", session.GetProperty("name").GetString());
+        var store = gateway.Services.GetRequiredService<ChatStore>();
+        var stored = await store.FindVisitorAsync(visitor.Conversation!, CancellationToken.None);
+        Assert.Equal(("embed:shop.test", "user-42"), (stored!.Issuer, stored.Subject));
+        await visitor.SendAsync("hello from the shop");
+
+        // The same frame posting its token again keeps the session; a copy of the token in another browser is a replay.
+        using (var again = await visitor.PostAsync("/api/embed", valid))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        Assert.Equal(stored.Id, (await visitor.RefreshSessionAsync()).GetProperty("conversation").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, valid));
+
+        // A later token of the same user in a new browser: the same conversation (the identity is the site's user id).
+        using (var laptop = gateway.NewVisitor())
+        {
+            await laptop.RefreshSessionAsync();
+            using var response = await laptop.PostAsync("/api/embed", Token("user-42", "Ada Lovelace", now - 1));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            await laptop.RefreshSessionAsync();
+            Assert.Equal(stored.Id, laptop.Conversation);
+            Assert.Equal(["hello from the shop"], (await laptop.HistoryAsync()).Messages.Select(m => m.Text));
+        }
+
+        // Refused: wrong secret, tampered user or name, expired, far future, unknown site; malformed is a bad request.
+        var wrongSecret = HostSite.Sign("another-secret-that-is-long-enough-000000", "user-7", "Eve", now);
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, Token("user-7", "Eve", now, wrongSecret)));
+        var signedForSeven = HostSite.Sign(HostSite.Secret, "user-7", "Eve", now);
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, Token("user-1", "Eve", now, signedForSeven)));
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, Token("user-7", "Admin", now, signedForSeven)));
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, Token("user-7", "Eve", now - 1, signedForSeven)));
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, Token("user-7", "Eve", now - 601)));
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, Token("user-7", "Eve", now + 600)));
+        Assert.Equal(HttpStatusCode.Forbidden, await EmbedAsync(gateway, Token("user-7", "Eve", now, site: "other.test")));
+        Assert.Equal(HttpStatusCode.BadRequest, await EmbedAsync(gateway, Token("user-7", "Eve", now, "not-hex")));
+        Assert.Equal(HttpStatusCode.BadRequest, await EmbedAsync(gateway, Token("user\n7", "Eve", now)));
+        Assert.Equal(HttpStatusCode.BadRequest, await EmbedAsync(gateway, Token(new string('u', 257), "Eve", now)));
+
+        // The honest token was never used: it still works once.
+        Assert.Equal(HttpStatusCode.OK, await EmbedAsync(gateway, Token("user-7", "Eve", now)));
+
+        // Without the anti-forgery header nothing happens.
+        using var forged = gateway.NewVisitor();
+        await forged.RefreshSessionAsync();
+        using var noToken = await forged.PostAsync("/api/embed", Token("user-8", "Mallet", now), withToken: false);
+        Assert.Equal(HttpStatusCode.BadRequest, noToken.StatusCode);
+    }
+
+    [Fact]
+    public void Tokens_are_accepted_within_the_window_and_once()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        var options = Options.Create(new GatewayOptions { Widget = { Sites = { new() { Host = "Shop.Test", Secret = HostSite.Secret } }, TokenLifetime = TimeSpan.FromMinutes(5) } });
+        var tokens = new EmbedTokens(options, time);
+        const long Ts = 1_800_000_000;
+        var sig = HostSite.Sign(HostSite.Secret, "u", "N", Ts);
+        Assert.Equal(EmbedTokenCheck.Valid, tokens.Verify("shop.test", "u", "N", "1800000000", sig.ToUpperInvariant(), out var identity));
+        Assert.Equal(("embed:shop.test", "u", "N"), (identity!.Issuer, identity.Subject, identity.Name));
+        Assert.True(tokens.TryUse(identity, "1800000000"));
+        Assert.False(tokens.TryUse(identity, "1800000000"));
+
+        time.Now += TimeSpan.FromMinutes(5);
+        Assert.Equal(EmbedTokenCheck.Valid, tokens.Verify("shop.test", "u", "N", "1800000000", sig, out _));
+        time.Now += TimeSpan.FromSeconds(1);
+        Assert.Equal(EmbedTokenCheck.Expired, tokens.Verify("shop.test", "u", "N", "1800000000", sig, out _));
+        Assert.Equal(EmbedTokenCheck.UnknownSite, tokens.Verify("shop.other", "u", "N", "1800000000", sig, out _));
+        Assert.Equal(EmbedTokenCheck.BadSignature, tokens.Verify("shop.test", "u", "M", "1800000000", sig, out _));
+        Assert.Equal(EmbedTokenCheck.Malformed, tokens.Verify("shop.test", "u", "N", "-1", sig, out _));
+        Assert.Equal(EmbedTokenCheck.Malformed, tokens.Verify("shop.test", "", "N", "1800000000", sig, out _));
+    }
+
+    [Fact]
+    public async Task The_bubble_on_another_sites_page_opens_the_chat_signed_in_as_the_sites_user()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var site = await HostSite.StartAsync();
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null,
+            [.. SiteArgs, $"--Parley:Widget:AllowedOrigins:0={site.Origin}"]);
+        await gateway.WaitConnectedAsync();
+        site.Gateway = gateway.BaseAddress;
+        site.User = ("customer-1001", "Grace <b>Hopper</b>");
+        await using var chromium = await Chromium.LaunchAsync();
+
+        var page = await chromium.NewPageAsync();
+        await page.GotoAsync(site.Address.ToString());
+        var bubble = page.Locator("#parley-chat-bubble");
+        await Assertions.Expect(bubble).ToBeVisibleAsync();
+        await bubble.ClickAsync();
+        var chat = page.FrameLocator("#parley-chat-frame");
+        await Assertions.Expect(chat.Locator("#me")).ToHaveTextAsync("as Grace <b>Hopper</b>");
+        Assert.Equal(0, await chat.Locator("#me b").CountAsync());
+        var frame = await (await page.Locator("#parley-chat-frame").ElementHandleAsync()).ContentFrameAsync();
+        var frameUrl = await frame!.EvaluateAsync<string>("() => location.href");
+        Assert.StartsWith(gateway.BaseAddress.ToString(), frameUrl, StringComparison.Ordinal);
+        Assert.DoesNotContain("sig=", frameUrl, StringComparison.Ordinal);
+
+        await chat.Locator("#text").FillAsync("Is the blue one in stock?");
+        await chat.Locator("#text").PressAsync("Enter");
+        var atOwner = await owner.NextMessageAsync();
+        Assert.Equal("Is the blue one in stock?", atOwner.Body);
+        Assert.Equal("Grace <b>Hopper</b>", atOwner.ElementText("nick", Xmpp.VisitorGateway.NickNamespace));
+        var visitor = await gateway.Services.GetRequiredService<ChatStore>().FindVisitorAsync(atOwner.From!.Local!, CancellationToken.None);
+        Assert.Equal(("embed:shop.test", "customer-1001"), (visitor!.Issuer, visitor.Subject));
+        await owner.Client.SendAsync(atOwner.CreateReply("Yes, two left."));
+        await Assertions.Expect(chat.Locator("#messages li.owner .text")).ToHaveTextAsync("Yes, two left.");
+
+        // The bubble closes and reopens the same chat.
+        await bubble.ClickAsync();
+        await Assertions.Expect(page.Locator("#parley-chat-frame")).ToBeHiddenAsync();
+        await bubble.ClickAsync();
+        await Assertions.Expect(chat.Locator("#messages li")).ToHaveCountAsync(2);
+
+        // On a phone the chat takes the screen's width above the bubble; the reload's fresh token finds the same conversation.
+        var phone = await chromium.NewPageAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 390, Height = 780 },
+            IsMobile = true,
+            HasTouch = true,
+            StorageState = await page.Context.StorageStateAsync(),
+        });
+        await phone.GotoAsync(site.Address.ToString());
+        await phone.Locator("#parley-chat-bubble").ClickAsync();
+        await Assertions.Expect(phone.FrameLocator("#parley-chat-frame").Locator("#messages li")).ToHaveCountAsync(2);
+        var box = (await phone.Locator("#parley-chat-frame").BoundingBoxAsync())!;
+        Assert.Equal(390, box.Width, 1.0);
+        Assert.True(box.Height > 600, $"The frame is {box.Height} px high on a 780 px phone.");
+        if (Environment.GetEnvironmentVariable("PARLEY_SCREENSHOTS") is { Length: > 0 } directory)
+        {
+            Directory.CreateDirectory(directory);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, "web-chat-widget.png") });
+        }
+
+        Assert.True(chromium.Errors.Count == 0, string.Join("\n", chromium.Errors));
+    }
+
+    [Fact]
+    public async Task Without_a_token_the_widget_offers_guest_sign_in_and_a_gateway_that_allows_no_origin_is_not_framed()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var site = await HostSite.StartAsync();
+        await using var chromium = await Chromium.LaunchAsync();
+        await using (var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null, $"--Parley:Widget:AllowedOrigins:0={site.Origin}"))
+        {
+            site.Gateway = gateway.BaseAddress;
+            var page = await chromium.NewPageAsync();
+            await page.GotoAsync(site.Address.ToString());
+            await page.Locator("#parley-chat-bubble").ClickAsync();
+            await Assertions.Expect(page.FrameLocator("#parley-chat-frame").Locator("#guest-form")).ToBeVisibleAsync();
+        }
+
+        await using (var closed = await GatewayHost.StartAsync(server, "owner@" + server.Domain))
+        {
+            site.Gateway = closed.BaseAddress;
+            var page = await chromium.NewPageAsync();
+            await page.GotoAsync(site.Address.ToString());
+            await page.Locator("#parley-chat-bubble").ClickAsync();
+            await Assertions.Expect(page.Locator("#parley-chat-frame")).ToBeVisibleAsync();
+            await page.WaitForTimeoutAsync(1000);
+            Assert.Equal(0, await page.FrameLocator("#parley-chat-frame").Locator("#guest-form").CountAsync());
+        }
+    }
+
+    private static async Task<HttpStatusCode> EmbedAsync(GatewayHost gateway, object token)
+    {
+        using var visitor = gateway.NewVisitor();
+        await visitor.RefreshSessionAsync();
+        using var response = await visitor.PostAsync("/api/embed", token);
+        return response.StatusCode;
+    }
+
+    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
+    {
+        public DateTimeOffset Now { get; set; } = now;
+
+        public override DateTimeOffset GetUtcNow() => Now;
+    }
+}

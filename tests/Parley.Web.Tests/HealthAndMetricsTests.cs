@@ -92,6 +92,20 @@ public sealed class HealthAndMetricsTests(ServerFixture servers)
             await owner.Client.SendAsync(atOwner.CreateReply("counted"));
             await tab.NextMessageAsync(m => m.From == "owner");
             Assert.Equal(1, metrics.Sum("parley.web.messages", "direction", "to_visitor"));
+
+            // Files both ways: the visitor's upload, and the owner's link with jabber:x:oob.
+            using var upload = new HttpRequestMessage(HttpMethod.Post, $"/api/conversations/{visitor.Conversation}/files") { Content = new ByteArrayContent([1, 2, 3]) };
+            upload.Headers.Add(Api.FileApi.NameHeader, "counted.bin");
+            upload.Headers.Add("X-CSRF-TOKEN", visitor.Csrf);
+            using (var uploaded = await visitor.Http.SendAsync(upload))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, uploaded.StatusCode);
+            }
+
+            Assert.Equal(1, metrics.Sum("parley.web.files", "direction", "to_owner"));
+            await owner.Client.SendAsync(Parley.Xmpp.Upload.OutOfBand.CreateLinkMessage(atOwner.From!.Bare, new Uri("https://upload.example.org/s/k/counted.pdf")));
+            await tab.NextMessageAsync(m => m.From == "owner" && m.Text.EndsWith("counted.pdf", StringComparison.Ordinal));
+            Assert.Equal(1, metrics.Sum("parley.web.files", "direction", "to_visitor"));
         }
 
         // Both tabs closed: the visitor is no longer active (the hub notices the closed streams).

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Options;
+using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
 using Parley.Web.Xmpp;
 
@@ -67,7 +68,7 @@ internal static class FileApi
     }
 
     private static async Task<Results<Accepted<MessageDto>, NotFound, ValidationProblem, ProblemHttpResult>> UploadAsync(
-        string id, HttpContext context, ChatStore store, VisitorGateway gateway, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext context, ChatStore store, VisitorGateway gateway, GatewayMetrics metrics, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         if (!settings.Files.Enabled)
@@ -119,6 +120,7 @@ internal static class FileApi
         var type = Types.TryGetContentType(name, out var known) ? known : "application/octet-stream";
         var url = PublicBase(context, settings) + DownloadPrefix + key + "/" + Uri.EscapeDataString(name);
         var message = await store.AddVisitorFileAsync(id, new Attachment(url, name, size, type), cancellationToken);
+        metrics.File("to_owner");
         gateway.Wake();
         return TypedResults.Accepted($"/api/conversations/{id}/messages", MessageDto.Of(message));
     }

@@ -437,6 +437,11 @@ internal sealed partial class VisitorGateway : BackgroundService
                 if (stored is not null)
                 {
                     _metrics.MessageToVisitor();
+                    if (stored.Attachment is not null)
+                    {
+                        _metrics.File("to_visitor");
+                    }
+
                     Log.OwnerReplied(_logger, visitor.Id, stored.Id);
                 }
             }

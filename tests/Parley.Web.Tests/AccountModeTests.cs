@@ -14,7 +14,7 @@ namespace Parley.Web.Tests;
 /// client session while a tab is open. Same chat, same page; the owner sees an ordinary contact on their own server.
 /// </summary>
 [Collection(ServerFixture.CollectionName)]
-public sealed class AccountModeTests(ServerFixture servers)
+public sealed class AccountModeTests(ServerFixture servers, PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     public static TheoryData<string, string> KindsAndProvisioning => new()
     {
@@ -108,6 +108,28 @@ public sealed class AccountModeTests(ServerFixture servers)
     }
 
     [Fact]
+    public async Task Account_mode_works_on_PostgreSQL_too()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        var database = await postgres.CreateDatabaseAsync();
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await StartAsync(server, owner, "AdminCommand", "--Parley:Database:Provider=PostgreSQL", $"--Parley:Database:ConnectionString={database}");
+        using var dora = gateway.NewVisitor();
+        await dora.SignInAsGuestAsync("Dora on PostgreSQL");
+        await using var tab = await dora.OpenTabAsync();
+        await dora.SendAsync("Hello over PostgreSQL");
+        var atOwner = await owner.NextMessageAsync();
+        Assert.Equal(Jid.Create("web-" + dora.Conversation, server.Domain), atOwner.From!.Bare);
+        await owner.Client.SendAsync(atOwner.CreateReply("Got it"));
+        Assert.Equal("Got it", (await tab.NextMessageAsync(m => m.From == "owner")).Text);
+
+        var account = await gateway.Services.GetRequiredService<ChatStore>().FindAccountAsync(dora.Conversation!, CancellationToken.None);
+        Assert.NotNull(account);
+        Assert.True(account.Provisioned);
+        Assert.Equal(atOwner.From.Bare.ToString(), account.Jid);
+    }
+
+    [Fact]
     public async Task A_visitor_account_refuses_strangers_and_the_gateway_says_which_setting_is_missing()
     {
         var server = await servers.GetAsync(Servers.Prosody);
@@ -134,12 +156,10 @@ public sealed class AccountModeTests(ServerFixture servers)
 
     private const string VisitorGatewayNick = Xmpp.VisitorGateway.NickNamespace;
 
-    private static async Task<GatewayHost> StartAsync(XmppTestServer server, Owner owner, string provisioning)
+    private static async Task<GatewayHost> StartAsync(XmppTestServer server, Owner owner, string provisioning, params string[] extra)
     {
-        var gateway = await GatewayHost.StartAsync(
-            server,
-            owner.Account.Jid.ToString(),
-            null,
+        string[] settings =
+        [
             "--Parley:Mode=Account",
             $"--Parley:Accounts:Domain={server.Domain}",
             $"--Parley:Accounts:Host={server.Host}",
@@ -147,7 +167,10 @@ public sealed class AccountModeTests(ServerFixture servers)
             $"--Parley:Accounts:CertificateSha256={server.CertificateSha256}",
             $"--Parley:Accounts:Provisioning={provisioning}",
             $"--Parley:Accounts:AdminJid={server.AdminJid}",
-            $"--Parley:Accounts:AdminPassword={server.AdminPassword}");
+            $"--Parley:Accounts:AdminPassword={server.AdminPassword}",
+            .. extra,
+        ];
+        var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, settings);
         await gateway.WaitConnectedAsync();
         return gateway;
     }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Antiforgery;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
@@ -38,6 +39,18 @@ internal static class GatewayApp
         var app = builder.Build();
         app.UseGateway();
         return app;
+    }
+
+    private static void AllowFraming(CookieBuilder cookie, GatewayOptions.WidgetSettings widget)
+    {
+        if (widget.AllowedOrigins.Count == 0)
+        {
+            return;
+        }
+
+        cookie.SameSite = SameSiteMode.None;
+        cookie.SecurePolicy = CookieSecurePolicy.Always;
+        cookie.Extensions.Add("Partitioned");
     }
 
     /// <summary>Where Kestrel listens when nothing else says so.</summary>
@@ -133,6 +146,15 @@ internal static class GatewayApp
         });
         services.AddExternalSignIn(configuration);
         services.AddAuthorization();
+
+        // Framed on another site (the widget), the chat's own cookies are third-party cookies there. Only when sites are
+        // listed: SameSite=None so the frame gets them at all, Secure (required with None), and Partitioned (CHIPS) so the
+        // browser keeps a separate jar per embedding site and nobody can follow a visitor from site to site with them.
+        // Forged requests stay refused by the anti-forgery token every state-changing request needs.
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .PostConfigure<IOptions<GatewayOptions>>(static (cookie, gateway) => AllowFraming(cookie.Cookie, gateway.Value.Widget));
+        services.AddOptions<AntiforgeryOptions>()
+            .PostConfigure<IOptions<GatewayOptions>>(static (antiforgery, gateway) => AllowFraming(antiforgery.Cookie, gateway.Value.Widget));
         services.AddAntiforgery(options =>
         {
             options.HeaderName = "X-CSRF-TOKEN";

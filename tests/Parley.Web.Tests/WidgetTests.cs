@@ -29,10 +29,16 @@ public sealed class WidgetTests(ServerFixture servers)
             using var page = await visitor.Http.GetAsync("/");
             Assert.EndsWith("frame-ancestors 'none'", page.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
             Assert.Equal("DENY", page.Headers.GetValues("X-Frame-Options").Single());
+
+            // Not framed anywhere: first-party cookies only.
+            using var session = await visitor.Http.GetAsync("/api/session");
+            var csrfCookie = session.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("parley.csrf=", StringComparison.Ordinal));
+            Assert.Contains("samesite=strict", csrfCookie, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("partitioned", csrfCookie, StringComparison.OrdinalIgnoreCase);
         }
 
         await using var open = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null,
-            "--Parley:Widget:AllowedOrigins:0=https://www.example.com/", "--Parley:Widget:AllowedOrigins:1=http://127.0.0.1:8080");
+            ["--Parley:Widget:AllowedOrigins:0=https://www.example.com/", "--Parley:Widget:AllowedOrigins:1=http://127.0.0.1:8080", .. Https()]);
         using var framed = open.NewVisitor();
         using var index = await framed.Http.GetAsync("/");
         var csp = index.Headers.GetValues("Content-Security-Policy").Single();
@@ -40,6 +46,15 @@ public sealed class WidgetTests(ServerFixture servers)
         Assert.Contains("script-src 'self';", csp, StringComparison.Ordinal);
         Assert.False(index.Headers.Contains("X-Frame-Options"));
         Assert.Equal("same-origin", index.Headers.GetValues("Cross-Origin-Resource-Policy").Single());
+
+        // Framed on listed sites, the chat's cookies are third-party cookies there: SameSite=None, Secure, Partitioned.
+        using (var session = await framed.Http.GetAsync("/api/session"))
+        {
+            var csrfCookie = session.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith("parley.csrf=", StringComparison.Ordinal));
+            Assert.Contains("samesite=none", csrfCookie, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("secure", csrfCookie, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("partitioned", csrfCookie, StringComparison.OrdinalIgnoreCase);
+        }
 
         // The script is for other sites' pages: loadable cross-origin, and it builds its elements without markup.
         using var script = await framed.Http.GetAsync("/widget.js");
@@ -184,14 +199,19 @@ public sealed class WidgetTests(ServerFixture servers)
         var server = await servers.GetAsync(Servers.Prosody);
         await using var owner = await Owner.ConnectAsync(server);
         await using var site = await HostSite.StartAsync();
+
+        // Another site: the shop is http://127.0.0.1, the gateway https://localhost (sites ignore ports, so the hosts must
+        // differ). Inside the frame the chat's cookies are third-party cookies, which browsers keep only when Secure:
+        // the gateway runs on HTTPS as in production, with a certificate made for this test.
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null,
-            [.. SiteArgs, $"--Parley:Widget:AllowedOrigins:0={site.Origin}"]);
+            [.. SiteArgs, $"--Parley:Widget:AllowedOrigins:0={site.Origin}", .. Https()]);
         await gateway.WaitConnectedAsync();
-        site.Gateway = gateway.BaseAddress;
+        var crossSite = new UriBuilder(gateway.BaseAddress) { Host = "localhost" }.Uri;
+        site.Gateway = crossSite;
         site.User = ("customer-1001", "Grace <b>Hopper</b>");
         await using var chromium = await Chromium.LaunchAsync();
 
-        var page = await chromium.NewPageAsync();
+        var page = await chromium.NewPageAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1100, Height = 720 }, IgnoreHTTPSErrors = true });
         await page.GotoAsync(site.Address.ToString());
         var bubble = page.Locator("#parley-chat-bubble");
         await Assertions.Expect(bubble).ToBeVisibleAsync();
@@ -201,7 +221,7 @@ public sealed class WidgetTests(ServerFixture servers)
         Assert.Equal(0, await chat.Locator("#me b").CountAsync());
         var frame = await (await page.Locator("#parley-chat-frame").ElementHandleAsync()).ContentFrameAsync();
         var frameUrl = await frame!.EvaluateAsync<string>("() => location.href");
-        Assert.StartsWith(gateway.BaseAddress.ToString(), frameUrl, StringComparison.Ordinal);
+        Assert.StartsWith(crossSite.ToString(), frameUrl, StringComparison.Ordinal);
         Assert.DoesNotContain("sig=", frameUrl, StringComparison.Ordinal);
 
         await chat.Locator("#text").FillAsync("Is the blue one in stock?");
@@ -226,6 +246,7 @@ public sealed class WidgetTests(ServerFixture servers)
             ViewportSize = new ViewportSize { Width = 390, Height = 780 },
             IsMobile = true,
             HasTouch = true,
+            IgnoreHTTPSErrors = true,
             StorageState = await page.Context.StorageStateAsync(),
         });
         await phone.GotoAsync(site.Address.ToString());
@@ -249,10 +270,10 @@ public sealed class WidgetTests(ServerFixture servers)
         var server = await servers.GetAsync(Servers.Prosody);
         await using var site = await HostSite.StartAsync();
         await using var chromium = await Chromium.LaunchAsync();
-        await using (var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null, $"--Parley:Widget:AllowedOrigins:0={site.Origin}"))
+        await using (var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null, [$"--Parley:Widget:AllowedOrigins:0={site.Origin}", .. Https()]))
         {
             site.Gateway = gateway.BaseAddress;
-            var page = await chromium.NewPageAsync();
+            var page = await chromium.NewPageAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true });
             await page.GotoAsync(site.Address.ToString());
             await page.Locator("#parley-chat-bubble").ClickAsync();
             await Assertions.Expect(page.FrameLocator("#parley-chat-frame").Locator("#guest-form")).ToBeVisibleAsync();
@@ -283,5 +304,15 @@ public sealed class WidgetTests(ServerFixture servers)
         public DateTimeOffset Now { get; set; } = now;
 
         public override DateTimeOffset GetUtcNow() => Now;
+    }
+
+    /// <summary>
+    /// The gateway on HTTPS with a certificate made for the test: framed by other sites its cookies must be Secure (as in
+    /// production behind nginx), and browsers keep Secure cookies only from HTTPS pages.
+    /// </summary>
+    private static string[] Https()
+    {
+        var certificate = TestCertificate.Write("localhost");
+        return ["--urls=https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={certificate.CertificatePath}", $"--Kestrel:Certificates:Default:KeyPath={certificate.KeyPath}"];
     }
 }

@@ -483,7 +483,8 @@ public sealed partial class FileTransferManager
             {
                 lock (_ended)
                 {
-                    if (ChecksumFollows && Offer.Sha256 is null && !_finished)
+                    // Only a complete file waits; a stream that never opened or ended early fails below as before.
+                    if (ChecksumFollows && Offer.Sha256 is null && !_finished && _sink is { } sink && sink.Written == Offer.Size)
                     {
                         // Every byte is in, the hash is still to come: wait for OnChecksum (or the timer) to finish.
                         if (!_awaitingChecksum)

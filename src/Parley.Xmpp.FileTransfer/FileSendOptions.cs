@@ -26,10 +26,25 @@ public sealed class FileSendOptions
     public string? MimeType { get; init; }
 
     /// <summary>
-    /// Whether to put the file's SHA-256 in the offer (XEP-0300) so the receiver can verify it. The content is read
-    /// once more before the offer for that; only possible for seekable content. Default true.
+    /// Whether the receiver gets the file's SHA-256 (XEP-0300) to verify it against. Default true.
+    /// <list type="bullet">
+    /// <item>Jingle (XEP-0234): the offer announces the hash with <c>&lt;hash-used/&gt;</c>, the sender hashes the bytes as
+    /// it sends them and sends the value in a <c>&lt;checksum/&gt;</c> session-info after the last byte: the content is
+    /// read once. <see cref="JingleHashInOffer"/> puts the value in the offer instead. A Jingle offer always announces a
+    /// hash (XEP-0234 §4), so <see langword="false"/> behaves like the default there.</item>
+    /// <item>SI (XEP-0096): the hash is in the offer, so the content is read and hashed once more before the offer
+    /// (only for seekable content; only when an SI offer is made).</item>
+    /// </list>
     /// </summary>
     public bool IncludeHash { get; init; } = true;
+
+    /// <summary>
+    /// Whether a Jingle offer carries the SHA-256 itself instead of <c>&lt;hash-used/&gt;</c> and a <c>&lt;checksum/&gt;</c>
+    /// after the data: for receivers that only check a hash given in the offer. The content is then read and hashed
+    /// once more before the offer (about doubling the sender's CPU per byte); only for seekable content with
+    /// <see cref="IncludeHash"/>, otherwise the checksum follows the data as by default. Default false.
+    /// </summary>
+    public bool JingleHashInOffer { get; init; }
 
     /// <summary>The type of the link message of <see cref="FileTransferMethod.HttpUpload"/>; default chat.</summary>
     public MessageType LinkMessageType { get; init; } = MessageType.Chat;

@@ -213,6 +213,7 @@ public sealed partial class FileTransferManager
         var started = Stopwatch.GetTimestamp();
         var transport = transports.Contains(FileTransferMethod.Socks5Bytestreams) ? FileTransferMethod.Socks5Bytestreams : FileTransferMethod.InBandBytestreams;
         string? fallback = null;
+        Task? checksumSent = null;
         try
         {
             if (transport == FileTransferMethod.Socks5Bytestreams)
@@ -259,7 +260,8 @@ public sealed partial class FileTransferManager
                 {
                     using (socket)
                     {
-                        await CopyToSocketAsync(content, socket, size, counter, abort.Token).ConfigureAwait(false);
+                        // The checksum goes out as the last byte does, while the receiver still reads: it has it when it needs it.
+                        await CopyToSocketAsync(content, socket, size, counter, abort.Token, StartChecksum).ConfigureAwait(false);
                     }
                 }
                 else if (allowIbb)
@@ -292,14 +294,10 @@ public sealed partial class FileTransferManager
             }
 
             var hash = counter.Finish();
-            if (sha256 is null)
+            StartChecksum();
+            if (checksumSent is not null)
             {
-                var info = JingleElement.Create(JingleActions.SessionInfo, sid, initiator: self);
-                var checksum = info.AddChild("checksum", FileTransferNamespaces.JingleFileTransfer);
-                checksum.SetAttribute("creator", "initiator");
-                checksum.SetAttribute("name", session.ContentName);
-                checksum.AddChild("file").Add(JingleFile.HashElement(hash));
-                await SendQuietlyAsync(endpoint, session, info).ConfigureAwait(false);
+                await checksumSent.ConfigureAwait(false);
             }
 
             // The receiver confirms with <received/> and/or ends the session once it has checked the file (XEP-0234 §7; Dino
@@ -365,6 +363,21 @@ public sealed partial class FileTransferManager
         {
             _jingle.TryRemove(new KeyValuePair<(string, string), JingleSession>(key, session));
             session.S5b?.Dispose();
+        }
+
+        // XEP-0234 §8: an offer with <hash-used/> is followed by a session-info <checksum/> with the value, once every
+        // byte was read (and hashed). Failures are logged: the receiver then reports the missing checksum itself.
+        void StartChecksum()
+        {
+            if (file.HashUsed && checksumSent is null && counter.Read == size)
+            {
+                var info = JingleElement.Create(JingleActions.SessionInfo, sid, initiator: self);
+                var checksum = info.AddChild("checksum", FileTransferNamespaces.JingleFileTransfer);
+                checksum.SetAttribute("creator", "initiator");
+                checksum.SetAttribute("name", session.ContentName);
+                checksum.AddChild("file", FileTransferNamespaces.JingleFileTransfer).Add(JingleFile.HashElement(counter.Finish()));
+                checksumSent = SendQuietlyAsync(endpoint, session, info);
+            }
         }
     }
 

@@ -123,7 +123,7 @@ public sealed partial class FileTransferManager
             return;
         }
 
-        var incoming = new IncomingSession(this, offer, decision);
+        var incoming = new IncomingSession(this, offer, decision) { ChecksumFollows = file.HashUsed };
         session.Incoming = incoming;
         _jingleIncoming[incoming] = session;
         if (session.Terminated.Task.IsCompleted || !_incoming.TryAdd((session.Peer.ToString(), session.Sid), incoming))
@@ -256,14 +256,14 @@ public sealed partial class FileTransferManager
 
         if (payload is { Name: "checksum", Namespace: FileTransferNamespaces.JingleFileTransfer } && !session.WeInitiated)
         {
-            if (payload.Element("file") is { } file && JingleFile.ParseSha256(file) is { } sha256 && session.Incoming is { } incoming)
+            if (payload.Element("file", FileTransferNamespaces.JingleFileTransfer) is { } file && JingleFile.ParseSha256(file) is { } sha256 && session.Incoming is { } incoming)
             {
-                // Used when it arrives before the last byte; IncomingSink checks the file against it.
-                incoming.Offer.Sha256 ??= sha256;
                 if (incoming.Offer.Sha256 is { } announced && announced != sha256)
                 {
-                    JingleLog.LateChecksumMismatch(_logger, session.Sid, session.Peer, sha256, announced);
+                    JingleLog.LateChecksumMismatch(_logger, session.Sid, session.Peer, announced, sha256);
                 }
+
+                incoming.OnChecksum(sha256);
             }
 
             return;

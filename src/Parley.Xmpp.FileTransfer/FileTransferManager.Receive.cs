@@ -260,6 +260,7 @@ public sealed partial class FileTransferManager
         private IbbSequence _sequence;
         private int _blockSize;
         private bool _finished;
+        private bool _awaitingChecksum;
 
         public IncomingSession(FileTransferManager manager, IncomingFileOffer offer, FileOfferDecision decision)
         {
@@ -269,6 +270,43 @@ public sealed partial class FileTransferManager
         }
 
         public IncomingFileOffer Offer { get; }
+
+        /// <summary>
+        /// The offer announced its SHA-256 with <c>&lt;hash-used/&gt;</c> (XEP-0234): the value comes in a
+        /// <c>&lt;checksum/&gt;</c>, and the file is not verified and kept before it did.
+        /// </summary>
+        public bool ChecksumFollows { get; init; }
+
+        /// <summary>
+        /// Takes the sender's <c>&lt;checksum/&gt;</c>. Before the last byte it is kept for the check; after it, the
+        /// waiting transfer completes. One that contradicts a hash announced before ends the transfer as a mismatch.
+        /// </summary>
+        public void OnChecksum(string sha256)
+        {
+            FileTransferException? conflict = null;
+            bool complete;
+            lock (_ended)
+            {
+                if (_finished)
+                {
+                    return;
+                }
+
+                if (Offer.Sha256 is { } announced && announced != sha256)
+                {
+                    conflict = new FileTransferException(FileTransferError.HashMismatch, $"The sender's checksum {sha256} contradicts the SHA-256 it announced before, {announced}.");
+                }
+
+                Offer.Sha256 ??= sha256;
+                complete = _awaitingChecksum;
+            }
+
+            if (conflict is not null || complete)
+            {
+                // Verifying and moving the file may take a while: not on the dispatch loop that delivered the checksum.
+                _ = Task.Run(() => FinishAsync(conflict), CancellationToken.None);
+            }
+        }
 
         /// <summary>(Re)starts the deadline for the next sign of life from the sender.</summary>
         public void StartTimer(TimeSpan timeout)
@@ -283,7 +321,10 @@ public sealed partial class FileTransferManager
                 if (_timer is null)
                 {
                     _timer = new CancellationTokenSource();
-                    _timer.Token.Register(() => _ = FinishAsync(new FileTransferException(FileTransferError.Timeout, $"{Offer.From} went silent (sid {Offer.Sid}).")));
+                    _timer.Token.Register(() => _ = FinishAsync(new FileTransferException(FileTransferError.Timeout, Volatile.Read(ref _awaitingChecksum)
+                        ? $"{Offer.From} sent every byte but no <checksum/> within {_manager._options.JingleChecksumTimeout.TotalSeconds:0.#} s, although its offer "
+                            + $"announced one (sid {Offer.Sid}): the file cannot be verified and was not kept."
+                        : $"{Offer.From} went silent (sid {Offer.Sid}).")));
                 }
 
                 _timer.CancelAfter(timeout);
@@ -438,6 +479,25 @@ public sealed partial class FileTransferManager
         /// <summary>Ends the session once: completes (verify, move into place) when <paramref name="error"/> is null, else deletes the temporary file.</summary>
         public async Task FinishAsync(FileTransferException? error)
         {
+            if (error is null)
+            {
+                lock (_ended)
+                {
+                    // Only a complete file waits; a stream that never opened or ended early fails below as before.
+                    if (ChecksumFollows && Offer.Sha256 is null && !_finished && _sink is { } sink && sink.Written == Offer.Size)
+                    {
+                        // Every byte is in, the hash is still to come: wait for OnChecksum (or the timer) to finish.
+                        if (!_awaitingChecksum)
+                        {
+                            Volatile.Write(ref _awaitingChecksum, true);
+                            StartTimer(_manager._options.JingleChecksumTimeout);
+                        }
+
+                        return;
+                    }
+                }
+            }
+
             await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
             string? path = null;
             try

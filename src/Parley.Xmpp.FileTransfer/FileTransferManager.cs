@@ -150,11 +150,6 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         var plan = await PlanAsync(endpoint, to, methods, name, cancellationToken).ConfigureAwait(false);
         var start = content.CanSeek ? content.Position : -1;
         string? sha256 = null;
-        if (options.IncludeHash && content.CanSeek)
-        {
-            sha256 = await HashAsync(content, size, cancellationToken).ConfigureAwait(false);
-            content.Position = start;
-        }
 
         var declined = false;
         System.Runtime.ExceptionServices.ExceptionDispatchInfo? lastFailure = null;
@@ -178,9 +173,10 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             {
                 var result = step.Method switch
                 {
-                    FileTransferMethod.Jingle => await SendJingleAsync(endpoint, self, step.To, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false),
+                    FileTransferMethod.Jingle => await SendJingleAsync(endpoint, self, step.To, content, name, size, options, methods,
+                        options.JingleHashInOffer ? await OfferHashAsync().ConfigureAwait(false) : null, progress, cancellationToken).ConfigureAwait(false),
                     FileTransferMethod.HttpUpload => await SendHttpUploadAsync(endpoint, step.To, content, name, size, options, attempts, progress, cancellationToken).ConfigureAwait(false),
-                    _ => await SendSiAsync(endpoint, self, step.To, content, name, size, options, methods, sha256, progress, cancellationToken).ConfigureAwait(false),
+                    _ => await SendSiAsync(endpoint, self, step.To, content, name, size, options, methods, await OfferHashAsync().ConfigureAwait(false), progress, cancellationToken).ConfigureAwait(false),
                 };
                 if (attempts.Count == 0)
                 {
@@ -221,6 +217,19 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         // Only reached when the steps after a decline were all skipped: the decline is the answer.
         lastFailure?.Throw();
         throw new InvalidOperationException("The send plan ended without a result.");
+
+        // The hash for an offer that carries it (SI, or Jingle with JingleHashInOffer): one extra pass over the content,
+        // made only when such an offer is about to be sent, and once per send.
+        async Task<string?> OfferHashAsync()
+        {
+            if (sha256 is null && options.IncludeHash && content.CanSeek)
+            {
+                sha256 = await HashAsync(content, size, cancellationToken).ConfigureAwait(false);
+                content.Position = start;
+            }
+
+            return sha256;
+        }
     }
 
     private async Task<FileTransferResult> SendSiAsync(XmppEndpoint endpoint, Jid self, Jid to, Stream content, string name, long size, FileSendOptions options,
@@ -609,7 +618,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         }
     }
 
-    private async Task CopyToSocketAsync(Stream content, Socket socket, long size, SendCounter counter, CancellationToken cancellationToken)
+    /// <summary>Sends <paramref name="size"/> bytes, then waits for the receiver to close; <paramref name="lastByteSent"/> runs right after the last byte was handed to TCP.</summary>
+    private async Task CopyToSocketAsync(Stream content, Socket socket, long size, SendCounter counter, CancellationToken cancellationToken, Action? lastByteSent = null)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(_options.BufferSize);
         try
@@ -623,6 +633,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                 remaining -= count;
                 counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);
             }
+
+            lastByteSent?.Invoke();
 
             // The receiver closes when it has every byte; waiting for that tells a delivered file from a cut one.
             socket.Shutdown(SocketShutdown.Send);
@@ -748,6 +760,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     private sealed class SendCounter(long size, IProgress<FileTransferProgress>? progress)
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private string? _finished;
 
         public long Size => size;
 
@@ -767,11 +780,16 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             progress?.Report(new FileTransferProgress(Acknowledged, size, method));
         }
 
+        /// <summary>The SHA-256 of every byte read, lower-case hex; the same value on every call.</summary>
         public string Finish()
         {
-            var hash = Convert.ToHexStringLower(_hash.GetHashAndReset());
-            _hash.Dispose();
-            return hash;
+            if (_finished is null)
+            {
+                _finished = Convert.ToHexStringLower(_hash.GetHashAndReset());
+                _hash.Dispose();
+            }
+
+            return _finished;
         }
     }
 }

@@ -67,6 +67,14 @@ public sealed class FileTransferOptions
     /// </summary>
     public TimeSpan JingleConfirmationTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// How long a Jingle receiver waits, after the last byte of an offer that announced its hash with
+    /// <c>&lt;hash-used/&gt;</c>, for the sender's <c>&lt;checksum/&gt;</c>. The file is only verified and moved into place
+    /// once it came; without it the transfer fails with <see cref="FileTransferError.Timeout"/> and the temporary file is
+    /// deleted. Default 15 s.
+    /// </summary>
+    public TimeSpan JingleChecksumTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>How long a stream may stay silent before the transfer fails; default 60 s.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
@@ -129,7 +137,7 @@ public sealed class FileTransferOptions
 
         ArgumentNullException.ThrowIfNull(Socks5BindAddress);
         ArgumentNullException.ThrowIfNull(HttpUpload);
-        foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, JingleConfirmationTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
+        foreach (var timeout in (ReadOnlySpan<TimeSpan>)[IbbCloseTimeout, JingleConfirmationTimeout, JingleChecksumTimeout, StreamhostConnectTimeout, NegotiationTimeout, IncomingStreamTimeout, IdleTimeout, PolicyTimeout])
         {
             if (timeout <= TimeSpan.Zero)
             {

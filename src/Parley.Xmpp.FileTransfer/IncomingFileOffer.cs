@@ -37,7 +37,12 @@ public sealed class IncomingFileOffer
     /// <summary>The MIME type the peer announced, if any.</summary>
     public string? MimeType { get; }
 
-    /// <summary>The SHA-256 the peer announced (XEP-0300), lower-case hex, or <see langword="null"/>. When present, the file is only kept if it matches.</summary>
+    /// <summary>
+    /// The SHA-256 the peer announced (XEP-0300), lower-case hex, or <see langword="null"/>. When present, the file is only
+    /// kept if it matches. A Jingle offer may announce it with <c>&lt;hash-used/&gt;</c> and send the value after the data
+    /// (XEP-0234 <c>&lt;checksum/&gt;</c>): it is then <see langword="null"/> when the offer is decided, and the file is only
+    /// kept once the checksum came and matched.
+    /// </summary>
     public string? Sha256 { get; internal set; }
 
     /// <summary>The file's last modification time, when the peer sent it (Jingle offers).</summary>

@@ -131,6 +131,19 @@ public sealed class JingleUnitTests
         Assert.True(JingleFile.Parse(new XmppElement("description", FileTransferNamespaces.JingleFileTransfer) { }.Add(file).Parent!).HashUsed);
     }
 
+    [Theory]
+    [InlineData("<hash-used xmlns='urn:xmpp:hashes:2' algo='sha-256'/>", true)]
+    [InlineData("<hash-used xmlns='urn:xmpp:hashes:2'><hash algo='sha-256'/></hash-used>", true)]
+    [InlineData("<hash-used xmlns='urn:xmpp:hashes:2' algo='sha-1'/>", false)]
+    [InlineData("", false)]
+    public void Hash_used_for_sha256_means_a_checksum_follows(string announcement, bool follows)
+    {
+        var description = Xml.Parse($"<description xmlns='urn:xmpp:jingle:apps:file-transfer:5'><file><name>a</name><size>3</size>{announcement}</file></description>");
+        var file = JingleFile.Parse(description);
+        Assert.Equal(follows, file.HashUsed);
+        Assert.Null(file.Sha256);
+    }
+
     [Fact]
     public void Parses_the_xep_0261_transport_and_builds_the_same()
     {

@@ -169,7 +169,9 @@ internal sealed record JingleFile(string Name, long Size, string? MediaType, Dat
         var mediaType = file.ElementText("media-type");
         DateTimeOffset? date = DateTimeOffset.TryParse(file.ElementText("date"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : null;
         var sha256 = ParseSha256(file);
-        var hashUsed = file.Elements("hash-used", FileTransferNamespaces.Hashes).Any(h => h.GetAttribute("algo") == "sha-256");
+        // XEP-0300 writes <hash-used algo='sha-256'/>; a <hash algo='sha-256'/> inside it is taken as the same announcement.
+        var hashUsed = file.Elements("hash-used", FileTransferNamespaces.Hashes).Take(8)
+            .Any(h => h.GetAttribute("algo") == "sha-256" || h.Elements("hash", FileTransferNamespaces.Hashes).Take(8).Any(inner => inner.GetAttribute("algo") == "sha-256"));
         return new JingleFile(name, size, mediaType is { Length: > 0 and <= 255 } ? mediaType : null, date, desc, sha256, hashUsed && sha256 is null);
     }
 }

@@ -29,6 +29,6 @@ internal static partial class JingleLog
     [LoggerMessage(5107, LogLevel.Information, "Incoming Jingle session {Sid} from {Peer} refused: {Reason}")]
     public static partial void Refused(ILogger logger, string sid, Jid peer, string reason);
 
-    [LoggerMessage(5108, LogLevel.Warning, "Jingle session {Sid} from {Peer}: the checksum sent after the transfer ({Announced}) does not match the file received ({Received})")]
-    public static partial void LateChecksumMismatch(ILogger logger, string sid, Jid peer, string announced, string received);
+    [LoggerMessage(5108, LogLevel.Warning, "Jingle session {Sid} from {Peer}: the sender's checksum ({Checksum}) contradicts the SHA-256 it announced before ({Announced}); the file is not kept")]
+    public static partial void LateChecksumMismatch(ILogger logger, string sid, Jid peer, string announced, string checksum);
 }

@@ -55,6 +55,7 @@ internal static class GatewayApp
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ChatHub>();
+        services.AddSingleton<StreamKeepAlive>();
 
         // Read raw (like TrustForwardedHeaders below): which services exist depends on it; the validator reports a bad value.
         var postgres = GatewayOptions.DatabaseSettings.IsPostgres(configuration[$"{GatewayOptions.Section}:Database:Provider"]);
@@ -131,6 +132,9 @@ internal static class GatewayApp
                 return Task.CompletedTask;
             };
         });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<IDataProtectionProvider>(static (options, protection) =>
+                options.TicketDataFormat = new SessionReferenceFormat(protection, CookieAuthenticationDefaults.AuthenticationScheme));
         services.AddExternalSignIn(configuration);
         services.AddAuthorization();
         services.AddAntiforgery(options =>

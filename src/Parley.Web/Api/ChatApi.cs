@@ -190,8 +190,12 @@ internal static class ChatApi
         ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates, StreamKeepAlive keepAlive,
         CancellationToken requestAborted, CancellationToken stopping, [EnumeratorCancellation] CancellationToken enumeration = default)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, enumeration);
-        var cancellationToken = linked.Token;
+        // The stream ends when its channel completes: the hub completes it (sign-out, visitor disconnected), and so do
+        // these registrations when the request is aborted or the app stops. That is one callback per token and no
+        // linked cancellation source, and the channel wait below needs no token at all.
+        using var aborted = requestAborted.UnsafeRegister(CompleteSubscription, subscription);
+        using var stopped = stopping.UnsafeRegister(CompleteSubscription, subscription);
+        using var enumerationEnded = enumeration != requestAborted ? enumeration.UnsafeRegister(CompleteSubscription, subscription) : default;
         try
         {
             yield return new SseItem<string>(Serialize(ownerPresence.For(subscription.VisitorId)), "presence") { ReconnectionInterval = TimeSpan.FromSeconds(2) };
@@ -200,7 +204,7 @@ internal static class ChatApi
             var last = after;
             while (true)
             {
-                var changes = await store.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, cancellationToken);
+                var changes = await store.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, requestAborted);
                 foreach (var change in changes)
                 {
                     last = change.Seq;
@@ -217,7 +221,7 @@ internal static class ChatApi
             var keepAliveSlot = keepAlive.AssignSlot();
 
             // One read of the channel is outstanding at a time; a wake by typing or keep-alive leaves it waiting for the
-            // next round. Only the stream's own token cancels it, so a wait costs no timer or cancellation source.
+            // next round. It ends with the channel (see above), so a wait costs no timer or cancellation source.
             Task<bool>? read = null;
             while (true)
             {
@@ -230,7 +234,7 @@ internal static class ChatApi
                     yield return new SseItem<string>(JsonSerializer.Serialize(new { owner = typing }, Json), "typing");
                 }
 
-                read ??= subscription.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                read ??= subscription.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
                 var tick = keepAlive.Next(keepAliveSlot);
                 var first = await Task.WhenAny(read, typingChanged, tick);
                 if (first == tick)
@@ -244,7 +248,7 @@ internal static class ChatApi
                     continue;
                 }
 
-                var more = await HasMoreAsync(read);
+                var more = await read;
                 read = null;
                 if (!more)
                 {
@@ -274,18 +278,7 @@ internal static class ChatApi
         }
     }
 
-    /// <summary>The outcome of a completed channel wait: more to read, or the stream ended (channel completed, or the request/app/enumeration cancelled).</summary>
-    private static async Task<bool> HasMoreAsync(Task<bool> read)
-    {
-        try
-        {
-            return await read;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    private static void CompleteSubscription(object? subscription) => ((ChatHub.Subscription)subscription!).Complete();
 
     private static SseItem<string> MessageItem(ChatMessage message)
         => new(JsonSerializer.Serialize(MessageDto.Of(message), Json), "message") { EventId = message.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };

@@ -115,6 +115,7 @@ internal static class GatewayApp
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.ExpireTimeSpan = TimeSpan.FromDays(30);
             options.SlidingExpiration = true;
+            options.CookieManager = new AuthCookieReader();
             options.Events.OnValidatePrincipal = VisitorIdentity.ValidateSessionAsync;
             options.Events.OnSignedIn = static context =>
             {

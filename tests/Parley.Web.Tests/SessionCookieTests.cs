@@ -151,6 +151,31 @@ public sealed class SessionCookieTests(ServerFixture servers)
         Assert.Contains(logs.Entries, IsCacheHeaderWarning);
     }
 
+    [Fact]
+    public async Task An_idle_stream_gets_a_ping_from_the_shared_keep_alive_and_still_gets_messages_after_it()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain);
+        using var visitor = gateway.NewVisitor();
+        Assert.Equal(HttpStatusCode.OK, (await visitor.SignInAsGuestAsync("Idle Tab")).StatusCode);
+        await using var tab = await visitor.OpenTabAsync();
+        await tab.NextEventAsync("presence");
+
+        // One full round of the slots wakes every stream once, whichever slot this one has.
+        var keepAlive = gateway.Services.GetRequiredService<StreamKeepAlive>();
+        for (var i = 0; i < 20; i++)
+        {
+            keepAlive.Tick();
+        }
+
+        await tab.NextEventAsync("ping");
+
+        // The channel wait left pending across the ping still delivers.
+        var sent = await visitor.SendAsync("after the ping");
+        var echoed = await tab.NextMessageAsync(message => message.Id == sent.Id);
+        Assert.Equal("after the ping", echoed.Text);
+    }
+
     private static bool IsCacheHeaderWarning((string Category, LogLevel Level, string Message) entry)
         => entry.Category.StartsWith("Microsoft.AspNetCore.Antiforgery", StringComparison.Ordinal)
             && entry.Level >= LogLevel.Warning

@@ -36,7 +36,8 @@ internal sealed class StreamKeepAlive : IDisposable
 
     public void Dispose() => _timer.Dispose();
 
-    private void Tick()
+    /// <summary>Wakes the streams of the next slot (the timer's callback; tests call it directly).</summary>
+    internal void Tick()
     {
         var slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % Slots);
         Interlocked.Exchange(ref _slots[slot], NewSlot()).TrySetResult();

@@ -68,6 +68,7 @@ internal static class GatewayApp
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ChatHub>();
+        services.AddSingleton<StreamKeepAlive>();
 
         // Read raw (like TrustForwardedHeaders below): which services exist depends on it; the validator reports a bad value.
         var postgres = GatewayOptions.DatabaseSettings.IsPostgres(configuration[$"{GatewayOptions.Section}:Database:Provider"]);
@@ -127,6 +128,7 @@ internal static class GatewayApp
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             options.ExpireTimeSpan = TimeSpan.FromDays(30);
             options.SlidingExpiration = true;
+            options.CookieManager = new AuthCookieReader();
             options.Events.OnValidatePrincipal = VisitorIdentity.ValidateSessionAsync;
             options.Events.OnSignedIn = static context =>
             {
@@ -144,6 +146,9 @@ internal static class GatewayApp
                 return Task.CompletedTask;
             };
         });
+        services.AddOptions<CookieAuthenticationOptions>(CookieAuthenticationDefaults.AuthenticationScheme)
+            .Configure<IDataProtectionProvider>(static (options, protection) =>
+                options.TicketDataFormat = new SessionReferenceFormat(protection, CookieAuthenticationDefaults.AuthenticationScheme));
         services.AddExternalSignIn(configuration);
         services.AddAuthorization();
 

@@ -36,18 +36,25 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
 
     [Theory]
     [MemberData(nameof(Providers))]
-    public async Task A_session_is_live_for_its_visitor_until_it_is_ended(string provider)
+    public async Task A_session_names_its_visitor_until_it_is_ended(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var alice = await db.Store.GetOrCreateVisitorAsync("https://id.example", "a", "Alice", default);
         var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
         var session = await db.Store.CreateSessionAsync(alice.Id, default);
-        Assert.True(await db.Store.IsSessionLiveAsync(session, alice.Id, default));
-        Assert.False(await db.Store.IsSessionLiveAsync(session, bob.Id, default));
-        Assert.False(await db.Store.IsSessionLiveAsync("made-up", alice.Id, default));
+        var other = await db.Store.CreateSessionAsync(bob.Id, default);
+        Assert.Equal(alice, await db.Store.FindSessionVisitorAsync(session, default));
+        Assert.Equal(bob, await db.Store.FindSessionVisitorAsync(other, default));
+        Assert.Null(await db.Store.FindSessionVisitorAsync("made-up", default));
+
+        // The display name comes from the visitor's row, so a rename shows in the next request's claims.
+        await db.Store.GetOrCreateVisitorAsync("https://id.example", "a", "Alice B.", default);
+        Assert.Equal("Alice B.", (await db.Store.FindSessionVisitorAsync(session, default))!.DisplayName);
+
         await db.Store.EndSessionAsync(session, default);
         await db.Store.EndSessionAsync(session, default);
-        Assert.False(await db.Store.IsSessionLiveAsync(session, alice.Id, default));
+        Assert.Null(await db.Store.FindSessionVisitorAsync(session, default));
+        Assert.Equal(bob, await db.Store.FindSessionVisitorAsync(other, default));
     }
 
     [Theory]

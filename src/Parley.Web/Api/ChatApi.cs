@@ -51,7 +51,6 @@ internal static class ChatApi
     public const string SendPolicy = "send";
     internal const int MaxNameLength = 64;
     private const int CatchUpBatch = 500;
-    private static readonly TimeSpan KeepAlive = TimeSpan.FromSeconds(20);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     public static IEndpointRouteBuilder MapChatApi(this IEndpointRouteBuilder routes)
@@ -59,7 +58,11 @@ internal static class ChatApi
         var api = routes.MapGroup("/api");
         api.AddEndpointFilter(static async (context, next) =>
         {
-            context.HttpContext.Response.Headers.CacheControl = "no-store";
+            // Exactly what anti-forgery sets when it issues tokens (GET /api/session): any other value there makes it
+            // replace ours and log a warning on every such request.
+            var headers = context.HttpContext.Response.Headers;
+            headers.CacheControl = "no-cache, no-store";
+            headers.Pragma = "no-cache";
             return await next(context);
         });
 
@@ -161,7 +164,8 @@ internal static class ChatApi
     }
 
     private static IResult GetEvents(
-        string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, VisitorGateway gateway, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
+        string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, VisitorGateway gateway, StreamKeepAlive keepAlive,
+        IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
         // EventSource sends the id of the last event it saw when it reconnects; that wins over the query.
         var from = after ?? 0;
@@ -179,15 +183,19 @@ internal static class ChatApi
 
         context.Response.RegisterForDispose(subscription);
         context.Response.Headers["X-Accel-Buffering"] = "no";
-        return TypedResults.ServerSentEvents(StreamAsync(subscription, from, store, ownerPresence, gateway.OwnerChatStates, context.RequestAborted, lifetime.ApplicationStopping));
+        return TypedResults.ServerSentEvents(StreamAsync(subscription, from, store, ownerPresence, gateway.OwnerChatStates, keepAlive, context.RequestAborted, lifetime.ApplicationStopping));
     }
 
     private static async IAsyncEnumerable<SseItem<string>> StreamAsync(
-        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates,
+        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates, StreamKeepAlive keepAlive,
         CancellationToken requestAborted, CancellationToken stopping, [EnumeratorCancellation] CancellationToken enumeration = default)
     {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(requestAborted, stopping, enumeration);
-        var cancellationToken = linked.Token;
+        // The stream ends when its channel completes: the hub completes it (sign-out, visitor disconnected), and so do
+        // these registrations when the request is aborted or the app stops. That is one callback per token and no
+        // linked cancellation source, and the channel wait below needs no token at all.
+        using var aborted = requestAborted.UnsafeRegister(CompleteSubscription, subscription);
+        using var stopped = stopping.UnsafeRegister(CompleteSubscription, subscription);
+        using var enumerationEnded = enumeration != requestAborted ? enumeration.UnsafeRegister(CompleteSubscription, subscription) : default;
         try
         {
             yield return new SseItem<string>(Serialize(ownerPresence.For(subscription.VisitorId)), "presence") { ReconnectionInterval = TimeSpan.FromSeconds(2) };
@@ -196,7 +204,7 @@ internal static class ChatApi
             var last = after;
             while (true)
             {
-                var changes = await store.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, cancellationToken);
+                var changes = await store.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, requestAborted);
                 foreach (var change in changes)
                 {
                     last = change.Seq;
@@ -210,6 +218,11 @@ internal static class ChatApi
             }
 
             var typing = ChatStates.Active;
+            var keepAliveSlot = keepAlive.AssignSlot();
+
+            // One read of the channel is outstanding at a time; a wake by typing or keep-alive leaves it waiting for the
+            // next round. It ends with the channel (see above), so a wait costs no timer or cancellation source.
+            Task<bool>? read = null;
             while (true)
             {
                 // Taken before the state is read, so a change in between wakes the wait below at once.
@@ -221,16 +234,25 @@ internal static class ChatApi
                     yield return new SseItem<string>(JsonSerializer.Serialize(new { owner = typing }, Json), "typing");
                 }
 
-                var wake = await WaitAsync(subscription, typingChanged, cancellationToken);
-                if (wake == Wake.Ended)
-                {
-                    yield break;
-                }
-
-                if (wake == Wake.KeepAlive)
+                read ??= subscription.Reader.WaitToReadAsync(CancellationToken.None).AsTask();
+                var tick = keepAlive.Next(keepAliveSlot);
+                var first = await Task.WhenAny(read, typingChanged, tick);
+                if (first == tick)
                 {
                     yield return new SseItem<string>("{}", "ping");
                     continue;
+                }
+
+                if (first != read)
+                {
+                    continue;
+                }
+
+                var more = await read;
+                read = null;
+                if (!more)
+                {
+                    yield break;
                 }
 
                 while (subscription.Reader.TryRead(out var pushEvent))
@@ -256,41 +278,7 @@ internal static class ChatApi
         }
     }
 
-    private enum Wake
-    {
-        Ready,
-        Typing,
-        KeepAlive,
-        Ended,
-    }
-
-    private static async Task<Wake> WaitAsync(ChatHub.Subscription subscription, Task typingChanged, CancellationToken cancellationToken)
-    {
-        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        wait.CancelAfter(KeepAlive);
-        try
-        {
-            var read = subscription.Reader.WaitToReadAsync(wait.Token).AsTask();
-            var first = await Task.WhenAny(read, typingChanged.WaitAsync(wait.Token));
-            if (first == read)
-            {
-                return await read ? Wake.Ready : Wake.Ended;
-            }
-
-            // The owner's typing changed. The pending read is cancelled (a cancelled wait takes nothing from the channel).
-            await first;
-            await wait.CancelAsync();
-            return Wake.Typing;
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return Wake.KeepAlive;
-        }
-        catch (OperationCanceledException)
-        {
-            return Wake.Ended;
-        }
-    }
+    private static void CompleteSubscription(object? subscription) => ((ChatHub.Subscription)subscription!).Complete();
 
     private static SseItem<string> MessageItem(ChatMessage message)
         => new(JsonSerializer.Serialize(MessageDto.Of(message), Json), "message") { EventId = message.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture) };

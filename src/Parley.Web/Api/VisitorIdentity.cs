@@ -7,8 +7,8 @@ namespace Parley.Web.Api;
 
 /// <summary>
 /// The claims of a signed-in visitor. An identity is issuer + subject (a guest's issuer is <see cref="GuestIssuer"/>;
-/// a provider sign-in's is the provider's issuer URL, see <c>Auth/ExternalSignIn</c>); the visitor id and the sign-in
-/// session ride along in the cookie.
+/// a provider sign-in's is the provider's issuer URL, see <c>Auth/ExternalSignIn</c>). The cookie carries only the sign-in
+/// session id (<see cref="SessionReferenceFormat"/>); the claims are rebuilt from the session's row on every request.
 /// </summary>
 internal static class VisitorIdentity
 {
@@ -38,16 +38,25 @@ internal static class VisitorIdentity
 
     public static string? SessionId(this ClaimsPrincipal user) => user.FindFirstValue(SessionClaim);
 
-    /// <summary>Refuses a cookie whose session was ended (sign-out) even if the browser, or someone else, kept it.</summary>
+    /// <summary>
+    /// Rebuilds the visitor's claims from the sign-in session the cookie names, and refuses a cookie whose session was
+    /// ended (sign-out) even if the browser, or someone else, kept it.
+    /// </summary>
     public static async Task ValidateSessionAsync(CookieValidatePrincipalContext context)
     {
-        var user = context.Principal;
         var store = context.HttpContext.RequestServices.GetRequiredService<ChatStore>();
-        if (user?.VisitorId() is not { } visitorId || user.SessionId() is not { } sessionId
-            || !await store.IsSessionLiveAsync(sessionId, visitorId, context.HttpContext.RequestAborted))
+        if (context.Principal?.SessionId() is not { } sessionId
+            || await store.FindSessionVisitorAsync(sessionId, context.HttpContext.RequestAborted) is not { } visitor)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
+            return;
+        }
+
+        context.ReplacePrincipal(Create(visitor, sessionId));
+        if (context.Properties.Items.Remove(SessionReferenceFormat.LegacyItem))
+        {
+            context.ShouldRenew = true;
         }
     }
 }

@@ -223,14 +223,22 @@ internal abstract class ChatStore : IAsyncDisposable
         return id;
     });
 
-    /// <summary>Whether the session exists, belongs to the visitor and was not ended.</summary>
+    /// <summary>
+    /// The visitor a sign-in session belongs to, or <see langword="null"/> when there is no such session or it was ended.
+    /// The auth cookie carries only the session id; this is where its claims come from on every request.
+    /// </summary>
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
-    public Task<bool> IsSessionLiveAsync(string sessionId, string visitorId, CancellationToken cancellationToken) => GuardAsync(async () =>
+    public Task<Visitor?> FindSessionVisitorAsync(string sessionId, CancellationToken cancellationToken) => GuardAsync(async () =>
     {
         await using var connection = await OpenConnectionAsync(cancellationToken);
-        await using var select = Command(connection, null, "SELECT 1 FROM sessions WHERE id = @id AND visitor_id = @visitor AND ended_at IS NULL",
-            ("@id", sessionId), ("@visitor", visitorId));
-        return await select.ExecuteScalarAsync(cancellationToken) is not null;
+        await using var select = Command(connection, null, """
+            SELECT v.id, v.issuer, v.subject, v.display_name, v.subscription_requested
+            FROM sessions s JOIN visitors v ON v.id = s.visitor_id
+            WHERE s.id = @id AND s.ended_at IS NULL
+            """,
+            ("@id", sessionId));
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadVisitor(reader) : null;
     });
 
     /// <summary>Ends a session: its cookie is refused from now on, even if someone kept a copy.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +19,7 @@ public sealed class BotMetricsTests(ServerFixture servers) : IDisposable
         var settings = new Dictionary<string, string?> { ["Parley:Bots:counted:Report:Folder"] = _reports };
         var bot = await BotHost.ConfigureAsync(settings, server, "counted", "Report");
         await using var host = await BotHost.StartAsync(settings);
-        using var metrics = new Recorder(host.Services.GetRequiredService<IMeterFactory>());
+        using var metrics = new MeterRecorder(host.Services.GetRequiredService<IMeterFactory>(), BotMetrics.MeterName);
         await using var user = await Person.ConnectAsync(server);
 
         await user.SayAsync(bot.Jid, "1234");
@@ -44,31 +43,4 @@ public sealed class BotMetricsTests(ServerFixture servers) : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_reports, recursive: true);
-
-    /// <summary>Listens to this host's meter only (other hosts run in parallel in the same process).</summary>
-    private sealed class Recorder : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentQueue<(string Name, long Value, KeyValuePair<string, object?>[] Tags)> _measurements = new();
-
-        public Recorder(IMeterFactory factory)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == BotMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, factory))
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => _measurements.Enqueue((instrument.Name, value, tags.ToArray())));
-            _listener.Start();
-        }
-
-        public long Sum(string name, params (string Key, string Value)[] tags)
-            => _measurements
-                .Where(m => m.Name == name && tags.All(t => m.Tags.Any(x => x.Key == t.Key && Equals(x.Value, t.Value))))
-                .Sum(m => m.Value);
-
-        public void Dispose() => _listener.Dispose();
-    }
 }

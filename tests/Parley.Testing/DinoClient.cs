@@ -365,19 +365,8 @@ public sealed partial class DinoClient : IAsyncDisposable
         WriteNamespaceFiles(server, address);
 
         await StartXvfbAsync(cancellationToken).ConfigureAwait(false);
-        var busReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _bus = await ChildProcess.StartAsync(
-            new LaunchSpec("dbus-daemon", ["--session", "--address=" + BusAddress, "--nofork", "--nopidfile", "--print-address"]),
-            line =>
-            {
-                Log("dbus-daemon: " + line);
-                if (line.StartsWith("unix:", StringComparison.Ordinal))
-                {
-                    busReady.TrySetResult();
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
-        await WaitAsync(busReady.Task, _bus, "dbus-daemon to listen", TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        (_bus, var busReady) = await SessionBus.StartAsync(BusAddress, Log, cancellationToken).ConfigureAwait(false);
+        await WaitAsync(busReady, _bus, "dbus-daemon to listen", TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
 
         // First start: Dino creates its database; the account row can only be written while it is stopped.
         await StartDinoAsync(cancellationToken).ConfigureAwait(false);

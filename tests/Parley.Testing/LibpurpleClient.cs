@@ -312,19 +312,8 @@ public sealed partial class LibpurpleClient : IAsyncDisposable
             DownloadDirectory, PublicAddress: "127.0.0.1", StreamhostPort, plugin));
 
         // The private session bus: libpurple registers im.pidgin.purple.PurpleService on it.
-        var busReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _bus = await ChildProcess.StartAsync(
-            new LaunchSpec("dbus-daemon", ["--session", "--address=" + BusAddress, "--nofork", "--nopidfile", "--print-address"]),
-            line =>
-            {
-                Log("dbus-daemon: " + line);
-                if (line.StartsWith("unix:", StringComparison.Ordinal))
-                {
-                    busReady.TrySetResult();
-                }
-            },
-            cancellationToken).ConfigureAwait(false);
-        await WaitAsync(busReady.Task, _bus, "dbus-daemon to listen", cancellationToken).ConfigureAwait(false);
+        (_bus, var busReady) = await SessionBus.StartAsync(BusAddress, Log, cancellationToken).ConfigureAwait(false);
+        await WaitAsync(busReady, _bus, "dbus-daemon to listen", cancellationToken).ConfigureAwait(false);
 
         // Monitors lose every bus name at once: the NameLost signal says the match rules are in place.
         _monitorReady = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
@@ -73,11 +72,11 @@ public sealed class HealthAndMetricsTests(ServerFixture servers)
         await using var owner = await Owner.ConnectAsync(server);
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
         await gateway.WaitConnectedAsync();
-        using var metrics = new Recorder(gateway.Services.GetRequiredService<IMeterFactory>());
+        using var metrics = new MeterRecorder(gateway.Services.GetRequiredService<IMeterFactory>(), GatewayMetrics.MeterName);
 
         using var visitor = gateway.NewVisitor();
         await visitor.SignInAsGuestAsync("Counted");
-        Assert.Equal(1, metrics.Sum("parley.web.sign_ins", "method", "guest"));
+        Assert.Equal(1, metrics.Sum("parley.web.sign_ins", ("method", "guest")));
 
         await using (var tab = await visitor.OpenTabAsync())
         {
@@ -87,11 +86,11 @@ public sealed class HealthAndMetricsTests(ServerFixture servers)
             var sent = await visitor.SendAsync("count me");
             var atOwner = await owner.NextMessageAsync();
             await tab.NextMessageAsync(m => m.Id == sent.Id && m.State == "sent");
-            Assert.Equal(1, metrics.Sum("parley.web.messages", "direction", "to_owner"));
+            Assert.Equal(1, metrics.Sum("parley.web.messages", ("direction", "to_owner")));
 
             await owner.Client.SendAsync(atOwner.CreateReply("counted"));
             await tab.NextMessageAsync(m => m.From == "owner");
-            Assert.Equal(1, metrics.Sum("parley.web.messages", "direction", "to_visitor"));
+            Assert.Equal(1, metrics.Sum("parley.web.messages", ("direction", "to_visitor")));
 
             // Files both ways: the visitor's upload, and the owner's link with jabber:x:oob.
             using var upload = new HttpRequestMessage(HttpMethod.Post, $"/api/conversations/{visitor.Conversation}/files") { Content = new ByteArrayContent([1, 2, 3]) };
@@ -102,10 +101,10 @@ public sealed class HealthAndMetricsTests(ServerFixture servers)
                 Assert.Equal(HttpStatusCode.Accepted, uploaded.StatusCode);
             }
 
-            Assert.Equal(1, metrics.Sum("parley.web.files", "direction", "to_owner"));
+            Assert.Equal(1, metrics.Sum("parley.web.files", ("direction", "to_owner")));
             await owner.Client.SendAsync(Parley.Xmpp.Upload.OutOfBand.CreateLinkMessage(atOwner.From!.Bare, new Uri("https://upload.example.org/s/k/counted.pdf")));
             await tab.NextMessageAsync(m => m.From == "owner" && m.Text.EndsWith("counted.pdf", StringComparison.Ordinal));
-            Assert.Equal(1, metrics.Sum("parley.web.files", "direction", "to_visitor"));
+            Assert.Equal(1, metrics.Sum("parley.web.files", ("direction", "to_visitor")));
         }
 
         // Both tabs closed: the visitor is no longer active (the hub notices the closed streams).
@@ -115,32 +114,5 @@ public sealed class HealthAndMetricsTests(ServerFixture servers)
             Assert.True(DateTime.UtcNow < deadline, "The active-visitor count did not go back to 0.");
             await Task.Delay(50);
         }
-    }
-
-    /// <summary>Listens to this gateway's meter only (other gateways run in parallel in the same process).</summary>
-    private sealed class Recorder : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly ConcurrentQueue<(string Name, long Value, KeyValuePair<string, object?>[] Tags)> _measurements = new();
-
-        public Recorder(IMeterFactory factory)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Meter.Name == GatewayMetrics.MeterName && ReferenceEquals(instrument.Meter.Scope, factory))
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) => _measurements.Enqueue((instrument.Name, value, tags.ToArray())));
-            _listener.Start();
-        }
-
-        public long Sum(string name, string? tag = null, string? value = null)
-            => _measurements
-                .Where(m => m.Name == name && (tag is null || m.Tags.Any(t => t.Key == tag && Equals(t.Value, value))))
-                .Sum(m => m.Value);
-
-        public void Dispose() => _listener.Dispose();
     }
 }

@@ -38,7 +38,7 @@ public sealed class WidgetTests(ServerFixture servers)
         }
 
         await using var open = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null,
-            ["--Parley:Widget:AllowedOrigins:0=https://www.example.com/", "--Parley:Widget:AllowedOrigins:1=http://127.0.0.1:8080", .. Https()]);
+            ["--Parley:Widget:AllowedOrigins:0=https://www.example.com/", "--Parley:Widget:AllowedOrigins:1=http://127.0.0.1:8080", .. await HttpsAsync()]);
         using var framed = open.NewVisitor();
         using var index = await framed.Http.GetAsync("/");
         var csp = index.Headers.GetValues("Content-Security-Policy").Single();
@@ -204,7 +204,7 @@ public sealed class WidgetTests(ServerFixture servers)
         // differ). Inside the frame the chat's cookies are third-party cookies, which browsers keep only when Secure:
         // the gateway runs on HTTPS as in production, with a certificate made for this test.
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null,
-            [.. SiteArgs, $"--Parley:Widget:AllowedOrigins:0={site.Origin}", .. Https()]);
+            [.. SiteArgs, $"--Parley:Widget:AllowedOrigins:0={site.Origin}", .. await HttpsAsync()]);
         await gateway.WaitConnectedAsync();
         var crossSite = new UriBuilder(gateway.BaseAddress) { Host = "localhost" }.Uri;
         site.Gateway = crossSite;
@@ -270,7 +270,7 @@ public sealed class WidgetTests(ServerFixture servers)
         var server = await servers.GetAsync(Servers.Prosody);
         await using var site = await HostSite.StartAsync();
         await using var chromium = await Chromium.LaunchAsync();
-        await using (var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null, [$"--Parley:Widget:AllowedOrigins:0={site.Origin}", .. Https()]))
+        await using (var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain, null, [$"--Parley:Widget:AllowedOrigins:0={site.Origin}", .. await HttpsAsync()]))
         {
             site.Gateway = gateway.BaseAddress;
             var page = await chromium.NewPageAsync(new BrowserNewContextOptions { IgnoreHTTPSErrors = true });
@@ -310,9 +310,10 @@ public sealed class WidgetTests(ServerFixture servers)
     /// The gateway on HTTPS with a certificate made for the test: framed by other sites its cookies must be Secure (as in
     /// production behind nginx), and browsers keep Secure cookies only from HTTPS pages.
     /// </summary>
-    private static string[] Https()
+    private static async Task<string[]> HttpsAsync()
     {
-        var certificate = TestCertificate.Write("localhost");
+        var certificate = await Parley.Testing.Internal.SelfSignedCertificate.CreateAsync(
+            Directory.CreateTempSubdirectory("parley-web-cert-").FullName, "localhost", CancellationToken.None);
         return ["--urls=https://127.0.0.1:0", $"--Kestrel:Certificates:Default:Path={certificate.CertificatePath}", $"--Kestrel:Certificates:Default:KeyPath={certificate.KeyPath}"];
     }
 }

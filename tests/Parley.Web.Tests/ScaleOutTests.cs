@@ -51,7 +51,10 @@ public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgre
             received.Add(await owner.NextMessageAsync());
         }
 
-        Assert.Equal(questions, received.Select(m => m.Body));
+        // Each exactly once. Not necessarily in order: the claim keeps one visitor's messages in order per gateway, but
+        // two gateways' component links reach the owner's server independently (seen once in CI: 3, 4, 1, 2). A known
+        // limit of two sending gateways, written down in docs/ARCHITECTURE.md (Scale-out).
+        Assert.Equal(questions, received.Select(m => m.Body!).Order(StringComparer.Ordinal));
 
         // ejabberd spreads the owner's replies over both links (random balancing); every one reaches A's tab.
         var answers = Enumerable.Range(1, 8).Select(i => $"answer {i}").ToList();

@@ -129,14 +129,20 @@ internal sealed class GatewayOptions
         /// <summary>Trust the server's certificate by the SHA-256 of its DER bytes (self-signed servers); empty: normal validation.</summary>
         public string CertificateSha256 { get; set; } = "";
 
-        /// <summary>How accounts are created: XEP-0133 add-user as an administrator (default), or XEP-0077 in-band registration.</summary>
+        /// <summary>How accounts are created: XEP-0133 add-user as an administrator (default), XEP-0077 in-band registration, or Openfire's REST API.</summary>
         public AccountProvisioning Provisioning { get; set; } = AccountProvisioning.AdminCommand;
 
-        /// <summary>The administrator account for <see cref="AccountProvisioning.AdminCommand"/>.</summary>
+        /// <summary>The administrator account for <see cref="AccountProvisioning.AdminCommand"/> (and HTTP Basic for <see cref="AccountProvisioning.OpenfireRest"/> without a secret).</summary>
         public string AdminJid { get; set; } = "";
 
         /// <summary>Its password.</summary>
         public string AdminPassword { get; set; } = "";
+
+        /// <summary>For <see cref="AccountProvisioning.OpenfireRest"/>: the REST API plugin's base URL, e.g. <c>http://127.0.0.1:9090/plugins/restapi/v1/</c> (https, or http to this machine).</summary>
+        public string RestApiUrl { get; set; } = "";
+
+        /// <summary>For <see cref="AccountProvisioning.OpenfireRest"/>: the plugin's shared secret key; empty: the administrator account over HTTP Basic.</summary>
+        public string RestApiSecret { get; set; } = "";
 
         /// <summary>Accounts are named this prefix + the visitor id (26 lower-case letters and digits).</summary>
         public string UsernamePrefix { get; set; } = "web-";
@@ -194,6 +200,9 @@ internal enum AccountProvisioning
 
     /// <summary>XEP-0077 in-band registration (the server must allow it).</summary>
     Registration,
+
+    /// <summary>Openfire's REST API plugin (<c>POST /plugins/restapi/v1/users</c>).</summary>
+    OpenfireRest,
 }
 
 /// <summary>Checks the options at start-up, so a wrong setting stops the gateway with a message instead of failing later.</summary>
@@ -328,10 +337,28 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             }
         }
 
-        if (accounts.Provisioning == AccountProvisioning.AdminCommand
-            && (!Jid.TryParse(accounts.AdminJid, out var admin) || admin.Local is null || string.IsNullOrEmpty(accounts.AdminPassword)))
+        var hasAdmin = Jid.TryParse(accounts.AdminJid, out var admin) && admin.Local is not null && !string.IsNullOrEmpty(accounts.AdminPassword);
+        if (accounts.Provisioning == AccountProvisioning.AdminCommand && !hasAdmin)
         {
             errors.Add($"{Prefix}AdminJid and {Prefix}AdminPassword are required to create accounts with XEP-0133 (or set {Prefix}Provisioning to Registration).");
+        }
+
+        if (accounts.Provisioning == AccountProvisioning.OpenfireRest)
+        {
+            if (!Xmpp.OpenfireUserApi.IsAcceptableBaseUrl(accounts.RestApiUrl))
+            {
+                errors.Add($"{Prefix}RestApiUrl must be the REST API plugin's address, https (or http to this machine), e.g. http://127.0.0.1:9090/plugins/restapi/v1/.");
+            }
+
+            if (accounts.RestApiSecret.Length == 0 && !hasAdmin)
+            {
+                errors.Add($"{Prefix}RestApiSecret (the plugin's shared secret) or {Prefix}AdminJid and {Prefix}AdminPassword (HTTP Basic) are required for Openfire's REST API.");
+            }
+
+            if (accounts.RestApiSecret.Length > 1024 || accounts.RestApiSecret.Any(char.IsControl))
+            {
+                errors.Add($"{Prefix}RestApiSecret must be at most 1024 characters, without control characters.");
+            }
         }
 
         if (accounts.UsernamePrefix.Length > 32 || !accounts.UsernamePrefix.All(static c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.'))

@@ -154,6 +154,108 @@ public sealed class AccountModeTests(ServerFixture servers, PostgresFixture post
         Assert.Contains(invalid.Failures, f => f.Contains("Accounts:CertificateSha256", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Openfires_REST_API_creates_the_account_with_the_secret_and_the_visitor_chats_with_it()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var rest = await OpenfireRestStandIn.StartAsync(server);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await StartAsync(server, owner, "OpenfireRest", $"--Parley:Accounts:RestApiUrl={rest.BaseUrl}", $"--Parley:Accounts:RestApiSecret={OpenfireRestStandIn.Secret}");
+        using var erin = gateway.NewVisitor();
+        await erin.SignInAsGuestAsync("Erin Openfire");
+        await using var tab = await erin.OpenTabAsync();
+        await erin.SendAsync("Made over REST");
+
+        var atOwner = await owner.NextMessageAsync();
+        var visitorJid = Jid.Create("web-" + erin.Conversation, server.Domain);
+        Assert.Equal(visitorJid, atOwner.From!.Bare);
+        Assert.Equal("Made over REST", atOwner.Body);
+        await owner.Client.SendAsync(atOwner.CreateReply("Hello Erin"));
+        Assert.Equal("Hello Erin", (await tab.NextMessageAsync(m => m.From == "owner")).Text);
+
+        // One POST /users with the plugin's secret as the whole Authorization header, and the account's fields as JSON.
+        var request = Assert.Single(rest.Requests);
+        Assert.Equal(("POST", "/plugins/restapi/v1/users", OpenfireRestStandIn.Secret), (request.Method, request.Path, request.Authorization));
+        Assert.Equal("web-" + erin.Conversation, request.Body.GetProperty("username").GetString());
+        Assert.Equal("Erin Openfire", request.Body.GetProperty("name").GetString());
+        var account = await gateway.Services.GetRequiredService<ChatStore>().FindAccountAsync(erin.Conversation!, CancellationToken.None);
+        Assert.True(account!.Provisioned);
+        var password = gateway.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Parley.Web.VisitorAccounts.v1").Unprotect(account.ProtectedPassword);
+        Assert.Equal(password, request.Body.GetProperty("password").GetString());
+    }
+
+    [Fact]
+    public async Task With_Openfires_REST_API_an_account_whose_password_changed_is_set_again_through_PUT()
+    {
+        // HTTP Basic as the administrator (no secret), and a plugin older than 1.2 that answers a taken name with 400.
+        var server = await servers.GetAsync(Servers.Ejabberd);
+        await using var rest = await OpenfireRestStandIn.StartAsync(server);
+        var admin = Jid.Parse(server.AdminJid);
+        rest.BasicCredentials = admin.Local + ":" + server.AdminPassword;
+        rest.LegacyConflictStatus = true;
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await StartAsync(server, owner, "OpenfireRest", $"--Parley:Accounts:RestApiUrl={rest.BaseUrl}");
+        using var finn = gateway.NewVisitor();
+        await finn.SignInAsGuestAsync("Finn");
+        var visitorJid = Jid.Create("web-" + finn.Conversation, server.Domain);
+        await using (var tab = await finn.OpenTabAsync())
+        {
+            await finn.SendAsync("first");
+            Assert.Equal("first", (await owner.NextMessageAsync()).Body);
+
+            // The owner accepts the contact, so the server tells the owner when the visitor's session ends.
+            await owner.NextPresenceAsync(p => p.Type == PresenceType.Subscribe && p.From!.Bare == visitorJid);
+            await owner.Client.SendAsync(new Presence(PresenceType.Subscribed, visitorJid));
+            await owner.Client.SendAsync(new Presence(PresenceType.Subscribe, visitorJid));
+            await owner.NextPresenceAsync(p => p.Type == PresenceType.Available && p.From!.Bare == visitorJid);
+        }
+
+        // An administrator resets the password on the server; the next session's login fails, the gateway sets it again.
+        await owner.NextPresenceAsync(p => p.Type == PresenceType.Unavailable && p.From!.Bare == visitorJid);
+        await using (var adminClient = await Owner.ConnectAsync(server, new TestAccount(admin.Local!, server.Domain, server.AdminPassword)))
+        {
+            await new Parley.Xmpp.Accounts.ServiceAdministration(adminClient.Client).ChangeUserPasswordAsync(visitorJid, "reset-by-an-administrator-0123456789");
+        }
+
+        await using (var again = await finn.OpenTabAsync())
+        {
+            await finn.SendAsync("second");
+            var second = await owner.NextMessageAsync();
+            Assert.Equal(("second", visitorJid), (second.Body, second.From!.Bare));
+        }
+
+        var requests = rest.Requests.ToArray();
+        Assert.Equal(["POST /plugins/restapi/v1/users", "POST /plugins/restapi/v1/users", "PUT /plugins/restapi/v1/users/web-" + finn.Conversation], requests.Select(r => r.Method + " " + r.Path));
+        Assert.All(requests, r => Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(rest.BasicCredentials)), r.Authorization));
+    }
+
+    [Fact]
+    public async Task Openfires_REST_API_refusals_say_what_to_check_and_the_settings_are_checked_at_start()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var rest = await OpenfireRestStandIn.StartAsync(server);
+
+        using var wrongSecret = new Xmpp.OpenfireUserApi(rest.BaseUrl, "not-the-secret", "", "");
+        var refused = await Assert.ThrowsAsync<Parley.Xmpp.Accounts.XmppAccountException>(() => wrongSecret.CreateOrSetPasswordAsync("web-refused", "a-password-0123456789", "X", CancellationToken.None));
+        Assert.Equal(Parley.Xmpp.Accounts.AccountErrorReason.Forbidden, refused.Reason);
+        Assert.Contains("401", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("RestApiSecret", refused.Message, StringComparison.Ordinal);
+
+        using var noPlugin = new Xmpp.OpenfireUserApi(new Uri(rest.BaseUrl, "/plugins/nothing/v1/"), OpenfireRestStandIn.Secret, "", "");
+        var missing = await Assert.ThrowsAsync<Parley.Xmpp.Accounts.XmppAccountException>(() => noPlugin.CreateOrSetPasswordAsync("web-missing", "a-password-0123456789", "X", CancellationToken.None));
+        Assert.Equal(Parley.Xmpp.Accounts.AccountErrorReason.NotSupported, missing.Reason);
+
+        using var nobody = new Xmpp.OpenfireUserApi(new Uri($"http://127.0.0.1:{LoopbackPorts.Allocate().ToString(CultureInfo.InvariantCulture)}/plugins/restapi/v1/"), OpenfireRestStandIn.Secret, "", "");
+        var unreachable = await Assert.ThrowsAsync<Parley.Xmpp.Accounts.XmppAccountException>(() => nobody.CreateOrSetPasswordAsync("web-nobody", "a-password-0123456789", "X", CancellationToken.None));
+        Assert.Contains("could not be reached", unreachable.Message, StringComparison.Ordinal);
+
+        await using var owner = await Owner.ConnectAsync(server);
+        var invalid = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:Mode=Account", $"--Parley:Accounts:Domain={server.Domain}", "--Parley:Accounts:Provisioning=OpenfireRest", "--Parley:Accounts:RestApiUrl=http://openfire.example.org:9090/plugins/restapi/v1/"));
+        Assert.Contains(invalid.Failures, f => f.Contains("Accounts:RestApiUrl", StringComparison.Ordinal));
+        Assert.Contains(invalid.Failures, f => f.Contains("Accounts:RestApiSecret", StringComparison.Ordinal));
+    }
+
     private const string VisitorGatewayNick = Xmpp.VisitorGateway.NickNamespace;
 
     private static async Task<GatewayHost> StartAsync(XmppTestServer server, Owner owner, string provisioning, params string[] extra)

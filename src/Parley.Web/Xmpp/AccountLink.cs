@@ -10,7 +10,7 @@ namespace Parley.Web.Xmpp;
 
 /// <summary>
 /// Account mode (the seed's way): each visitor has a real account on the owner's server, <c>web-&lt;visitor id&gt;@example.org</c>,
-/// created on first use (XEP-0133 add-user as an administrator, or XEP-0077 registration) with a random password that is
+/// created on first use (XEP-0133 add-user as an administrator, XEP-0077 registration, or Openfire's REST API) with a random password that is
 /// stored only after ASP.NET Data Protection and never leaves the gateway. A visitor who has a tab open, or whose message
 /// is being sent, has one client session; it closes once nobody needs it for <see cref="GatewayOptions.PresenceLinger"/>,
 /// and the server tells the owner the visitor went away. Replies written meanwhile wait on the server (offline storage)
@@ -29,6 +29,7 @@ internal sealed partial class AccountLink : VisitorLink
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly XmppClient? _admin;
+    private readonly OpenfireUserApi? _openfire;
     private readonly SemaphoreSlim _adminGate = new(1, 1);
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Session> _sessions = new(StringComparer.Ordinal);
@@ -50,11 +51,16 @@ internal sealed partial class AccountLink : VisitorLink
         {
             _admin = new XmppClient(ClientOptions(_settings, Jid.Parse(_settings.AdminJid).WithResource("parley-web-admin"), _settings.AdminPassword, reconnect: true), loggerFactory);
         }
+        else if (_settings.Provisioning == AccountProvisioning.OpenfireRest)
+        {
+            var adminUser = Jid.TryParse(_settings.AdminJid, out var admin) ? admin.Local ?? "" : "";
+            _openfire = new OpenfireUserApi(new Uri(_settings.RestApiUrl), _settings.RestApiSecret, adminUser, _settings.AdminPassword);
+        }
     }
 
     public override string Name => "accounts on " + _settings.Domain;
 
-    /// <summary>With an administrator account: its connection. With registration: whether the last session could connect.</summary>
+    /// <summary>With an administrator account: its connection. Otherwise: whether the last session could connect.</summary>
     public override bool IsConnected => _admin is null ? _lastSessionConnected : _admin.State == XmppConnectionState.Connected;
 
     public override bool NeedsConnect => _admin?.State == XmppConnectionState.Disconnected;
@@ -192,6 +198,7 @@ internal sealed partial class AccountLink : VisitorLink
         }
 
         _adminGate.Dispose();
+        _openfire?.Dispose();
     }
 
     private Session? Find(string visitorId)
@@ -258,7 +265,7 @@ internal sealed partial class AccountLink : VisitorLink
         {
             if (!account.Provisioned)
             {
-                await ProvisionAsync(jid, password, cancellationToken);
+                await ProvisionAsync(jid, password, visitor.DisplayName, cancellationToken);
                 await _store.MarkAccountProvisionedAsync(visitorId, cancellationToken);
             }
 
@@ -267,11 +274,11 @@ internal sealed partial class AccountLink : VisitorLink
             {
                 client = await StartClientAsync(visitor, jid, password, cancellationToken);
             }
-            catch (XmppAuthenticationException) when (_admin is not null)
+            catch (XmppAuthenticationException) when (_settings.Provisioning != AccountProvisioning.Registration)
             {
                 // The server lost or changed the account (restored from a backup, reset by an administrator): set it again.
                 Log.Reprovisioning(_logger, jid.ToString());
-                await ProvisionAsync(jid, password, cancellationToken);
+                await ProvisionAsync(jid, password, visitor.DisplayName, cancellationToken);
                 client = await StartClientAsync(visitor, jid, password, cancellationToken);
             }
 
@@ -322,8 +329,15 @@ internal sealed partial class AccountLink : VisitorLink
         }
     }
 
-    private async Task ProvisionAsync(Jid jid, string password, CancellationToken cancellationToken)
+    private async Task ProvisionAsync(Jid jid, string password, string displayName, CancellationToken cancellationToken)
     {
+        if (_openfire is not null)
+        {
+            await _openfire.CreateOrSetPasswordAsync(jid.Local!, password, displayName, cancellationToken);
+            Log.Provisioned(_logger, jid.ToString());
+            return;
+        }
+
         if (_admin is null)
         {
             var registration = new XmppRegistrationOptions { Domain = jid.Domain, Username = jid.Local!, Password = password, Host = _settings.Host.Length > 0 ? _settings.Host : null };

@@ -33,7 +33,7 @@ internal sealed class ExternalOAuthOptions : OAuthOptions
 /// (correlation cookie, state protection, callback). The endpoints come from the catalog or from discovery, so they are
 /// resolved per request here instead of being fixed in the options. The ticket carries issuer, subject and display name.
 /// </summary>
-internal sealed class ExternalOAuthHandler(IOptionsMonitor<ExternalOAuthOptions> options, ILoggerFactory logger, UrlEncoder encoder, OidcDiscovery discovery, TimeProvider time)
+internal sealed class ExternalOAuthHandler(IOptionsMonitor<ExternalOAuthOptions> options, ILoggerFactory logger, UrlEncoder encoder, OidcDiscovery discovery, OidcSigningKeys signingKeys, TimeProvider time)
     : OAuthHandler<ExternalOAuthOptions>(options, logger, encoder)
 {
     public const string IssuerClaim = "parley:external-iss";
@@ -139,6 +139,10 @@ internal sealed class ExternalOAuthHandler(IOptionsMonitor<ExternalOAuthOptions>
             {
                 var idToken = tokens.Response?.RootElement.TryGetProperty("id_token", out var token) == true && token.ValueKind == JsonValueKind.String ? token.GetString() : null;
                 IdTokenCheck.Verify(idToken, metadata.Issuer, Options.ClientId, profile.Subject, time.GetUtcNow());
+                if (idToken is not null && metadata.JwksUri is { } jwksUri)
+                {
+                    await signingKeys.VerifyAsync(idToken, jwksUri, Backchannel, Context.RequestAborted);
+                }
             }
 
             identity.AddClaim(new Claim(IssuerClaim, metadata.Issuer));

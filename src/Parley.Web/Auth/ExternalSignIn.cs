@@ -33,6 +33,7 @@ internal static class ExternalSignIn
         services.AddOptions<ExternalAuthOptions>().Bind(configuration.GetSection(ExternalAuthOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ExternalAuthOptions>, ExternalAuthOptionsValidator>();
         services.AddSingleton<OidcDiscovery>();
+        services.AddSingleton<OidcSigningKeys>();
 
         var authentication = services.AddAuthentication();
         foreach (var (name, settings) in ExternalAuthOptions.ReadEnabled(configuration))

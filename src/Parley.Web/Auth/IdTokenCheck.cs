@@ -5,13 +5,10 @@ namespace Parley.Web.Auth;
 
 /// <summary>
 /// Checks the claims of an id_token that came straight from the token endpoint (OpenID Connect Core 3.1.3.7): issuer,
-/// audience, expiry, and that it names the same subject as the user-info answer (Core 5.3.2).
+/// audience, expiry, and that it names the same subject as the user-info answer (Core 5.3.2). Its signature is checked
+/// separately, with the provider's published keys (<see cref="OidcSigningKeys"/>).
 /// </summary>
-/// <remarks>
-/// The signature is not verified: the token was received directly from the provider's token endpoint over the back channel
-/// (TLS in production), which Core 3.1.3.7 item 6 allows in place of the signature check, and the identity itself is taken
-/// from the user-info endpoint with the access token. No nonce is sent; PKCE binds the code to this browser's flow.
-/// </remarks>
+/// <remarks>No nonce is sent; PKCE binds the code to this browser's flow.</remarks>
 internal static class IdTokenCheck
 {
     private const int MaxTokenLength = 16 * 1024;

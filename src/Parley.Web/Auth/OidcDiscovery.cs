@@ -99,7 +99,8 @@ internal sealed class OidcDiscovery(TimeProvider time)
                 Endpoint(root, "authorization_endpoint", issuerUri, location),
                 Endpoint(root, "token_endpoint", issuerUri, location),
                 Endpoint(root, "userinfo_endpoint", issuerUri, location),
-                ValidateIdToken: true);
+                ValidateIdToken: true,
+                JwksUri: Endpoint(root, "jwks_uri", issuerUri, location));
         }
     }
 

@@ -11,7 +11,8 @@ namespace Parley.Web.Auth;
 /// <param name="TokenEndpoint">Where the code is redeemed (back channel).</param>
 /// <param name="UserInfoEndpoint">Where the access token buys the subject and name (back channel).</param>
 /// <param name="ValidateIdToken">Whether an id_token in the token response is checked against <paramref name="Issuer"/> (OpenID providers found by discovery).</param>
-internal sealed record ProviderMetadata(string Issuer, Uri AuthorizationEndpoint, Uri TokenEndpoint, Uri UserInfoEndpoint, bool ValidateIdToken);
+/// <param name="JwksUri">Where the provider publishes the keys its id_tokens are signed with (with <paramref name="ValidateIdToken"/>).</param>
+internal sealed record ProviderMetadata(string Issuer, Uri AuthorizationEndpoint, Uri TokenEndpoint, Uri UserInfoEndpoint, bool ValidateIdToken, Uri? JwksUri = null);
 
 /// <summary>A visitor as the provider describes them: who (subject) and what to call them.</summary>
 internal sealed record ExternalProfile(string Subject, string? Name);

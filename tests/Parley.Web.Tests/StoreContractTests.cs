@@ -335,8 +335,38 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
             await first.CompleteAsync(default);
         }
 
-        await using var rest = await b.Store.ClaimOutboxAsync(10, default);
-        Assert.Equal([a2.Id], rest.Messages.Select(m => m.Id));
+        // A sent alice's last message, so alice's next ones stay with A while they flow (its link keeps them in order):
+        // B gets nothing of hers, A gets a2.
+        await using (var notB = await b.Store.ClaimOutboxAsync(10, default))
+        {
+            Assert.Empty(notB.Messages);
+        }
+
+        await using (var rest = await a.Store.ClaimOutboxAsync(10, default))
+        {
+            Assert.Equal([a2.Id], rest.Messages.Select(m => m.Id));
+            await rest.MarkSentAsync(rest.Messages[0], default);
+            await rest.CompleteAsync(default);
+        }
+
+        // And bob's stay with B. Once a lease has run out (A stopped sending, or stopped), B takes alice over.
+        var a3 = await b.Store.AddVisitorMessageAsync(alice.Id, "a3", default);
+        var b3 = await b.Store.AddVisitorMessageAsync(bob.Id, "b3", default);
+        await using (var onlyAlice = await a.Store.ClaimOutboxAsync(10, default))
+        {
+            Assert.Equal([a3.Id], onlyAlice.Messages.Select(m => m.Id));
+        }
+
+        await using (var expire = new NpgsqlConnection(a.Location))
+        {
+            await expire.OpenAsync();
+            await using var command = new NpgsqlCommand("UPDATE visitor_senders SET until_ms = 0 WHERE visitor_id = @v", expire);
+            command.Parameters.AddWithValue("v", alice.Id);
+            Assert.Equal(1, await command.ExecuteNonQueryAsync());
+        }
+
+        await using var taken = await b.Store.ClaimOutboxAsync(10, default);
+        Assert.Equal([a3.Id, b3.Id], taken.Messages.Select(m => m.Id));
     }
 
     [Theory]

@@ -57,13 +57,29 @@ internal sealed class PostgresChatStore : ChatStore
         AttachmentColumnsSchema,
         // Account mode: each visitor's account on the owner's server.
         VisitorAccountsSchema,
+        // Scale-out: which gateway sends a visitor's messages for now (see s_leaseSql).
+        """
+        CREATE TABLE visitor_senders (
+            visitor_id TEXT PRIMARY KEY REFERENCES visitors(id),
+            gateway TEXT NOT NULL,
+            until_ms BIGINT NOT NULL);
+        """,
     ];
 
-    // The claim: lock the oldest pending rows nobody else holds, and keep only those with no older pending message of
-    // the same visitor held by another sender, so one visitor's messages still go out in order.
+    /// <summary>How long a visitor's messages keep going through the gateway that sent the last one (see <see cref="ClaimOutboxAsync"/>).</summary>
+    public static readonly TimeSpan SenderLease = TimeSpan.FromSeconds(10);
+
+    private const string NowMs = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+
+    // The claim: lock the oldest pending rows nobody else holds, of visitors whose messages no other gateway is sending
+    // now, and keep only those with no older pending message of the same visitor held by another sender, so one
+    // visitor's messages still go out in order.
     private static readonly string s_claimSql = $"""
         WITH claimed AS (
-            SELECT id FROM messages WHERE state = 'pending' ORDER BY id LIMIT @limit FOR UPDATE SKIP LOCKED)
+            SELECT m.id FROM messages m
+            WHERE m.state = 'pending'
+              AND NOT EXISTS (SELECT 1 FROM visitor_senders s WHERE s.visitor_id = m.visitor_id AND s.gateway <> @me AND s.until_ms > {NowMs})
+            ORDER BY m.id LIMIT @limit FOR UPDATE OF m SKIP LOCKED)
         SELECT {MessageColumns} FROM messages m
         WHERE m.id IN (SELECT id FROM claimed)
           AND NOT EXISTS (
@@ -71,6 +87,19 @@ internal sealed class PostgresChatStore : ChatStore
             WHERE e.visitor_id = m.visitor_id AND e.state = 'pending' AND e.id < m.id AND e.id NOT IN (SELECT id FROM claimed))
         ORDER BY m.id
         """;
+
+    // Take or renew the lease of the claimed messages' visitors. The claim already skips visitors leased by another live
+    // gateway; should two claims still race for one visitor, the lease row decides and the loser leaves them pending.
+    private static readonly string s_leaseSql = $"""
+        INSERT INTO visitor_senders (visitor_id, gateway, until_ms)
+        SELECT v, @me, {NowMs} + @lease FROM unnest(@visitors) AS v
+        ON CONFLICT (visitor_id) DO UPDATE SET gateway = EXCLUDED.gateway, until_ms = EXCLUDED.until_ms
+        WHERE visitor_senders.gateway = EXCLUDED.gateway OR visitor_senders.until_ms <= {NowMs}
+        RETURNING visitor_id
+        """;
+
+    /// <summary>This gateway process, as the holder of visitors' sender leases.</summary>
+    private readonly string _senderId = Guid.NewGuid().ToString("N");
 
     private int _disposed;
 
@@ -98,8 +127,27 @@ internal sealed class PostgresChatStore : ChatStore
         try
         {
             var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            await using var select = Command(connection, transaction, s_claimSql, ("@limit", limit));
-            return new Claim(this, connection, transaction, await ReadMessagesAsync(select, cancellationToken));
+            await using var select = Command(connection, transaction, s_claimSql, ("@limit", limit), ("@me", _senderId));
+            var messages = await ReadMessagesAsync(select, cancellationToken);
+            if (messages.Count == 0)
+            {
+                return new Claim(this, connection, transaction, messages);
+            }
+
+            // Two links reach the server independently, so a visitor's messages keep to one gateway's link while they
+            // flow: a message sent over A cannot be overtaken by the next one sent over B.
+            var leased = new HashSet<string>(StringComparer.Ordinal);
+            await using (var lease = Command(connection, transaction, s_leaseSql,
+                ("@me", _senderId), ("@lease", (long)SenderLease.TotalMilliseconds), ("@visitors", messages.Select(m => m.VisitorId).Distinct(StringComparer.Ordinal).ToArray())))
+            await using (var reader = await lease.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    leased.Add(reader.GetString(0));
+                }
+            }
+
+            return new Claim(this, connection, transaction, messages.All(m => leased.Contains(m.VisitorId)) ? messages : [.. messages.Where(m => leased.Contains(m.VisitorId))]);
         }
         catch
         {
@@ -113,7 +161,24 @@ internal sealed class PostgresChatStore : ChatStore
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            await ReleaseSenderLeasesAsync();
             await DataSource.DisposeAsync();
+        }
+    }
+
+    /// <summary>A gateway that stops hands its visitors over at once instead of when their leases run out.</summary>
+    private async Task ReleaseSenderLeasesAsync()
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await using var connection = await DataSource.OpenConnectionAsync(timeout.Token);
+            await using var release = Command(connection, null, "DELETE FROM visitor_senders WHERE gateway = @me", ("@me", _senderId));
+            await release.ExecuteNonQueryAsync(timeout.Token);
+        }
+        catch (Exception ex) when (Classify(ex) is not null || ex is OperationCanceledException || (ex is PostgresException { SqlState: PostgresErrorCodes.UndefinedTable }))
+        {
+            // The database is gone or was never set up; the leases run out by themselves.
         }
     }
 

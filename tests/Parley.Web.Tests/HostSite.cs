@@ -3,12 +3,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Parley.Web.Tests;
 
@@ -42,15 +37,9 @@ internal sealed class HostSite : IAsyncDisposable
 
     public static async Task<HostSite> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
         HostSite? site = null;
-        app.MapGet("/", () => Results.Content(site!.Page(), "text/html; charset=utf-8"));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        site = new HostSite(app, new Uri(address));
+        var (app, address) = await LoopbackWebApp.StartAsync(app => app.MapGet("/", () => Results.Content(site!.Page(), "text/html; charset=utf-8")));
+        site = new HostSite(app, address);
         return site;
     }
 

@@ -2,12 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Parley.Testing;
 using Parley.Xmpp;
 using Parley.Xmpp.Accounts;
@@ -54,16 +49,13 @@ internal sealed class OpenfireRestStandIn : IAsyncDisposable
         var admin = new XmppClient(options);
         await admin.ConnectAsync();
 
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
         OpenfireRestStandIn? standIn = null;
-        app.MapPost("/plugins/restapi/v1/users", (Func<HttpContext, Task<IResult>>)(context => standIn!.CreateAsync(context, server.Domain)));
-        app.MapPut("/plugins/restapi/v1/users/{username}", (HttpContext context, string username) => standIn!.UpdateAsync(context, server.Domain, username));
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        standIn = new OpenfireRestStandIn(app, admin, new Uri(address + "/plugins/restapi/v1/"));
+        var (app, address) = await LoopbackWebApp.StartAsync(app =>
+        {
+            app.MapPost("/plugins/restapi/v1/users", (Func<HttpContext, Task<IResult>>)(context => standIn!.CreateAsync(context, server.Domain)));
+            app.MapPut("/plugins/restapi/v1/users/{username}", (HttpContext context, string username) => standIn!.UpdateAsync(context, server.Domain, username));
+        });
+        standIn = new OpenfireRestStandIn(app, admin, new Uri(address, "/plugins/restapi/v1/"));
         return standIn;
     }
 

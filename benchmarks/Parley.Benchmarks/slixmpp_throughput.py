@@ -18,20 +18,12 @@ With SERVER_PID, the server process's CPU time during the measured send is read 
 """
 import asyncio
 import json
-import os
-import ssl
 import sys
 import time
 
 import slixmpp
 
-def process_cpu(pid: int):
-    if pid <= 0:
-        return None
-    with open(f'/proc/{pid}/stat') as f:
-        stat = f.read()
-    fields = stat[stat.rindex(')') + 2:].split(' ')
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+from slixmpp_session import connect, process_cpu, trust_test_server
 
 
 BODY = 'Message {0}: the quick brown fox jumps over the lazy dog, again and again.'
@@ -41,21 +33,8 @@ def make_client(jid: str, password: str, sm: bool) -> slixmpp.ClientXMPP:
     client = slixmpp.ClientXMPP(jid, password)
     if sm:
         client.register_plugin('xep_0198')
-    client.ssl_context.check_hostname = False
-    client.ssl_context.verify_mode = ssl.CERT_NONE
+    trust_test_server(client)
     return client
-
-
-async def connect(client: slixmpp.ClientXMPP, host: str, port: int) -> None:
-    loop = asyncio.get_running_loop()
-    started = loop.create_future()
-    failed = loop.create_future()
-    client.add_event_handler('session_start', lambda _: started.done() or started.set_result(None))
-    client.add_event_handler('failed_auth', lambda _: failed.done() or failed.set_result('authentication failed'))
-    client.connect((host, port))
-    done, _ = await asyncio.wait([started, failed], timeout=30, return_when=asyncio.FIRST_COMPLETED)
-    if started not in done:
-        raise RuntimeError(f'{client.boundjid}: no session ({failed.result() if failed in done else "timeout"})')
 
 
 async def run(host: str, port: int, jid_a: str, password_a: str, jid_b: str, password_b: str,

@@ -424,41 +424,53 @@ public sealed partial class FileTransferManager
                 ? new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the stream after {sink.Written} of {Offer.Size} bytes.")
                 : null);
 
+        /// <summary>
+        /// Receives the SOCKS5 stream into the sink. Two buffers: while one chunk is written and hashed on the thread pool,
+        /// the next is received, so receiving, writing and hashing overlap.
+        /// </summary>
         public async Task ReceiveSocks5Async(Socket socket)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(_manager._options.BufferSize);
+            var size = _manager._options.BufferSize;
+            byte[][] buffers = [ArrayPool<byte>.Shared.Rent(size), ArrayPool<byte>.Shared.Rent(size)];
+            var writing = Task.FromResult(true);
             try
             {
                 var remaining = Offer.Size;
-                while (remaining > 0)
+                for (var next = 0; remaining > 0; next ^= 1)
                 {
-                    var read = await socket.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(_manager._options.BufferSize, remaining)), SocketFlags.None, _ended.Token).ConfigureAwait(false);
-                    if (read == 0)
+                    var buffer = buffers[next];
+                    var want = (int)Math.Min(size, remaining);
+                    var read = 0;
+                    int received;
+
+                    // Fill the buffer with what has arrived (at least one byte): fewer, larger chunks, each a hand-off to the thread pool.
+                    do
                     {
-                        await FinishAsync(new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the SOCKS5 stream after {Offer.Size - remaining} of {Offer.Size} bytes.")).ConfigureAwait(false);
+                        received = await socket.ReceiveAsync(buffer.AsMemory(read, want - read), SocketFlags.None, _ended.Token).ConfigureAwait(false);
+                        read += received;
+                    }
+                    while (received > 0 && read < want && socket.Available > 0);
+
+                    if (!await writing.ConfigureAwait(false))
+                    {
                         return;
                     }
 
-                    await _gate.WaitAsync(_ended.Token).ConfigureAwait(false);
-                    try
+                    if (received == 0)
                     {
-                        if (_finished)
-                        {
-                            return;
-                        }
-
-                        await _sink!.WriteAsync(buffer.AsMemory(0, read), _ended.Token).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        _gate.Release();
+                        await FinishAsync(new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the SOCKS5 stream after {Offer.Size - remaining + read} of {Offer.Size} bytes.")).ConfigureAwait(false);
+                        return;
                     }
 
+                    writing = Task.Run(() => WriteLockedAsync(buffer.AsMemory(0, read)), CancellationToken.None);
                     remaining -= read;
                     StartTimer(_manager._options.IdleTimeout);
                 }
 
-                await FinishAsync(null).ConfigureAwait(false);
+                if (await writing.ConfigureAwait(false))
+                {
+                    await FinishAsync(null).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (_ended.IsCancellationRequested)
             {
@@ -472,7 +484,31 @@ public sealed partial class FileTransferManager
             {
                 // Closing tells the sender every byte arrived.
                 socket.Dispose();
-                ArrayPool<byte>.Shared.Return(buffer);
+
+                // The buffers go back only when no write uses them; a write's failure after another failure was already reported.
+                await ((Task)writing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                ArrayPool<byte>.Shared.Return(buffers[0]);
+                ArrayPool<byte>.Shared.Return(buffers[1]);
+            }
+        }
+
+        /// <summary>Writes a chunk under the gate; false when the session has already ended.</summary>
+        private async Task<bool> WriteLockedAsync(ReadOnlyMemory<byte> data)
+        {
+            await _gate.WaitAsync(_ended.Token).ConfigureAwait(false);
+            try
+            {
+                if (_finished)
+                {
+                    return false;
+                }
+
+                await _sink!.WriteAsync(data, _ended.Token).ConfigureAwait(false);
+                return true;
+            }
+            finally
+            {
+                _gate.Release();
             }
         }
 

@@ -624,14 +624,20 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         var buffer = ArrayPool<byte>.Shared.Rent(_options.BufferSize);
         try
         {
-            var remaining = size;
-            while (remaining > 0)
+            if (SendFileSource(content, size) is { } file)
             {
-                var count = (int)Math.Min(_options.BufferSize, remaining);
-                await ReadBlockAsync(content, buffer, count, counter, cancellationToken).ConfigureAwait(false);
-                await socket.SendAsync(buffer.AsMemory(0, count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                remaining -= count;
-                counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);
+                await SendFileToSocketAsync(file, socket, size, counter, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                for (var remaining = size; remaining > 0;)
+                {
+                    var count = (int)Math.Min(_options.BufferSize, remaining);
+                    await ReadBlockAsync(content, buffer, count, counter, cancellationToken).ConfigureAwait(false);
+                    await socket.SendAsync(buffer.AsMemory(0, count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    remaining -= count;
+                    counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);
+                }
             }
 
             lastByteSent?.Invoke();

@@ -87,8 +87,12 @@ public sealed class FileTransferOptions
     /// <summary>How many incoming transfers may run at once; more offers are declined. Default 16.</summary>
     public int MaxConcurrentIncoming { get; set; } = 16;
 
-    /// <summary>The buffer of a SOCKS5 stream copy; default 64 KiB. Memory per transfer stays at about this size.</summary>
-    public int BufferSize { get; set; } = 64 * 1024;
+    /// <summary>
+    /// The buffer of a SOCKS5 stream copy; default 512 KiB. A receiver holds two (one is received while the other is written
+    /// and hashed), a sender of a stream that is not a file one; a file is sent with sendfile and read for its hash in
+    /// 256 KiB blocks. Memory per transfer stays at about twice this size.
+    /// </summary>
+    public int BufferSize { get; set; } = 512 * 1024;
 
     /// <summary>Settings of <see cref="FileTransferMethod.HttpUpload"/> (service, PUT timeout).</summary>
     public HttpUploadOptions HttpUpload { get; set; } = new();

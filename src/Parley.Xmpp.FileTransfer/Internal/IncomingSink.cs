@@ -8,6 +8,9 @@ namespace Parley.Xmpp.FileTransfer;
 /// </summary>
 internal sealed class IncomingSink : IAsyncDisposable
 {
+    /// <summary>From this size on a chunk is hashed while it is written; below it, handing the write off costs more than it saves.</summary>
+    private const int ConcurrentHashThreshold = 32 * 1024;
+
     private readonly FileStream _file;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly string _folder;
@@ -49,8 +52,19 @@ internal sealed class IncomingSink : IAsyncDisposable
             throw new FileTransferException(FileTransferError.SizeMismatch, $"The peer sent more than the {_size} bytes it offered.");
         }
 
-        await _file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-        _hash.AppendData(data.Span);
+        if (data.Length >= ConcurrentHashThreshold)
+        {
+            // The write runs on the thread pool (Unix) while this thread hashes the same bytes.
+            var write = _file.WriteAsync(data, cancellationToken);
+            _hash.AppendData(data.Span);
+            await write.ConfigureAwait(false);
+        }
+        else
+        {
+            await _file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            _hash.AppendData(data.Span);
+        }
+
         Written += data.Length;
         _progress?.Report(new FileTransferProgress(Written, _size, _method));
     }

@@ -342,7 +342,7 @@ public sealed partial class FileTransferManager
                     return false;
                 }
 
-                _sink = IncomingSink.Create(_decision.Folder!, _decision.FileName!, Offer.Size, _decision.Progress, method);
+                _sink = IncomingSink.Create(_decision.Folder!, _decision.FileName!, Offer.Size, _decision.Progress, method, _manager._options.BufferSize, _manager._options.DirectFileWrites);
                 _method = method;
                 _blockSize = blockSize;
                 StartTimer(_manager._options.IdleTimeout);
@@ -424,53 +424,42 @@ public sealed partial class FileTransferManager
                 ? new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the stream after {sink.Written} of {Offer.Size} bytes.")
                 : null);
 
-        /// <summary>
-        /// Receives the SOCKS5 stream into the sink. Two buffers: while one chunk is written and hashed on the thread pool,
-        /// the next is received, so receiving, writing and hashing overlap.
-        /// </summary>
+        /// <summary>Receives the SOCKS5 stream straight into the sink's buffers.</summary>
         public async Task ReceiveSocks5Async(Socket socket)
         {
-            var size = _manager._options.BufferSize;
-            byte[][] buffers = [ArrayPool<byte>.Shared.Rent(size), ArrayPool<byte>.Shared.Rent(size)];
-            var writing = Task.FromResult(true);
             try
             {
                 var remaining = Offer.Size;
-                for (var next = 0; remaining > 0; next ^= 1)
+                while (remaining > 0)
                 {
-                    var buffer = buffers[next];
-                    var want = (int)Math.Min(size, remaining);
-                    var read = 0;
-                    int received;
-
-                    // Fill the buffer with what has arrived (at least one byte): fewer, larger chunks, each a hand-off to the thread pool.
-                    do
+                    // Outside the gate: a session that ends meanwhile is seen below; the buffer stays valid until the sink is collected.
+                    var read = await socket.ReceiveAsync(_sink!.GetMemory(), SocketFlags.None, _ended.Token).ConfigureAwait(false);
+                    if (read == 0)
                     {
-                        received = await socket.ReceiveAsync(buffer.AsMemory(read, want - read), SocketFlags.None, _ended.Token).ConfigureAwait(false);
-                        read += received;
-                    }
-                    while (received > 0 && read < want && socket.Available > 0);
-
-                    if (!await writing.ConfigureAwait(false))
-                    {
+                        await FinishAsync(new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the SOCKS5 stream after {Offer.Size - remaining} of {Offer.Size} bytes.")).ConfigureAwait(false);
                         return;
                     }
 
-                    if (received == 0)
+                    await _gate.WaitAsync(_ended.Token).ConfigureAwait(false);
+                    try
                     {
-                        await FinishAsync(new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the SOCKS5 stream after {Offer.Size - remaining + read} of {Offer.Size} bytes.")).ConfigureAwait(false);
-                        return;
+                        if (_finished)
+                        {
+                            return;
+                        }
+
+                        await _sink.AdvanceAsync(read, _ended.Token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _gate.Release();
                     }
 
-                    writing = Task.Run(() => WriteLockedAsync(buffer.AsMemory(0, read)), CancellationToken.None);
                     remaining -= read;
                     StartTimer(_manager._options.IdleTimeout);
                 }
 
-                if (await writing.ConfigureAwait(false))
-                {
-                    await FinishAsync(null).ConfigureAwait(false);
-                }
+                await FinishAsync(null).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (_ended.IsCancellationRequested)
             {
@@ -484,31 +473,6 @@ public sealed partial class FileTransferManager
             {
                 // Closing tells the sender every byte arrived.
                 socket.Dispose();
-
-                // The buffers go back only when no write uses them; a write's failure after another failure was already reported.
-                await ((Task)writing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                ArrayPool<byte>.Shared.Return(buffers[0]);
-                ArrayPool<byte>.Shared.Return(buffers[1]);
-            }
-        }
-
-        /// <summary>Writes a chunk under the gate; false when the session has already ended.</summary>
-        private async Task<bool> WriteLockedAsync(ReadOnlyMemory<byte> data)
-        {
-            await _gate.WaitAsync(_ended.Token).ConfigureAwait(false);
-            try
-            {
-                if (_finished)
-                {
-                    return false;
-                }
-
-                await _sink!.WriteAsync(data, _ended.Token).ConfigureAwait(false);
-                return true;
-            }
-            finally
-            {
-                _gate.Release();
             }
         }
 

@@ -621,10 +621,12 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     /// <summary>Sends <paramref name="size"/> bytes, then waits for the receiver to close; <paramref name="lastByteSent"/> runs right after the last byte was handed to TCP.</summary>
     private async Task CopyToSocketAsync(Stream content, Socket socket, long size, SendCounter counter, CancellationToken cancellationToken, Action? lastByteSent = null)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.BufferSize);
+        // A file goes out with sendfile: the buffer only drains the connection at the end.
+        var file = SendFileSource(content, size);
+        var buffer = ArrayPool<byte>.Shared.Rent(file is null ? _options.BufferSize : 4096);
         try
         {
-            if (SendFileSource(content, size) is { } file)
+            if (file is not null)
             {
                 await SendFileToSocketAsync(file, socket, size, counter, cancellationToken).ConfigureAwait(false);
             }

@@ -342,7 +342,7 @@ public sealed partial class FileTransferManager
                     return false;
                 }
 
-                _sink = IncomingSink.Create(_decision.Folder!, _decision.FileName!, Offer.Size, _decision.Progress, method);
+                _sink = IncomingSink.Create(_decision.Folder!, _decision.FileName!, Offer.Size, _decision.Progress, method, _manager._options.BufferSize, _manager._options.DirectFileWrites);
                 _method = method;
                 _blockSize = blockSize;
                 StartTimer(_manager._options.IdleTimeout);
@@ -424,15 +424,16 @@ public sealed partial class FileTransferManager
                 ? new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the stream after {sink.Written} of {Offer.Size} bytes.")
                 : null);
 
+        /// <summary>Receives the SOCKS5 stream straight into the sink's buffers.</summary>
         public async Task ReceiveSocks5Async(Socket socket)
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(_manager._options.BufferSize);
             try
             {
                 var remaining = Offer.Size;
                 while (remaining > 0)
                 {
-                    var read = await socket.ReceiveAsync(buffer.AsMemory(0, (int)Math.Min(_manager._options.BufferSize, remaining)), SocketFlags.None, _ended.Token).ConfigureAwait(false);
+                    // Outside the gate: a session that ends meanwhile is seen below; the buffer stays valid until the sink is collected.
+                    var read = await socket.ReceiveAsync(_sink!.GetMemory(), SocketFlags.None, _ended.Token).ConfigureAwait(false);
                     if (read == 0)
                     {
                         await FinishAsync(new FileTransferException(FileTransferError.Aborted, $"{Offer.From} closed the SOCKS5 stream after {Offer.Size - remaining} of {Offer.Size} bytes.")).ConfigureAwait(false);
@@ -447,7 +448,7 @@ public sealed partial class FileTransferManager
                             return;
                         }
 
-                        await _sink!.WriteAsync(buffer.AsMemory(0, read), _ended.Token).ConfigureAwait(false);
+                        await _sink.AdvanceAsync(read, _ended.Token).ConfigureAwait(false);
                     }
                     finally
                     {
@@ -472,7 +473,6 @@ public sealed partial class FileTransferManager
             {
                 // Closing tells the sender every byte arrived.
                 socket.Dispose();
-                ArrayPool<byte>.Shared.Return(buffer);
             }
         }
 

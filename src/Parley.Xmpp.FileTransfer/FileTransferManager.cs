@@ -621,17 +621,25 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     /// <summary>Sends <paramref name="size"/> bytes, then waits for the receiver to close; <paramref name="lastByteSent"/> runs right after the last byte was handed to TCP.</summary>
     private async Task CopyToSocketAsync(Stream content, Socket socket, long size, SendCounter counter, CancellationToken cancellationToken, Action? lastByteSent = null)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.BufferSize);
+        // A file goes out with sendfile: the buffer only drains the connection at the end.
+        var file = SendFileSource(content, size);
+        var buffer = ArrayPool<byte>.Shared.Rent(file is null ? _options.BufferSize : 4096);
         try
         {
-            var remaining = size;
-            while (remaining > 0)
+            if (file is not null)
             {
-                var count = (int)Math.Min(_options.BufferSize, remaining);
-                await ReadBlockAsync(content, buffer, count, counter, cancellationToken).ConfigureAwait(false);
-                await socket.SendAsync(buffer.AsMemory(0, count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-                remaining -= count;
-                counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);
+                await SendFileToSocketAsync(file, socket, size, counter, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                for (var remaining = size; remaining > 0;)
+                {
+                    var count = (int)Math.Min(_options.BufferSize, remaining);
+                    await ReadBlockAsync(content, buffer, count, counter, cancellationToken).ConfigureAwait(false);
+                    await socket.SendAsync(buffer.AsMemory(0, count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    remaining -= count;
+                    counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);
+                }
             }
 
             lastByteSent?.Invoke();

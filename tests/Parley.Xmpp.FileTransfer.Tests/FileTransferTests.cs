@@ -74,6 +74,64 @@ public sealed class FileTransferTests(ServerFixture servers) : IDisposable
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task A_file_stream_is_sent_over_socks5_from_its_position_and_left_after_the_range(string kind)
+    {
+        // A FileStream goes out with sendfile and a separate hashing read: both must start at the stream's position.
+        var server = await servers.GetAsync(kind);
+        var options = TransferPair.LoopbackOptions();
+        options.UseServerProxy = false;
+        await using var pair = await TransferPair.ConnectAsync(server, _root, options);
+        var (path, _) = TestFiles.Create(_root, "whole.bin", 7_000_000, seed: 21);
+        const long start = 1_000_001, size = 5_000_003;
+        var range = new byte[size];
+        await using (var read = File.OpenRead(path))
+        {
+            read.Position = start;
+            await read.ReadExactlyAsync(range);
+        }
+
+        await using var content = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous);
+        content.Position = start;
+        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, content, "range.bin", size, Only(FileTransferMethod.Socks5Bytestreams));
+        Assert.Equal(FileTransferMethod.Socks5Bytestreams, result.Method);
+        Assert.Equal(start + size, content.Position);
+        await AssertDeliveredAsync(pair, result, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(range)), size, "range.bin");
+        Assert.Equal(range, await File.ReadAllBytesAsync(Path.Combine(pair.Inbox, "range.bin")));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task Cancelling_a_socks5_send_mid_file_deletes_the_receivers_temporary_file(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        var options = TransferPair.LoopbackOptions();
+        options.UseServerProxy = false;
+        await using var pair = await TransferPair.ConnectAsync(server, _root, options);
+        var (path, _) = TestFiles.Create(_root, "s5-cancelled.bin", 24_000_000, seed: 22);
+        using var cancel = new CancellationTokenSource();
+        var sawPartFile = false;
+        long cancelledAt = 0;
+        var progress = new SyncProgress(p =>
+        {
+            if (p.BytesTransferred >= 2_000_000 && !cancel.IsCancellationRequested)
+            {
+                sawPartFile = Directory.GetFiles(pair.Inbox, ".s5-cancelled.bin.*.part").Length == 1;
+                cancelledAt = p.BytesTransferred;
+                cancel.Cancel();
+            }
+        });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, Only(FileTransferMethod.Socks5Bytestreams), progress, cancel.Token));
+        Assert.True(sawPartFile, "the receiver writes to a temporary file while receiving");
+        Assert.InRange(cancelledAt, 2_000_000, 23_999_999);
+        var received = await pair.Received.Task.WaitAsync(Patience);
+        Assert.False(received.Succeeded);
+        Assert.Equal(FileTransferError.Aborted, received.Error!.Error);
+        Assert.InRange(received.Bytes, 1, 23_999_999);
+        Assert.Empty(Directory.GetFileSystemEntries(pair.Inbox));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task When_every_streamhost_fails_the_same_sid_falls_back_to_in_band(string kind)
     {
         var server = await servers.GetAsync(kind);

@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using Microsoft.Win32.SafeHandles;
 
 namespace Parley.Xmpp.FileTransfer;
 
@@ -6,42 +8,99 @@ namespace Parley.Xmpp.FileTransfer;
 /// Where received bytes go: a temporary file in the destination folder, hashed on the fly, moved into place only
 /// when the size (and the hash, when one was offered) match.
 /// </summary>
-internal sealed class IncomingSink : IAsyncDisposable
+/// <remarks>
+/// Bytes are received straight into one of two buffers (<see cref="GetMemory"/>, <see cref="AdvanceAsync"/>), hashed as
+/// they arrive, and a full buffer is written on the thread pool while the other fills: receiving, hashing and writing
+/// overlap, and nothing is copied between the socket and the file but by the kernel. With direct writes (Linux, large
+/// files) the file is opened with O_DIRECT and the kernel writes from these buffers to the disk without a page-cache copy.
+/// </remarks>
+internal sealed partial class IncomingSink : IAsyncDisposable
 {
-    private readonly FileStream _file;
+    /// <summary>Files from this size on are written with O_DIRECT when direct writes are enabled.</summary>
+    public const long DirectMinimumSize = 4 << 20;
+
+    /// <summary>O_DIRECT needs buffer addresses, file offsets and lengths in multiples of the logical block size; 4096 covers every common device.</summary>
+    private const int Alignment = 4096;
+
+    private readonly SafeFileHandle _file;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly string _folder;
     private readonly string _name;
     private readonly long _size;
     private readonly IProgress<FileTransferProgress>? _progress;
     private readonly FileTransferMethod _method;
+    private readonly Memory<byte>[] _buffers;
+    private int _current;
+    private int _filled;
+    private long _fileOffset;
+    private Task _writing = Task.CompletedTask;
     private bool _closed;
 
-    private IncomingSink(FileStream file, string tempPath, string folder, string name, long size, IProgress<FileTransferProgress>? progress, FileTransferMethod method)
+    private IncomingSink(SafeFileHandle file, bool direct, string tempPath, string folder, string name, long size, int bufferSize, IProgress<FileTransferProgress>? progress, FileTransferMethod method)
     {
         _file = file;
+        IsDirect = direct;
         TempPath = tempPath;
         _folder = folder;
         _name = name;
         _size = size;
         _progress = progress;
         _method = method;
+
+        // A small file gets a buffer of its size; both halves of one pinned array start on an aligned address.
+        var length = (int)Math.Min(RoundUp(bufferSize), RoundUp(Math.Max(size, 1)));
+        var array = GC.AllocateUninitializedArray<byte>((2 * length) + Alignment, pinned: true);
+        var start = (int)((Alignment - (Marshal.UnsafeAddrOfPinnedArrayElement(array, 0) % Alignment)) % Alignment);
+        _buffers = [array.AsMemory(start, length), array.AsMemory(start + length, length)];
     }
 
     public string TempPath { get; }
 
+    /// <summary>Bytes received and hashed (the last of them may still be on their way to the file).</summary>
     public long Written { get; private set; }
 
     public string? Sha256 { get; private set; }
 
-    public static IncomingSink Create(string folder, string name, long size, IProgress<FileTransferProgress>? progress, FileTransferMethod method)
+    /// <summary>Whether the file is written with O_DIRECT.</summary>
+    public bool IsDirect { get; }
+
+    /// <exception cref="IOException">The temporary file could not be created.</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder is not writable.</exception>
+    public static IncomingSink Create(string folder, string name, long size, IProgress<FileTransferProgress>? progress, FileTransferMethod method, int bufferSize, bool directWrites)
     {
         var temp = Path.Combine(folder, "." + name + "." + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) + ".part");
-        var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 0, FileOptions.Asynchronous);
-        return new IncomingSink(file, temp, folder, name, size, progress, method);
+        var direct = directWrites && size >= DirectMinimumSize ? DirectFile.TryCreate(temp) : null;
+        var file = direct ?? File.OpenHandle(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, FileOptions.Asynchronous);
+        return new IncomingSink(file, direct is not null, temp, folder, name, size, bufferSize, progress, method);
     }
 
+    /// <summary>Where the next bytes go: the free part of the current buffer, never more than the bytes still expected.</summary>
+    public Memory<byte> GetMemory()
+    {
+        var buffer = _buffers[_current];
+        return buffer.Slice(_filled, (int)Math.Min(buffer.Length - _filled, _size - Written));
+    }
+
+    /// <summary>Takes <paramref name="count"/> bytes put into <see cref="GetMemory"/>: hashes them, and writes the buffer once it is full or the file is complete.</summary>
+    /// <exception cref="IOException">The previous write failed.</exception>
+    public async ValueTask AdvanceAsync(int count, CancellationToken cancellationToken)
+    {
+        var buffer = _buffers[_current];
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Math.Min(buffer.Length - _filled, _size - Written));
+        _hash.AppendData(buffer.Span.Slice(_filled, count));
+        _filled += count;
+        Written += count;
+        _progress?.Report(new FileTransferProgress(Written, _size, _method));
+        if (_filled == buffer.Length || Written == _size)
+        {
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Takes bytes from elsewhere (in-band blocks): copies them into the buffers.</summary>
     /// <exception cref="FileTransferException">More bytes than offered (<see cref="FileTransferError.SizeMismatch"/>).</exception>
+    /// <exception cref="IOException">A write failed.</exception>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (data.Length > _size - Written)
@@ -49,18 +108,23 @@ internal sealed class IncomingSink : IAsyncDisposable
             throw new FileTransferException(FileTransferError.SizeMismatch, $"The peer sent more than the {_size} bytes it offered.");
         }
 
-        await _file.WriteAsync(data, cancellationToken).ConfigureAwait(false);
-        _hash.AppendData(data.Span);
-        Written += data.Length;
-        _progress?.Report(new FileTransferProgress(Written, _size, _method));
+        while (data.Length > 0)
+        {
+            var target = GetMemory();
+            var count = Math.Min(target.Length, data.Length);
+            data.Span[..count].CopyTo(target.Span);
+            data = data[count..];
+            await AdvanceAsync(count, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Checks size and hash, then moves the file into place under a name not yet taken. Returns the path.</summary>
     /// <exception cref="FileTransferException">Size or hash mismatch; the temporary file is deleted.</exception>
+    /// <exception cref="IOException">The last write failed.</exception>
     public async Task<string> CompleteAsync(string? expectedSha256)
     {
         Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
-        await CloseAsync().ConfigureAwait(false);
+        await CloseAsync(throwOnWriteFailure: true).ConfigureAwait(false);
         if (Written != _size)
         {
             Delete();
@@ -93,16 +157,59 @@ internal sealed class IncomingSink : IAsyncDisposable
     /// <summary>Deletes the temporary file.</summary>
     public async ValueTask DisposeAsync()
     {
-        await CloseAsync().ConfigureAwait(false);
+        await CloseAsync(throwOnWriteFailure: false).ConfigureAwait(false);
         Delete();
     }
 
-    private async ValueTask CloseAsync()
+    private static long RoundUp(long value) => (value + Alignment - 1) / Alignment * Alignment;
+
+    /// <summary>Starts writing the current buffer (after the previous write finished) and switches to the other one.</summary>
+    private async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        if (!_closed)
+        await _writing.ConfigureAwait(false);
+        var buffer = _buffers[_current];
+        var length = _filled;
+        if (IsDirect && length % Alignment != 0)
         {
-            _closed = true;
-            await _file.DisposeAsync().ConfigureAwait(false);
+            // Only the file's last block is partial: written padded, cut to size when closing.
+            var padded = (int)RoundUp(length);
+            buffer.Span[length..padded].Clear();
+            length = padded;
+        }
+
+        _writing = RandomAccess.WriteAsync(_file, buffer[..length], _fileOffset, cancellationToken).AsTask();
+        _fileOffset += _filled;
+        _current ^= 1;
+        _filled = 0;
+    }
+
+    private async ValueTask CloseAsync(bool throwOnWriteFailure)
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        try
+        {
+            if (throwOnWriteFailure)
+            {
+                await _writing.ConfigureAwait(false);
+                if (IsDirect && RandomAccess.GetLength(_file) != _fileOffset)
+                {
+                    RandomAccess.SetLength(_file, _fileOffset);
+                }
+            }
+            else
+            {
+                // Abandoned: wait for the write in flight only so that the handle and buffers are not in use; its outcome does not matter.
+                await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+        finally
+        {
+            _file.Dispose();
             _hash.Dispose();
         }
     }
@@ -117,5 +224,49 @@ internal sealed class IncomingSink : IAsyncDisposable
         {
             // Still open elsewhere or already gone; nothing more to do.
         }
+    }
+
+    /// <summary>open(2) with O_DIRECT, which .NET's file APIs do not offer.</summary>
+    private static partial class DirectFile
+    {
+        private const int WriteOnly = 0x1;
+        private const int Create = 0x40;
+        private const int Exclusive = 0x80;
+        private const int CloseOnExec = 0x80000;
+
+        /// <summary>A new file opened for direct writes, or null where that is not available (not Linux, an architecture we do not know the flag of, a file system that refuses it).</summary>
+        /// <exception cref="IOException">The file exists already.</exception>
+        public static SafeFileHandle? TryCreate(string path)
+        {
+            int direct;
+            if (!OperatingSystem.IsLinux() || (direct = RuntimeInformation.ProcessArchitecture switch
+            {
+                Architecture.X64 or Architecture.X86 => 0x4000,
+                Architecture.Arm64 or Architecture.Arm => 0x10000,
+                _ => 0,
+            }) == 0)
+            {
+                return null;
+            }
+
+            var fd = Open(path, WriteOnly | Create | Exclusive | CloseOnExec | direct, Convert.ToInt32("666", 8));
+            if (fd >= 0)
+            {
+                return new SafeFileHandle(fd, ownsHandle: true);
+            }
+
+            const int exists = 17; // EEXIST
+            if (Marshal.GetLastPInvokeError() == exists)
+            {
+                throw new IOException($"The file '{path}' already exists.");
+            }
+
+            // A file system without O_DIRECT refuses the open after creating the file (the name is ours: random, and it did not exist).
+            File.Delete(path);
+            return null;
+        }
+
+        [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+        private static partial int Open(string path, int flags, int mode);
     }
 }

@@ -9,6 +9,7 @@ namespace Parley.Xmpp.Xml;
 internal sealed partial class XmlStreamParser
 {
     private const int RetainedCharBufferLength = 16 * 1024;
+    private const int RetainedChildStackLength = 1024;
 
     private static readonly SearchValues<byte> AttributeValueSpecials = SearchValues.Create("&<\t\n\r"u8);
     private static readonly SearchValues<byte> TextSpecials = SearchValues.Create("&\r"u8);
@@ -24,6 +25,11 @@ internal sealed partial class XmlStreamParser
     private AttributeSlot[] _attributes = new AttributeSlot[8];
     private char[] _chars = new char[256];
     private int _charCount;
+
+    // The children of the open elements, innermost last: an element's children are collected here and moved into one
+    // exact-size array when it closes.
+    private XmppElement[] _childStack = new XmppElement[16];
+    private int _childStackCount;
     private byte[]? _streamQName;
 
     /// <summary>Whether and how an attribute value is shared through the name table.</summary>
@@ -126,6 +132,13 @@ internal sealed partial class XmlStreamParser
         _namespaceCount = _streamNamespaceCount;
         _charCount = 0;
         _frameCount = 0;
+        if (_childStackCount > 0)
+        {
+            // An earlier attempt threw halfway.
+            Array.Clear(_childStack, 0, _childStackCount);
+            _childStackCount = 0;
+        }
+
         var pos = 0;
         var root = ParseStartTag(data, ref pos, offset, depth: 1, out var selfClosing, out var nameStart, out var nameLength, out var mark);
         if (selfClosing)
@@ -165,9 +178,13 @@ internal sealed partial class XmlStreamParser
                     case (byte)'?':
                         throw Error("Processing instructions are not allowed in XMPP", offset + pos, "restricted-xml");
                     default:
-                        var parent = _frames[_frameCount - 1].Element;
                         var child = ParseStartTag(data, ref pos, offset, _frameCount + 1, out selfClosing, out nameStart, out nameLength, out mark);
-                        parent.Add(child);
+                        if (_childStackCount == _childStack.Length)
+                        {
+                            Array.Resize(ref _childStack, _childStackCount * 2);
+                        }
+
+                        _childStack[_childStackCount++] = child;
                         if (selfClosing)
                         {
                             _namespaceCount = mark;
@@ -186,6 +203,11 @@ internal sealed partial class XmlStreamParser
         {
             // Do not keep a large buffer alive for the life of the connection because of one large stanza.
             _chars = new char[256];
+        }
+
+        if (_childStack.Length > RetainedChildStackLength)
+        {
+            _childStack = new XmppElement[16];
         }
 
         length = pos;
@@ -450,27 +472,44 @@ internal sealed partial class XmlStreamParser
     {
         ref var frame = ref _frames[_frameCount - 1];
         var start = pos;
-        pos += 2;
-        var nameStart = pos;
-        ParseName(data, ref pos, offset);
+        var nameStart = pos + 2;
         var expected = data.Slice(frame.NameStart, frame.NameLength);
-        if (!data[nameStart..pos].SequenceEqual(expected))
+        var close = nameStart + frame.NameLength;
+        if (close < data.Length && data[close] == '>' && data.Slice(nameStart, frame.NameLength).SequenceEqual(expected))
         {
-            throw Error(
-                $"Mismatched end tag </{Encoding.UTF8.GetString(data[nameStart..pos])}> for <{Encoding.UTF8.GetString(expected)}>",
-                offset + start);
+            // The usual "</name>": the start tag's name was already checked, so the bytes need no parsing.
+            pos = close + 1;
         }
+        else
+        {
+            pos = nameStart;
+            ParseName(data, ref pos, offset);
+            if (!data[nameStart..pos].SequenceEqual(expected))
+            {
+                throw Error(
+                    $"Mismatched end tag </{Encoding.UTF8.GetString(data[nameStart..pos])}> for <{Encoding.UTF8.GetString(expected)}>",
+                    offset + start);
+            }
 
-        SkipWhitespace(data, ref pos);
-        ExpectByte(data, pos, (byte)'>', offset);
-        pos++;
+            SkipWhitespace(data, ref pos);
+            ExpectByte(data, pos, (byte)'>', offset);
+            pos++;
+        }
 
         string? text = null;
         var element = frame.Element;
+        var childCount = _childStackCount - frame.ChildStart;
+        if (childCount > 0)
+        {
+            element.SetParsedChildren(_childStack.AsSpan(frame.ChildStart, childCount).ToArray());
+            Array.Clear(_childStack, frame.ChildStart, childCount);
+            _childStackCount = frame.ChildStart;
+        }
+
         if (frame.Mode == TextMode.Simple)
         {
             var run = data.Slice(frame.RunStart, frame.RunLength);
-            if (!element.HasChildren || run.IndexOfAnyExcept(XmlChars.WhitespaceBytes) >= 0)
+            if (childCount == 0 || run.IndexOfAnyExcept(XmlChars.WhitespaceBytes) >= 0)
             {
                 text = Encoding.UTF8.GetString(run);
             }
@@ -478,7 +517,7 @@ internal sealed partial class XmlStreamParser
         else if (frame.Mode == TextMode.Buffered)
         {
             var chars = _chars.AsSpan(frame.TextStart, _charCount - frame.TextStart);
-            if (!chars.IsEmpty && (!element.HasChildren || chars.IndexOfAnyExcept(WhitespaceChars) >= 0))
+            if (!chars.IsEmpty && (childCount == 0 || chars.IndexOfAnyExcept(WhitespaceChars) >= 0))
             {
                 text = new string(chars);
             }
@@ -510,6 +549,7 @@ internal sealed partial class XmlStreamParser
             NameLength = nameLength,
             NamespaceMark = namespaceMark,
             TextStart = _charCount,
+            ChildStart = _childStackCount,
         };
     }
 
@@ -1024,6 +1064,7 @@ internal sealed partial class XmlStreamParser
         public int NameLength;
         public int NamespaceMark;
         public int TextStart;
+        public int ChildStart;
         public TextMode Mode;
         public int RunStart;
         public int RunLength;

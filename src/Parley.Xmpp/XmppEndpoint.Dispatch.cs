@@ -193,7 +193,25 @@ public abstract partial class XmppEndpoint
     /// </summary>
     private bool IsDuplicate(Message message)
     {
-        if (message.Id is not { Length: > 0 } id || message.GetAttribute("from") is not { } from || message.Type == MessageType.Error)
+        // One pass over the attributes instead of three lookups.
+        string? id = null, from = null, type = null;
+        foreach (var attribute in message.AttributeSpan)
+        {
+            switch (attribute.Name)
+            {
+                case "id":
+                    id ??= attribute.Value;
+                    break;
+                case "from":
+                    from ??= attribute.Value;
+                    break;
+                case "type":
+                    type ??= attribute.Value;
+                    break;
+            }
+        }
+
+        if (id is not { Length: > 0 } || from is null || type == "error")
         {
             return false;
         }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Text;
 using System.Text.Unicode;
 using Parley.Xmpp.Stanzas;
@@ -10,10 +11,17 @@ internal sealed partial class XmlStreamParser
 {
     private const int RetainedCharBufferLength = 16 * 1024;
     private const int RetainedChildStackLength = 1024;
+    private const int RecentNameBits = 6;
 
     private static readonly SearchValues<byte> AttributeValueSpecials = SearchValues.Create("&<\t\n\r"u8);
     private static readonly SearchValues<byte> TextSpecials = SearchValues.Create("&\r"u8);
     private static readonly SearchValues<byte> TextSpecialsOrGreaterThan = SearchValues.Create("&\r>"u8);
+
+    // What ends a plain attribute value or text run, or makes it need a closer look; one search finds the end of the
+    // usual value or run and tells that it is plain.
+    private static readonly SearchValues<byte> SingleQuotedValueStops = SearchValues.Create("'&<\t\n\r"u8);
+    private static readonly SearchValues<byte> DoubleQuotedValueStops = SearchValues.Create("\"&<\t\n\r"u8);
+    private static readonly SearchValues<byte> TextStops = SearchValues.Create("<&\r>"u8);
     private static readonly SearchValues<char> WhitespaceChars = SearchValues.Create(" \t\r\n");
 
     private readonly XmlNameTable _names = new();
@@ -30,6 +38,8 @@ internal sealed partial class XmlStreamParser
     // exact-size array when it closes.
     private XmppElement[] _childStack = new XmppElement[16];
     private int _childStackCount;
+
+    private readonly RecentName[] _recentNames = new RecentName[1 << RecentNameBits];
     private byte[]? _streamQName;
 
     /// <summary>Whether and how an attribute value is shared through the name table.</summary>
@@ -150,7 +160,16 @@ internal sealed partial class XmlStreamParser
             PushFrame(root, nameStart, nameLength, mark);
             while (_frameCount > 0)
             {
-                var lt = data[pos..].IndexOf((byte)'<');
+                var rest = data[pos..];
+                var lt = rest.IndexOfAny(TextStops);
+                var plain = true;
+                if (lt >= 0 && rest[lt] != '<')
+                {
+                    plain = false;
+                    var next = rest[lt..].IndexOf((byte)'<');
+                    lt = next < 0 ? -1 : lt + next;
+                }
+
                 if (lt < 0)
                 {
                     throw Error("Unexpected end of the element", offset + data.Length);
@@ -158,7 +177,7 @@ internal sealed partial class XmlStreamParser
 
                 if (lt > 0)
                 {
-                    AppendTextRun(ref _frames[_frameCount - 1], data, pos, lt, offset);
+                    AppendTextRun(ref _frames[_frameCount - 1], data, pos, lt, offset, plain);
                     pos += lt;
                 }
 
@@ -224,7 +243,19 @@ internal sealed partial class XmlStreamParser
 
         pos++;
         nameStart = pos;
-        var colon = ParseName(data, ref pos, offset);
+        int colon;
+        string? localName = null;
+        if (TryRecentName(data, pos, out var recent))
+        {
+            pos += recent.Length;
+            colon = recent.Colon < 0 ? -1 : nameStart + recent.Colon;
+            localName = recent.LocalName;
+        }
+        else
+        {
+            colon = ParseName(data, ref pos, offset);
+        }
+
         nameLength = pos - nameStart;
 
         var count = 0;
@@ -269,7 +300,18 @@ internal sealed partial class XmlStreamParser
 
             ref var attribute = ref _attributes[count];
             attribute.NameStart = pos;
-            attribute.Colon = ParseName(data, ref pos, offset);
+            if (TryRecentName(data, pos, out recent))
+            {
+                pos += recent.Length;
+                attribute.Colon = recent.Colon < 0 ? -1 : attribute.NameStart + recent.Colon;
+                attribute.Name = recent.QName;
+            }
+            else
+            {
+                attribute.Colon = ParseName(data, ref pos, offset);
+                attribute.Name = null;
+            }
+
             attribute.NameLength = pos - attribute.NameStart;
             var name = data.Slice(attribute.NameStart, attribute.NameLength);
             for (var i = 0; i < count; i++)
@@ -291,7 +333,16 @@ internal sealed partial class XmlStreamParser
             }
 
             var quote = data[pos++];
-            var length = data[pos..].IndexOf(quote);
+            var rest = data[pos..];
+            var length = rest.IndexOfAny(quote == '"' ? DoubleQuotedValueStops : SingleQuotedValueStops);
+            attribute.IsPlain = true;
+            if (length >= 0 && rest[length] != quote)
+            {
+                attribute.IsPlain = false;
+                var close = rest[length..].IndexOf(quote);
+                length = close < 0 ? -1 : length + close;
+            }
+
             if (length < 0)
             {
                 throw Error("Unterminated attribute value", offset + pos);
@@ -319,7 +370,13 @@ internal sealed partial class XmlStreamParser
 
         var localStart = colon < 0 ? nameStart : colon + 1;
         var ns = ResolvePrefix(data, nameStart, colon < 0 ? 0 : colon - nameStart, offset);
-        var element = CreateElement(_names.Get(data[localStart..(nameStart + nameLength)]), ns, depth);
+        if (localName is null)
+        {
+            localName = _names.Get(data[localStart..(nameStart + nameLength)]);
+            RememberName(data, nameStart, nameLength, colon, localName);
+        }
+
+        var element = CreateElement(localName, ns, depth);
         var attributes = count > declarations ? new XmlAttribute[count - declarations] : null;
         var added = 0;
 
@@ -347,11 +404,18 @@ internal sealed partial class XmlStreamParser
                 }
             }
 
-            var name = _names.Get(data.Slice(attribute.NameStart, attribute.NameLength));
+            var name = attribute.Name;
+            if (name is null)
+            {
+                name = _names.Get(data.Slice(attribute.NameStart, attribute.NameLength));
+                RememberName(data, attribute.NameStart, attribute.NameLength, attribute.Colon, name);
+            }
+
             var value = DecodeAttributeValue(
                 data.Slice(attribute.ValueStart, attribute.ValueLength),
                 offset + attribute.ValueStart,
-                InternedValueKind(name));
+                InternedValueKind(name),
+                attribute.IsPlain);
             attributes![added++] = new XmlAttribute(name, value);
         }
 
@@ -362,6 +426,58 @@ internal sealed partial class XmlStreamParser
 
         return element;
     }
+
+    /// <summary>
+    /// Whether the name at <paramref name="pos"/> is one of the short names parsed recently, recognized by its bytes and
+    /// the byte after it in one 8-byte comparison, which then need neither parsing nor a name-table lookup.
+    /// </summary>
+    private bool TryRecentName(ReadOnlySpan<byte> data, int pos, out RecentName recent)
+    {
+        if (data.Length - pos >= sizeof(ulong))
+        {
+            var bytes = BinaryPrimitives.ReadUInt64LittleEndian(data[pos..]);
+            recent = _recentNames[RecentNameIndex(bytes)];
+            if (recent.QName is not null && (bytes & recent.Mask) == recent.Key)
+            {
+                return true;
+            }
+        }
+
+        recent = default;
+        return false;
+    }
+
+    /// <summary>
+    /// Remembers a name of up to 7 bytes that <see cref="ParseName"/> accepted, with the ASCII byte after it (which ended
+    /// it, so it is not a name character): the same bytes followed by the same byte are the same valid name again.
+    /// </summary>
+    private void RememberName(ReadOnlySpan<byte> data, int start, int length, int colon, string knownName)
+    {
+        // A non-ASCII byte after the name may start a character that is a name character in other bytes' company.
+        if (length >= sizeof(ulong) || data.Length - start < sizeof(ulong) || data[start + length] >= 0x80)
+        {
+            return;
+        }
+
+        // The name and the byte after it: 2 to 8 bytes (a shift by 64 would be a shift by 0).
+        var mask = length == sizeof(ulong) - 1 ? ulong.MaxValue : (1UL << ((length + 1) * 8)) - 1;
+        var bytes = BinaryPrimitives.ReadUInt64LittleEndian(data[start..]);
+        var name = data.Slice(start, length);
+        string qname, localName;
+        if (colon < 0)
+        {
+            qname = localName = knownName;
+        }
+        else
+        {
+            qname = _names.Get(name);
+            localName = _names.Get(data[(colon + 1)..(start + length)]);
+        }
+
+        _recentNames[RecentNameIndex(bytes)] = new RecentName(bytes & mask, mask, length, colon < 0 ? -1 : colon - start, qname, localName);
+    }
+
+    private static int RecentNameIndex(ulong bytes) => (int)(((uint)bytes & 0xFFFF) * 0x9E3779B1u >> (32 - RecentNameBits));
 
     /// <summary>
     /// Attributes whose values repeat from stanza to stanza: the type, the language, and the addresses (a client hears
@@ -393,7 +509,7 @@ internal sealed partial class XmlStreamParser
 
     private void Declare(ReadOnlySpan<byte> data, ref AttributeSlot attribute, long offset)
     {
-        var uri = DecodeAttributeValue(data.Slice(attribute.ValueStart, attribute.ValueLength), offset + attribute.ValueStart, Intern.WellKnown);
+        var uri = DecodeAttributeValue(data.Slice(attribute.ValueStart, attribute.ValueLength), offset + attribute.ValueStart, Intern.WellKnown, attribute.IsPlain);
         int prefixStart = 0, prefixLength = 0;
         if (attribute.Colon >= 0)
         {
@@ -553,10 +669,10 @@ internal sealed partial class XmlStreamParser
         };
     }
 
-    private void AppendTextRun(ref Frame frame, ReadOnlySpan<byte> data, int start, int length, long offset)
+    /// <summary>Adds a run of character data; <paramref name="plain"/> says it holds no '&amp;', CR or '&gt;'.</summary>
+    private void AppendTextRun(ref Frame frame, ReadOnlySpan<byte> data, int start, int length, long offset, bool plain)
     {
         var run = data.Slice(start, length);
-        var plain = !run.ContainsAny(TextSpecialsOrGreaterThan);
         if (!plain && run.Contains((byte)'>'))
         {
             var bad = run.IndexOf("]]>"u8);
@@ -626,9 +742,10 @@ internal sealed partial class XmlStreamParser
         frame.Mode = TextMode.Buffered;
     }
 
-    private string DecodeAttributeValue(ReadOnlySpan<byte> raw, long offset, Intern intern)
+    /// <summary>Decodes an attribute value; <paramref name="plain"/> says it is known to hold no reference, '&lt;', tab or line end.</summary>
+    private string DecodeAttributeValue(ReadOnlySpan<byte> raw, long offset, Intern intern, bool plain)
     {
-        if (!raw.ContainsAny(AttributeValueSpecials))
+        if (plain || !raw.ContainsAny(AttributeValueSpecials))
         {
             // Characters never outnumber bytes, so the count is needed only when the bytes exceed the limit.
             if (raw.Length > _limits.MaxAttributeLength && Encoding.UTF8.GetCharCount(raw) > _limits.MaxAttributeLength)
@@ -1079,14 +1196,19 @@ internal sealed partial class XmlStreamParser
         public string Uri;
     }
 
+    /// <summary>A short name seen recently: its bytes and the byte after it (<see cref="Key"/> under <see cref="Mask"/>).</summary>
+    private readonly record struct RecentName(ulong Key, ulong Mask, int Length, int Colon, string QName, string LocalName);
+
     private struct AttributeSlot
     {
+        public string? Name;
         public int NameStart;
         public int NameLength;
         public int Colon;
         public int ValueStart;
         public int ValueLength;
         public bool IsDeclaration;
+        public bool IsPlain;
         public string? Namespace;
     }
 }

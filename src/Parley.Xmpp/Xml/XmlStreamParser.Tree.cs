@@ -627,7 +627,7 @@ internal sealed partial class XmlStreamParser
             var run = data.Slice(frame.RunStart, frame.RunLength);
             if (childCount == 0 || run.IndexOfAnyExcept(XmlChars.WhitespaceBytes) >= 0)
             {
-                text = Encoding.UTF8.GetString(run);
+                text = DecodeString(run);
             }
         }
         else if (frame.Mode == TextMode.Buffered)
@@ -754,7 +754,7 @@ internal sealed partial class XmlStreamParser
             }
 
             return intern != Intern.None ? _names.Get(raw, wellKnown: intern == Intern.WellKnown)
-                : raw.IsEmpty ? string.Empty : Encoding.UTF8.GetString(raw);
+                : raw.IsEmpty ? string.Empty : DecodeString(raw);
         }
 
         var start = _charCount;
@@ -1088,6 +1088,11 @@ internal sealed partial class XmlStreamParser
 
         data = data[first..];
         offset += first;
+        if (IsValidSparse(data))
+        {
+            return;
+        }
+
         if (!Utf8.IsValid(data))
         {
             for (var i = 0; i < data.Length;)
@@ -1127,6 +1132,49 @@ internal sealed partial class XmlStreamParser
         }
     }
 
+    /// <summary>
+    /// One pass for the usual text, printable ASCII with a few other characters: jumps from one byte outside printable
+    /// ASCII to the next and decodes only those characters. False when a character is not allowed, or when there are so
+    /// many that the vectorized passes of <see cref="ValidateCharacters"/> are faster; that then decides (and reports the
+    /// error as it always did).
+    /// </summary>
+    private static bool IsValidSparse(ReadOnlySpan<byte> data)
+    {
+        const int MaxCharacters = 32;
+        var i = 0;
+        for (var seen = 0; seen < MaxCharacters; seen++)
+        {
+            var next = data[i..].IndexOfAnyExceptInRange((byte)0x20, (byte)0x7F);
+            if (next < 0)
+            {
+                return true;
+            }
+
+            i += next;
+            var b = data[i];
+            if (b < 0x80)
+            {
+                if (b is not ((byte)'\t' or (byte)'\n' or (byte)'\r'))
+                {
+                    return false;
+                }
+
+                i++;
+                continue;
+            }
+
+            // Rejects overlong forms, surrogates and truncated sequences, as Utf8.IsValid does.
+            if (Rune.DecodeFromUtf8(data[i..], out var rune, out var length) != OperationStatus.Done || rune.Value is 0xFFFE or 0xFFFF)
+            {
+                return false;
+            }
+
+            i += length;
+        }
+
+        return false;
+    }
+
     private static int SkipWhitespace(ReadOnlySpan<byte> data, ref int pos)
     {
         var start = pos;
@@ -1152,6 +1200,17 @@ internal sealed partial class XmlStreamParser
         {
             throw Error("Unexpected data after the end of the element", offset + pos);
         }
+    }
+
+    /// <summary>
+    /// Decodes UTF-8 into a new string in one pass, through the free end of the char buffer (Encoding.GetString would
+    /// count the characters in a first pass).
+    /// </summary>
+    private string DecodeString(ReadOnlySpan<byte> utf8)
+    {
+        EnsureChars(utf8.Length);
+        var length = Encoding.UTF8.GetChars(utf8, _chars.AsSpan(_charCount));
+        return new string(_chars, _charCount, length);
     }
 
     private void AppendUtf8(ReadOnlySpan<byte> utf8)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Unicode;
 using Parley.Xmpp.Stanzas;
@@ -39,7 +40,7 @@ internal sealed partial class XmlStreamParser
     private XmppElement[] _childStack = new XmppElement[16];
     private int _childStackCount;
 
-    private readonly RecentName[] _recentNames = new RecentName[1 << RecentNameBits];
+    private readonly RecentName?[] _recentNames = new RecentName?[1 << RecentNameBits];
     private byte[]? _streamQName;
 
     /// <summary>Whether and how an attribute value is shared through the name table.</summary>
@@ -431,19 +432,19 @@ internal sealed partial class XmlStreamParser
     /// Whether the name at <paramref name="pos"/> is one of the short names parsed recently, recognized by its bytes and
     /// the byte after it in one 8-byte comparison, which then need neither parsing nor a name-table lookup.
     /// </summary>
-    private bool TryRecentName(ReadOnlySpan<byte> data, int pos, out RecentName recent)
+    private bool TryRecentName(ReadOnlySpan<byte> data, int pos, [NotNullWhen(true)] out RecentName? recent)
     {
         if (data.Length - pos >= sizeof(ulong))
         {
             var bytes = BinaryPrimitives.ReadUInt64LittleEndian(data[pos..]);
             recent = _recentNames[RecentNameIndex(bytes)];
-            if (recent.QName is not null && (bytes & recent.Mask) == recent.Key)
+            if (recent is not null && (bytes & recent.Mask) == recent.Key)
             {
                 return true;
             }
         }
 
-        recent = default;
+        recent = null;
         return false;
     }
 
@@ -477,7 +478,11 @@ internal sealed partial class XmlStreamParser
         _recentNames[RecentNameIndex(bytes)] = new RecentName(bytes & mask, mask, length, colon < 0 ? -1 : colon - start, qname, localName);
     }
 
-    private static int RecentNameIndex(ulong bytes) => (int)(((uint)bytes & 0xFFFF) * 0x9E3779B1u >> (32 - RecentNameBits));
+    /// <summary>
+    /// The slot for a name, from the first four bytes at its start (for a shorter name they include the byte after it and
+    /// what follows, usually the same again: '="' or "='").
+    /// </summary>
+    private static int RecentNameIndex(ulong bytes) => (int)((uint)bytes * 0x9E3779B1u >> (32 - RecentNameBits));
 
     /// <summary>
     /// Attributes whose values repeat from stanza to stanza: the type, the language, and the addresses (a client hears
@@ -815,6 +820,25 @@ internal sealed partial class XmlStreamParser
     /// <summary>Resolves a reference starting at '&amp;'; returns its length in bytes.</summary>
     private int AppendReference(ReadOnlySpan<byte> s, long offset)
     {
+        // The references text usually has, recognized without looking for the semicolon first.
+        if (s.StartsWith("&lt;"u8) || s.StartsWith("&gt;"u8))
+        {
+            AppendChar(s[1] == 'l' ? '<' : '>');
+            return 4;
+        }
+
+        if (s.StartsWith("&amp;"u8))
+        {
+            AppendChar('&');
+            return 5;
+        }
+
+        if (s.StartsWith("&quot;"u8) || s.StartsWith("&apos;"u8))
+        {
+            AppendChar(s[1] == 'q' ? '"' : '\'');
+            return 6;
+        }
+
         var semicolon = s[..Math.Min(s.Length, 64)].IndexOf((byte)';');
         if (semicolon < 2)
         {
@@ -1256,7 +1280,7 @@ internal sealed partial class XmlStreamParser
     }
 
     /// <summary>A short name seen recently: its bytes and the byte after it (<see cref="Key"/> under <see cref="Mask"/>).</summary>
-    private readonly record struct RecentName(ulong Key, ulong Mask, int Length, int Colon, string QName, string LocalName);
+    private sealed record RecentName(ulong Key, ulong Mask, int Length, int Colon, string QName, string LocalName);
 
     private struct AttributeSlot
     {

@@ -318,7 +318,8 @@ internal sealed partial class XmlStreamParser
             for (var i = 0; i < count; i++)
             {
                 ref var other = ref _attributes[i];
-                if (other.NameLength == attribute.NameLength && data.Slice(other.NameStart, other.NameLength).SequenceEqual(name))
+                if (other.NameLength == attribute.NameLength && data[other.NameStart] == data[attribute.NameStart]
+                    && data.Slice(other.NameStart, other.NameLength).SequenceEqual(name))
                 {
                     throw Error($"Duplicate attribute '{Encoding.UTF8.GetString(name)}'", offset + attribute.NameStart);
                 }
@@ -509,7 +510,7 @@ internal sealed partial class XmlStreamParser
             }
         }
 
-        return new XmppElement(name, ns);
+        return new XmppElement(name, ns, nameChecked: true);
     }
 
     private void Declare(ReadOnlySpan<byte> data, ref AttributeSlot attribute, long offset)

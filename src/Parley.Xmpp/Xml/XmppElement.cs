@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 
 namespace Parley.Xmpp.Xml;
@@ -31,6 +32,14 @@ public class XmppElement
             throw new ArgumentException("An element name must not contain a prefix.", nameof(name));
         }
 
+        Name = name;
+        Namespace = @namespace;
+    }
+
+    /// <summary>Creates an element whose name the caller has already checked (the parser, the stanza types).</summary>
+    internal XmppElement(string name, string @namespace, bool nameChecked)
+    {
+        Debug.Assert(nameChecked && name.Length > 0 && !name.Contains(':', StringComparison.Ordinal));
         Name = name;
         Namespace = @namespace;
     }

@@ -193,21 +193,28 @@ public abstract partial class XmppEndpoint
     /// </summary>
     private bool IsDuplicate(Message message)
     {
-        // One pass over the attributes instead of three lookups.
+        // One pass over the attributes instead of three lookups; the length picks the one name to compare with.
         string? id = null, from = null, type = null;
         foreach (var attribute in message.AttributeSpan)
         {
-            switch (attribute.Name)
+            var name = attribute.Name;
+            if (name.Length == 2)
             {
-                case "id":
+                if (name == "id")
+                {
                     id ??= attribute.Value;
-                    break;
-                case "from":
+                }
+            }
+            else if (name.Length == 4)
+            {
+                if (name == "from")
+                {
                     from ??= attribute.Value;
-                    break;
-                case "type":
+                }
+                else if (name == "type")
+                {
                     type ??= attribute.Value;
-                    break;
+                }
             }
         }
 

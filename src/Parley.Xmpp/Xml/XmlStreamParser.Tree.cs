@@ -162,7 +162,9 @@ internal sealed partial class XmlStreamParser
             while (_frameCount > 0)
             {
                 var rest = data[pos..];
-                var lt = rest.IndexOfAny(TextStops);
+
+                // Between two tags (the usual case after an end tag or an empty element) there is nothing to search.
+                var lt = rest is [(byte)'<', ..] ? 0 : rest.IndexOfAny(TextStops);
                 var plain = true;
                 if (lt >= 0 && rest[lt] != '<')
                 {

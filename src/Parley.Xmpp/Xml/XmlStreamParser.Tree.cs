@@ -1167,7 +1167,7 @@ internal sealed partial class XmlStreamParser
     /// </summary>
     private static bool IsValidSparse(ReadOnlySpan<byte> data)
     {
-        const int MaxCharacters = 32;
+        const int MaxCharacters = 64;
         var i = 0;
         for (var seen = 0; seen < MaxCharacters; seen++)
         {
@@ -1190,13 +1190,18 @@ internal sealed partial class XmlStreamParser
                 continue;
             }
 
-            // Rejects overlong forms, surrogates and truncated sequences, as Utf8.IsValid does.
-            if (Rune.DecodeFromUtf8(data[i..], out var rune, out var length) != OperationStatus.Done || rune.Value is 0xFFFE or 0xFFFF)
+            // A run of non-ASCII characters (a word in another script) is decoded without searching between them.
+            do
             {
-                return false;
-            }
+                // Rejects overlong forms, surrogates and truncated sequences, as Utf8.IsValid does.
+                if (Rune.DecodeFromUtf8(data[i..], out var rune, out var length) != OperationStatus.Done || rune.Value is 0xFFFE or 0xFFFF)
+                {
+                    return false;
+                }
 
-            i += length;
+                i += length;
+            }
+            while (i < data.Length && data[i] >= 0x80 && ++seen < MaxCharacters);
         }
 
         return false;

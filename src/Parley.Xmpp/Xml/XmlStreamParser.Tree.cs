@@ -1167,7 +1167,7 @@ internal sealed partial class XmlStreamParser
     /// </summary>
     private static bool IsValidSparse(ReadOnlySpan<byte> data)
     {
-        const int MaxCharacters = 64;
+        const int MaxCharacters = 32;
         var i = 0;
         for (var seen = 0; seen < MaxCharacters; seen++)
         {

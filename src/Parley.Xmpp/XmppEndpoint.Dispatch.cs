@@ -193,7 +193,32 @@ public abstract partial class XmppEndpoint
     /// </summary>
     private bool IsDuplicate(Message message)
     {
-        if (message.Id is not { Length: > 0 } id || message.GetAttribute("from") is not { } from || message.Type == MessageType.Error)
+        // One pass over the attributes instead of three lookups; the length picks the one name to compare with.
+        string? id = null, from = null, type = null;
+        foreach (var attribute in message.AttributeSpan)
+        {
+            var name = attribute.Name;
+            if (name.Length == 2)
+            {
+                if (name == "id")
+                {
+                    id ??= attribute.Value;
+                }
+            }
+            else if (name.Length == 4)
+            {
+                if (name == "from")
+                {
+                    from ??= attribute.Value;
+                }
+                else if (name == "type")
+                {
+                    type ??= attribute.Value;
+                }
+            }
+        }
+
+        if (id is not { Length: > 0 } || from is null || type == "error")
         {
             return false;
         }

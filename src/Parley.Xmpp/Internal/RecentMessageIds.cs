@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Parley.Xmpp.Internal;
 
 /// <summary>
@@ -16,6 +18,7 @@ internal sealed class RecentMessageIds
 {
     private const ushort None = ushort.MaxValue;
     private const int MaxCapacity = 1 << 15;
+    private const int SenderHashCacheSize = 64;
 
     private readonly ushort[] _buckets;
     private readonly int[] _hashes;
@@ -25,6 +28,11 @@ internal sealed class RecentMessageIds
     private readonly int _bucketMask;
     private int _count;
     private int _oldest;
+
+    // The randomized string hash costs about two cycles per byte, and a client hears from few senders, whose address
+    // strings the parser shares: their hashes are remembered by string instance (a miss only recomputes).
+    private readonly string?[] _senders = new string?[SenderHashCacheSize];
+    private readonly int[] _senderHashes = new int[SenderHashCacheSize];
 
     /// <summary>Creates an empty memory.</summary>
     /// <param name="capacity">How many pairs to remember; a power of two, at most 32,768.</param>
@@ -55,7 +63,7 @@ internal sealed class RecentMessageIds
     /// <returns><see langword="true"/> when the pair was new; <see langword="false"/> when it is a duplicate.</returns>
     public bool Add(string from, string id)
     {
-        var hash = HashCode.Combine(from.GetHashCode(StringComparison.Ordinal), id.GetHashCode(StringComparison.Ordinal));
+        var hash = HashCode.Combine(SenderHash(from), id.GetHashCode(StringComparison.Ordinal));
         ref var head = ref _buckets[hash & _bucketMask];
         for (int slot = head; slot != None; slot = _next[slot])
         {
@@ -83,6 +91,21 @@ internal sealed class RecentMessageIds
         _ids[added] = id;
         head = (ushort)added;
         return true;
+    }
+
+    /// <summary>The sender's string hash, from the cache when this very string was hashed recently.</summary>
+    private int SenderHash(string from)
+    {
+        var index = RuntimeHelpers.GetHashCode(from) & (SenderHashCacheSize - 1);
+        if (ReferenceEquals(_senders[index], from))
+        {
+            return _senderHashes[index];
+        }
+
+        var hash = from.GetHashCode(StringComparison.Ordinal);
+        _senders[index] = from;
+        _senderHashes[index] = hash;
+        return hash;
     }
 
     /// <summary>Removes the oldest slot from its chain, whose last link it is.</summary>

@@ -35,7 +35,7 @@ public sealed class Iq : Stanza
     }
 
     internal Iq(string @namespace)
-        : base("iq", @namespace)
+        : base("iq", @namespace, nameChecked: true)
     {
     }
 

@@ -39,7 +39,7 @@ public sealed class Message : Stanza
     }
 
     internal Message(string @namespace)
-        : base("message", @namespace)
+        : base("message", @namespace, nameChecked: true)
     {
     }
 

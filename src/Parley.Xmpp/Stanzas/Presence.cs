@@ -59,7 +59,7 @@ public sealed class Presence : Stanza
     }
 
     internal Presence(string @namespace)
-        : base("presence", @namespace)
+        : base("presence", @namespace, nameChecked: true)
     {
     }
 

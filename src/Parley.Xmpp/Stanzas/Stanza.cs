@@ -20,6 +20,12 @@ public abstract class Stanza : XmppElement
     {
     }
 
+    /// <summary>Creates an empty stanza with a name known to be valid (message, presence or iq).</summary>
+    private protected Stanza(string name, string @namespace, bool nameChecked)
+        : base(name, @namespace, nameChecked)
+    {
+    }
+
     /// <summary>Copies a stanza.</summary>
     /// <param name="other">The stanza to copy.</param>
     protected Stanza(Stanza other)

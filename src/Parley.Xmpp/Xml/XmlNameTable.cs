@@ -53,7 +53,7 @@ internal sealed class XmlNameTable
             return Encoding.UTF8.GetString(utf8);
         }
 
-        var hash = Hash(utf8);
+        var hash = Hash(utf8, out var head, out var tail);
         if (wellKnown)
         {
             var table = WellKnown;
@@ -66,7 +66,9 @@ internal sealed class XmlNameTable
                     break;
                 }
 
-                if (entry.Hash == hash && utf8.SequenceEqual(entry.Key))
+                // Up to 16 bytes, the length, head and tail the hash was made of are the whole key: no byte comparison.
+                if (entry.Hash == hash && entry.Key.Length == utf8.Length
+                    && (utf8.Length <= 16 ? entry.Head == head && entry.Tail == tail : utf8.SequenceEqual(entry.Key)))
                 {
                     return entry.Value;
                 }
@@ -99,9 +101,13 @@ internal sealed class XmlNameTable
         return value;
     }
 
-    private static uint Hash(ReadOnlySpan<byte> s)
+    /// <summary>
+    /// Hashes a non-empty name. <paramref name="head"/> and <paramref name="tail"/> are what the hash is made of: the
+    /// first and last 8 (or 4) bytes, or for 1-3 bytes the first, middle and last, so for up to 16 bytes they and the
+    /// length determine the bytes.
+    /// </summary>
+    private static uint Hash(ReadOnlySpan<byte> s, out ulong head, out ulong tail)
     {
-        ulong head, tail;
         if (s.Length >= 8)
         {
             head = BinaryPrimitives.ReadUInt64LittleEndian(s);
@@ -179,22 +185,25 @@ internal sealed class XmlNameTable
         foreach (var name in distinct)
         {
             var key = Encoding.UTF8.GetBytes(name);
-            var i = (int)Hash(key) & (size - 1);
+            var hash = Hash(key, out var head, out var tail);
+            var i = (int)hash & (size - 1);
             while (table[i].Key is not null)
             {
                 i = (i + 1) & (size - 1);
             }
 
-            table[i] = new Entry(key, name, Hash(key));
+            table[i] = new Entry(key, name, hash, head, tail);
         }
 
         return table;
     }
 
-    private readonly struct Entry(byte[] key, string value, uint hash)
+    private readonly struct Entry(byte[] key, string value, uint hash, ulong head, ulong tail)
     {
         public readonly byte[] Key = key;
         public readonly string Value = value;
         public readonly uint Hash = hash;
+        public readonly ulong Head = head;
+        public readonly ulong Tail = tail;
     }
 }

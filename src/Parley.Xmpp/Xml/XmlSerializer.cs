@@ -41,11 +41,9 @@ internal static class XmlSerializer
             WriteEscaped(output, text, TextSpecials);
         }
 
-        // Indexing, not foreach: the lists are exposed as IReadOnlyList, whose enumerator would be boxed.
-        var children = element.Children;
-        for (var i = 0; i < children.Count; i++)
+        foreach (var child in element.ChildSpan)
         {
-            WriteElement(output, children[i], element.Namespace);
+            WriteElement(output, child, element.Namespace);
         }
 
         WriteRaw(output, "</");

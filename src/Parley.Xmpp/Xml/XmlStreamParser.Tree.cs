@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Unicode;
 using Parley.Xmpp.Stanzas;
@@ -9,10 +11,18 @@ namespace Parley.Xmpp.Xml;
 internal sealed partial class XmlStreamParser
 {
     private const int RetainedCharBufferLength = 16 * 1024;
+    private const int RetainedChildStackLength = 1024;
+    private const int RecentNameBits = 6;
 
     private static readonly SearchValues<byte> AttributeValueSpecials = SearchValues.Create("&<\t\n\r"u8);
     private static readonly SearchValues<byte> TextSpecials = SearchValues.Create("&\r"u8);
     private static readonly SearchValues<byte> TextSpecialsOrGreaterThan = SearchValues.Create("&\r>"u8);
+
+    // What ends a plain attribute value or text run, or makes it need a closer look; one search finds the end of the
+    // usual value or run and tells that it is plain.
+    private static readonly SearchValues<byte> SingleQuotedValueStops = SearchValues.Create("'&<\t\n\r"u8);
+    private static readonly SearchValues<byte> DoubleQuotedValueStops = SearchValues.Create("\"&<\t\n\r"u8);
+    private static readonly SearchValues<byte> TextStops = SearchValues.Create("<&\r>"u8);
     private static readonly SearchValues<char> WhitespaceChars = SearchValues.Create(" \t\r\n");
 
     private readonly XmlNameTable _names = new();
@@ -24,6 +34,13 @@ internal sealed partial class XmlStreamParser
     private AttributeSlot[] _attributes = new AttributeSlot[8];
     private char[] _chars = new char[256];
     private int _charCount;
+
+    // The children of the open elements, innermost last: an element's children are collected here and moved into one
+    // exact-size array when it closes.
+    private XmppElement[] _childStack = new XmppElement[16];
+    private int _childStackCount;
+
+    private readonly RecentName?[] _recentNames = new RecentName?[1 << RecentNameBits];
     private byte[]? _streamQName;
 
     /// <summary>Whether and how an attribute value is shared through the name table.</summary>
@@ -126,6 +143,13 @@ internal sealed partial class XmlStreamParser
         _namespaceCount = _streamNamespaceCount;
         _charCount = 0;
         _frameCount = 0;
+        if (_childStackCount > 0)
+        {
+            // An earlier attempt threw halfway.
+            Array.Clear(_childStack, 0, _childStackCount);
+            _childStackCount = 0;
+        }
+
         var pos = 0;
         var root = ParseStartTag(data, ref pos, offset, depth: 1, out var selfClosing, out var nameStart, out var nameLength, out var mark);
         if (selfClosing)
@@ -137,7 +161,18 @@ internal sealed partial class XmlStreamParser
             PushFrame(root, nameStart, nameLength, mark);
             while (_frameCount > 0)
             {
-                var lt = data[pos..].IndexOf((byte)'<');
+                var rest = data[pos..];
+
+                // Between two tags (the usual case after an end tag or an empty element) there is nothing to search.
+                var lt = rest is [(byte)'<', ..] ? 0 : rest.IndexOfAny(TextStops);
+                var plain = true;
+                if (lt >= 0 && rest[lt] != '<')
+                {
+                    plain = false;
+                    var next = rest[lt..].IndexOf((byte)'<');
+                    lt = next < 0 ? -1 : lt + next;
+                }
+
                 if (lt < 0)
                 {
                     throw Error("Unexpected end of the element", offset + data.Length);
@@ -145,7 +180,7 @@ internal sealed partial class XmlStreamParser
 
                 if (lt > 0)
                 {
-                    AppendTextRun(ref _frames[_frameCount - 1], data, pos, lt, offset);
+                    AppendTextRun(ref _frames[_frameCount - 1], data, pos, lt, offset, plain);
                     pos += lt;
                 }
 
@@ -165,9 +200,13 @@ internal sealed partial class XmlStreamParser
                     case (byte)'?':
                         throw Error("Processing instructions are not allowed in XMPP", offset + pos, "restricted-xml");
                     default:
-                        var parent = _frames[_frameCount - 1].Element;
                         var child = ParseStartTag(data, ref pos, offset, _frameCount + 1, out selfClosing, out nameStart, out nameLength, out mark);
-                        parent.Add(child);
+                        if (_childStackCount == _childStack.Length)
+                        {
+                            Array.Resize(ref _childStack, _childStackCount * 2);
+                        }
+
+                        _childStack[_childStackCount++] = child;
                         if (selfClosing)
                         {
                             _namespaceCount = mark;
@@ -188,6 +227,11 @@ internal sealed partial class XmlStreamParser
             _chars = new char[256];
         }
 
+        if (_childStack.Length > RetainedChildStackLength)
+        {
+            _childStack = new XmppElement[16];
+        }
+
         length = pos;
         return root;
     }
@@ -202,7 +246,19 @@ internal sealed partial class XmlStreamParser
 
         pos++;
         nameStart = pos;
-        var colon = ParseName(data, ref pos, offset);
+        int colon;
+        string? localName = null;
+        if (TryRecentName(data, pos, out var recent))
+        {
+            pos += recent.Length;
+            colon = recent.Colon < 0 ? -1 : nameStart + recent.Colon;
+            localName = recent.LocalName;
+        }
+        else
+        {
+            colon = ParseName(data, ref pos, offset);
+        }
+
         nameLength = pos - nameStart;
 
         var count = 0;
@@ -247,13 +303,25 @@ internal sealed partial class XmlStreamParser
 
             ref var attribute = ref _attributes[count];
             attribute.NameStart = pos;
-            attribute.Colon = ParseName(data, ref pos, offset);
+            if (TryRecentName(data, pos, out recent))
+            {
+                pos += recent.Length;
+                attribute.Colon = recent.Colon < 0 ? -1 : attribute.NameStart + recent.Colon;
+                attribute.Name = recent.QName;
+            }
+            else
+            {
+                attribute.Colon = ParseName(data, ref pos, offset);
+                attribute.Name = null;
+            }
+
             attribute.NameLength = pos - attribute.NameStart;
             var name = data.Slice(attribute.NameStart, attribute.NameLength);
             for (var i = 0; i < count; i++)
             {
                 ref var other = ref _attributes[i];
-                if (other.NameLength == attribute.NameLength && data.Slice(other.NameStart, other.NameLength).SequenceEqual(name))
+                if (other.NameLength == attribute.NameLength && data[other.NameStart] == data[attribute.NameStart]
+                    && data.Slice(other.NameStart, other.NameLength).SequenceEqual(name))
                 {
                     throw Error($"Duplicate attribute '{Encoding.UTF8.GetString(name)}'", offset + attribute.NameStart);
                 }
@@ -269,7 +337,16 @@ internal sealed partial class XmlStreamParser
             }
 
             var quote = data[pos++];
-            var length = data[pos..].IndexOf(quote);
+            var rest = data[pos..];
+            var length = rest.IndexOfAny(quote == '"' ? DoubleQuotedValueStops : SingleQuotedValueStops);
+            attribute.IsPlain = true;
+            if (length >= 0 && rest[length] != quote)
+            {
+                attribute.IsPlain = false;
+                var close = rest[length..].IndexOf(quote);
+                length = close < 0 ? -1 : length + close;
+            }
+
             if (length < 0)
             {
                 throw Error("Unterminated attribute value", offset + pos);
@@ -297,7 +374,13 @@ internal sealed partial class XmlStreamParser
 
         var localStart = colon < 0 ? nameStart : colon + 1;
         var ns = ResolvePrefix(data, nameStart, colon < 0 ? 0 : colon - nameStart, offset);
-        var element = CreateElement(_names.Get(data[localStart..(nameStart + nameLength)]), ns, depth);
+        if (localName is null)
+        {
+            localName = _names.Get(data[localStart..(nameStart + nameLength)]);
+            RememberName(data, nameStart, nameLength, colon, localName);
+        }
+
+        var element = CreateElement(localName, ns, depth);
         var attributes = count > declarations ? new XmlAttribute[count - declarations] : null;
         var added = 0;
 
@@ -325,11 +408,18 @@ internal sealed partial class XmlStreamParser
                 }
             }
 
-            var name = _names.Get(data.Slice(attribute.NameStart, attribute.NameLength));
+            var name = attribute.Name;
+            if (name is null)
+            {
+                name = _names.Get(data.Slice(attribute.NameStart, attribute.NameLength));
+                RememberName(data, attribute.NameStart, attribute.NameLength, attribute.Colon, name);
+            }
+
             var value = DecodeAttributeValue(
                 data.Slice(attribute.ValueStart, attribute.ValueLength),
                 offset + attribute.ValueStart,
-                InternedValueKind(name));
+                InternedValueKind(name),
+                attribute.IsPlain);
             attributes![added++] = new XmlAttribute(name, value);
         }
 
@@ -340,6 +430,62 @@ internal sealed partial class XmlStreamParser
 
         return element;
     }
+
+    /// <summary>
+    /// Whether the name at <paramref name="pos"/> is one of the short names parsed recently, recognized by its bytes and
+    /// the byte after it in one 8-byte comparison, which then need neither parsing nor a name-table lookup.
+    /// </summary>
+    private bool TryRecentName(ReadOnlySpan<byte> data, int pos, [NotNullWhen(true)] out RecentName? recent)
+    {
+        if (data.Length - pos >= sizeof(ulong))
+        {
+            var bytes = BinaryPrimitives.ReadUInt64LittleEndian(data[pos..]);
+            recent = _recentNames[RecentNameIndex(bytes)];
+            if (recent is not null && (bytes & recent.Mask) == recent.Key)
+            {
+                return true;
+            }
+        }
+
+        recent = null;
+        return false;
+    }
+
+    /// <summary>
+    /// Remembers a name of up to 7 bytes that <see cref="ParseName"/> accepted, with the ASCII byte after it (which ended
+    /// it, so it is not a name character): the same bytes followed by the same byte are the same valid name again.
+    /// </summary>
+    private void RememberName(ReadOnlySpan<byte> data, int start, int length, int colon, string knownName)
+    {
+        // A non-ASCII byte after the name may start a character that is a name character in other bytes' company.
+        if (length >= sizeof(ulong) || data.Length - start < sizeof(ulong) || data[start + length] >= 0x80)
+        {
+            return;
+        }
+
+        // The name and the byte after it: 2 to 8 bytes (a shift by 64 would be a shift by 0).
+        var mask = length == sizeof(ulong) - 1 ? ulong.MaxValue : (1UL << ((length + 1) * 8)) - 1;
+        var bytes = BinaryPrimitives.ReadUInt64LittleEndian(data[start..]);
+        var name = data.Slice(start, length);
+        string qname, localName;
+        if (colon < 0)
+        {
+            qname = localName = knownName;
+        }
+        else
+        {
+            qname = _names.Get(name);
+            localName = _names.Get(data[(colon + 1)..(start + length)]);
+        }
+
+        _recentNames[RecentNameIndex(bytes)] = new RecentName(bytes & mask, mask, length, colon < 0 ? -1 : colon - start, qname, localName);
+    }
+
+    /// <summary>
+    /// The slot for a name, from the first four bytes at its start (for a shorter name they include the byte after it and
+    /// what follows, usually the same again: '="' or "='").
+    /// </summary>
+    private static int RecentNameIndex(ulong bytes) => (int)((uint)bytes * 0x9E3779B1u >> (32 - RecentNameBits));
 
     /// <summary>
     /// Attributes whose values repeat from stanza to stanza: the type, the language, and the addresses (a client hears
@@ -366,12 +512,12 @@ internal sealed partial class XmlStreamParser
             }
         }
 
-        return new XmppElement(name, ns);
+        return new XmppElement(name, ns, nameChecked: true);
     }
 
     private void Declare(ReadOnlySpan<byte> data, ref AttributeSlot attribute, long offset)
     {
-        var uri = DecodeAttributeValue(data.Slice(attribute.ValueStart, attribute.ValueLength), offset + attribute.ValueStart, Intern.WellKnown);
+        var uri = DecodeAttributeValue(data.Slice(attribute.ValueStart, attribute.ValueLength), offset + attribute.ValueStart, Intern.WellKnown, attribute.IsPlain);
         int prefixStart = 0, prefixLength = 0;
         if (attribute.Colon >= 0)
         {
@@ -450,35 +596,52 @@ internal sealed partial class XmlStreamParser
     {
         ref var frame = ref _frames[_frameCount - 1];
         var start = pos;
-        pos += 2;
-        var nameStart = pos;
-        ParseName(data, ref pos, offset);
+        var nameStart = pos + 2;
         var expected = data.Slice(frame.NameStart, frame.NameLength);
-        if (!data[nameStart..pos].SequenceEqual(expected))
+        var close = nameStart + frame.NameLength;
+        if (close < data.Length && data[close] == '>' && data.Slice(nameStart, frame.NameLength).SequenceEqual(expected))
         {
-            throw Error(
-                $"Mismatched end tag </{Encoding.UTF8.GetString(data[nameStart..pos])}> for <{Encoding.UTF8.GetString(expected)}>",
-                offset + start);
+            // The usual "</name>": the start tag's name was already checked, so the bytes need no parsing.
+            pos = close + 1;
         }
+        else
+        {
+            pos = nameStart;
+            ParseName(data, ref pos, offset);
+            if (!data[nameStart..pos].SequenceEqual(expected))
+            {
+                throw Error(
+                    $"Mismatched end tag </{Encoding.UTF8.GetString(data[nameStart..pos])}> for <{Encoding.UTF8.GetString(expected)}>",
+                    offset + start);
+            }
 
-        SkipWhitespace(data, ref pos);
-        ExpectByte(data, pos, (byte)'>', offset);
-        pos++;
+            SkipWhitespace(data, ref pos);
+            ExpectByte(data, pos, (byte)'>', offset);
+            pos++;
+        }
 
         string? text = null;
         var element = frame.Element;
+        var childCount = _childStackCount - frame.ChildStart;
+        if (childCount > 0)
+        {
+            element.SetParsedChildren(_childStack.AsSpan(frame.ChildStart, childCount).ToArray());
+            Array.Clear(_childStack, frame.ChildStart, childCount);
+            _childStackCount = frame.ChildStart;
+        }
+
         if (frame.Mode == TextMode.Simple)
         {
             var run = data.Slice(frame.RunStart, frame.RunLength);
-            if (!element.HasChildren || run.IndexOfAnyExcept(XmlChars.WhitespaceBytes) >= 0)
+            if (childCount == 0 || run.IndexOfAnyExcept(XmlChars.WhitespaceBytes) >= 0)
             {
-                text = Encoding.UTF8.GetString(run);
+                text = DecodeString(run);
             }
         }
         else if (frame.Mode == TextMode.Buffered)
         {
             var chars = _chars.AsSpan(frame.TextStart, _charCount - frame.TextStart);
-            if (!chars.IsEmpty && (!element.HasChildren || chars.IndexOfAnyExcept(WhitespaceChars) >= 0))
+            if (!chars.IsEmpty && (childCount == 0 || chars.IndexOfAnyExcept(WhitespaceChars) >= 0))
             {
                 text = new string(chars);
             }
@@ -510,13 +673,14 @@ internal sealed partial class XmlStreamParser
             NameLength = nameLength,
             NamespaceMark = namespaceMark,
             TextStart = _charCount,
+            ChildStart = _childStackCount,
         };
     }
 
-    private void AppendTextRun(ref Frame frame, ReadOnlySpan<byte> data, int start, int length, long offset)
+    /// <summary>Adds a run of character data; <paramref name="plain"/> says it holds no '&amp;', CR or '&gt;'.</summary>
+    private void AppendTextRun(ref Frame frame, ReadOnlySpan<byte> data, int start, int length, long offset, bool plain)
     {
         var run = data.Slice(start, length);
-        var plain = !run.ContainsAny(TextSpecialsOrGreaterThan);
         if (!plain && run.Contains((byte)'>'))
         {
             var bad = run.IndexOf("]]>"u8);
@@ -586,9 +750,10 @@ internal sealed partial class XmlStreamParser
         frame.Mode = TextMode.Buffered;
     }
 
-    private string DecodeAttributeValue(ReadOnlySpan<byte> raw, long offset, Intern intern)
+    /// <summary>Decodes an attribute value; <paramref name="plain"/> says it is known to hold no reference, '&lt;', tab or line end.</summary>
+    private string DecodeAttributeValue(ReadOnlySpan<byte> raw, long offset, Intern intern, bool plain)
     {
-        if (!raw.ContainsAny(AttributeValueSpecials))
+        if (plain || !raw.ContainsAny(AttributeValueSpecials))
         {
             // Characters never outnumber bytes, so the count is needed only when the bytes exceed the limit.
             if (raw.Length > _limits.MaxAttributeLength && Encoding.UTF8.GetCharCount(raw) > _limits.MaxAttributeLength)
@@ -597,7 +762,7 @@ internal sealed partial class XmlStreamParser
             }
 
             return intern != Intern.None ? _names.Get(raw, wellKnown: intern == Intern.WellKnown)
-                : raw.IsEmpty ? string.Empty : Encoding.UTF8.GetString(raw);
+                : raw.IsEmpty ? string.Empty : DecodeString(raw);
         }
 
         var start = _charCount;
@@ -658,6 +823,25 @@ internal sealed partial class XmlStreamParser
     /// <summary>Resolves a reference starting at '&amp;'; returns its length in bytes.</summary>
     private int AppendReference(ReadOnlySpan<byte> s, long offset)
     {
+        // The references text usually has, recognized without looking for the semicolon first.
+        if (s.StartsWith("&lt;"u8) || s.StartsWith("&gt;"u8))
+        {
+            AppendChar(s[1] == 'l' ? '<' : '>');
+            return 4;
+        }
+
+        if (s.StartsWith("&amp;"u8))
+        {
+            AppendChar('&');
+            return 5;
+        }
+
+        if (s.StartsWith("&quot;"u8) || s.StartsWith("&apos;"u8))
+        {
+            AppendChar(s[1] == 'q' ? '"' : '\'');
+            return 6;
+        }
+
         var semicolon = s[..Math.Min(s.Length, 64)].IndexOf((byte)';');
         if (semicolon < 2)
         {
@@ -931,6 +1115,11 @@ internal sealed partial class XmlStreamParser
 
         data = data[first..];
         offset += first;
+        if (IsValidSparse(data))
+        {
+            return;
+        }
+
         if (!Utf8.IsValid(data))
         {
             for (var i = 0; i < data.Length;)
@@ -970,6 +1159,54 @@ internal sealed partial class XmlStreamParser
         }
     }
 
+    /// <summary>
+    /// One pass for the usual text, printable ASCII with a few other characters: jumps from one byte outside printable
+    /// ASCII to the next and decodes only those characters. False when a character is not allowed, or when there are so
+    /// many that the vectorized passes of <see cref="ValidateCharacters"/> are faster; that then decides (and reports the
+    /// error as it always did).
+    /// </summary>
+    private static bool IsValidSparse(ReadOnlySpan<byte> data)
+    {
+        const int MaxCharacters = 32;
+        var i = 0;
+        for (var seen = 0; seen < MaxCharacters; seen++)
+        {
+            var next = data[i..].IndexOfAnyExceptInRange((byte)0x20, (byte)0x7F);
+            if (next < 0)
+            {
+                return true;
+            }
+
+            i += next;
+            var b = data[i];
+            if (b < 0x80)
+            {
+                if (b is not ((byte)'\t' or (byte)'\n' or (byte)'\r'))
+                {
+                    return false;
+                }
+
+                i++;
+                continue;
+            }
+
+            // A run of non-ASCII characters (a word in another script) is decoded without searching between them.
+            do
+            {
+                // Rejects overlong forms, surrogates and truncated sequences, as Utf8.IsValid does.
+                if (Rune.DecodeFromUtf8(data[i..], out var rune, out var length) != OperationStatus.Done || rune.Value is 0xFFFE or 0xFFFF)
+                {
+                    return false;
+                }
+
+                i += length;
+            }
+            while (i < data.Length && data[i] >= 0x80 && ++seen < MaxCharacters);
+        }
+
+        return false;
+    }
+
     private static int SkipWhitespace(ReadOnlySpan<byte> data, ref int pos)
     {
         var start = pos;
@@ -995,6 +1232,17 @@ internal sealed partial class XmlStreamParser
         {
             throw Error("Unexpected data after the end of the element", offset + pos);
         }
+    }
+
+    /// <summary>
+    /// Decodes UTF-8 into a new string in one pass, through the free end of the char buffer (Encoding.GetString would
+    /// count the characters in a first pass).
+    /// </summary>
+    private string DecodeString(ReadOnlySpan<byte> utf8)
+    {
+        EnsureChars(utf8.Length);
+        var length = Encoding.UTF8.GetChars(utf8, _chars.AsSpan(_charCount));
+        return new string(_chars, _charCount, length);
     }
 
     private void AppendUtf8(ReadOnlySpan<byte> utf8)
@@ -1024,6 +1272,7 @@ internal sealed partial class XmlStreamParser
         public int NameLength;
         public int NamespaceMark;
         public int TextStart;
+        public int ChildStart;
         public TextMode Mode;
         public int RunStart;
         public int RunLength;
@@ -1038,14 +1287,19 @@ internal sealed partial class XmlStreamParser
         public string Uri;
     }
 
+    /// <summary>A short name seen recently: its bytes and the byte after it (<see cref="Key"/> under <see cref="Mask"/>).</summary>
+    private sealed record RecentName(ulong Key, ulong Mask, int Length, int Colon, string QName, string LocalName);
+
     private struct AttributeSlot
     {
+        public string? Name;
         public int NameStart;
         public int NameLength;
         public int Colon;
         public int ValueStart;
         public int ValueLength;
         public bool IsDeclaration;
+        public bool IsPlain;
         public string? Namespace;
     }
 }

@@ -64,6 +64,11 @@ internal sealed partial class XmlStreamParser
     private byte _quote;
     private int _matched;
 
+    // Where the last root end tag found by TryBuildBuffered's completeness test ends (a stream offset), and its name.
+    private long _knownEndTagEnd;
+    private readonly byte[] _knownEndTagName = new byte[MaxBufferedRootNameLength];
+    private int _knownEndTagNameLength;
+
     /// <summary>Creates a parser for one stream.</summary>
     /// <param name="limits">The limits to enforce.</param>
     public XmlStreamParser(XmlLimits limits)
@@ -223,6 +228,8 @@ internal sealed partial class XmlStreamParser
         _streamNamespaceCount = 0;
         _namespaceCount = 0;
         _streamQName = null;
+        _knownEndTagEnd = 0;
+        _knownEndTagNameLength = 0;
     }
 
     /// <summary>Skips white space at stream level and starts scanning the item at the first <c>&lt;</c>.</summary>
@@ -317,21 +324,34 @@ internal sealed partial class XmlStreamParser
 
         // A cheap test for completeness: the root's end tag, "</name>" as the start tag spells the name, must be in the
         // span. A self-closing root and "</name >" are left to the scanner. A match can still be the end tag of a nested
-        // element of the same name; the builder then runs out of bytes and throws, and the scanner decides.
+        // element of the same name, or of a later stanza when this one is malformed; the builder then throws, and the
+        // scanner decides. The search finds the last such end tag in the span and remembers where it is, so the stanzas
+        // before it pass the test without searching again: one search per read, not one per stanza.
         var nameLength = span[1..].IndexOfAny(TagNameStops);
         if (nameLength <= 0 || nameLength > MaxBufferedRootNameLength)
         {
             return false;
         }
 
-        Span<byte> endTag = stackalloc byte[MaxBufferedRootNameLength + 3];
-        endTag[0] = (byte)'<';
-        endTag[1] = (byte)'/';
-        span.Slice(1, nameLength).CopyTo(endTag[2..]);
-        endTag[nameLength + 2] = (byte)'>';
-        if (span.IndexOf(endTag[..(nameLength + 3)]) < 0)
+        var name = span.Slice(1, nameLength);
+        if (_knownEndTagEnd - _offset <= nameLength + 3
+            || _knownEndTagEnd - _offset > span.Length
+            || !name.SequenceEqual(_knownEndTagName.AsSpan(0, _knownEndTagNameLength)))
         {
-            return false;
+            Span<byte> endTag = stackalloc byte[MaxBufferedRootNameLength + 3];
+            endTag[0] = (byte)'<';
+            endTag[1] = (byte)'/';
+            name.CopyTo(endTag[2..]);
+            endTag[nameLength + 2] = (byte)'>';
+            var last = span.LastIndexOf(endTag[..(nameLength + 3)]);
+            if (last < 0)
+            {
+                return false;
+            }
+
+            _knownEndTagEnd = _offset + last + nameLength + 3;
+            name.CopyTo(_knownEndTagName);
+            _knownEndTagNameLength = nameLength;
         }
 
         XmppElement root;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text;
 
 namespace Parley.Xmpp.Xml;
@@ -12,7 +13,11 @@ public class XmppElement
     // Exactly as long as the number of attributes: elements have few, the parser knows how many, and most are never
     // changed after parsing, so a list's own object and spare capacity would be paid for nothing.
     private XmlAttribute[]? _attributes;
-    private List<XmppElement>? _children;
+
+    // Children in an array of which the first _childCount slots are used. The parser hands over an exact-size array
+    // (it knows the count when the element closes), so a parsed element pays for one array and no list object.
+    private XmppElement[]? _children;
+    private int _childCount;
 
     /// <summary>Creates an element.</summary>
     /// <param name="name">The local name, without prefix.</param>
@@ -31,6 +36,14 @@ public class XmppElement
         Namespace = @namespace;
     }
 
+    /// <summary>Creates an element whose name the caller has already checked (the parser, the stanza types).</summary>
+    internal XmppElement(string name, string @namespace, bool nameChecked)
+    {
+        Debug.Assert(nameChecked && name.Length > 0 && !name.Contains(':', StringComparison.Ordinal));
+        Name = name;
+        Namespace = @namespace;
+    }
+
     /// <summary>Copies an element and its subtree.</summary>
     /// <param name="other">The element to copy.</param>
     protected XmppElement(XmppElement other)
@@ -44,10 +57,10 @@ public class XmppElement
             _attributes = (XmlAttribute[])attributes.Clone();
         }
 
-        if (other._children is { } children)
+        if (other._childCount > 0)
         {
-            _children = new List<XmppElement>(children.Count);
-            foreach (var child in children)
+            _children = new XmppElement[other._childCount];
+            foreach (var child in other.ChildSpan)
             {
                 Add(child.Clone());
             }
@@ -74,10 +87,17 @@ public class XmppElement
     internal ReadOnlySpan<XmlAttribute> AttributeSpan => _attributes;
 
     /// <summary>The child elements, in document order.</summary>
-    public IReadOnlyList<XmppElement> Children => (IReadOnlyList<XmppElement>?)_children ?? [];
+    /// <remarks>
+    /// A live view: children added or removed later are seen through it. Enumerating it while the children change throws
+    /// <see cref="InvalidOperationException"/>, as enumerating a changed list does.
+    /// </remarks>
+    public IReadOnlyList<XmppElement> Children => _childCount == 0 ? [] : new ChildList(this);
+
+    /// <summary>The children without an interface or a view in between (for the serializer and the lookups here).</summary>
+    internal ReadOnlySpan<XmppElement> ChildSpan => new(_children, 0, _childCount);
 
     /// <summary>Whether the element has any child elements.</summary>
-    public bool HasChildren => _children is { Count: > 0 };
+    public bool HasChildren => _childCount > 0;
 
     /// <summary>Returns the value of an attribute, or <see langword="null"/> when it is absent.</summary>
     /// <param name="name">The attribute name as written, e.g. <c>type</c> or <c>xml:lang</c>.</param>
@@ -142,20 +162,32 @@ public class XmppElement
     /// </summary>
     internal void SetParsedAttributes(XmlAttribute[] attributes) => _attributes = attributes;
 
+    /// <summary>
+    /// Gives a new element, which has no children yet, its parsed children (used by the parser: the children are new and
+    /// have no parent). The element owns the array afterwards.
+    /// </summary>
+    internal void SetParsedChildren(XmppElement[] children)
+    {
+        foreach (var child in children)
+        {
+            child.Parent = this;
+        }
+
+        _children = children;
+        _childCount = children.Length;
+    }
+
     /// <summary>Returns the first child with the given name in the given namespace.</summary>
     /// <param name="name">The local name.</param>
     /// <param name="namespace">The namespace URI; <see langword="null"/> means this element's namespace.</param>
     public XmppElement? Element(string name, string? @namespace = null)
     {
-        if (_children is { } children)
+        var ns = @namespace ?? Namespace;
+        foreach (var child in ChildSpan)
         {
-            var ns = @namespace ?? Namespace;
-            foreach (var child in children)
+            if (string.Equals(child.Name, name, StringComparison.Ordinal) && string.Equals(child.Namespace, ns, StringComparison.Ordinal))
             {
-                if (string.Equals(child.Name, name, StringComparison.Ordinal) && string.Equals(child.Namespace, ns, StringComparison.Ordinal))
-                {
-                    return child;
-                }
+                return child;
             }
         }
 
@@ -166,14 +198,11 @@ public class XmppElement
     /// <param name="namespace">The namespace URI.</param>
     public XmppElement? ElementInNamespace(string @namespace)
     {
-        if (_children is { } children)
+        foreach (var child in ChildSpan)
         {
-            foreach (var child in children)
+            if (string.Equals(child.Namespace, @namespace, StringComparison.Ordinal))
             {
-                if (string.Equals(child.Namespace, @namespace, StringComparison.Ordinal))
-                {
-                    return child;
-                }
+                return child;
             }
         }
 
@@ -185,13 +214,8 @@ public class XmppElement
     /// <param name="namespace">The namespace URI; <see langword="null"/> means this element's namespace.</param>
     public IEnumerable<XmppElement> Elements(string name, string? @namespace = null)
     {
-        if (_children is not { } children)
-        {
-            yield break;
-        }
-
         var ns = @namespace ?? Namespace;
-        foreach (var child in children)
+        foreach (var child in Children)
         {
             if (string.Equals(child.Name, name, StringComparison.Ordinal) && string.Equals(child.Namespace, ns, StringComparison.Ordinal))
             {
@@ -220,7 +244,12 @@ public class XmppElement
         }
 
         child.Parent = this;
-        (_children ??= new List<XmppElement>(2)).Add(child);
+        if (_children is null || _childCount == _children.Length)
+        {
+            Array.Resize(ref _children, Math.Max(4, _childCount * 2));
+        }
+
+        _children[_childCount++] = child;
         return child;
     }
 
@@ -237,13 +266,17 @@ public class XmppElement
     /// <returns>Whether the child was found and removed.</returns>
     public bool Remove(XmppElement child)
     {
-        if (_children is { } children && children.Remove(child))
+        var index = ChildSpan.IndexOf(child);
+        if (index < 0)
         {
-            child.Parent = null;
-            return true;
+            return false;
         }
 
-        return false;
+        var children = _children!;
+        Array.Copy(children, index + 1, children, index, _childCount - index - 1);
+        children[--_childCount] = null!;
+        child.Parent = null;
+        return true;
     }
 
     /// <summary>Removes every child with the given name and namespace.</summary>
@@ -252,16 +285,23 @@ public class XmppElement
     public void RemoveAll(string name, string? @namespace = null)
     {
         var ns = @namespace ?? Namespace;
-        _children?.RemoveAll(c =>
+        var children = _children;
+        var kept = 0;
+        for (var i = 0; i < _childCount; i++)
         {
-            var match = c.Name == name && c.Namespace == ns;
-            if (match)
+            var child = children![i];
+            if (child.Name == name && child.Namespace == ns)
             {
-                c.Parent = null;
+                child.Parent = null;
             }
+            else
+            {
+                children[kept++] = child;
+            }
+        }
 
-            return match;
-        });
+        Array.Clear(children ?? [], kept, _childCount - kept);
+        _childCount = kept;
     }
 
     /// <summary>Returns a deep copy of this element, without a parent.</summary>
@@ -273,6 +313,38 @@ public class XmppElement
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         XmlSerializer.WriteElement(buffer, this, parentNamespace: null);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The live view behind <see cref="Children"/>.</summary>
+    private sealed class ChildList(XmppElement owner) : IReadOnlyList<XmppElement>
+    {
+        public int Count => owner._childCount;
+
+        public XmppElement this[int index]
+            => (uint)index < (uint)owner._childCount ? owner._children![index] : throw new ArgumentOutOfRangeException(nameof(index));
+
+        public IEnumerator<XmppElement> GetEnumerator()
+        {
+            // Adding, removing or growing changes the count or the array: either is "modified during enumeration".
+            var children = owner._children;
+            var count = owner._childCount;
+            for (var i = 0; i < count; i++)
+            {
+                if (!ReferenceEquals(children, owner._children) || count != owner._childCount)
+                {
+                    throw new InvalidOperationException("The children were changed during the enumeration.");
+                }
+
+                yield return children![i];
+            }
+
+            if (!ReferenceEquals(children, owner._children) || count != owner._childCount)
+            {
+                throw new InvalidOperationException("The children were changed during the enumeration.");
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }
 

@@ -28,6 +28,27 @@ public sealed class RecentMessageIdsUnitTests
     }
 
     [Fact]
+    public void Senders_whose_hashes_are_remembered_still_compare_by_value()
+    {
+        // More sender instances than the hash cache has slots, each used several times, some as fresh equal copies:
+        // whether a sender's hash comes from the cache or is computed, the answers are the same.
+        var ids = new RecentMessageIds(4096);
+        var senders = Enumerable.Range(0, 200).Select(i => $"user{i}@example.test/r").ToArray();
+        for (var round = 0; round < 3; round++)
+        {
+            for (var i = 0; i < senders.Length; i++)
+            {
+                var sender = round == 1 ? new string(senders[i].AsSpan()) : senders[i];
+                Assert.Equal(round == 0, ids.Add(sender, "m" + (i % 7)));
+                Assert.True(ids.Add(sender, $"r{round}-{i}"));
+            }
+        }
+
+        Assert.True(ids.Add("user0@example.test/s", "m0"));
+        Assert.False(ids.Add(new string("user0@example.test/s".AsSpan()), "m0"));
+    }
+
+    [Fact]
     public void Exactly_the_capacity_is_remembered_and_the_oldest_goes_first()
     {
         var ids = new RecentMessageIds(4);

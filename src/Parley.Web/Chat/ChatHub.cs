@@ -1,4 +1,5 @@
-using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
+using Parley.Web.Api;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Chat;
@@ -21,6 +22,7 @@ internal sealed class ChatHub
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<Subscription>> _byVisitor = new(StringComparer.Ordinal);
+    private int _nextSlot;
 
     /// <summary>Raised (outside the lock) when a visitor's first tab opens; the argument is the visitor id.</summary>
     public event Action<string>? VisitorOnline;
@@ -31,7 +33,8 @@ internal sealed class ChatHub
     /// <summary>Opens a subscription for one tab, or returns <see langword="null"/> when the visitor already has <paramref name="maxPerVisitor"/> open.</summary>
     public Subscription? Subscribe(string visitorId, string sessionId, int maxPerVisitor)
     {
-        var subscription = new Subscription(this, visitorId, sessionId);
+        var slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % StreamKeepAlive.Slots);
+        var subscription = new Subscription(this, visitorId, sessionId, slot);
         bool first;
         lock (_lock)
         {
@@ -124,6 +127,56 @@ internal sealed class ChatHub
         }
     }
 
+    /// <summary>Wakes the tabs of one visitor (<see langword="null"/>: of every visitor) to look at the owner's typing state again.</summary>
+    public void WakeForTyping(string? visitorId)
+    {
+        Subscription[] targets;
+        lock (_lock)
+        {
+            if (visitorId is null)
+            {
+                targets = [.. _byVisitor.Values.SelectMany(static list => list)];
+            }
+            else if (_byVisitor.TryGetValue(visitorId, out var list))
+            {
+                targets = [.. list];
+            }
+            else
+            {
+                return;
+            }
+        }
+
+        foreach (var target in targets)
+        {
+            target.Signal(Wake.Typing);
+        }
+    }
+
+    /// <summary>Wakes the tabs in one of <see cref="StreamKeepAlive"/>'s slots to send a keep-alive.</summary>
+    public void WakeForKeepAlive(int slot)
+    {
+        List<Subscription> due = [];
+        lock (_lock)
+        {
+            foreach (var list in _byVisitor.Values)
+            {
+                foreach (var subscription in list)
+                {
+                    if (subscription.KeepAliveSlot == slot)
+                    {
+                        due.Add(subscription);
+                    }
+                }
+            }
+        }
+
+        foreach (var subscription in due)
+        {
+            subscription.Signal(Wake.KeepAlive);
+        }
+    }
+
     private void Publish(string visitorId, PushEvent pushEvent)
     {
         Subscription[] targets;
@@ -139,7 +192,7 @@ internal sealed class ChatHub
 
         foreach (var target in targets)
         {
-            if (!target.Writer.TryWrite(pushEvent))
+            if (!target.TryWrite(pushEvent))
             {
                 // Too slow (or already closed): end it; the browser reconnects and reads what it missed from the store.
                 target.Complete();
@@ -165,42 +218,168 @@ internal sealed class ChatHub
         }
     }
 
-    /// <summary>One tab's queue of events. Dispose when the tab's connection ends.</summary>
-    internal sealed class Subscription : IDisposable
+    /// <summary>
+    /// One tab's queue of events and its one waiter. Besides events it carries wake-ups without data (the owner's
+    /// typing changed, the keep-alive is due, the tab ended), so a stream waits on one thing: no channel, no
+    /// <see cref="Task.WhenAny(Task[])"/> and no task per wait. With thousands of idle tabs that is most of what a tab
+    /// costs in the hub. Dispose when the tab's connection ends.
+    /// </summary>
+    internal sealed class Subscription : IDisposable, IValueTaskSource<Wake>
     {
         private readonly ChatHub _hub;
-        private readonly Channel<PushEvent> _channel = Channel.CreateBounded<PushEvent>(new BoundedChannelOptions(QueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-
+        private readonly Lock _lock = new();
+        private Queue<PushEvent>? _queue;
+        private ManualResetValueTaskSourceCore<Wake> _waiter = new() { RunContinuationsAsynchronously = true };
+        private Wake _pending;
+        private bool _waiting;
         private int _disposed;
 
-        internal Subscription(ChatHub hub, string visitorId, string sessionId)
+        internal Subscription(ChatHub hub, string visitorId, string sessionId, int keepAliveSlot)
         {
             _hub = hub;
             VisitorId = visitorId;
             SessionId = sessionId;
+            KeepAliveSlot = keepAliveSlot;
         }
 
         public string VisitorId { get; }
 
         public string SessionId { get; }
 
-        public ChannelReader<PushEvent> Reader => _channel.Reader;
+        /// <summary>Which of <see cref="StreamKeepAlive"/>'s slots wakes this tab.</summary>
+        public int KeepAliveSlot { get; }
 
-        internal ChannelWriter<PushEvent> Writer => _channel.Writer;
+        /// <summary>Whether the tab was ended (<see cref="Complete"/>); events already queued can still be read.</summary>
+        public bool IsCompleted
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return (_pending & Wake.Ended) != 0;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Waits until something is queued or the tab is woken, and returns every reason since the last wait
+        /// (<see cref="Wake.Ended"/> stays set once the tab ended). One wait at a time; the reader reads the queue
+        /// after it with <see cref="TryRead"/>.
+        /// </summary>
+        public ValueTask<Wake> WaitAsync()
+        {
+            lock (_lock)
+            {
+                if (_pending != Wake.None)
+                {
+                    var reasons = _pending;
+                    _pending &= Wake.Ended;
+                    return new ValueTask<Wake>(reasons);
+                }
+
+                _waiter.Reset();
+                _waiting = true;
+                return new ValueTask<Wake>(this, _waiter.Version);
+            }
+        }
+
+        /// <summary>Takes the next queued event.</summary>
+        public bool TryRead([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out PushEvent pushEvent)
+        {
+            lock (_lock)
+            {
+                if (_queue is { Count: > 0 } queue)
+                {
+                    pushEvent = queue.Dequeue();
+                    return true;
+                }
+            }
+
+            pushEvent = null;
+            return false;
+        }
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                _channel.Writer.TryComplete();
+                Complete();
                 _hub.Remove(this);
             }
         }
 
-        internal void Complete() => _channel.Writer.TryComplete();
+        /// <summary>Ends the tab: its stream delivers what is queued and then ends.</summary>
+        internal void Complete() => Signal(Wake.Ended);
+
+        /// <summary>Queues an event; <see langword="false"/> when the tab ended or has <see cref="QueueCapacity"/> events unread.</summary>
+        internal bool TryWrite(PushEvent pushEvent)
+        {
+            lock (_lock)
+            {
+                if ((_pending & Wake.Ended) != 0)
+                {
+                    return false;
+                }
+
+                _queue ??= new Queue<PushEvent>();
+                if (_queue.Count >= QueueCapacity)
+                {
+                    return false;
+                }
+
+                _queue.Enqueue(pushEvent);
+            }
+
+            Signal(Wake.Events);
+            return true;
+        }
+
+        /// <summary>Wakes the tab's stream without an event (typing changed, keep-alive due, ended).</summary>
+        internal void Signal(Wake reason)
+        {
+            Wake reasons;
+            lock (_lock)
+            {
+                _pending |= reason;
+                if (!_waiting)
+                {
+                    return;
+                }
+
+                _waiting = false;
+                reasons = _pending;
+                _pending &= Wake.Ended;
+            }
+
+            // Continuations run on the thread pool (RunContinuationsAsynchronously): whoever signals never runs a stream.
+            _waiter.SetResult(reasons);
+        }
+
+        Wake IValueTaskSource<Wake>.GetResult(short token) => _waiter.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<Wake>.GetStatus(short token) => _waiter.GetStatus(token);
+
+        void IValueTaskSource<Wake>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+            => _waiter.OnCompleted(continuation, state, token, flags);
     }
+}
+
+/// <summary>Why a tab's stream was woken (<see cref="ChatHub.Subscription.WaitAsync"/>); several at once are possible.</summary>
+[Flags]
+internal enum Wake
+{
+    /// <summary>Nothing yet.</summary>
+    None = 0,
+
+    /// <summary>Events are queued.</summary>
+    Events = 1,
+
+    /// <summary>The owner's typing state towards the visitor may have changed.</summary>
+    Typing = 2,
+
+    /// <summary>The shared keep-alive is due for this tab.</summary>
+    KeepAlive = 4,
+
+    /// <summary>The tab ended (sign-out, visitor disconnected, request aborted, app stopping).</summary>
+    Ended = 8,
 }

@@ -193,6 +193,9 @@ internal static class GatewayApp
 
     private static void UseGateway(this WebApplication app)
     {
+        // One registration ends every open event stream when the app stops, instead of one per stream.
+        var hub = app.Services.GetRequiredService<ChatHub>();
+        app.Lifetime.ApplicationStopping.Register(hub.DisconnectAll);
         // Read raw: resolving the options here would validate them before start-up reports the problems.
         if (app.Configuration.GetValue<bool>($"{GatewayOptions.Section}:{nameof(GatewayOptions.TrustForwardedHeaders)}"))
         {

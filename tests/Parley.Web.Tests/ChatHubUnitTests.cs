@@ -89,6 +89,43 @@ public sealed class ChatHubUnitTests
     }
 
     [Fact]
+    public void A_visitor_has_at_most_the_limit_of_tabs_every_tab_gets_the_events_and_closing_any_of_them_keeps_the_others()
+    {
+        var hub = new ChatHub();
+        var online = new List<string>();
+        var offline = new List<string>();
+        hub.VisitorOnline += online.Add;
+        hub.VisitorOffline += offline.Add;
+        var tabs = Enumerable.Range(0, 3).Select(_ => hub.Subscribe("v", "s", 3)!).ToList();
+        Assert.Null(hub.Subscribe("v", "s", 3));
+        using var other = hub.Subscribe("w", "t", 3)!;
+        Assert.Equal(["v", "w"], online);
+
+        // The middle one, then the first, then the last: the visitor stays online until its last tab closes.
+        tabs[1].Dispose();
+        hub.PublishPresence("v", "away");
+        Assert.True(tabs[0].TryRead(out _));
+        Assert.False(tabs[1].TryRead(out _));
+        Assert.True(tabs[2].TryRead(out _));
+        Assert.False(other.TryRead(out _));
+        var fourth = hub.Subscribe("v", "s", 3)!;
+        Assert.Null(hub.Subscribe("v", "s", 3));
+        tabs[0].Dispose();
+        tabs[2].Dispose();
+        Assert.True(hub.IsOnline("v"));
+        Assert.Empty(offline);
+
+        hub.DisconnectVisitor("v");
+        Assert.True(fourth.IsCompleted);
+        Assert.False(other.IsCompleted);
+        fourth.Dispose();
+        Assert.False(hub.IsOnline("v"));
+        Assert.Equal(["v"], offline);
+        hub.EndSession("t");
+        Assert.True(other.IsCompleted);
+    }
+
+    [Fact]
     public void Events_are_written_in_the_event_stream_format_with_one_data_line_per_line()
     {
         var buffer = new ArrayBufferWriter<byte>();

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 using Parley.Web.Chat;
 using Parley.Web.Storage;
 using Parley.Web.Xmpp;
@@ -185,8 +186,15 @@ internal static class ChatApi
             return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many open tabs.");
         }
 
+        // Stopping ends every subscription at once (GatewayApp); the flag is set before that runs, so a tab subscribed
+        // in between is ended here.
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            subscription.Complete();
+        }
+
         context.Response.RegisterForDispose(subscription);
-        return new EventStream(subscription, from, store, ownerPresence, gateway.OwnerChatStates, lifetime.ApplicationStopping);
+        return new EventStream(subscription, from, store, ownerPresence, gateway.OwnerChatStates);
     }
 
     /// <summary>
@@ -195,7 +203,7 @@ internal static class ChatApi
     /// task of its own (it waits on its subscription), which matters with thousands of tabs open.
     /// </summary>
     internal sealed class EventStream(
-        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates, CancellationToken stopping) : IResult
+        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates) : IResult
     {
         private static readonly byte[] Ping = "event: ping\ndata: {}\n\n"u8.ToArray();
 
@@ -211,10 +219,10 @@ internal static class ChatApi
             var requestAborted = httpContext.RequestAborted;
             var writer = response.BodyWriter;
 
-            // The stream ends when its subscription does: the hub ends it (sign-out, visitor disconnected), and so do
-            // these registrations when the request is aborted or the app stops.
+            // The stream ends when its subscription does: the hub ends it (sign-out, visitor disconnected, and every
+            // tab when the app stops: one registration for all, see GatewayApp), and so does this registration when
+            // the request is aborted.
             using var aborted = requestAborted.UnsafeRegister(CompleteSubscription, subscription);
-            using var stopped = stopping.UnsafeRegister(CompleteSubscription, subscription);
             try
             {
                 WriteEvent(writer, "presence", Serialize(ownerPresence.For(subscription.VisitorId)), id: null, retry: true);
@@ -222,6 +230,11 @@ internal static class ChatApi
                 {
                     return;
                 }
+
+                // The request's headers stay in memory for as long as the tab is open. The Cookie header is the largest
+                // (the auth and anti-forgery cookies) and a credential; it is not read again once the response has
+                // started (authentication and any cookie renewal are done), so it is let go.
+                httpContext.Request.Headers.Cookie = StringValues.Empty;
 
                 // Subscribed before reading the store, so nothing committed in between is missed; duplicates are skipped by seq.
                 var last = after;

@@ -21,7 +21,9 @@ internal sealed class ChatHub
     private const int QueueCapacity = 256;
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, List<Subscription>> _byVisitor = new(StringComparer.Ordinal);
+    // Each visitor's tabs as a chain through Subscription.NextOfVisitor (guarded by _lock): almost every visitor has
+    // one tab, and a list per visitor would cost more than the tab's own entry.
+    private readonly Dictionary<string, Subscription> _byVisitor = new(StringComparer.Ordinal);
     private int _nextSlot;
 
     /// <summary>Raised (outside the lock) when a visitor's first tab opens; the argument is the visitor id.</summary>
@@ -38,19 +40,21 @@ internal sealed class ChatHub
         bool first;
         lock (_lock)
         {
-            if (!_byVisitor.TryGetValue(visitorId, out var list))
+            _byVisitor.TryGetValue(visitorId, out var head);
+            var open = 0;
+            for (var tab = head; tab is not null; tab = tab.NextOfVisitor)
             {
-                list = [];
-                _byVisitor.Add(visitorId, list);
+                open++;
             }
 
-            if (list.Count >= maxPerVisitor)
+            if (open >= maxPerVisitor)
             {
                 return null;
             }
 
-            list.Add(subscription);
-            first = list.Count == 1;
+            subscription.NextOfVisitor = head;
+            _byVisitor[visitorId] = subscription;
+            first = head is null;
         }
 
         if (first)
@@ -79,16 +83,7 @@ internal sealed class ChatHub
     /// <summary>Closes every tab of a sign-in session (sign-out).</summary>
     public void EndSession(string sessionId)
     {
-        List<Subscription> ended = [];
-        lock (_lock)
-        {
-            foreach (var list in _byVisitor.Values)
-            {
-                ended.AddRange(list.Where(s => s.SessionId == sessionId));
-            }
-        }
-
-        foreach (var subscription in ended)
+        foreach (var subscription in Select(tab => tab.SessionId == sessionId))
         {
             subscription.Complete();
         }
@@ -97,13 +92,7 @@ internal sealed class ChatHub
     /// <summary>Closes every tab of one visitor; the browsers reconnect and catch up from the store (a change could not be delivered live).</summary>
     public void DisconnectVisitor(string visitorId)
     {
-        Subscription[] ended;
-        lock (_lock)
-        {
-            ended = _byVisitor.TryGetValue(visitorId, out var list) ? [.. list] : [];
-        }
-
-        foreach (var subscription in ended)
+        foreach (var subscription in TabsOf(visitorId))
         {
             subscription.Complete();
         }
@@ -112,16 +101,7 @@ internal sealed class ChatHub
     /// <summary>Closes every tab; the browsers reconnect and catch up from the store (live changes may have been missed).</summary>
     public void DisconnectAll()
     {
-        List<Subscription> ended = [];
-        lock (_lock)
-        {
-            foreach (var list in _byVisitor.Values)
-            {
-                ended.AddRange(list);
-            }
-        }
-
-        foreach (var subscription in ended)
+        foreach (var subscription in Select(static _ => true))
         {
             subscription.Complete();
         }
@@ -130,24 +110,7 @@ internal sealed class ChatHub
     /// <summary>Wakes the tabs of one visitor (<see langword="null"/>: of every visitor) to look at the owner's typing state again.</summary>
     public void WakeForTyping(string? visitorId)
     {
-        Subscription[] targets;
-        lock (_lock)
-        {
-            if (visitorId is null)
-            {
-                targets = [.. _byVisitor.Values.SelectMany(static list => list)];
-            }
-            else if (_byVisitor.TryGetValue(visitorId, out var list))
-            {
-                targets = [.. list];
-            }
-            else
-            {
-                return;
-            }
-        }
-
-        foreach (var target in targets)
+        foreach (var target in visitorId is null ? Select(static _ => true) : TabsOf(visitorId))
         {
             target.Signal(Wake.Typing);
         }
@@ -156,22 +119,7 @@ internal sealed class ChatHub
     /// <summary>Wakes the tabs in one of <see cref="StreamKeepAlive"/>'s slots to send a keep-alive.</summary>
     public void WakeForKeepAlive(int slot)
     {
-        List<Subscription> due = [];
-        lock (_lock)
-        {
-            foreach (var list in _byVisitor.Values)
-            {
-                foreach (var subscription in list)
-                {
-                    if (subscription.KeepAliveSlot == slot)
-                    {
-                        due.Add(subscription);
-                    }
-                }
-            }
-        }
-
-        foreach (var subscription in due)
+        foreach (var subscription in Select(tab => tab.KeepAliveSlot == slot))
         {
             subscription.Signal(Wake.KeepAlive);
         }
@@ -179,18 +127,7 @@ internal sealed class ChatHub
 
     private void Publish(string visitorId, PushEvent pushEvent)
     {
-        Subscription[] targets;
-        lock (_lock)
-        {
-            if (!_byVisitor.TryGetValue(visitorId, out var list))
-            {
-                return;
-            }
-
-            targets = [.. list];
-        }
-
-        foreach (var target in targets)
+        foreach (var target in TabsOf(visitorId))
         {
             if (!target.TryWrite(pushEvent))
             {
@@ -200,15 +137,77 @@ internal sealed class ChatHub
         }
     }
 
-    private void Remove(Subscription subscription)
+    /// <summary>The visitor's tabs, copied under the lock (they are woken outside it).</summary>
+    private List<Subscription> TabsOf(string visitorId)
     {
-        bool last = false;
+        List<Subscription> tabs = [];
         lock (_lock)
         {
-            if (_byVisitor.TryGetValue(subscription.VisitorId, out var list) && list.Remove(subscription) && list.Count == 0)
+            if (_byVisitor.TryGetValue(visitorId, out var head))
             {
-                _byVisitor.Remove(subscription.VisitorId);
-                last = true;
+                for (var tab = head; tab is not null; tab = tab.NextOfVisitor)
+                {
+                    tabs.Add(tab);
+                }
+            }
+        }
+
+        return tabs;
+    }
+
+    /// <summary>Every tab that matches, copied under the lock (they are woken outside it).</summary>
+    private List<Subscription> Select(Func<Subscription, bool> match)
+    {
+        List<Subscription> tabs = [];
+        lock (_lock)
+        {
+            foreach (var head in _byVisitor.Values)
+            {
+                for (var tab = head; tab is not null; tab = tab.NextOfVisitor)
+                {
+                    if (match(tab))
+                    {
+                        tabs.Add(tab);
+                    }
+                }
+            }
+        }
+
+        return tabs;
+    }
+
+    private void Remove(Subscription subscription)
+    {
+        var last = false;
+        lock (_lock)
+        {
+            if (_byVisitor.TryGetValue(subscription.VisitorId, out var head))
+            {
+                if (head == subscription)
+                {
+                    if (subscription.NextOfVisitor is { } next)
+                    {
+                        _byVisitor[subscription.VisitorId] = next;
+                    }
+                    else
+                    {
+                        _byVisitor.Remove(subscription.VisitorId);
+                        last = true;
+                    }
+                }
+                else
+                {
+                    for (var tab = head; tab.NextOfVisitor is { } next; tab = next)
+                    {
+                        if (next == subscription)
+                        {
+                            tab.NextOfVisitor = subscription.NextOfVisitor;
+                            break;
+                        }
+                    }
+                }
+
+                subscription.NextOfVisitor = null;
             }
         }
 
@@ -245,6 +244,9 @@ internal sealed class ChatHub
         public string VisitorId { get; }
 
         public string SessionId { get; }
+
+        /// <summary>The visitor's next tab in the hub (guarded by the hub's lock).</summary>
+        internal Subscription? NextOfVisitor { get; set; }
 
         /// <summary>Which of <see cref="StreamKeepAlive"/>'s slots wakes this tab.</summary>
         public int KeepAliveSlot { get; }

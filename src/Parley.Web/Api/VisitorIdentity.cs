@@ -32,7 +32,8 @@ internal static class VisitorIdentity
     private static void AddVisitorClaims(ClaimsIdentity identity, Visitor visitor)
     {
         identity.AddClaim(new Claim(VisitorClaim, visitor.Id));
-        identity.AddClaim(new Claim(IssuerClaim, visitor.Issuer));
+        // Every guest's issuer is the same text; the constant instead of the copy each database read makes.
+        identity.AddClaim(new Claim(IssuerClaim, visitor.Issuer == GuestIssuer ? GuestIssuer : visitor.Issuer));
         identity.AddClaim(new Claim(SubjectClaim, visitor.Subject));
         identity.AddClaim(new Claim(ClaimTypes.Name, visitor.DisplayName));
     }

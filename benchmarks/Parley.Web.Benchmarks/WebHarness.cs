@@ -300,7 +300,12 @@ internal static class WebHarness
     private static void PrintGc(HeapSnapshot before, HeapSnapshot after, int operations)
         => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"    gateway GC: {(after.Allocated - before.Allocated) / 1024.0 / operations:F1} KiB allocated per round trip; {after.Gen0 - before.Gen0} gen0 / {after.Gen1 - before.Gen1} gen1 / {after.Gen2 - before.Gen2} gen2 collections, {(after.PauseSeconds - before.PauseSeconds) * 1000:F0} ms paused in all; " +
-            $"JIT: {after.JitMethods - before.JitMethods} methods compiled, {(after.JitSeconds - before.JitSeconds) * 1000:F0} ms"));
+            $"JIT: {after.JitMethods - before.JitMethods} methods compiled, {(after.JitSeconds - before.JitSeconds) * 1000:F0} ms{LastEphemeral(before, after)}"));
+
+    private static string LastEphemeral(HeapSnapshot before, HeapSnapshot after)
+        => after.LastEphemeralIndex == before.LastEphemeralIndex
+            ? ""
+            : string.Create(CultureInfo.InvariantCulture, $"; the last gen0/gen1 collection paused {after.LastEphemeralPauseSeconds * 1000:F1} ms");
 
     private static string Ms(double seconds) => (seconds * 1000).ToString(seconds < 0.1 ? "F2" : "F0", CultureInfo.InvariantCulture).PadLeft(7) + " ms";
 

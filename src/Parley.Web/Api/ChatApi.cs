@@ -167,7 +167,7 @@ internal static class ChatApi
     }
 
     private static IResult GetEvents(
-        string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, VisitorGateway gateway, StreamKeepAlive keepAlive,
+        string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, VisitorGateway gateway,
         IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
         // EventSource sends the id of the last event it saw when it reconnects; that wins over the query.
@@ -177,8 +177,6 @@ internal static class ChatApi
             from = lastEventId;
         }
 
-        // keepAlive is asked for only so that its timer runs once there is a stream: the hub wakes the streams.
-        GC.KeepAlive(keepAlive);
         var sessionId = context.User.SessionId()!;
         var subscription = hub.Subscribe(id, sessionId, options.Value.MaxStreamsPerVisitor);
         if (subscription is null)

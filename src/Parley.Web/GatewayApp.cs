@@ -198,6 +198,7 @@ internal static class GatewayApp
         var hub = app.Services.GetRequiredService<ChatHub>();
         app.Lifetime.ApplicationStopping.Register(hub.DisconnectAll);
         _ = app.Services.GetRequiredService<StreamKeepAlive>();
+
         // Read raw: resolving the options here would validate them before start-up reports the problems.
         if (app.Configuration.GetValue<bool>($"{GatewayOptions.Section}:{nameof(GatewayOptions.TrustForwardedHeaders)}"))
         {

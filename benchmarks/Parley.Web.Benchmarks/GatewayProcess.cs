@@ -142,7 +142,8 @@ internal sealed class GatewayProcess : IAsyncDisposable
         var values = line.Split(' ').Select(pair => pair.Split('=')).ToDictionary(p => p[0], p => long.Parse(p[1], CultureInfo.InvariantCulture), StringComparer.Ordinal);
         return new HeapSnapshot(values["heap"], values["heapSize"], values["committed"], values["fragmented"], values["allocated"],
             (int)values["gen0"], (int)values["gen1"], (int)values["gen2"], values["pauseMicroseconds"] / 1e6,
-            values["jitMethods"], values["jitMicroseconds"] / 1e6, (int)values["poolThreads"], values["serverGc"] != 0);
+            values["jitMethods"], values["jitMicroseconds"] / 1e6, (int)values["poolThreads"], values["serverGc"] != 0,
+            values["lastEphemeralIndex"], values["lastEphemeralPauseMicroseconds"] / 1e6);
     }
 
     /// <summary>Writes a heap dump of the gateway with the runtime's createdump (the process is suspended meanwhile).</summary>
@@ -259,7 +260,7 @@ internal sealed class GatewayProcess : IAsyncDisposable
 }
 
 /// <summary>What the startup hook reports: managed heap (after a collection when asked), committed memory, allocations, GC pauses and JIT work so far.</summary>
-internal sealed record HeapSnapshot(long Heap, long HeapSize, long Committed, long Fragmented, long Allocated, int Gen0, int Gen1, int Gen2, double PauseSeconds, long JitMethods, double JitSeconds, int PoolThreads, bool ServerGc);
+internal sealed record HeapSnapshot(long Heap, long HeapSize, long Committed, long Fragmented, long Allocated, int Gen0, int Gen1, int Gen2, double PauseSeconds, long JitMethods, double JitSeconds, int PoolThreads, bool ServerGc, long LastEphemeralIndex, double LastEphemeralPauseSeconds);
 
 /// <summary>CPU time of a process from /proc/PID/stat.</summary>
 internal static class ProcessCpu

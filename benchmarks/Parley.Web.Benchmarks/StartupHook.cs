@@ -53,6 +53,7 @@ public static class StartupHook
     private static string Snapshot()
     {
         var info = GC.GetGCMemoryInfo(GCKind.Any);
+        var ephemeral = GC.GetGCMemoryInfo(GCKind.Ephemeral);
         var process = System.Diagnostics.Process.GetCurrentProcess();
         return string.Join(' ',
             Pair("heap", GC.GetTotalMemory(forceFullCollection: false)),
@@ -68,7 +69,9 @@ public static class StartupHook
             Pair("jitMicroseconds", (long)System.Runtime.JitInfo.GetCompilationTime().TotalMicroseconds),
             Pair("threads", process.Threads.Count),
             Pair("poolThreads", ThreadPool.ThreadCount),
-            Pair("serverGc", GCSettings.IsServerGC ? 1 : 0));
+            Pair("serverGc", GCSettings.IsServerGC ? 1 : 0),
+            Pair("lastEphemeralIndex", ephemeral.Index),
+            Pair("lastEphemeralPauseMicroseconds", (long)ephemeral.PauseDurations[0].TotalMicroseconds));
     }
 
     private static string Pair(string key, long value) => key + "=" + value.ToString(CultureInfo.InvariantCulture);

@@ -152,6 +152,9 @@ internal static class WebHarness
         var count = options.Sessions;
         Console.WriteLine($"[3] {count:N0} visitor sessions: sign in, open one event stream each, wait until the gateway announced all to the owner ...");
         var announcedBefore = owner.AvailableVisitors;
+        // Also as it is, before the forced collection: what a deployment sees (it never forces one). Noisier: it moves
+        // with where the GC is in its cycle.
+        var baselineAsIs = await MeasureAsync(gateway, ct, collect: false);
         var baseline = await MeasureAsync(gateway, ct);
         Console.WriteLine($"    before:            {baseline}");
         if (options.DumpDirectory is { } dumps)
@@ -195,6 +198,7 @@ internal static class WebHarness
 
         // Let the sign-in and announcement bursts' garbage and the thread pool settle before measuring.
         await Task.Delay(TimeSpan.FromSeconds(3), ct);
+        var openAsIs = await MeasureAsync(gateway, ct, collect: false);
         var open = await MeasureAsync(gateway, ct);
         Console.WriteLine($"    {count:N0} streams open: {open}");
         if (options.DumpDirectory is { } dumpDirectory)
@@ -206,6 +210,9 @@ internal static class WebHarness
         var rssPerSession = (open.Rss - baseline.Rss) / (double)count;
         Console.WriteLine($"    per session: managed heap {managedPerSession / 1024:F1} KiB (of which the sign-in alone {(signedIn.Heap.Heap - baseline.Heap.Heap) / (double)count / 1024:F1} KiB), " +
             $"RSS {rssPerSession / 1024:F1} KiB, GC committed {(open.Heap.Committed - baseline.Heap.Committed) / (double)count / 1024:F1} KiB.");
+        Console.WriteLine($"    per session without forced collections (before: {baselineAsIs.Rss / 1048576.0:F1} MiB RSS, open: {openAsIs.Rss / 1048576.0:F1} MiB): " +
+            $"RSS {(openAsIs.Rss - baselineAsIs.Rss) / (double)count / 1024:F1} KiB, managed heap {(openAsIs.Heap.Heap - baselineAsIs.Heap.Heap) / (double)count / 1024:F1} KiB, " +
+            $"GC committed {(openAsIs.Heap.Committed - baselineAsIs.Heap.Committed) / (double)count / 1024:F1} KiB.");
         var ended = streams.Count(s => s.Ended);
         if (ended > 0)
         {
@@ -293,7 +300,12 @@ internal static class WebHarness
     private static void PrintGc(HeapSnapshot before, HeapSnapshot after, int operations)
         => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"    gateway GC: {(after.Allocated - before.Allocated) / 1024.0 / operations:F1} KiB allocated per round trip; {after.Gen0 - before.Gen0} gen0 / {after.Gen1 - before.Gen1} gen1 / {after.Gen2 - before.Gen2} gen2 collections, {(after.PauseSeconds - before.PauseSeconds) * 1000:F0} ms paused in all; " +
-            $"JIT: {after.JitMethods - before.JitMethods} methods compiled, {(after.JitSeconds - before.JitSeconds) * 1000:F0} ms"));
+            $"JIT: {after.JitMethods - before.JitMethods} methods compiled, {(after.JitSeconds - before.JitSeconds) * 1000:F0} ms{LastEphemeral(before, after)}"));
+
+    private static string LastEphemeral(HeapSnapshot before, HeapSnapshot after)
+        => after.LastEphemeralIndex == before.LastEphemeralIndex
+            ? ""
+            : string.Create(CultureInfo.InvariantCulture, $"; the last gen0/gen1 collection paused {after.LastEphemeralPauseSeconds * 1000:F1} ms");
 
     private static string Ms(double seconds) => (seconds * 1000).ToString(seconds < 0.1 ? "F2" : "F0", CultureInfo.InvariantCulture).PadLeft(7) + " ms";
 

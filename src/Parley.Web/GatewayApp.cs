@@ -193,6 +193,12 @@ internal static class GatewayApp
 
     private static void UseGateway(this WebApplication app)
     {
+        // One registration ends every open event stream when the app stops, instead of one per stream; the one
+        // keep-alive timer of all streams runs from the start (it wakes them through the hub).
+        var hub = app.Services.GetRequiredService<ChatHub>();
+        app.Lifetime.ApplicationStopping.Register(hub.DisconnectAll);
+        _ = app.Services.GetRequiredService<StreamKeepAlive>();
+
         // Read raw: resolving the options here would validate them before start-up reports the problems.
         if (app.Configuration.GetValue<bool>($"{GatewayOptions.Section}:{nameof(GatewayOptions.TrustForwardedHeaders)}"))
         {

@@ -118,20 +118,24 @@ public sealed class ChatStateTests(ServerFixture servers)
     }
 
     [Fact]
-    public async Task Owner_states_wake_waiters_only_on_change()
+    public void Owner_states_announce_only_changes_and_for_whom()
     {
         var states = new OwnerChatStates();
-        var changed = states.Changed;
+        var changed = new List<string?>();
+        states.Changed += changed.Add;
         states.Set("v", ChatStates.Active);
-        Assert.False(changed.IsCompleted);
+        Assert.Empty(changed);
         states.Set("v", ChatStates.Composing);
-        await changed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["v"], changed);
         Assert.Equal(ChatStates.Composing, states.For("v"));
         Assert.Equal(ChatStates.Active, states.For("w"));
-        changed = states.Changed;
+        states.Set("v", ChatStates.Composing);
+        Assert.Equal(["v"], changed);
         states.Clear();
-        await changed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["v", null], changed);
         Assert.Equal(ChatStates.Active, states.For("v"));
+        states.Clear();
+        Assert.Equal(["v", null], changed);
     }
 
     private static bool IsChatState(Message message) => message.Body is null && ChatStates.Of(message) is not null;

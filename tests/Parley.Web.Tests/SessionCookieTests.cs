@@ -176,6 +176,23 @@ public sealed class SessionCookieTests(ServerFixture servers)
         Assert.Equal("after the ping", echoed.Text);
     }
 
+    [Fact]
+    public async Task Stopping_the_gateway_ends_open_streams_at_once()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain);
+        using var visitor = gateway.NewVisitor();
+        Assert.Equal(HttpStatusCode.OK, (await visitor.SignInAsGuestAsync("Leaving Tab")).StatusCode);
+        await using var tab = await visitor.OpenTabAsync();
+        await tab.NextEventAsync("presence");
+
+        // One registration on ApplicationStopping ends every stream; without it the stream would hold the shutdown
+        // until the host's timeout (30 s) aborts the connection.
+        var stopping = Task.Run(async () => await gateway.DisposeAsync());
+        Assert.True(await tab.EndsAsync(TimeSpan.FromSeconds(10)), "The stream was still open 10 s after the gateway began to stop.");
+        await stopping.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
     private static bool IsCacheHeaderWarning((string Category, LogLevel Level, string Message) entry)
         => entry.Category.StartsWith("Microsoft.AspNetCore.Antiforgery", StringComparison.Ordinal)
             && entry.Level >= LogLevel.Warning

@@ -191,7 +191,7 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         while (received.Count == 0 || received[^1].Seq < 3)
         {
-            var pushed = await tab.Reader.ReadAsync(timeout.Token);
+            var pushed = await NextPushAsync(tab, timeout.Token);
             received.Add(pushed.Message!);
         }
 
@@ -205,7 +205,18 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         }
 
         await Task.Delay(200);
-        Assert.False(tab.Reader.TryRead(out _), "A duplicate or another visitor's change was pushed.");
+        Assert.False(tab.TryRead(out _), "A duplicate or another visitor's change was pushed.");
+    }
+
+    private static async Task<PushEvent> NextPushAsync(ChatHub.Subscription tab, CancellationToken cancellationToken)
+    {
+        PushEvent? pushed;
+        while (!tab.TryRead(out pushed))
+        {
+            await tab.WaitAsync().AsTask().WaitAsync(cancellationToken);
+        }
+
+        return pushed;
     }
 
     [Theory]

@@ -1,4 +1,6 @@
+using System.Globalization;
 using Parley.Web.Api;
+using Parley.Web.Chat;
 
 namespace Parley.Web.Tests;
 
@@ -6,45 +8,66 @@ namespace Parley.Web.Tests;
 public sealed class StreamKeepAliveUnitTests
 {
     [Fact]
-    public void One_timer_wakes_each_slot_once_per_interval_and_slots_take_turns()
+    public async Task One_timer_wakes_each_slot_once_per_interval_and_slots_take_turns()
     {
         var time = new ManualTimers();
-        using var keepAlive = new StreamKeepAlive(time);
+        var hub = new ChatHub();
+        using var keepAlive = new StreamKeepAlive(time, hub);
         var timer = Assert.Single(time.Timers);
-        Assert.Equal(StreamKeepAlive.Interval / 20, timer.Period);
+        Assert.Equal(StreamKeepAlive.Interval / StreamKeepAlive.Slots, timer.Period);
 
-        // Twenty streams take the twenty slots, one each, and the twenty-first shares again.
-        var slots = Enumerable.Range(0, 21).Select(_ => keepAlive.AssignSlot()).ToList();
-        Assert.Equal(20, slots.Take(20).Distinct().Count());
-        Assert.Equal(slots[0], slots[20]);
+        // Twenty tabs take the twenty slots, one each, and the twenty-first shares again.
+        var tabs = Enumerable.Range(0, 21).Select(i => hub.Subscribe("v" + i.ToString(CultureInfo.InvariantCulture), "s", 8)!).ToList();
+        Assert.Equal(20, tabs.Take(20).Select(static tab => tab.KeepAliveSlot).Distinct().Count());
+        Assert.Equal(tabs[0].KeepAliveSlot, tabs[20].KeepAliveSlot);
 
-        var waits = Enumerable.Range(0, 20).Select(keepAlive.Next).ToList();
-        Assert.Same(waits[3], keepAlive.Next(3));
+        var waits = tabs.Select(static tab => tab.WaitAsync()).ToList();
         Assert.All(waits, static wait => Assert.False(wait.IsCompleted));
 
-        // Each tick completes exactly one slot's wait; after a full interval every slot was woken once.
-        for (var tick = 1; tick <= 20; tick++)
+        // Each tick wakes exactly the tabs of one slot; after a full interval every tab was woken once, for the keep-alive.
+        var woken = new HashSet<int>();
+        for (var tick = 1; tick <= StreamKeepAlive.Slots; tick++)
         {
             timer.Fire();
-            Assert.Equal(tick, waits.Count(static wait => wait.IsCompleted));
+            var now = Enumerable.Range(0, tabs.Count).Where(i => waits[i].IsCompleted).ToHashSet();
+            var slots = now.Except(woken).Select(i => tabs[i].KeepAliveSlot).Distinct().ToList();
+            Assert.Single(slots);
+            woken = now;
         }
 
-        // A slot's next wait is a new task that the following interval completes.
-        var next = keepAlive.Next(5);
-        Assert.False(next.IsCompleted);
-        for (var tick = 0; tick < 20; tick++)
+        Assert.Equal(tabs.Count, woken.Count);
+        foreach (var wait in waits)
+        {
+            Assert.Equal(Wake.KeepAlive, await wait);
+        }
+
+        // Over two more intervals a tab is woken twice, exactly one interval (twenty ticks) apart.
+        var woke = new List<int>();
+        var pending = tabs[5].WaitAsync();
+        for (var tick = 0; tick < 2 * StreamKeepAlive.Slots; tick++)
         {
             timer.Fire();
+            if (pending.IsCompleted)
+            {
+                Assert.Equal(Wake.KeepAlive, await pending);
+                woke.Add(tick);
+                pending = tabs[5].WaitAsync();
+            }
         }
 
-        Assert.True(next.IsCompleted);
+        Assert.Equal(2, woke.Count);
+        Assert.Equal(StreamKeepAlive.Slots, woke[1] - woke[0]);
+        foreach (var tab in tabs)
+        {
+            tab.Dispose();
+        }
     }
 
     [Fact]
     public void Disposing_stops_the_timer()
     {
         var time = new ManualTimers();
-        new StreamKeepAlive(time).Dispose();
+        new StreamKeepAlive(time, new ChatHub()).Dispose();
         Assert.True(Assert.Single(time.Timers).Disposed);
     }
 

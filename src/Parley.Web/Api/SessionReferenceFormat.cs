@@ -139,9 +139,7 @@ internal sealed class SessionReferenceFormat : ISecureDataFormat<AuthenticationT
         return new AuthenticationTicket(Reference(sessionId), ticket.Properties, CookieAuthenticationDefaults.AuthenticationScheme);
     }
 
-    /// <summary>A principal that names only the session; <see cref="VisitorIdentity.ValidateSessionAsync"/> replaces it with the visitor's.</summary>
-    private static ClaimsPrincipal Reference(string sessionId)
-        => new(new ClaimsIdentity([new Claim(VisitorIdentity.SessionClaim, sessionId)], CookieAuthenticationDefaults.AuthenticationScheme));
+    private static ClaimsPrincipal Reference(string sessionId) => VisitorIdentity.SessionReference(sessionId);
 
     private static DateTimeOffset? ToTime(long ticks)
         => ticks == 0 ? null : new DateTimeOffset(ticks, TimeSpan.Zero);

@@ -20,18 +20,22 @@ internal static class VisitorIdentity
 
     public static ClaimsPrincipal Create(Visitor visitor, string sessionId)
     {
-        var identity = new ClaimsIdentity(
-            [
-                new Claim(VisitorClaim, visitor.Id),
-                new Claim(SessionClaim, sessionId),
-                new Claim(IssuerClaim, visitor.Issuer),
-                new Claim(SubjectClaim, visitor.Subject),
-                new Claim(ClaimTypes.Name, visitor.DisplayName),
-            ],
-            CookieAuthenticationDefaults.AuthenticationScheme,
-            ClaimTypes.Name,
-            null);
+        var identity = new ClaimsIdentity([new Claim(SessionClaim, sessionId)], CookieAuthenticationDefaults.AuthenticationScheme, ClaimTypes.Name, null);
+        AddVisitorClaims(identity, visitor);
         return new ClaimsPrincipal(identity);
+    }
+
+    /// <summary>A principal that names only a sign-in session; <see cref="ValidateSessionAsync"/> adds the visitor's claims.</summary>
+    public static ClaimsPrincipal SessionReference(string sessionId)
+        => new(new ClaimsIdentity([new Claim(SessionClaim, sessionId)], CookieAuthenticationDefaults.AuthenticationScheme, ClaimTypes.Name, null));
+
+    private static void AddVisitorClaims(ClaimsIdentity identity, Visitor visitor)
+    {
+        identity.AddClaim(new Claim(VisitorClaim, visitor.Id));
+        // Every guest's issuer is the same text; the constant instead of the copy each database read makes.
+        identity.AddClaim(new Claim(IssuerClaim, visitor.Issuer == GuestIssuer ? GuestIssuer : visitor.Issuer));
+        identity.AddClaim(new Claim(SubjectClaim, visitor.Subject));
+        identity.AddClaim(new Claim(ClaimTypes.Name, visitor.DisplayName));
     }
 
     public static string? VisitorId(this ClaimsPrincipal user) => user.FindFirstValue(VisitorClaim);
@@ -53,7 +57,17 @@ internal static class VisitorIdentity
             return;
         }
 
-        context.ReplacePrincipal(Create(visitor, sessionId));
+        // The cookie's principal names only the session (SessionReferenceFormat, a new one per request): the visitor's
+        // claims are added to it rather than to a second principal, which an event stream's request would keep too.
+        if (context.Principal.Identity is ClaimsIdentity { IsAuthenticated: true } reference && reference.FindFirst(VisitorClaim) is null)
+        {
+            AddVisitorClaims(reference, visitor);
+        }
+        else
+        {
+            context.ReplacePrincipal(Create(visitor, sessionId));
+        }
+
         if (context.Properties.Items.Remove(SessionReferenceFormat.LegacyItem))
         {
             context.ShouldRenew = true;

@@ -1,4 +1,5 @@
-using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
+using Parley.Web.Api;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Chat;
@@ -20,7 +21,10 @@ internal sealed class ChatHub
     private const int QueueCapacity = 256;
 
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, List<Subscription>> _byVisitor = new(StringComparer.Ordinal);
+    // Each visitor's tabs as a chain through Subscription.NextOfVisitor (guarded by _lock): almost every visitor has
+    // one tab, and a list per visitor would cost more than the tab's own entry.
+    private readonly Dictionary<string, Subscription> _byVisitor = new(StringComparer.Ordinal);
+    private int _nextSlot;
 
     /// <summary>Raised (outside the lock) when a visitor's first tab opens; the argument is the visitor id.</summary>
     public event Action<string>? VisitorOnline;
@@ -31,23 +35,26 @@ internal sealed class ChatHub
     /// <summary>Opens a subscription for one tab, or returns <see langword="null"/> when the visitor already has <paramref name="maxPerVisitor"/> open.</summary>
     public Subscription? Subscribe(string visitorId, string sessionId, int maxPerVisitor)
     {
-        var subscription = new Subscription(this, visitorId, sessionId);
+        var slot = (int)((uint)Interlocked.Increment(ref _nextSlot) % StreamKeepAlive.Slots);
+        var subscription = new Subscription(this, visitorId, sessionId, slot);
         bool first;
         lock (_lock)
         {
-            if (!_byVisitor.TryGetValue(visitorId, out var list))
+            _byVisitor.TryGetValue(visitorId, out var head);
+            var open = 0;
+            for (var tab = head; tab is not null; tab = tab.NextOfVisitor)
             {
-                list = [];
-                _byVisitor.Add(visitorId, list);
+                open++;
             }
 
-            if (list.Count >= maxPerVisitor)
+            if (open >= maxPerVisitor)
             {
                 return null;
             }
 
-            list.Add(subscription);
-            first = list.Count == 1;
+            subscription.NextOfVisitor = head;
+            _byVisitor[visitorId] = subscription;
+            first = head is null;
         }
 
         if (first)
@@ -76,16 +83,7 @@ internal sealed class ChatHub
     /// <summary>Closes every tab of a sign-in session (sign-out).</summary>
     public void EndSession(string sessionId)
     {
-        List<Subscription> ended = [];
-        lock (_lock)
-        {
-            foreach (var list in _byVisitor.Values)
-            {
-                ended.AddRange(list.Where(s => s.SessionId == sessionId));
-            }
-        }
-
-        foreach (var subscription in ended)
+        foreach (var subscription in Select(tab => tab.SessionId == sessionId))
         {
             subscription.Complete();
         }
@@ -94,13 +92,7 @@ internal sealed class ChatHub
     /// <summary>Closes every tab of one visitor; the browsers reconnect and catch up from the store (a change could not be delivered live).</summary>
     public void DisconnectVisitor(string visitorId)
     {
-        Subscription[] ended;
-        lock (_lock)
-        {
-            ended = _byVisitor.TryGetValue(visitorId, out var list) ? [.. list] : [];
-        }
-
-        foreach (var subscription in ended)
+        foreach (var subscription in TabsOf(visitorId))
         {
             subscription.Complete();
         }
@@ -109,37 +101,35 @@ internal sealed class ChatHub
     /// <summary>Closes every tab; the browsers reconnect and catch up from the store (live changes may have been missed).</summary>
     public void DisconnectAll()
     {
-        List<Subscription> ended = [];
-        lock (_lock)
-        {
-            foreach (var list in _byVisitor.Values)
-            {
-                ended.AddRange(list);
-            }
-        }
-
-        foreach (var subscription in ended)
+        foreach (var subscription in Select(static _ => true))
         {
             subscription.Complete();
         }
     }
 
+    /// <summary>Wakes the tabs of one visitor (<see langword="null"/>: of every visitor) to look at the owner's typing state again.</summary>
+    public void WakeForTyping(string? visitorId)
+    {
+        foreach (var target in visitorId is null ? Select(static _ => true) : TabsOf(visitorId))
+        {
+            target.Signal(Wake.Typing);
+        }
+    }
+
+    /// <summary>Wakes the tabs in one of <see cref="StreamKeepAlive"/>'s slots to send a keep-alive.</summary>
+    public void WakeForKeepAlive(int slot)
+    {
+        foreach (var subscription in Select(tab => tab.KeepAliveSlot == slot))
+        {
+            subscription.Signal(Wake.KeepAlive);
+        }
+    }
+
     private void Publish(string visitorId, PushEvent pushEvent)
     {
-        Subscription[] targets;
-        lock (_lock)
+        foreach (var target in TabsOf(visitorId))
         {
-            if (!_byVisitor.TryGetValue(visitorId, out var list))
-            {
-                return;
-            }
-
-            targets = [.. list];
-        }
-
-        foreach (var target in targets)
-        {
-            if (!target.Writer.TryWrite(pushEvent))
+            if (!target.TryWrite(pushEvent))
             {
                 // Too slow (or already closed): end it; the browser reconnects and reads what it missed from the store.
                 target.Complete();
@@ -147,15 +137,77 @@ internal sealed class ChatHub
         }
     }
 
-    private void Remove(Subscription subscription)
+    /// <summary>The visitor's tabs, copied under the lock (they are woken outside it).</summary>
+    private List<Subscription> TabsOf(string visitorId)
     {
-        bool last = false;
+        List<Subscription> tabs = [];
         lock (_lock)
         {
-            if (_byVisitor.TryGetValue(subscription.VisitorId, out var list) && list.Remove(subscription) && list.Count == 0)
+            if (_byVisitor.TryGetValue(visitorId, out var head))
             {
-                _byVisitor.Remove(subscription.VisitorId);
-                last = true;
+                for (var tab = head; tab is not null; tab = tab.NextOfVisitor)
+                {
+                    tabs.Add(tab);
+                }
+            }
+        }
+
+        return tabs;
+    }
+
+    /// <summary>Every tab that matches, copied under the lock (they are woken outside it).</summary>
+    private List<Subscription> Select(Func<Subscription, bool> match)
+    {
+        List<Subscription> tabs = [];
+        lock (_lock)
+        {
+            foreach (var head in _byVisitor.Values)
+            {
+                for (var tab = head; tab is not null; tab = tab.NextOfVisitor)
+                {
+                    if (match(tab))
+                    {
+                        tabs.Add(tab);
+                    }
+                }
+            }
+        }
+
+        return tabs;
+    }
+
+    private void Remove(Subscription subscription)
+    {
+        var last = false;
+        lock (_lock)
+        {
+            if (_byVisitor.TryGetValue(subscription.VisitorId, out var head))
+            {
+                if (head == subscription)
+                {
+                    if (subscription.NextOfVisitor is { } next)
+                    {
+                        _byVisitor[subscription.VisitorId] = next;
+                    }
+                    else
+                    {
+                        _byVisitor.Remove(subscription.VisitorId);
+                        last = true;
+                    }
+                }
+                else
+                {
+                    for (var tab = head; tab.NextOfVisitor is { } next; tab = next)
+                    {
+                        if (next == subscription)
+                        {
+                            tab.NextOfVisitor = subscription.NextOfVisitor;
+                            break;
+                        }
+                    }
+                }
+
+                subscription.NextOfVisitor = null;
             }
         }
 
@@ -165,42 +217,171 @@ internal sealed class ChatHub
         }
     }
 
-    /// <summary>One tab's queue of events. Dispose when the tab's connection ends.</summary>
-    internal sealed class Subscription : IDisposable
+    /// <summary>
+    /// One tab's queue of events and its one waiter. Besides events it carries wake-ups without data (the owner's
+    /// typing changed, the keep-alive is due, the tab ended), so a stream waits on one thing: no channel, no
+    /// <see cref="Task.WhenAny(Task[])"/> and no task per wait. With thousands of idle tabs that is most of what a tab
+    /// costs in the hub. Dispose when the tab's connection ends.
+    /// </summary>
+    internal sealed class Subscription : IDisposable, IValueTaskSource<Wake>
     {
         private readonly ChatHub _hub;
-        private readonly Channel<PushEvent> _channel = Channel.CreateBounded<PushEvent>(new BoundedChannelOptions(QueueCapacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-
+        private readonly Lock _lock = new();
+        private Queue<PushEvent>? _queue;
+        private ManualResetValueTaskSourceCore<Wake> _waiter = new() { RunContinuationsAsynchronously = true };
+        private Wake _pending;
+        private bool _waiting;
         private int _disposed;
 
-        internal Subscription(ChatHub hub, string visitorId, string sessionId)
+        internal Subscription(ChatHub hub, string visitorId, string sessionId, int keepAliveSlot)
         {
             _hub = hub;
             VisitorId = visitorId;
             SessionId = sessionId;
+            KeepAliveSlot = keepAliveSlot;
         }
 
         public string VisitorId { get; }
 
         public string SessionId { get; }
 
-        public ChannelReader<PushEvent> Reader => _channel.Reader;
+        /// <summary>The visitor's next tab in the hub (guarded by the hub's lock).</summary>
+        internal Subscription? NextOfVisitor { get; set; }
 
-        internal ChannelWriter<PushEvent> Writer => _channel.Writer;
+        /// <summary>Which of <see cref="StreamKeepAlive"/>'s slots wakes this tab.</summary>
+        public int KeepAliveSlot { get; }
+
+        /// <summary>Whether the tab was ended (<see cref="Complete"/>); events already queued can still be read.</summary>
+        public bool IsCompleted
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return (_pending & Wake.Ended) != 0;
+                }
+            }
+        }
+
+        /// <summary>
+        /// Waits until something is queued or the tab is woken, and returns every reason since the last wait
+        /// (<see cref="Wake.Ended"/> stays set once the tab ended). One wait at a time; the reader reads the queue
+        /// after it with <see cref="TryRead"/>.
+        /// </summary>
+        public ValueTask<Wake> WaitAsync()
+        {
+            lock (_lock)
+            {
+                if (_pending != Wake.None)
+                {
+                    var reasons = _pending;
+                    _pending &= Wake.Ended;
+                    return new ValueTask<Wake>(reasons);
+                }
+
+                _waiter.Reset();
+                _waiting = true;
+                return new ValueTask<Wake>(this, _waiter.Version);
+            }
+        }
+
+        /// <summary>Takes the next queued event.</summary>
+        public bool TryRead([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out PushEvent pushEvent)
+        {
+            lock (_lock)
+            {
+                if (_queue is { Count: > 0 } queue)
+                {
+                    pushEvent = queue.Dequeue();
+                    return true;
+                }
+            }
+
+            pushEvent = null;
+            return false;
+        }
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
-                _channel.Writer.TryComplete();
+                Complete();
                 _hub.Remove(this);
             }
         }
 
-        internal void Complete() => _channel.Writer.TryComplete();
+        /// <summary>Ends the tab: its stream delivers what is queued and then ends.</summary>
+        internal void Complete() => Signal(Wake.Ended);
+
+        /// <summary>Queues an event; <see langword="false"/> when the tab ended or has <see cref="QueueCapacity"/> events unread.</summary>
+        internal bool TryWrite(PushEvent pushEvent)
+        {
+            lock (_lock)
+            {
+                if ((_pending & Wake.Ended) != 0)
+                {
+                    return false;
+                }
+
+                _queue ??= new Queue<PushEvent>();
+                if (_queue.Count >= QueueCapacity)
+                {
+                    return false;
+                }
+
+                _queue.Enqueue(pushEvent);
+            }
+
+            Signal(Wake.Events);
+            return true;
+        }
+
+        /// <summary>Wakes the tab's stream without an event (typing changed, keep-alive due, ended).</summary>
+        internal void Signal(Wake reason)
+        {
+            Wake reasons;
+            lock (_lock)
+            {
+                _pending |= reason;
+                if (!_waiting)
+                {
+                    return;
+                }
+
+                _waiting = false;
+                reasons = _pending;
+                _pending &= Wake.Ended;
+            }
+
+            // Continuations run on the thread pool (RunContinuationsAsynchronously): whoever signals never runs a stream.
+            _waiter.SetResult(reasons);
+        }
+
+        Wake IValueTaskSource<Wake>.GetResult(short token) => _waiter.GetResult(token);
+
+        ValueTaskSourceStatus IValueTaskSource<Wake>.GetStatus(short token) => _waiter.GetStatus(token);
+
+        void IValueTaskSource<Wake>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+            => _waiter.OnCompleted(continuation, state, token, flags);
     }
+}
+
+/// <summary>Why a tab's stream was woken (<see cref="ChatHub.Subscription.WaitAsync"/>); several at once are possible.</summary>
+[Flags]
+internal enum Wake
+{
+    /// <summary>Nothing yet.</summary>
+    None = 0,
+
+    /// <summary>Events are queued.</summary>
+    Events = 1,
+
+    /// <summary>The owner's typing state towards the visitor may have changed.</summary>
+    Typing = 2,
+
+    /// <summary>The shared keep-alive is due for this tab.</summary>
+    KeepAlive = 4,
+
+    /// <summary>The tab ended (sign-out, visitor disconnected, request aborted, app stopping).</summary>
+    Ended = 8,
 }

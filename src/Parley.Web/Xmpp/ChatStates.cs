@@ -55,8 +55,8 @@ internal static class ChatStates
 }
 
 /// <summary>
-/// The owner's chat state towards each visitor (composing, paused, …), kept only while it is not <c>active</c>; push
-/// streams wait on <see cref="Changed"/> and then read their visitor's state. Nothing here is stored.
+/// The owner's chat state towards each visitor (composing, paused, …), kept only while it is not <c>active</c>; the
+/// visitor's push streams are woken through <see cref="Changed"/> and then read their visitor's state. Nothing here is stored.
 /// </summary>
 internal sealed class OwnerChatStates
 {
@@ -64,19 +64,12 @@ internal sealed class OwnerChatStates
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, string> _byVisitor = new(StringComparer.Ordinal);
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes at the next change for any visitor; take it before reading <see cref="For"/>, so no change is missed.</summary>
-    public Task Changed
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _changed.Task;
-            }
-        }
-    }
+    /// <summary>
+    /// Raised (outside the lock, after the new state can be read with <see cref="For"/>) when the state towards a
+    /// visitor changed; the argument is the visitor id, or <see langword="null"/> when every state was forgotten.
+    /// </summary>
+    public event Action<string?>? Changed;
 
     /// <summary>The owner's state towards a visitor; <c>active</c> when nothing else is known.</summary>
     public string For(string visitorId)
@@ -90,7 +83,6 @@ internal sealed class OwnerChatStates
     /// <summary>Records the owner's state towards a visitor and wakes the push streams when it changed.</summary>
     public void Set(string visitorId, string state)
     {
-        TaskCompletionSource changed;
         lock (_lock)
         {
             var before = _byVisitor.GetValueOrDefault(visitorId, ChatStates.Active);
@@ -111,18 +103,14 @@ internal sealed class OwnerChatStates
             {
                 return;
             }
-
-            changed = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        changed.TrySetResult();
+        Changed?.Invoke(visitorId);
     }
 
     /// <summary>Forgets every state (the XMPP link went down: nobody knows whether the owner still types).</summary>
     public void Clear()
     {
-        TaskCompletionSource changed;
         lock (_lock)
         {
             if (_byVisitor.Count == 0)
@@ -131,11 +119,9 @@ internal sealed class OwnerChatStates
             }
 
             _byVisitor.Clear();
-            changed = _changed;
-            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
-        changed.TrySetResult();
+        Changed?.Invoke(null);
     }
 }
 

@@ -58,6 +58,7 @@ internal sealed partial class VisitorGateway : BackgroundService
         _link.VisitorLost += OnVisitorLost;
         _hub.VisitorOnline += id => ChangeVisitorPresence(id, online: true);
         _hub.VisitorOffline += id => ChangeVisitorPresence(id, online: false);
+        OwnerChatStates.Changed += _hub.WakeForTyping;
     }
 
     /// <summary>Whether the link to the XMPP server is up (the component, or in account mode the administrator's session).</summary>

@@ -265,18 +265,8 @@ internal sealed record HeapSnapshot(long Heap, long HeapSize, long Committed, lo
 /// <summary>CPU time of a process from /proc/PID/stat.</summary>
 internal static class ProcessCpu
 {
-    /// <summary>Linux reports process times in USER_HZ ticks, which is 100 on every mainstream kernel configuration.</summary>
-    private const double TicksPerSecond = 100;
-
     /// <summary>User + system CPU seconds of <paramref name="pid"/> so far.</summary>
-    public static double Read(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-
-        // The command name (field 2) is in parentheses and may contain spaces; utime and stime are fields 14 and 15.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
-    }
+    public static double Read(int pid) => ProsodyProcess.CpuTime(pid);
 
     /// <summary>The 1-, 5- and 15-minute load averages.</summary>
     public static string LoadAverage()

@@ -32,7 +32,7 @@ internal static class WebHarness
         Console.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} logical cores, load average {ProcessCpu.LoadAverage()}, open-files limit {OpenFilesLimit()}.");
         Console.WriteLine("Starting a private Prosody (info-level log) ...");
         await using var server = await ProsodyServer.StartNewAsync(new XmppTestServerOptions { DebugLogging = false }, ct);
-        var prosodyPid = FindProsody(server.DirectoryPath);
+        var prosodyPid = ProsodyProcess.Find(server.DirectoryPath)?.Pid ?? 0;
         var ownerAccount = await server.CreateAccountAsync(cancellationToken: ct);
         await using var owner = await EchoOwner.ConnectAsync(server, ownerAccount, ct);
         Console.WriteLine($"Prosody pid {prosodyPid}, component {server.ComponentDomain}; owner {owner.Jid} echoes every message.");
@@ -310,37 +310,6 @@ internal static class WebHarness
     private static string Ms(double seconds) => (seconds * 1000).ToString(seconds < 0.1 ? "F2" : "F0", CultureInfo.InvariantCulture).PadLeft(7) + " ms";
 
     private static string Met(bool met) => met ? "met" : "NOT met";
-
-    private static int FindProsody(string instanceDirectory)
-    {
-        foreach (var entry in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                var commandLine = File.ReadAllText(Path.Combine(entry, "cmdline")).Replace('\0', ' ');
-                if (commandLine.Contains("prosody", StringComparison.Ordinal) && !commandLine.Contains("prosodyctl", StringComparison.Ordinal)
-                    && commandLine.Contains(instanceDirectory, StringComparison.Ordinal))
-                {
-                    return pid;
-                }
-            }
-            catch (IOException)
-            {
-                // The process ended while we looked.
-            }
-            catch (UnauthorizedAccessException)
-            {
-                // Not ours.
-            }
-        }
-
-        return 0;
-    }
 
     private static string OpenFilesLimit()
     {

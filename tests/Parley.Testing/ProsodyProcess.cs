@@ -1,16 +1,20 @@
 using System.Globalization;
 
-namespace Parley.Benchmarks;
+namespace Parley.Testing;
 
-/// <summary>The Prosody process of a test server instance, found in /proc, for reading its CPU time.</summary>
-internal sealed class ProsodyProcess(int pid)
+/// <summary>The Prosody process of a test server instance, found in /proc, for reading its CPU time (benchmarks).</summary>
+/// <param name="pid">The process id.</param>
+public sealed class ProsodyProcess(int pid)
 {
     /// <summary>Linux reports process times in USER_HZ ticks, which is 100 on every mainstream kernel configuration.</summary>
     private const double TicksPerSecond = 100;
 
+    /// <summary>The process id.</summary>
     public int Pid { get; } = pid;
 
     /// <summary>Finds the process whose command line names the instance folder (its configuration file lives there).</summary>
+    /// <param name="instanceDirectory">The server instance's folder (<see cref="XmppTestServer.DirectoryPath"/>).</param>
+    /// <returns>The process, or <see langword="null"/> when none runs (or /proc is not there).</returns>
     public static ProsodyProcess? Find(string instanceDirectory)
     {
         foreach (var entry in Directory.EnumerateDirectories("/proc"))
@@ -42,10 +46,16 @@ internal sealed class ProsodyProcess(int pid)
         return null;
     }
 
-    /// <summary>User + system CPU seconds so far, from /proc/PID/stat.</summary>
-    public double CpuTime()
+    /// <summary>User + system CPU seconds of this process so far, from /proc/PID/stat.</summary>
+    /// <exception cref="IOException">The process has ended.</exception>
+    public double CpuTime() => CpuTime(Pid);
+
+    /// <summary>User + system CPU seconds of process <paramref name="pid"/> so far, from /proc/PID/stat.</summary>
+    /// <param name="pid">Any process id.</param>
+    /// <exception cref="IOException">The process has ended.</exception>
+    public static double CpuTime(int pid)
     {
-        var stat = File.ReadAllText($"/proc/{Pid}/stat");
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
 
         // The command name (field 2) is in parentheses and may contain spaces; fields 14 and 15 follow it.
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');

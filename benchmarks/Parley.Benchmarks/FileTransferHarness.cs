@@ -425,8 +425,8 @@ internal static class FileTransferHarness
 
         public static async Task<Pair> ConnectAsync(XmppTestServer server, string inbox, FileTransferOptions senderOptions, FileTransferOptions receiverOptions, CancellationToken ct)
         {
-            var sender = new XmppClient(ClientOptions(server, await server.CreateAccountAsync(cancellationToken: ct), "send"));
-            var receiver = new XmppClient(ClientOptions(server, await server.CreateAccountAsync(cancellationToken: ct), "recv"));
+            var sender = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(cancellationToken: ct), "send"));
+            var receiver = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(cancellationToken: ct), "recv"));
             var senderFt = sender.AddExtension(new FileTransferManager(senderOptions));
             var receiverFt = receiver.AddExtension(new FileTransferManager(receiverOptions));
             await Task.WhenAll(sender.ConnectAsync(ct), receiver.ConnectAsync(ct));
@@ -462,21 +462,6 @@ internal static class FileTransferHarness
             await _receiver.DisposeAsync();
             await _senderFt.DisposeAsync();
             await _receiverFt.DisposeAsync();
-        }
-
-        private static XmppClientOptions ClientOptions(XmppTestServer server, TestAccount account, string resource)
-        {
-            var options = new XmppClientOptions
-            {
-                Jid = account.Jid.WithResource(resource),
-                Password = account.Password,
-                Host = server.Host,
-                Port = server.ClientPort,
-                Reconnect = ReconnectPolicy.Disabled,
-                KeepAliveInterval = TimeSpan.Zero,
-            };
-            options.TrustCertificate(server.CertificateSha256);
-            return options;
         }
     }
 }

@@ -245,16 +245,8 @@ internal static class ThroughputHarness
 
     private static XmppClientOptions Options(XmppTestServer server, TestAccount account, bool streamManagement)
     {
-        var options = new XmppClientOptions
-        {
-            Jid = account.Jid.WithResource("parley"),
-            Password = account.Password,
-            Host = server.Host,
-            Port = server.ClientPort,
-            StreamManagement = streamManagement,
-            Reconnect = ReconnectPolicy.Disabled,
-        };
-        options.TrustCertificate(server.CertificateSha256);
+        var options = server.ClientOptions(account, "parley");
+        options.StreamManagement = streamManagement;
         return options;
     }
 

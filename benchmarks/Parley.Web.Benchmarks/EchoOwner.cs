@@ -42,20 +42,11 @@ internal sealed class EchoOwner : IAsyncDisposable
 
     public static async Task<EchoOwner> ConnectAsync(XmppTestServer server, TestAccount account, CancellationToken cancellationToken)
     {
-        var options = new XmppClientOptions
-        {
-            Jid = account.Jid.WithResource("desk"),
-            Password = account.Password,
-            Host = server.Host,
-            Port = server.ClientPort,
-            Reconnect = ReconnectPolicy.Disabled,
-            KeepAliveInterval = TimeSpan.Zero,
+        var options = server.ClientOptions(account, "desk");
 
-            // Measured: the gateway, not the owner's client. With stream management Parley asks for an ack after every
-            // message in a one-at-a-time exchange (benchmarks/Parley.Benchmarks/README.md), which adds a Prosody round trip.
-            StreamManagement = false,
-        };
-        options.TrustCertificate(server.CertificateSha256);
+        // Measured: the gateway, not the owner's client. With stream management Parley asks for an ack after every
+        // message in a one-at-a-time exchange (benchmarks/Parley.Benchmarks/README.md), which adds a Prosody round trip.
+        options.StreamManagement = false;
         var owner = new EchoOwner(new XmppClient(options), server.ComponentDomain);
         owner._client.OnMessage(owner.EchoAsync);
         owner._client.OnPresence(owner.CountPresence);

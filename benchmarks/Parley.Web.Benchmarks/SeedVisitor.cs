@@ -102,18 +102,9 @@ internal sealed class SeedVisitor : IAsyncDisposable
 
     private static XmppClientOptions Options(XmppTestServer server, TestAccount account, string? resource)
     {
-        var options = new XmppClientOptions
-        {
-            // No resource: the server assigns one, as for sleekxmpp's send.py.
-            Jid = resource is null ? account.Jid : account.Jid.WithResource(resource),
-            Password = account.Password,
-            Host = server.Host,
-            Port = server.ClientPort,
-            Reconnect = ReconnectPolicy.Disabled,
-            KeepAliveInterval = TimeSpan.Zero,
-            StreamManagement = false, // sleekxmpp 1.x without the xep_0198 plugin, as in the seed
-        };
-        options.TrustCertificate(server.CertificateSha256);
+        // No resource: the server assigns one, as for sleekxmpp's send.py.
+        var options = server.ClientOptions(account, resource);
+        options.StreamManagement = false; // sleekxmpp 1.x without the xep_0198 plugin, as in the seed
         return options;
     }
 

@@ -90,16 +90,7 @@ internal sealed class Person : IAsyncDisposable
     public static async Task<Person> ConnectAsync(XmppTestServer server, TestAccount? account = null, bool looksLikeBot = false, Action<XmppClient>? configure = null)
     {
         account ??= await server.CreateAccountAsync();
-        var options = new XmppClientOptions
-        {
-            Jid = account.Jid.WithResource("desk"),
-            Password = account.Password,
-            Host = server.Host,
-            Port = server.ClientPort,
-            Reconnect = ReconnectPolicy.Disabled,
-            KeepAliveInterval = TimeSpan.Zero,
-        };
-        options.TrustCertificate(server.CertificateSha256);
+        var options = server.ClientOptions(account, "desk");
         var client = new XmppClient(options);
         if (!looksLikeBot)
         {

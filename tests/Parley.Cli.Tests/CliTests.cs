@@ -23,9 +23,7 @@ public sealed class CliTests(ServerFixture servers)
         using var echo = Start(["echo", "--jid", $"{bot.Jid}/echo", "--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256], bot.Password);
         await WaitForLineAsync(echo, "online", TimeSpan.FromSeconds(30));
 
-        var options = new XmppClientOptions { Jid = user.Jid.WithResource("t"), Password = user.Password, Host = server.Host, Port = server.ClientPort, Reconnect = ReconnectPolicy.Disabled };
-        options.TrustCertificate(server.CertificateSha256);
-        await using var client = new XmppClient(options);
+        await using var client = new XmppClient(server.ClientOptions(user, "t"));
         var reply = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.OnMessage((m, _) =>
         {
@@ -53,9 +51,7 @@ public sealed class CliTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(Servers.Ejabberd);
         var (sender, receiver) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        var options = new XmppClientOptions { Jid = receiver.Jid.WithResource("r"), Password = receiver.Password, Host = server.Host, Port = server.ClientPort, Reconnect = ReconnectPolicy.Disabled };
-        options.TrustCertificate(server.CertificateSha256);
-        await using var client = new XmppClient(options);
+        await using var client = new XmppClient(server.ClientOptions(receiver, "r"));
         var got = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.OnMessage((m, _) =>
         {

@@ -49,19 +49,9 @@ public sealed partial class EjabberdServer : XmppTestServer
 
     /// <summary>Creates and starts an ejabberd server.</summary>
     /// <exception cref="XmppTestServerException">It did not start; the message quotes its log.</exception>
-    public static async Task<EjabberdServer> StartNewAsync(XmppTestServerOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<EjabberdServer> StartNewAsync(XmppTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var server = new EjabberdServer(options);
-        try
-        {
-            await server.StartAsync(cancellationToken).ConfigureAwait(false);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return Started.OrDisposedAsync(new EjabberdServer(options), static (server, ct) => server.StartAsync(ct), cancellationToken);
     }
 
     private protected override void OnPortsAllocated(Func<int> allocate) => _distributionPort = allocate();

@@ -72,19 +72,9 @@ public sealed class PostgresServer : IAsyncDisposable
     /// <summary>Creates the instance folder, runs initdb and starts the server.</summary>
     /// <exception cref="XmppTestServerException">initdb or the server failed; the message quotes the output.</exception>
     /// <exception cref="PlatformNotSupportedException">Not on Linux.</exception>
-    public static async Task<PostgresServer> StartNewAsync(CancellationToken cancellationToken = default)
+    public static Task<PostgresServer> StartNewAsync(CancellationToken cancellationToken = default)
     {
-        var server = new PostgresServer(InstanceDirectory.Create("postgres"));
-        try
-        {
-            await server.StartAsync(cancellationToken).ConfigureAwait(false);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return Started.OrDisposedAsync(new PostgresServer(InstanceDirectory.Create("postgres")), static (server, ct) => server.StartAsync(ct), cancellationToken);
     }
 
     /// <summary>A connection string (Npgsql keywords) for a database of this server as the superuser.</summary>

@@ -40,19 +40,9 @@ public sealed class ProsodyServer : XmppTestServer
 
     /// <summary>Creates and starts a Prosody server.</summary>
     /// <exception cref="XmppTestServerException">It did not start; the message quotes its log.</exception>
-    public static async Task<ProsodyServer> StartNewAsync(XmppTestServerOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<ProsodyServer> StartNewAsync(XmppTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var server = new ProsodyServer(options);
-        try
-        {
-            await server.StartAsync(cancellationToken).ConfigureAwait(false);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return Started.OrDisposedAsync(new ProsodyServer(options), static (server, ct) => server.StartAsync(ct), cancellationToken);
     }
 
     private protected override async Task ConfigureAsync(CancellationToken cancellationToken)

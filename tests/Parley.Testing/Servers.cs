@@ -1,3 +1,4 @@
+using Parley.Testing.Internal;
 using Xunit;
 
 namespace Parley.Testing;
@@ -40,18 +41,8 @@ public static class Servers
     /// <summary>Creates and starts a dedicated server of the given kind, e.g. for a test that stops or kills it.</summary>
     /// <exception cref="ArgumentException"><paramref name="kind"/> is unknown.</exception>
     /// <exception cref="XmppTestServerException">It did not start; the message quotes its log.</exception>
-    public static async Task<XmppTestServer> StartNewAsync(string kind, XmppTestServerOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<XmppTestServer> StartNewAsync(string kind, XmppTestServerOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var server = Create(kind, options);
-        try
-        {
-            await server.StartAsync(cancellationToken).ConfigureAwait(false);
-            return server;
-        }
-        catch
-        {
-            await server.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
+        return Started.OrDisposedAsync(Create(kind, options), static (server, ct) => server.StartAsync(ct), cancellationToken);
     }
 }

@@ -360,6 +360,28 @@ public abstract partial class XmppTestServer : IAsyncDisposable
     public bool ValidateCertificatePin(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors sslPolicyErrors) =>
         IsServerCertificate(certificate);
 
+    /// <summary>
+    /// Options for a test client of <paramref name="account"/> on this server: loopback host and client port, the
+    /// server's certificate pinned, no reconnect, no keep-alive pings. Change what a test needs on the result.
+    /// </summary>
+    /// <param name="account">The account (e.g. from <see cref="CreateAccountAsync"/>).</param>
+    /// <param name="resource">The resource to bind; <see langword="null"/> lets the server pick one.</param>
+    public XmppClientOptions ClientOptions(TestAccount account, string? resource = null)
+    {
+        ArgumentNullException.ThrowIfNull(account);
+        var options = new XmppClientOptions
+        {
+            Jid = resource is null ? account.Jid : account.Jid.WithResource(resource),
+            Password = account.Password,
+            Host = Host,
+            Port = ClientPort,
+            Reconnect = ReconnectPolicy.Disabled,
+            KeepAliveInterval = TimeSpan.Zero,
+        };
+        options.TrustCertificate(CertificateSha256);
+        return options;
+    }
+
     /// <summary>Loads the server certificate, e.g. for <see cref="X509ChainPolicy.CustomTrustStore"/>. The caller disposes it.</summary>
     /// <exception cref="InvalidOperationException">The server was never started.</exception>
     public X509Certificate2 LoadCertificate() =>

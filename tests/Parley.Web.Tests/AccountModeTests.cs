@@ -64,9 +64,7 @@ public sealed class AccountModeTests(ServerFixture servers, PostgresFixture post
         Assert.DoesNotContain(password, Encoding.UTF8.GetString(await ReadSharedAsync(gateway.DatabasePath)), StringComparison.Ordinal);
 
         // And it is the real password of a real account.
-        var options = new XmppClientOptions { Jid = visitorJid.WithResource("check"), Password = password, Host = server.Host, Port = server.ClientPort, Reconnect = ReconnectPolicy.Disabled };
-        options.TrustCertificate(server.CertificateSha256);
-        await using var check = new XmppClient(options);
+        await using var check = new XmppClient(server.ClientOptions(new TestAccount(visitorJid.Local!, server.Domain, password), "check"));
         await check.ConnectAsync();
         Assert.Equal(visitorJid, check.Jid!.Bare);
     }

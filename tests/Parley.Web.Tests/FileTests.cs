@@ -210,7 +210,7 @@ public sealed class FileTests(ServerFixture servers)
     [Fact]
     public async Task A_database_from_before_files_gets_the_attachment_columns_and_keeps_its_rows()
     {
-        var path = Path.Combine(Path.GetTempPath(), "parley-web-tests", Guid.NewGuid().ToString("N") + ".db");
+        var path = StoreUnderTest.NewSqlitePath();
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await using (var old = new SqliteConnection($"Data Source={path}"))
         {

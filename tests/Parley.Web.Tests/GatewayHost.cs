@@ -27,7 +27,7 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public static async Task<GatewayHost> StartAsync(XmppTestServer server, string owner, string? databasePath = null, params string[] extra)
     {
-        databasePath ??= Path.Combine(Path.GetTempPath(), "parley-web-tests", Guid.NewGuid().ToString("N") + ".db");
+        databasePath ??= StoreUnderTest.NewSqlitePath();
         string[] args =
         [
             "--urls=http://127.0.0.1:0",

@@ -44,9 +44,7 @@ internal sealed class OpenfireRestStandIn : IAsyncDisposable
 
     public static async Task<OpenfireRestStandIn> StartAsync(XmppTestServer server)
     {
-        var options = new XmppClientOptions { Jid = Jid.Parse(server.AdminJid).WithResource("openfire-rest"), Password = server.AdminPassword, Host = server.Host, Port = server.ClientPort, Reconnect = ReconnectPolicy.Disabled };
-        options.TrustCertificate(server.CertificateSha256);
-        var admin = new XmppClient(options);
+        var admin = new XmppClient(server.ClientOptions(new TestAccount(Jid.Parse(server.AdminJid).Local!, server.Domain, server.AdminPassword), "openfire-rest"));
         await admin.ConnectAsync();
 
         OpenfireRestStandIn? standIn = null;

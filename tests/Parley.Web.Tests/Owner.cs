@@ -24,16 +24,7 @@ internal sealed class Owner : IAsyncDisposable
     public static async Task<Owner> ConnectAsync(XmppTestServer server, TestAccount? account = null)
     {
         account ??= await server.CreateAccountAsync();
-        var options = new XmppClientOptions
-        {
-            Jid = account.Jid.WithResource("desk"),
-            Password = account.Password,
-            Host = server.Host,
-            Port = server.ClientPort,
-            Reconnect = ReconnectPolicy.Disabled,
-            KeepAliveInterval = TimeSpan.Zero,
-        };
-        options.TrustCertificate(server.CertificateSha256);
+        var options = server.ClientOptions(account, "desk");
         var client = new XmppClient(options);
         var owner = new Owner(client, account);
         client.OnMessage((message, _) =>

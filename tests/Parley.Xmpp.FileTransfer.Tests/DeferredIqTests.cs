@@ -166,8 +166,8 @@ public sealed class DeferredIqTests(ServerFixture servers) : IDisposable
         public static async Task<Peers> ConnectAsync(XmppTestServer server, DeferredIqRequestHandler handler, TimeSpan? answerTimeout = null)
         {
             Taken = new TaskCompletionSource<IqRequest>(TaskCreationOptions.RunContinuationsAsynchronously);
-            var sender = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "send"));
-            var receiver = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "recv"));
+            var sender = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "send"));
+            var receiver = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "recv"));
             receiver.SetDeferredIqHandler("query", TestNamespace, handler, answerTimeout);
             await sender.ConnectAsync();
             await receiver.ConnectAsync();

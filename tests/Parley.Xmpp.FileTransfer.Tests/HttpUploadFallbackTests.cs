@@ -26,9 +26,9 @@ public sealed class HttpUploadFallbackTests(ServerFixture servers) : IDisposable
     public async Task A_recipient_without_jingle_or_si_gets_the_link(string kind)
     {
         var server = await servers.GetAsync(kind);
-        await using var sender = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "send"));
+        await using var sender = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "send"));
         await using var ft = sender.AddExtension(new FileTransferManager(TransferPair.LoopbackOptions()));
-        await using var receiver = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "plain"));
+        await using var receiver = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "plain"));
         var link = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var _ = receiver.OnMessage((message, _) =>
         {

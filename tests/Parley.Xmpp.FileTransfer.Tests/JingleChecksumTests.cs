@@ -243,7 +243,7 @@ public sealed class JingleChecksumTests(ServerFixture servers) : IDisposable
             var receiverOptions = TransferPair.LoopbackOptions();
             receiverOptions.JingleChecksumTimeout = checksumTimeout;
             var pair = await TransferPair.ConnectAsync(server, root, receiverOptions: receiverOptions);
-            var raw = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "raw"));
+            var raw = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "raw"));
             var sender = new RawSender(pair, raw);
             raw.SetIqHandler("jingle", FileTransferNamespaces.Jingle, (iq, _) =>
             {

@@ -172,7 +172,7 @@ public sealed class JingleTests(ServerFixture servers) : IDisposable
         // A hand-driven sender (no file-transfer manager) offers over IBB with a wrong hash.
         var server = await servers.GetAsync(kind);
         await using var pair = await TransferPair.ConnectAsync(server, _root);
-        await using var raw = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "raw"));
+        await using var raw = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "raw"));
         var inbound = Channel.CreateUnbounded<XmppElement>();
         raw.SetIqHandler("jingle", FileTransferNamespaces.Jingle, (iq, _) =>
         {

@@ -38,28 +38,13 @@ internal sealed class TransferPair : IAsyncDisposable
     public static async Task<TransferPair> ConnectAsync(XmppTestServer server, string root, FileTransferOptions? senderOptions = null, FileTransferOptions? receiverOptions = null)
     {
         var inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
-        var sender = new XmppClient(ClientOptionsFor(server, await server.CreateAccountAsync(), "send"));
-        var receiver = new XmppClient(ClientOptionsFor(server, await server.CreateAccountAsync(), "recv"));
+        var sender = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "send"));
+        var receiver = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "recv"));
         var senderFt = sender.AddExtension(new FileTransferManager(senderOptions ?? LoopbackOptions()));
         var receiverFt = receiver.AddExtension(new FileTransferManager(receiverOptions ?? LoopbackOptions()));
         await sender.ConnectAsync();
         await receiver.ConnectAsync();
         return new TransferPair(sender, receiver, senderFt, receiverFt, inbox);
-    }
-
-    public static XmppClientOptions ClientOptionsFor(XmppTestServer server, TestAccount account, string resource)
-    {
-        var options = new XmppClientOptions
-        {
-            Jid = account.Jid.WithResource(resource),
-            Password = account.Password,
-            Host = server.Host,
-            Port = server.ClientPort,
-            Reconnect = ReconnectPolicy.Disabled,
-            KeepAliveInterval = TimeSpan.Zero,
-        };
-        options.TrustCertificate(server.CertificateSha256);
-        return options;
     }
 
     public async ValueTask DisposeAsync()

@@ -123,7 +123,7 @@ public sealed class DinoInteropTests(ServerFixture servers, ITestOutputHelper ou
             await server.AddRosterItemAsync(parleyAccount.Localpart, dinoAccount.Jid.ToString(), "dino");
             await server.AddRosterItemAsync(dinoAccount.Localpart, parleyAccount.Jid.ToString(), "parley");
 
-            var parley = new XmppClient(TransferPair.ClientOptionsFor(server, parleyAccount, "bot"));
+            var parley = new XmppClient(server.ClientOptions(parleyAccount, "bot"));
             var ft = parley.AddExtension(new FileTransferManager(options));
             DinoClient? dino = null;
             try

@@ -170,7 +170,7 @@ public sealed class LibpurpleInteropTests(ServerFixture servers, ITestOutputHelp
             await server.AddRosterItemAsync(parleyAccount.Localpart, purpleAccount.Jid.ToString(), "libpurple");
             await server.AddRosterItemAsync(purpleAccount.Localpart, parleyAccount.Jid.ToString(), "parley");
 
-            var parley = new XmppClient(TransferPair.ClientOptionsFor(server, parleyAccount, "bot"));
+            var parley = new XmppClient(server.ClientOptions(parleyAccount, "bot"));
             var ft = parley.AddExtension(new FileTransferManager(options));
             LibpurpleClient? purple = null;
             try

@@ -22,7 +22,7 @@ public sealed class SlixmppInteropTests(ServerFixture servers) : IDisposable
         await using var slix = SlixmppPeer.Start(server, await server.CreateAccountAsync(), "receive", "--outdir", outdir, "--prefer", "ibb");
         var slixJid = Jid.Parse((await slix.WaitForAsync("ready", Patience)).GetProperty("jid").GetString()!);
 
-        await using var client = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "send"));
+        await using var client = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "send"));
         var ft = client.AddExtension(new FileTransferManager(TransferPair.LoopbackOptions()));
         await client.ConnectAsync();
         var (path, sha) = TestFiles.Create(_root, "to slixmpp.bin", 150_000, seed: 7);
@@ -45,7 +45,7 @@ public sealed class SlixmppInteropTests(ServerFixture servers) : IDisposable
     {
         var server = await servers.GetAsync(kind);
         var inbox = Directory.CreateDirectory(Path.Combine(_root, "inbox")).FullName;
-        await using var client = new XmppClient(TransferPair.ClientOptionsFor(server, await server.CreateAccountAsync(), "recv"));
+        await using var client = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "recv"));
         var ft = client.AddExtension(new FileTransferManager(TransferPair.LoopbackOptions()));
         var done = new TaskCompletionSource<IncomingFileTransferEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
         IncomingFileOffer? seen = null;

@@ -75,7 +75,7 @@ public sealed class AccountTests(ServerFixture servers)
             Assert.Equal(XmppConnectionState.Connected, again.State);
         }
 
-        await using var old = new XmppClient(ClientOptions.For(server, account));
+        await using var old = new XmppClient(server.ClientOptions(account));
         Assert.Equal("not-authorized", (await Assert.ThrowsAsync<XmppAuthenticationException>(() => old.ConnectAsync())).Condition);
     }
 
@@ -92,7 +92,7 @@ public sealed class AccountTests(ServerFixture servers)
             Assert.Equal(XmppConnectionState.Disconnected, client.State);
         }
 
-        await using var again = new XmppClient(ClientOptions.For(server, account));
+        await using var again = new XmppClient(server.ClientOptions(account));
         await Assert.ThrowsAsync<XmppAuthenticationException>(() => again.ConnectAsync());
     }
 
@@ -160,7 +160,7 @@ public sealed class AccountTests(ServerFixture servers)
 
         await new ServiceAdministration(admin).DeleteUserAsync(account.Jid);
 
-        await using var user = new XmppClient(ClientOptions.For(server, account));
+        await using var user = new XmppClient(server.ClientOptions(account));
         await Assert.ThrowsAsync<XmppAuthenticationException>(() => user.ConnectAsync());
     }
 
@@ -247,7 +247,7 @@ public sealed class AccountTests(ServerFixture servers)
 
     private static async Task<XmppClient> ConnectAsync(XmppTestServer server, TestAccount account, string? resource = null)
     {
-        var client = new XmppClient(ClientOptions.For(server, account, resource));
+        var client = new XmppClient(server.ClientOptions(account, resource));
         try
         {
             await client.ConnectAsync();

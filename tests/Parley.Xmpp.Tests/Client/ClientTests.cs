@@ -16,7 +16,7 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
-        var options = ClientOptions.For(server, account, resource: "desk");
+        var options = server.ClientOptions(account, resource: "desk");
         await using var client = new XmppClient(options);
         await client.ConnectAsync();
         Assert.Equal(XmppConnectionState.Connected, client.State);
@@ -31,7 +31,7 @@ public sealed class ClientTests(ServerFixture servers)
         // tls-exporter keying material, so TLS 1.3 falls back to plain SCRAM.
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
-        var options = ClientOptions.For(server, account);
+        var options = server.ClientOptions(account);
         options.TlsProtocols = System.Security.Authentication.SslProtocols.Tls12;
         using var logs = new Support.CapturingLoggerFactory();
         await using var client = new XmppClient(options, logs);
@@ -46,7 +46,7 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
-        var options = ClientOptions.For(server, account);
+        var options = server.ClientOptions(account);
         options.Tls = TlsMode.DirectTls;
         options.Port = server.DirectTlsPort;
         await using var client = new XmppClient(options);
@@ -60,7 +60,7 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
-        var options = ClientOptions.For(server, account);
+        var options = server.ClientOptions(account);
         options.Password = "not-" + account.Password;
         await using var client = new XmppClient(options);
         var error = await Assert.ThrowsAsync<XmppAuthenticationException>(() => client.ConnectAsync());
@@ -162,8 +162,8 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        await using var a = new XmppClient(ClientOptions.For(server, alice, "a"));
-        await using var b = new XmppClient(ClientOptions.For(server, bob, "b"));
+        await using var a = new XmppClient(server.ClientOptions(alice, "a"));
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
         var received = new List<string>();
         var all = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         b.OnMessage((message, _) =>
@@ -197,8 +197,8 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        await using var a = new XmppClient(ClientOptions.For(server, alice, "a"));
-        await using var b = new XmppClient(ClientOptions.For(server, bob, "b"));
+        await using var a = new XmppClient(server.ClientOptions(alice, "a"));
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
         await a.ConnectAsync();
         await b.ConnectAsync();
 
@@ -215,8 +215,8 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        await using var a = new XmppClient(ClientOptions.For(server, alice, "a"));
-        await using var b = new XmppClient(ClientOptions.For(server, bob, "b"));
+        await using var a = new XmppClient(server.ClientOptions(alice, "a"));
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
         var second = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         b.OnMessage((message, _) => message.Body == "boom" ? throw new InvalidOperationException("handler bug") : ValueTask.CompletedTask);
         b.OnMessage((message, _) =>
@@ -246,9 +246,9 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var (alice, bob, mallory) = (await server.CreateAccountAsync(), await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        await using var a = new XmppClient(ClientOptions.For(server, alice, "a"));
-        await using var b = new XmppClient(ClientOptions.For(server, bob, "b"));
-        await using var m = new XmppClient(ClientOptions.For(server, mallory, "m"));
+        await using var a = new XmppClient(server.ClientOptions(alice, "a"));
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
+        await using var m = new XmppClient(server.ClientOptions(mallory, "m"));
         var requestSeen = new TaskCompletionSource<Iq>(TaskCreationOptions.RunContinuationsAsynchronously);
         b.SetIqHandler("query", "urn:example:slow", async (request, ct) =>
         {
@@ -276,7 +276,7 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
-        await using var client = new XmppClient(ClientOptions.For(server, account));
+        await using var client = new XmppClient(server.ClientOptions(account));
         await client.ConnectAsync();
         var rtt = await client.PingAsync();
         Assert.True(rtt < TimeSpan.FromSeconds(5));
@@ -293,8 +293,8 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        await using var a = new XmppClient(ClientOptions.For(server, alice, "a"));
-        await using var b = new XmppClient(ClientOptions.For(server, bob, "b"));
+        await using var a = new XmppClient(server.ClientOptions(alice, "a"));
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
         b.SetIqHandler("query", "urn:example:feature", (_, _) => ValueTask.FromResult<XmppElement?>(null));
         await a.ConnectAsync();
         await b.ConnectAsync();
@@ -311,7 +311,7 @@ public sealed class ClientTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
-        await using var client = new XmppClient(ClientOptions.For(server, account));
+        await using var client = new XmppClient(server.ClientOptions(account));
         await client.ConnectAsync();
         Assert.True(client.IsStreamManagementEnabled);
         await client.PingAsync();

@@ -25,7 +25,7 @@ public sealed class ComponentTests(ServerFixture servers)
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
         await using var component = new XmppComponent(OptionsFor(server));
-        await using var user = new XmppClient(ClientOptions.For(server, account, "desk"));
+        await using var user = new XmppClient(server.ClientOptions(account, "desk"));
         var atComponent = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
         var atUser = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
         component.OnMessage((message, _) =>
@@ -62,7 +62,7 @@ public sealed class ComponentTests(ServerFixture servers)
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
         await using var component = new XmppComponent(OptionsFor(server));
-        await using var user = new XmppClient(ClientOptions.For(server, account));
+        await using var user = new XmppClient(server.ClientOptions(account));
         await component.ConnectAsync();
         await user.ConnectAsync();
         var info = await user.Disco.QueryInfoAsync(Jid.Parse(server.ComponentDomain));

@@ -18,11 +18,11 @@ public sealed class ReliabilityTests(ServerFixture servers)
         var server = await servers.GetAsync(kind);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
         await using var relay = new TcpRelay(server.ClientPort);
-        var aOptions = ClientOptions.For(server, alice, "a");
+        var aOptions = server.ClientOptions(alice, "a");
         aOptions.Port = relay.Port;
         aOptions.Reconnect = Fast;
         await using var a = new XmppClient(aOptions);
-        await using var b = new XmppClient(ClientOptions.For(server, bob, "b"));
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
         var received = new ConcurrentQueue<string>();
         b.OnMessage((message, _) =>
         {
@@ -72,7 +72,7 @@ public sealed class ReliabilityTests(ServerFixture servers)
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
         await using var relay = new TcpRelay(server.ClientPort);
-        var options = ClientOptions.For(server, account);
+        var options = server.ClientOptions(account);
         options.Port = relay.Port;
         options.Reconnect = Fast;
         options.KeepAliveInterval = TimeSpan.FromSeconds(1);
@@ -103,9 +103,9 @@ public sealed class ReliabilityTests(ServerFixture servers)
     {
         await using var server = await Servers.StartNewAsync(Servers.Prosody);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        var aOptions = ClientOptions.For(server, alice, "a");
+        var aOptions = server.ClientOptions(alice, "a");
         aOptions.Reconnect = Fast;
-        var bOptions = ClientOptions.For(server, bob, "b");
+        var bOptions = server.ClientOptions(bob, "b");
         bOptions.Reconnect = Fast;
         var logPath = Path.Combine(Path.GetTempPath(), $"parley-kill-{Guid.NewGuid():N}.log");
         using var logs = new Support.CapturingLoggerFactory(logPath);

@@ -14,7 +14,7 @@ public sealed class TrafficLogTests(ServerFixture servers)
         var server = await servers.GetAsync(Servers.Prosody);
         var account = await server.CreateAccountAsync();
         using var logs = new CapturingLoggerFactory();
-        var options = ClientOptions.For(server, account);
+        var options = server.ClientOptions(account);
         await using (var client = new XmppClient(options, logs))
         {
             await client.ConnectAsync();

@@ -24,7 +24,7 @@ internal sealed class ImSession : IAsyncDisposable
     /// <summary>Connects a client for the account, with the server's certificate pinned.</summary>
     public async Task<XmppClient> ConnectAsync(TestAccount account, string resource = "test")
     {
-        var options = ClientOptions.For(Server, account, resource);
+        var options = Server.ClientOptions(account, resource);
         options.DefaultIqTimeout = Timeout;
         var client = new XmppClient(options);
         _clients.Add(client);

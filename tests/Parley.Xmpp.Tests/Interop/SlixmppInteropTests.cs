@@ -17,7 +17,7 @@ public sealed class SlixmppInteropTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var (parley, peer) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        await using var client = new XmppClient(ClientOptions.For(server, parley, "parley"));
+        await using var client = new XmppClient(server.ClientOptions(parley, "parley"));
         var received = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
         client.OnMessage(async (message, ct) =>
         {

@@ -186,7 +186,7 @@ public sealed class HttpUploadTests(ServerFixture servers) : IDisposable
     private static async Task<XmppClient> ConnectAsync(XmppTestServer server)
     {
         var account = await server.CreateAccountAsync();
-        var client = new XmppClient(ClientOptions.For(server, account, resource: "up"));
+        var client = new XmppClient(server.ClientOptions(account, resource: "up"));
         await client.ConnectAsync();
         return client;
     }

@@ -26,12 +26,10 @@ internal static class FileTransferHarness
     private const string ParleyDefault = "Parley SOCKS5, defaults (hash-used, <checksum/> after the data)";
     private const string ParleyHashInOffer = "Parley SOCKS5, JingleHashInOffer (SHA-256 pass before the offer)";
     private const string ParleyPageCache = "Parley SOCKS5, defaults but DirectFileWrites = false";
-    private const string ParleyIbb = "Parley IBB (SI), window 1";
-    private const string SlixmppIbb = "slixmpp IBB (xep_0047)";
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (HarnessArguments.Parse(args, ("--size-mb", 1024), ("--ibb-size-mb", 32), ("--block", 4096), ("--runs", 2), ("--socks5", 1), ("--ibb", 1), ("--raw", 1)) is not { } options)
+        if (HarnessArguments.Parse(args, ("--size-mb", 1024), ("--ibb-size-mb", 32), ("--block", 4096), ("--runs", 2), ("--socks5", 1), ("--ibb", 1), ("--raw", 1), ("--window", new FileTransferOptions().IbbWindow), ("--parley-block", 0)) is not { } options)
         {
             return 2;
         }
@@ -81,7 +79,7 @@ internal static class FileTransferHarness
 
             if (ibb)
             {
-                status |= await RunIbbAsync(server, prosody, root, ibbSizeMb * MiB, block, runs, options.Slixmpp, ct);
+                status |= await RunIbbAsync(server, prosody, root, ibbSizeMb * MiB, block, options["--parley-block"] is > 0 and var own ? own : block, options["--window"], runs, options.Slixmpp, ct);
             }
 
             Console.WriteLine();
@@ -181,12 +179,14 @@ internal static class FileTransferHarness
         return 0;
     }
 
-    private static async Task<int> RunIbbAsync(XmppTestServer server, ProsodyProcess? prosody, string root, long size, int block, int runs, bool slixmpp, CancellationToken ct)
+    private static async Task<int> RunIbbAsync(XmppTestServer server, ProsodyProcess? prosody, string root, long size, int block, int parleyBlock, int window, int runs, bool slixmpp, CancellationToken ct)
     {
-        Console.WriteLine($"== In-band bytestreams (XEP-0047) through Prosody: {size / MiB:N0} MB in {block}-byte blocks, stop-and-wait, {runs} round(s); disk file -> disk file ==");
+        Console.WriteLine($"== In-band bytestreams (XEP-0047) through Prosody: {size / MiB:N0} MB, {runs} round(s); disk file -> disk file ==");
+        var parleyIbb = $"Parley IBB (SI), {parleyBlock} B blocks, window {window}";
+        var slixmppIbb = $"slixmpp IBB (xep_0047), {block} B blocks, stop-and-wait";
         var source = await CreateFileAsync(Path.Combine(root, "ibb.bin"), size, ct);
         var inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
-        FileTransferOptions Ibb() => new() { IbbBlockSize = block, IbbWindow = 1, Socks5BindAddress = IPAddress.Loopback, UseServerProxy = false };
+        FileTransferOptions Ibb() => new() { IbbBlockSize = parleyBlock, IbbWindow = window, Socks5BindAddress = IPAddress.Loopback, UseServerProxy = false };
         await using var pair = await Pair.ConnectAsync(server, inbox, Ibb(), Ibb(), ct);
         var ibbOnly = new FileSendOptions { Methods = [FileTransferMethod.InBandBytestreams] };
         var warm = await CreateFileAsync(Path.Combine(root, "warm.bin"), 1 * MiB, ct);
@@ -194,18 +194,18 @@ internal static class FileTransferHarness
         File.Delete(warm);
 
         var withSlixmpp = slixmpp && await Slixmpp.EnsureInstalledAsync(ct);
-        var results = new Dictionary<string, List<Measurement>> { [ParleyIbb] = [] };
+        var results = new Dictionary<string, List<Measurement>> { [parleyIbb] = [] };
         if (withSlixmpp)
         {
-            results[SlixmppIbb] = [];
+            results[slixmppIbb] = [];
         }
 
         for (var round = 1; round <= runs; round++)
         {
             Console.WriteLine($"Round {round} of {runs} (load average {ParseHarness.LoadAverage()}):");
             var parley = await MeasureAsync(prosody, () => pair.SendAsync(source, ibbOnly, ct));
-            Print(ParleyIbb, size, parley, pair.LastResult);
-            results[ParleyIbb].Add(parley);
+            Print(parleyIbb, size, parley, pair.LastResult);
+            results[parleyIbb].Add(parley);
             if (withSlixmpp)
             {
                 if (await RunSlixmppIbbAsync(server, prosody, source, inbox, block, ct) is not { } other)
@@ -213,8 +213,8 @@ internal static class FileTransferHarness
                     return 1;
                 }
 
-                Print(SlixmppIbb, size, other, null);
-                results[SlixmppIbb].Add(other);
+                Print(slixmppIbb, size, other, null);
+                results[slixmppIbb].Add(other);
             }
         }
 
@@ -230,8 +230,8 @@ internal static class FileTransferHarness
         {
             var cpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ClientCpuSeconds));
             var serverCpu = results.ToDictionary(r => r.Key, r => r.Value.Min(m => m.ServerCpuSeconds ?? double.NaN));
-            Console.WriteLine($"Parley/slixmpp IBB throughput, wall clock (best run): {best[SlixmppIbb].Seconds / best[ParleyIbb].Seconds:F2}x (target >= 3x)");
-            Console.WriteLine($"Parley/slixmpp per CPU second of the client process:  {cpu[SlixmppIbb] / cpu[ParleyIbb]:F2}x; Prosody CPU per transfer: Parley {serverCpu[ParleyIbb]:F2} s, slixmpp {serverCpu[SlixmppIbb]:F2} s");
+            Console.WriteLine($"Parley/slixmpp IBB throughput, wall clock (best run): {best[slixmppIbb].Seconds / best[parleyIbb].Seconds:F2}x (target >= 3x)");
+            Console.WriteLine($"Parley/slixmpp per CPU second of the client process:  {cpu[slixmppIbb] / cpu[parleyIbb]:F2}x; Prosody CPU per transfer: Parley {serverCpu[parleyIbb]:F2} s, slixmpp {serverCpu[slixmppIbb]:F2} s");
         }
 
         return 0;

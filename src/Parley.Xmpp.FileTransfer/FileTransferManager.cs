@@ -425,6 +425,12 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             finally
             {
                 ArrayPool<byte>.Shared.Return(buffer);
+
+                // Blocks still in flight after a failure: their answers (errors once the stream is closed) are not wanted.
+                while (pending.TryDequeue(out var unanswered))
+                {
+                    _ = unanswered.Ack.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
             }
 
             // Every block is acknowledged: the file is delivered. libpurple never answers the close, so do not wait long.

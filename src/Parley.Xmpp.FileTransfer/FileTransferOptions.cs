@@ -15,8 +15,14 @@ public sealed class FileTransferOptions
     /// <summary>The largest in-band block size accepted when receiving; larger offers are refused with resource-constraint. Default 65535.</summary>
     public int IbbMaxBlockSize { get; set; } = MaxBlockSizeLimit;
 
-    /// <summary>How many in-band blocks may wait for their acknowledgement; default 1 (stop-and-wait).</summary>
-    public int IbbWindow { get; set; } = 1;
+    /// <summary>
+    /// How many in-band blocks may wait for their acknowledgement; default 8 (32 KiB of 4096-byte blocks), 1 is stop-and-wait.
+    /// XEP-0047 lets a sender go on without the answers and recommends waiting only against servers' rate limits; with a
+    /// few blocks in flight the server reads and writes several stanzas per wake-up, which halves its CPU per block and
+    /// doubles the throughput through Prosody (see benchmarks/). Every answer is still awaited, in order, and the first
+    /// error ends the stream.
+    /// </summary>
+    public int IbbWindow { get; set; } = 8;
 
     /// <summary>
     /// How long a sender waits for the answer to the in-band <c>&lt;close/&gt;</c>. Every block was acknowledged by then, so a

@@ -94,9 +94,9 @@ public sealed class FileTransferOptions
     public int MaxConcurrentIncoming { get; set; } = 16;
 
     /// <summary>
-    /// The buffer of a stream copy; default 512 KiB. A receiver holds two (one is received into while the other is written),
-    /// a sender of a stream that is not a file one; a file is sent with sendfile and read for its hash in 256 KiB blocks.
-    /// Memory per transfer stays at about twice this size.
+    /// The buffer of a stream copy; default 512 KiB. A receiver holds up to four (one is received into while the others are
+    /// hashed and written), a sender of a stream that is not a file one; a file is sent with sendfile and read for its hash in
+    /// 256 KiB blocks. Memory per transfer stays at about four times this size.
     /// </summary>
     public int BufferSize { get; set; } = 512 * 1024;
 

@@ -9,10 +9,12 @@ namespace Parley.Xmpp.FileTransfer;
 /// when the size (and the hash, when one was offered) match.
 /// </summary>
 /// <remarks>
-/// Bytes are received straight into one of two buffers (<see cref="GetMemory"/>, <see cref="AdvanceAsync"/>), hashed as
-/// they arrive, and a full buffer is written on the thread pool while the other fills: receiving, hashing and writing
-/// overlap, and nothing is copied between the socket and the file but by the kernel. With direct writes (Linux, large
-/// files) the file is opened with O_DIRECT and the kernel writes from these buffers to the disk without a page-cache copy.
+/// Bytes are received straight into one of up to four buffers (<see cref="GetMemory"/>, <see cref="AdvanceAsync"/>). A full
+/// buffer is hashed and then written on the thread pool while the next ones fill, so receiving, hashing (in order, one
+/// buffer after the other) and writing (several buffers at once) run side by side: on two cores the receiving thread
+/// only receives, and the disk gets more than one write at a time. Nothing is copied between the socket and the file but
+/// by the kernel. With direct writes (Linux, large files) the file is opened with O_DIRECT and the kernel writes from
+/// these buffers to the disk without a page-cache copy.
 /// </remarks>
 internal sealed partial class IncomingSink : IAsyncDisposable
 {
@@ -22,6 +24,9 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     /// <summary>O_DIRECT needs buffer addresses, file offsets and lengths in multiples of the logical block size; 4096 covers every common device.</summary>
     private const int Alignment = 4096;
 
+    /// <summary>Buffers of one sink: one being received into while up to three are hashed or written.</summary>
+    private const int MaxBuffers = 4;
+
     private readonly SafeFileHandle _file;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly string _folder;
@@ -30,10 +35,15 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     private readonly IProgress<FileTransferProgress>? _progress;
     private readonly FileTransferMethod _method;
     private readonly Memory<byte>[] _buffers;
+
+    /// <summary>Per buffer: its hash and write, done when the buffer is free again.</summary>
+    private readonly Task[] _busy;
     private int _current;
     private int _filled;
     private long _fileOffset;
-    private Task _writing = Task.CompletedTask;
+
+    /// <summary>Done when every buffer handed on so far is hashed: the next buffer's hash starts after it.</summary>
+    private Task _hashed = Task.CompletedTask;
     private bool _closed;
 
     private IncomingSink(SafeFileHandle file, bool direct, string tempPath, string folder, string name, long size, int bufferSize, IProgress<FileTransferProgress>? progress, FileTransferMethod method)
@@ -47,16 +57,23 @@ internal sealed partial class IncomingSink : IAsyncDisposable
         _progress = progress;
         _method = method;
 
-        // A small file gets a buffer of its size; both halves of one pinned array start on an aligned address.
+        // A small file gets one buffer of its size; all buffers are parts of one pinned array, each on an aligned address.
         var length = (int)Math.Min(RoundUp(bufferSize), RoundUp(Math.Max(size, 1)));
-        var array = GC.AllocateUninitializedArray<byte>((2 * length) + Alignment, pinned: true);
+        var count = (int)Math.Clamp((size + length - 1) / length, 1, MaxBuffers);
+        var array = GC.AllocateUninitializedArray<byte>((count * length) + Alignment, pinned: true);
         var start = (int)((Alignment - (Marshal.UnsafeAddrOfPinnedArrayElement(array, 0) % Alignment)) % Alignment);
-        _buffers = [array.AsMemory(start, length), array.AsMemory(start + length, length)];
+        _buffers = new Memory<byte>[count];
+        _busy = new Task[count];
+        for (var i = 0; i < count; i++)
+        {
+            _buffers[i] = array.AsMemory(start + (i * length), length);
+            _busy[i] = Task.CompletedTask;
+        }
     }
 
     public string TempPath { get; }
 
-    /// <summary>Bytes received and hashed (the last of them may still be on their way to the file).</summary>
+    /// <summary>Bytes received (the last of them may still be on their way through the hash and to the file).</summary>
     public long Written { get; private set; }
 
     public string? Sha256 { get; private set; }
@@ -81,14 +98,13 @@ internal sealed partial class IncomingSink : IAsyncDisposable
         return buffer.Slice(_filled, (int)Math.Min(buffer.Length - _filled, _size - Written));
     }
 
-    /// <summary>Takes <paramref name="count"/> bytes put into <see cref="GetMemory"/>: hashes them, and writes the buffer once it is full or the file is complete.</summary>
-    /// <exception cref="IOException">The previous write failed.</exception>
+    /// <summary>Takes <paramref name="count"/> bytes put into <see cref="GetMemory"/>; hands the buffer on to be hashed and written once it is full or the file is complete.</summary>
+    /// <exception cref="IOException">An earlier write failed.</exception>
     public async ValueTask AdvanceAsync(int count, CancellationToken cancellationToken)
     {
         var buffer = _buffers[_current];
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Math.Min(buffer.Length - _filled, _size - Written));
-        _hash.AppendData(buffer.Span.Slice(_filled, count));
         _filled += count;
         Written += count;
         _progress?.Report(new FileTransferProgress(Written, _size, _method));
@@ -123,7 +139,6 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     /// <exception cref="IOException">The last write failed.</exception>
     public async Task<string> CompleteAsync(string? expectedSha256)
     {
-        Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
         await CloseAsync(throwOnWriteFailure: true).ConfigureAwait(false);
         if (Written != _size)
         {
@@ -163,12 +178,12 @@ internal sealed partial class IncomingSink : IAsyncDisposable
 
     private static long RoundUp(long value) => (value + Alignment - 1) / Alignment * Alignment;
 
-    /// <summary>Starts writing the current buffer (after the previous write finished) and switches to the other one.</summary>
+    /// <summary>Hands the current buffer on to be hashed and written, and waits until the next buffer is free.</summary>
     private async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
-        await _writing.ConfigureAwait(false);
         var buffer = _buffers[_current];
-        var length = _filled;
+        var filled = _filled;
+        var length = filled;
         if (IsDirect && length % Alignment != 0)
         {
             // Only the file's last block is partial: written padded, cut to size when closing.
@@ -177,10 +192,31 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             length = padded;
         }
 
-        _writing = RandomAccess.WriteAsync(_file, buffer[..length], _fileOffset, cancellationToken).AsTask();
-        _fileOffset += _filled;
-        _current ^= 1;
+        var previous = _hashed;
+        var hashed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _hashed = hashed.Task;
+        var offset = _fileOffset;
+        _busy[_current] = Task.Run(() => HashAndWriteAsync(buffer, filled, length, offset, previous, hashed, cancellationToken), CancellationToken.None);
+        _fileOffset += filled;
+        _current = (_current + 1) % _buffers.Length;
         _filled = 0;
+        await _busy[_current].ConfigureAwait(false);
+    }
+
+    /// <summary>Hashes the buffer after the ones before it, then writes it (beside the writes of other buffers).</summary>
+    private async Task HashAndWriteAsync(Memory<byte> buffer, int filled, int length, long offset, Task previous, TaskCompletionSource hashed, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await previous.ConfigureAwait(false);
+            _hash.AppendData(buffer.Span[..filled]);
+        }
+        finally
+        {
+            hashed.SetResult();
+        }
+
+        await RandomAccess.WriteAsync(_file, buffer[..length], offset, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask CloseAsync(bool throwOnWriteFailure)
@@ -195,7 +231,8 @@ internal sealed partial class IncomingSink : IAsyncDisposable
         {
             if (throwOnWriteFailure)
             {
-                await _writing.ConfigureAwait(false);
+                await Task.WhenAll(_busy).ConfigureAwait(false);
+                Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
                 if (IsDirect && RandomAccess.GetLength(_file) != _fileOffset)
                 {
                     RandomAccess.SetLength(_file, _fileOffset);
@@ -203,8 +240,8 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             }
             else
             {
-                // Abandoned: wait for the write in flight only so that the handle and buffers are not in use; its outcome does not matter.
-                await _writing.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                // Abandoned: wait for the work in flight only so that the handle, hash and buffers are not in use; its outcome does not matter.
+                await Task.WhenAll(_busy).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
         finally

@@ -209,7 +209,7 @@ public sealed partial class FileTransferManager
         var session = new JingleSession(self, to, sid, weInitiated: true, JingleElement.ContentName, "initiator", file.ToDescription(), abort);
         var key = (to.ToString(), sid);
         _jingle[key] = session;
-        var counter = new SendCounter(size, progress);
+        var counter = new SendCounter(size, progress, KnownSha256(options));
         var started = Stopwatch.GetTimestamp();
         var transport = transports.Contains(FileTransferMethod.Socks5Bytestreams) ? FileTransferMethod.Socks5Bytestreams : FileTransferMethod.InBandBytestreams;
         string? fallback = null;

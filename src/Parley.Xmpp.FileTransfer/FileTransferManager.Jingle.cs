@@ -337,7 +337,12 @@ public sealed partial class FileTransferManager
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && session.Terminated.Task.IsCompletedSuccessfully)
         {
             var reason = session.Terminated.Task.Result;
-            throw new FileTransferException(counter.Read == 0 ? ErrorFor(reason) : FileTransferError.Aborted, $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {reason}.", ex);
+
+            // media-error once every byte is delivered is the receiver rejecting the content (its hash check), as in the verdict
+            // above; it can arrive while we still wait for the stream's end.
+            var error = counter.Read == 0 ? ErrorFor(reason)
+                : counter.Acknowledged == size && reason.Condition == "media-error" ? FileTransferError.HashMismatch : FileTransferError.Aborted;
+            throw new FileTransferException(error, $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {reason}.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

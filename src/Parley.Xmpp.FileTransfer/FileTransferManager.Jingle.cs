@@ -337,12 +337,7 @@ public sealed partial class FileTransferManager
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && session.Terminated.Task.IsCompletedSuccessfully)
         {
             var reason = session.Terminated.Task.Result;
-
-            // media-error once every byte is delivered is the receiver rejecting the content (its hash check), as in the verdict
-            // above; it can arrive while we still wait for the stream's end.
-            var error = counter.Read == 0 ? ErrorFor(reason)
-                : counter.Acknowledged == size && reason.Condition == "media-error" ? FileTransferError.HashMismatch : FileTransferError.Aborted;
-            throw new FileTransferException(error, $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {reason}.", ex);
+            throw new FileTransferException(counter.Read == 0 ? ErrorFor(reason) : ErrorAfterData(reason), $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {reason}.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -351,9 +346,9 @@ public sealed partial class FileTransferManager
         }
         catch (FileTransferException ex)
         {
-            if (session.Terminated.Task.IsCompletedSuccessfully && ex.Error is not (FileTransferError.Declined or FileTransferError.NoCommonMethod))
+            if (session.Terminated.Task.IsCompletedSuccessfully && ex.Error is not (FileTransferError.Declined or FileTransferError.NoCommonMethod or FileTransferError.HashMismatch))
             {
-                throw new FileTransferException(FileTransferError.Aborted, $"{to} ended the session: {session.Terminated.Task.Result}.", ex);
+                throw new FileTransferException(ErrorAfterData(session.Terminated.Task.Result), $"{to} ended the session: {session.Terminated.Task.Result}.", ex);
             }
 
             await TerminateQuietlyAsync(endpoint, session, ReasonFor(ex)).ConfigureAwait(false);
@@ -369,6 +364,11 @@ public sealed partial class FileTransferManager
             _jingle.TryRemove(new KeyValuePair<(string, string), JingleSession>(key, session));
             session.S5b?.Dispose();
         }
+
+        // media-error once every byte is delivered is the receiver rejecting the content (its hash check), as in the verdict
+        // above; it may arrive while we still wait for the stream's end.
+        FileTransferError ErrorAfterData(JingleReason reason) =>
+            reason.Condition == "media-error" && counter.Acknowledged == size ? FileTransferError.HashMismatch : FileTransferError.Aborted;
 
         // XEP-0234 §8: an offer with <hash-used/> is followed by a session-info <checksum/> with the value, once every
         // byte was read (and hashed). Failures are logged: the receiver then reports the missing checksum itself.

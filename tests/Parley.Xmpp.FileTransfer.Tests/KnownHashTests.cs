@@ -25,6 +25,8 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
         SiInBand,
     }
 
+    public static TheoryData<string> Kinds => Servers.Kinds;
+
     public static TheoryData<string, Route> KindsAndRoutes
     {
         get
@@ -226,6 +228,29 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
         Assert.Contains(sha, received.Error!.Message, StringComparison.Ordinal);
         Assert.Equal([wrong], _offered);
         Assert.Empty(Directory.GetFileSystemEntries(pair.Inbox));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task An_upload_link_with_a_known_hash_reads_the_content_once_and_reports_the_value(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        await using var sender = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "send"));
+        await using var ft = sender.AddExtension(new FileTransferManager(TransferPair.LoopbackOptions()));
+        await using var receiver = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "plain"));
+        await sender.ConnectAsync();
+        await receiver.ConnectAsync();
+        var (path, sha) = TestFiles.Create(_root, "linked.bin", 200_003, seed: 47);
+        await using var content = new CountingStream(File.OpenRead(path));
+
+        var result = await ft.SendFileAsync(receiver.Jid!, content, "linked.bin", 200_003, new FileSendOptions { Methods = [FileTransferMethod.HttpUpload], Sha256 = sha }).WaitAsync(Patience);
+
+        Assert.Equal(FileTransferMethod.HttpUpload, result.Method);
+        Assert.Equal(sha, result.Sha256);
+        Assert.Equal(200_003, result.Bytes);
+        Assert.Equal(200_003, content.BytesRead);
+        using var http = new HttpClient();
+        Assert.Equal(sha, Convert.ToHexStringLower(SHA256.HashData(await http.GetByteArrayAsync(result.Link))));
     }
 
     [Theory]

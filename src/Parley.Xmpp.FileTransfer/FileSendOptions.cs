@@ -35,6 +35,7 @@ public sealed class FileSendOptions
     /// <item>SI (XEP-0096): the hash is in the offer, so the content is read and hashed once more before the offer
     /// (only for seekable content; only when an SI offer is made).</item>
     /// </list>
+    /// With <see cref="Sha256"/> set, that value is offered whatever this says (it costs no pass over the content).
     /// </summary>
     public bool IncludeHash { get; init; } = true;
 
@@ -45,6 +46,20 @@ public sealed class FileSendOptions
     /// <see cref="IncludeHash"/>, otherwise the checksum follows the data as by default. Default false.
     /// </summary>
     public bool JingleHashInOffer { get; init; }
+
+    /// <summary>
+    /// The content's SHA-256 when the caller already knows it (computed when the file was made or fetched): 64 hexadecimal
+    /// digits, upper or lower case (results carry it in lower case). The sender then does not hash the bytes at all: SI and
+    /// Jingle offers carry this value (no pass before the offer, no <c>&lt;hash-used/&gt;</c>/<c>&lt;checksum/&gt;</c>),
+    /// nothing is hashed beside sendfile or in the copy loops, and <see cref="FileTransferResult.Sha256"/> is this value.
+    /// <para>
+    /// The sender does not re-verify it: a wrong value makes the receiver reject the file (its own hash check; a Jingle
+    /// send then fails with <see cref="FileTransferError.HashMismatch"/> and no other method is tried, as it would carry
+    /// the same value; over SI the sender is not told). Set, it wins over <see cref="IncludeHash"/> = false: offering a
+    /// known hash costs nothing. Default null (the sender computes the hash).
+    /// </para>
+    /// </summary>
+    public string? Sha256 { get; init; }
 
     /// <summary>The type of the link message of <see cref="FileTransferMethod.HttpUpload"/>; default chat.</summary>
     public MessageType LinkMessageType { get; init; } = MessageType.Chat;

@@ -38,7 +38,7 @@ public sealed partial class FileTransferManager
             throw new FileTransferException(FileTransferError.Timeout, "HTTP upload: the upload service did not answer the slot request.", ex);
         }
 
-        var counter = new SendCounter(size, progress);
+        var counter = new SendCounter(size, progress, KnownSha256(options));
         FileTransferLog.Uploading(_logger, fileName, size, slot.PutUrl.GetLeftPart(UriPartial.Path));
         using (var body = new UploadContent(content, size, counter))
         using (var request = new HttpRequestMessage(HttpMethod.Put, slot.PutUrl) { Content = body })

@@ -209,7 +209,7 @@ public sealed partial class FileTransferManager
         var session = new JingleSession(self, to, sid, weInitiated: true, JingleElement.ContentName, "initiator", file.ToDescription(), abort);
         var key = (to.ToString(), sid);
         _jingle[key] = session;
-        var counter = new SendCounter(size, progress);
+        var counter = new SendCounter(size, progress, KnownSha256(options));
         var started = Stopwatch.GetTimestamp();
         var transport = transports.Contains(FileTransferMethod.Socks5Bytestreams) ? FileTransferMethod.Socks5Bytestreams : FileTransferMethod.InBandBytestreams;
         string? fallback = null;
@@ -337,7 +337,7 @@ public sealed partial class FileTransferManager
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && session.Terminated.Task.IsCompletedSuccessfully)
         {
             var reason = session.Terminated.Task.Result;
-            throw new FileTransferException(counter.Read == 0 ? ErrorFor(reason) : FileTransferError.Aborted, $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {reason}.", ex);
+            throw new FileTransferException(counter.Read == 0 ? ErrorFor(reason) : ErrorAfterData(reason), $"{to} ended the session after {counter.Acknowledged} of {size} bytes: {reason}.", ex);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -346,9 +346,9 @@ public sealed partial class FileTransferManager
         }
         catch (FileTransferException ex)
         {
-            if (session.Terminated.Task.IsCompletedSuccessfully && ex.Error is not (FileTransferError.Declined or FileTransferError.NoCommonMethod))
+            if (session.Terminated.Task.IsCompletedSuccessfully && ex.Error is not (FileTransferError.Declined or FileTransferError.NoCommonMethod or FileTransferError.HashMismatch))
             {
-                throw new FileTransferException(FileTransferError.Aborted, $"{to} ended the session: {session.Terminated.Task.Result}.", ex);
+                throw new FileTransferException(ErrorAfterData(session.Terminated.Task.Result), $"{to} ended the session: {session.Terminated.Task.Result}.", ex);
             }
 
             await TerminateQuietlyAsync(endpoint, session, ReasonFor(ex)).ConfigureAwait(false);
@@ -364,6 +364,11 @@ public sealed partial class FileTransferManager
             _jingle.TryRemove(new KeyValuePair<(string, string), JingleSession>(key, session));
             session.S5b?.Dispose();
         }
+
+        // media-error once every byte is delivered is the receiver rejecting the content (its hash check), as in the verdict
+        // above; it may arrive while we still wait for the stream's end.
+        FileTransferError ErrorAfterData(JingleReason reason) =>
+            reason.Condition == "media-error" && counter.Acknowledged == size ? FileTransferError.HashMismatch : FileTransferError.Aborted;
 
         // XEP-0234 §8: an offer with <hash-used/> is followed by a session-info <checksum/> with the value, once every
         // byte was read (and hashed). Failures are logged: the receiver then reports the missing checksum itself.

@@ -43,7 +43,8 @@ public sealed partial class FileTransferManager
     /// Sends <paramref name="size"/> bytes of <paramref name="file"/> from its position with sendfile (the kernel moves the
     /// pages; no copy through this process), while another thread reads the same range and hashes it. The two read the
     /// file independently: a file changed during the send makes the receiver's hash differ from ours, so the receiver
-    /// rejects it rather than keep a file that does not match the checksum. Leaves the position after the range.
+    /// rejects it rather than keep a file that does not match the checksum. With the hash known (<see cref="FileSendOptions.Sha256"/>)
+    /// there is no hashing thread: the file is only sent. Leaves the position after the range.
     /// </summary>
     /// <exception cref="EndOfStreamException">The file got shorter during the send.</exception>
     /// <exception cref="SocketException">The connection broke.</exception>
@@ -51,6 +52,13 @@ public sealed partial class FileTransferManager
     private static async Task SendFileToSocketAsync(FileStream file, Socket socket, long size, SendCounter counter, CancellationToken cancellationToken)
     {
         var start = file.Position;
+        if (!counter.Hashes)
+        {
+            await SendRangeAsync(file, socket, start, size, counter, cancellationToken).ConfigureAwait(false);
+            file.Position = start + size;
+            return;
+        }
+
         var handle = file.SafeFileHandle;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
 
@@ -152,6 +160,12 @@ public sealed partial class FileTransferManager
             }
 
             sent += count;
+            if (!counter.Hashes)
+            {
+                // No hashing pass counts the bytes read: count them as they are sent.
+                counter.Count(count);
+            }
+
             counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);
         }
     }

@@ -95,11 +95,16 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     /// <exception cref="FileTransferException">Declined, no common method, the stream failed, or the peer aborted.</exception>
     /// <exception cref="XmppStanzaException">The peer or server answered the offer with an unexpected error.</exception>
     /// <exception cref="InvalidOperationException">Not attached or not connected.</exception>
-    /// <exception cref="ArgumentException"><paramref name="to"/> is a bare JID and the endpoint is a component.</exception>
+    /// <exception cref="ArgumentException"><paramref name="to"/> is a bare JID and the endpoint is a component, or <see cref="FileSendOptions.Sha256"/> is not 64 hexadecimal digits.</exception>
     /// <exception cref="IOException">The file could not be read.</exception>
     public async Task<FileTransferResult> SendFileAsync(Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        if (options is not null)
+        {
+            KnownSha256(options);
+        }
+
         var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         await using (file.ConfigureAwait(false))
         {
@@ -113,7 +118,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     /// (seekable content is rewound; other content only falls back when nothing was read).
     /// </summary>
     /// <param name="to">The receiver: a full JID, or a bare JID (a client: the online resource announcing the best method is chosen).</param>
-    /// <param name="content">The bytes, read from the current position; seekable content is read twice when the hash is offered.</param>
+    /// <param name="content">The bytes, read from the current position; seekable content is read twice when the hash is offered (unless <see cref="FileSendOptions.Sha256"/> gives it).</param>
     /// <param name="name">The file name offered.</param>
     /// <param name="size">How many bytes to send.</param>
     /// <param name="options">Methods, description, hash.</param>
@@ -123,7 +128,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
     /// <exception cref="FileTransferException">Declined, no common method, the stream failed, or the peer aborted.</exception>
     /// <exception cref="XmppStanzaException">The peer or server answered the offer with an unexpected error.</exception>
     /// <exception cref="InvalidOperationException">Not attached or not connected.</exception>
-    /// <exception cref="ArgumentException">A bare JID from a component, an empty name, a negative size, unreadable content or no method.</exception>
+    /// <exception cref="ArgumentException">A bare JID from a component, an empty name, a negative size, unreadable content, no method, or a
+    /// <see cref="FileSendOptions.Sha256"/> that is not 64 hexadecimal digits.</exception>
     /// <exception cref="EndOfStreamException">The content ended before <paramref name="size"/> bytes.</exception>
     public async Task<FileTransferResult> SendFileAsync(Jid to, Stream content, string name, long size, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -138,6 +144,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         }
 
         options ??= new FileSendOptions();
+        var knownSha256 = KnownSha256(options);
         var methods = options.Methods.Distinct().ToArray();
         if (methods.Length == 0)
         {
@@ -174,7 +181,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                 var result = step.Method switch
                 {
                     FileTransferMethod.Jingle => await SendJingleAsync(endpoint, self, step.To, content, name, size, options, methods,
-                        options.JingleHashInOffer ? await OfferHashAsync().ConfigureAwait(false) : null, progress, cancellationToken).ConfigureAwait(false),
+                        options.JingleHashInOffer || knownSha256 is not null ? await OfferHashAsync().ConfigureAwait(false) : null, progress, cancellationToken).ConfigureAwait(false),
                     FileTransferMethod.HttpUpload => await SendHttpUploadAsync(endpoint, step.To, content, name, size, options, attempts, progress, cancellationToken).ConfigureAwait(false),
                     _ => await SendSiAsync(endpoint, self, step.To, content, name, size, options, methods, await OfferHashAsync().ConfigureAwait(false), progress, cancellationToken).ConfigureAwait(false),
                 };
@@ -193,8 +200,10 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                 };
                 return result with { Attempts = attempts, FallbackReason = fallback };
             }
-            catch (Exception ex) when (ex is FileTransferException or XmppStanzaException && !cancellationToken.IsCancellationRequested && plan.Skip(i + 1).Any(s => s.Skipped is null))
+            catch (Exception ex) when (ex is FileTransferException or XmppStanzaException && !cancellationToken.IsCancellationRequested && plan.Skip(i + 1).Any(s => s.Skipped is null)
+                && !(knownSha256 is not null && ex is FileTransferException { Error: FileTransferError.HashMismatch }))
             {
+                // (A hash mismatch with the caller's hash is final: every other method would offer the same value.)
                 var error = ex is FileTransferException fte ? fte.Error : FileTransferError.NoCommonMethod;
                 var rewound = content.CanSeek || error is FileTransferError.Declined or FileTransferError.NoCommonMethod;
                 if (!rewound)
@@ -218,10 +227,15 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         lastFailure?.Throw();
         throw new InvalidOperationException("The send plan ended without a result.");
 
-        // The hash for an offer that carries it (SI, or Jingle with JingleHashInOffer): one extra pass over the content,
-        // made only when such an offer is about to be sent, and once per send.
+        // The hash for an offer that carries it (SI, or Jingle with JingleHashInOffer): the caller's, or one extra pass over
+        // the content, made only when such an offer is about to be sent, and once per send.
         async Task<string?> OfferHashAsync()
         {
+            if (knownSha256 is not null)
+            {
+                return knownSha256;
+            }
+
             if (sha256 is null && options.IncludeHash && content.CanSeek)
             {
                 sha256 = await HashAsync(content, size, cancellationToken).ConfigureAwait(false);
@@ -262,7 +276,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             throw new FileTransferException(FileTransferError.NoCommonMethod, $"{to} accepted the offer without choosing one of the offered stream methods.");
         }
 
-        var counter = new SendCounter(size, progress);
+        var counter = new SendCounter(size, progress, KnownSha256(options));
         string? fallback = null;
         if (method == FileTransferMethod.Socks5Bytestreams)
         {
@@ -324,6 +338,23 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         }
 
         _setupLock.Dispose();
+    }
+
+    /// <summary><see cref="FileSendOptions.Sha256"/> in lower case, or null when not set.</summary>
+    /// <exception cref="ArgumentException">It is not 64 hexadecimal digits.</exception>
+    private static string? KnownSha256(FileSendOptions options)
+    {
+        if (options.Sha256 is not { } value)
+        {
+            return null;
+        }
+
+        if (value.Length != 64 || !value.All(char.IsAsciiHexDigit))
+        {
+            throw new ArgumentException($"FileSendOptions.Sha256 must be 64 hexadecimal digits (a SHA-256); the {value.Length} characters given are not.", nameof(options));
+        }
+
+        return value.ToLowerInvariant();
     }
 
     private static async Task<string> HashAsync(Stream content, long size, CancellationToken cancellationToken)
@@ -770,11 +801,14 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
     private sealed record Streamhost(Jid Jid, string Host, int Port);
 
-    /// <summary>Counts and hashes what a sender reads, and reports progress as bytes are acknowledged.</summary>
-    private sealed class SendCounter(long size, IProgress<FileTransferProgress>? progress)
+    /// <summary>
+    /// Counts and hashes what a sender reads, and reports progress as bytes are acknowledged. Given the caller's
+    /// <paramref name="knownSha256"/>, it only counts and <see cref="Finish"/> returns that value.
+    /// </summary>
+    private sealed class SendCounter(long size, IProgress<FileTransferProgress>? progress, string? knownSha256 = null)
     {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private string? _finished;
+        private readonly IncrementalHash? _hash = knownSha256 is null ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
+        private string? _finished = knownSha256;
 
         public long Size => size;
 
@@ -782,11 +816,18 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
         public long Acknowledged { get; private set; }
 
+        /// <summary>Whether the bytes need hashing (no known hash).</summary>
+        public bool Hashes => _hash is not null;
+
+        /// <summary>Counts the bytes read, hashing them unless the hash is known.</summary>
         public void Hash(ReadOnlySpan<byte> data)
         {
-            _hash.AppendData(data);
+            _hash?.AppendData(data);
             Read += data.Length;
         }
+
+        /// <summary>Counts bytes that went out without passing through this process (sendfile) and need no hashing.</summary>
+        public void Count(int bytes) => Read += bytes;
 
         public void Acknowledge(int bytes, FileTransferMethod method)
         {
@@ -799,7 +840,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         {
             if (_finished is null)
             {
-                _finished = Convert.ToHexStringLower(_hash.GetHashAndReset());
+                _finished = Convert.ToHexStringLower(_hash!.GetHashAndReset());
                 _hash.Dispose();
             }
 

@@ -4,7 +4,7 @@ namespace Parley.Xmpp.FileTransfer;
 /// <param name="Sid">The stream id of the transfer.</param>
 /// <param name="Method">The method that carried the bytes.</param>
 /// <param name="Bytes">Bytes sent.</param>
-/// <param name="Sha256">The SHA-256 of the bytes sent, lower-case hex.</param>
+/// <param name="Sha256">The SHA-256 of the bytes sent, lower-case hex: computed while sending, or <see cref="FileSendOptions.Sha256"/> when given (not re-verified by the sender).</param>
 /// <param name="Elapsed">Time from the offer to the end of the stream.</param>
 /// <param name="FallbackReason">Why methods (or bytestreams) that were tried were given up, when the transfer fell back to another one.</param>
 public sealed record FileTransferResult(string Sid, FileTransferMethod Method, long Bytes, string Sha256, TimeSpan Elapsed, string? FallbackReason = null)

@@ -51,6 +51,45 @@ public sealed class FileTransferDeliveryTests(ServerFixture servers) : IDisposab
     }
 
     [Fact]
+    public async Task A_report_from_the_http_source_is_offered_with_the_hash_computed_while_downloading()
+    {
+        // Jingle offers <hash-used/> (no value) unless the sender knows the hash: a value in the offer means the
+        // delivery passed the one the HTTP source computed.
+        var server = await servers.GetAsync(Servers.Prosody);
+        using var intranet = new FakeIntranet();
+        var content = RandomNumberGenerator.GetBytes(200_003);
+        intranet.File("/reports/4321.pdf", content);
+        var settings = new Dictionary<string, string?> { ["Parley:Bots:reports:Report:UrlTemplate"] = intranet.Url("/reports/{project}.pdf") };
+        var bot = await BotHost.ConfigureAsync(settings, server, "reports", "Report");
+        await using var host = await BotHost.StartAsync(settings);
+        var received = new TaskCompletionSource<IncomingFileTransferEventArgs>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var offeredSha256 = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var user = await Person.ConnectAsync(server, configure: client =>
+        {
+            var ft = client.AddExtension(new FileTransferManager());
+            ft.IncomingPolicy = (offer, _) =>
+            {
+                offeredSha256.TrySetResult(offer.Sha256);
+                return ValueTask.FromResult(offer.Accept(_inbox));
+            };
+            ft.TransferReceived += (_, e) => received.TrySetResult(e);
+        });
+
+        await user.SayAsync(bot.Jid, "4321");
+
+        Assert.Equal("Fetching report 4321…", await user.NextBodyAsync());
+        Assert.Equal("Sending 4321.pdf (195.3 KB)…", await user.NextBodyAsync());
+        Assert.Equal("Delivered.", await user.NextBodyAsync());
+        Assert.Equal(Files.Sha256(content), await offeredSha256.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        var transfer = await received.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(transfer.Succeeded, transfer.ToString());
+        Assert.Equal(FileTransferMethod.Jingle, transfer.Method);
+        Assert.Equal(Files.Sha256(content), transfer.Sha256);
+        Assert.Equal(Files.Sha256(content), Files.Sha256(await File.ReadAllBytesAsync(transfer.Path!)));
+        await user.AssertNothingMoreAsync();
+    }
+
+    [Fact]
     public async Task A_declined_transfer_falls_back_to_a_link_and_says_why()
     {
         var server = await servers.GetAsync(Servers.Prosody);

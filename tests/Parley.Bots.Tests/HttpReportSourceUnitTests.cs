@@ -29,6 +29,30 @@ public sealed class HttpReportSourceUnitTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_temp));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_report_carries_the_SHA256_of_the_bytes_served(bool chunked)
+    {
+        // Larger than the download buffer, so the hash spans several reads.
+        var content = System.Security.Cryptography.RandomNumberGenerator.GetBytes(300_007);
+        if (chunked)
+        {
+            _intranet.Chunked("/r/21.pdf", content);
+        }
+        else
+        {
+            _intranet.File("/r/21.pdf", content);
+        }
+
+        var report = await Source(maxBytes: 1_000_000).FetchAsync("21", CancellationToken.None);
+        Assert.NotNull(report);
+        Assert.Equal(content.Length, report.Length);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content)), report.Sha256);
+        Assert.Equal(report.Sha256, Files.Sha256(await File.ReadAllBytesAsync(report.Path)));
+        HttpReportSource.Delete(report);
+    }
+
     [Fact]
     public async Task Basic_credentials_are_sent()
     {

@@ -58,6 +58,7 @@ public sealed class ReportSourceUnitTests : IDisposable
         Assert.Equal("inside", await File.ReadAllTextAsync(report.Path));
         Assert.False(report.IsTemporary);
         Assert.Equal("application/pdf", report.ContentType);
+        Assert.Null(report.Sha256); // nothing hashed it: the file transfer does
 
         var linked = await source.FetchAsync("inner", CancellationToken.None);
         Assert.NotNull(linked);

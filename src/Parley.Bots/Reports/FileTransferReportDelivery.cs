@@ -53,6 +53,9 @@ public sealed partial class FileTransferReportDelivery : IReportDelivery, IAsync
             MimeType = report.ContentType,
             Description = $"Report {report.FileName}",
             LinkMessageType = request.Request.Type,
+
+            // Known from the fetch (HTTP source): every method in turn offers it without reading the file to hash it.
+            Sha256 = report.Sha256,
             BeforeLinkAsync = async (attempts, ct) =>
             {
                 LogAttempts(context.Logger, report.FileName, request.Recipient.ToString(), attempts);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Cryptography;
 using System.Text;
 using Parley.Xmpp.Upload;
 
@@ -20,6 +21,7 @@ public enum HttpAuthenticationKind
 /// Reports from an HTTP(S) server: a URL template such as <c>https://intranet.example/reports/{project}.pdf</c>
 /// (the number is percent-encoded into it). 404/410 mean "no report"; other errors, timeouts and network
 /// failures mean "unavailable"; an answer larger than the maximum is refused while it streams to a temporary file.
+/// The download is hashed (SHA-256) as it is written, and the report carries the value (<see cref="ReportFile.Sha256"/>).
 /// </summary>
 public sealed class HttpReportSource : IReportSource
 {
@@ -120,6 +122,9 @@ public sealed class HttpReportSource : IReportSource
 
             Directory.CreateDirectory(folder);
             long length = 0;
+
+            // Hashing the bytes as they are written is what lets the file transfer skip its own pass over the file.
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
             await using (body.ConfigureAwait(false))
             {
@@ -136,13 +141,14 @@ public sealed class HttpReportSource : IReportSource
                             throw TooLarge(length);
                         }
 
+                        hash.AppendData(buffer, 0, read);
                         await file.WriteAsync(buffer.AsMemory(0, read), timeout.Token).ConfigureAwait(false);
                     }
                 }
             }
 
             var contentType = response.Content.Headers.ContentType?.MediaType ?? HttpUpload.GuessContentType(fileName);
-            return new ReportFile(path, fileName, length, contentType, IsTemporary: true);
+            return new ReportFile(path, fileName, length, contentType, IsTemporary: true) { Sha256 = Convert.ToHexStringLower(hash.GetHashAndReset()) };
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {

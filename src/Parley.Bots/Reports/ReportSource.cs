@@ -6,7 +6,14 @@ namespace Parley.Bots.Reports;
 /// <param name="Length">Its size in bytes.</param>
 /// <param name="ContentType">Its MIME type.</param>
 /// <param name="IsTemporary">Whether the bot deletes it after delivery (a downloaded copy).</param>
-public sealed record ReportFile(string Path, string FileName, long Length, string ContentType, bool IsTemporary);
+public sealed record ReportFile(string Path, string FileName, long Length, string ContentType, bool IsTemporary)
+{
+    /// <summary>
+    /// The file's SHA-256 (lower-case hex) when the source computed it while fetching (the HTTP source hashes the download as
+    /// it writes it), else <see langword="null"/>. Deliveries pass it on so the sender need not hash the file again.
+    /// </summary>
+    public string? Sha256 { get; init; }
+}
 
 /// <summary>Where reports come from.</summary>
 public interface IReportSource

@@ -29,6 +29,22 @@ public static class Servers
     /// <summary>Theory data: one row per server kind.</summary>
     public static TheoryData<string> Kinds => [.. All];
 
+    /// <summary>Theory data: one row per server kind and value, the server kind first.</summary>
+    /// <param name="values">The second column, e.g. the transports or inputs the test runs over.</param>
+    public static TheoryData<string, T> With<T>(params IEnumerable<T> values)
+    {
+        var data = new TheoryData<string, T>();
+        foreach (var kind in All)
+        {
+            foreach (var value in values)
+            {
+                data.Add(kind, value);
+            }
+        }
+
+        return data;
+    }
+
     /// <summary>Creates a server of the given kind (not started).</summary>
     /// <exception cref="ArgumentException"><paramref name="kind"/> is not one of <see cref="All"/>.</exception>
     public static XmppTestServer Create(string kind, XmppTestServerOptions? options = null) => kind switch

@@ -16,20 +16,7 @@ public sealed class JingleChecksumTests(ServerFixture servers) : IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(40);
     private readonly string _root = Directory.CreateTempSubdirectory("parley-jchecksum-").FullName;
 
-    public static TheoryData<string, FileTransferMethod> KindsAndTransports
-    {
-        get
-        {
-            var data = new TheoryData<string, FileTransferMethod>();
-            foreach (var kind in Servers.All)
-            {
-                data.Add(kind, FileTransferMethod.Socks5Bytestreams);
-                data.Add(kind, FileTransferMethod.InBandBytestreams);
-            }
-
-            return data;
-        }
-    }
+    public static TheoryData<string, FileTransferMethod> KindsAndTransports => Servers.With(FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams);
 
     public static TheoryData<string> Kinds => Servers.Kinds;
 

@@ -27,70 +27,18 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
 
     public static TheoryData<string> Kinds => Servers.Kinds;
 
-    public static TheoryData<string, Route> KindsAndRoutes
-    {
-        get
-        {
-            var data = new TheoryData<string, Route>();
-            foreach (var kind in Servers.All)
-            {
-                foreach (var route in Enum.GetValues<Route>())
-                {
-                    data.Add(kind, route);
-                }
-            }
+    public static TheoryData<string, Route> KindsAndRoutes => Servers.With(Enum.GetValues<Route>());
 
-            return data;
-        }
-    }
+    public static TheoryData<string, Route> KindsAndSiRoutes => Servers.With(Route.SiSocks5, Route.SiInBand);
 
-    public static TheoryData<string, Route> KindsAndSiRoutes
-    {
-        get
-        {
-            var data = new TheoryData<string, Route>();
-            foreach (var kind in Servers.All)
-            {
-                data.Add(kind, Route.SiSocks5);
-                data.Add(kind, Route.SiInBand);
-            }
-
-            return data;
-        }
-    }
-
-    public static TheoryData<string, FileTransferMethod> KindsAndJingleTransports
-    {
-        get
-        {
-            var data = new TheoryData<string, FileTransferMethod>();
-            foreach (var kind in Servers.All)
-            {
-                data.Add(kind, FileTransferMethod.Socks5Bytestreams);
-                data.Add(kind, FileTransferMethod.InBandBytestreams);
-            }
-
-            return data;
-        }
-    }
+    public static TheoryData<string, FileTransferMethod> KindsAndJingleTransports => Servers.With(FileTransferMethod.Socks5Bytestreams, FileTransferMethod.InBandBytestreams);
 
     public static TheoryData<string, string> KindsAndInvalidHashes
     {
         get
         {
             var valid = Convert.ToHexStringLower(SHA256.HashData("x"u8));
-            var data = new TheoryData<string, string>();
-            foreach (var kind in Servers.All)
-            {
-                data.Add(kind, string.Empty);
-                data.Add(kind, valid[..63]);
-                data.Add(kind, valid + "0");
-                data.Add(kind, "g" + valid[1..]);
-                data.Add(kind, " " + valid[1..]);
-                data.Add(kind, Convert.ToBase64String(SHA256.HashData("x"u8)));
-            }
-
-            return data;
+            return Servers.With(string.Empty, valid[..63], valid + "0", "g" + valid[1..], " " + valid[1..], Convert.ToBase64String(SHA256.HashData("x"u8)));
         }
     }
 

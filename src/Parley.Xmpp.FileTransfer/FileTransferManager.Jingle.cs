@@ -452,7 +452,8 @@ public sealed partial class FileTransferManager
         FileTransferError.Declined => new JingleReason("decline", error.Message),
         FileTransferError.NoCommonMethod => new JingleReason("unsupported-transports", error.Message),
         FileTransferError.StreamFailed => new JingleReason("failed-transport", error.Message),
-        FileTransferError.SizeMismatch or FileTransferError.HashMismatch => new JingleReason("media-error", error.Message),
+        // XEP-0234 §9.2 (File too Large): a receiver that cannot store more ends the session with media-error.
+        FileTransferError.SizeMismatch or FileTransferError.HashMismatch or FileTransferError.StorageFailed => new JingleReason("media-error", error.Message),
         FileTransferError.Timeout => new JingleReason("timeout", error.Message),
         FileTransferError.Protocol => new JingleReason("failed-application", error.Message),
         _ => new JingleReason("cancel", error.Message),

@@ -99,7 +99,7 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     }
 
     /// <summary>Takes <paramref name="count"/> bytes put into <see cref="GetMemory"/>; hands the buffer on to be hashed and written once it is full or the file is complete.</summary>
-    /// <exception cref="IOException">An earlier write failed.</exception>
+    /// <exception cref="FileTransferException">An earlier write failed (<see cref="FileTransferError.StorageFailed"/>).</exception>
     public async ValueTask AdvanceAsync(int count, CancellationToken cancellationToken)
     {
         var buffer = _buffers[_current];
@@ -115,8 +115,7 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     }
 
     /// <summary>Takes bytes from elsewhere (in-band blocks): copies them into the buffers.</summary>
-    /// <exception cref="FileTransferException">More bytes than offered (<see cref="FileTransferError.SizeMismatch"/>).</exception>
-    /// <exception cref="IOException">A write failed.</exception>
+    /// <exception cref="FileTransferException">More bytes than offered (<see cref="FileTransferError.SizeMismatch"/>), or a write failed (<see cref="FileTransferError.StorageFailed"/>).</exception>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (data.Length > _size - Written)
@@ -135,8 +134,7 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     }
 
     /// <summary>Checks size and hash, then moves the file into place under a name not yet taken. Returns the path.</summary>
-    /// <exception cref="FileTransferException">Size or hash mismatch; the temporary file is deleted.</exception>
-    /// <exception cref="IOException">The last write failed.</exception>
+    /// <exception cref="FileTransferException">Size or hash mismatch (the temporary file is deleted), or a write or the move failed (<see cref="FileTransferError.StorageFailed"/>).</exception>
     public async Task<string> CompleteAsync(string? expectedSha256)
     {
         await CloseAsync(throwOnWriteFailure: true).ConfigureAwait(false);
@@ -165,6 +163,10 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             catch (IOException) when (attempt < 1000 && File.Exists(target))
             {
                 // Taken: try the next name.
+            }
+            catch (IOException ex)
+            {
+                throw StorageFailure(ex);
             }
         }
     }
@@ -216,7 +218,24 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             hashed.SetResult();
         }
 
-        await RandomAccess.WriteAsync(_file, buffer[..length], offset, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RandomAccess.WriteAsync(_file, buffer[..length], offset, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw StorageFailure(ex);
+        }
+    }
+
+    /// <summary>
+    /// Why the file could not be kept (a full disk, an I/O error), as the receiver's event and the sender's error say it:
+    /// the path of the temporary file is ours, not the sender's business.
+    /// </summary>
+    private FileTransferException StorageFailure(IOException error)
+    {
+        var reason = error.Message.Replace($" : '{TempPath}'", string.Empty, StringComparison.Ordinal).Replace(TempPath, _name, StringComparison.Ordinal);
+        return new FileTransferException(FileTransferError.StorageFailed, $"Could not store {_name}: {reason}", error);
     }
 
     private async ValueTask CloseAsync(bool throwOnWriteFailure)
@@ -233,9 +252,16 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             {
                 await Task.WhenAll(_busy).ConfigureAwait(false);
                 Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
-                if (IsDirect && RandomAccess.GetLength(_file) != _fileOffset)
+                try
                 {
-                    RandomAccess.SetLength(_file, _fileOffset);
+                    if (IsDirect && RandomAccess.GetLength(_file) != _fileOffset)
+                    {
+                        RandomAccess.SetLength(_file, _fileOffset);
+                    }
+                }
+                catch (IOException ex)
+                {
+                    throw StorageFailure(ex);
                 }
             }
             else

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using Parley.Testing;
 using Parley.Xmpp;
 using Parley.Xmpp.FileTransfer;
+using Xunit.Abstractions;
 
 namespace Parley.Cli.Tests;
 
@@ -12,7 +13,7 @@ namespace Parley.Cli.Tests;
 /// reason, leave nothing in the folder, and the receiver must go on to take the next file intact.
 /// </summary>
 [Collection(ServerFixture.CollectionName)]
-public sealed class FullDiskTests(ServerFixture servers)
+public sealed class FullDiskTests(ServerFixture servers, ITestOutputHelper output)
 {
     [Theory]
     [InlineData(3_000_000)] // below IncomingSink.DirectMinimumSize: written through the page cache
@@ -26,6 +27,7 @@ public sealed class FullDiskTests(ServerFixture servers)
         var (code, stdout, stderr) = await CliTests.RunAsync(["send-file", disk.ReceiverJid, big, .. disk.SenderArguments], disk.Sender.Password);
 
         var context = $"exit {code}\nstderr: {stderr}\nstdout: {stdout}\nreceiver:\n{disk.Diagnostics()}";
+        output.WriteLine(context);
         Assert.True(code == 1, context);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.True(line.StartsWith("parley: ", StringComparison.Ordinal), context);
@@ -55,6 +57,7 @@ public sealed class FullDiskTests(ServerFixture servers)
         var error = await Assert.ThrowsAsync<FileTransferException>(
             () => transfers.SendFileAsync(Jid.Parse(disk.ReceiverJid), big, options).WaitAsync(TimeSpan.FromSeconds(30)));
 
+        output.WriteLine($"{error.Message}\nreceiver:\n{disk.Diagnostics()}");
         Assert.True(error.Message.Contains("could not store big report.bin: No space left on device", StringComparison.OrdinalIgnoreCase), $"{error.Message}\nreceiver:\n{disk.Diagnostics()}");
         Assert.DoesNotContain(disk.Folder, error.Message, StringComparison.Ordinal);
         await disk.AssertFailedAndEmptyAsync("big report.bin");
@@ -126,6 +129,9 @@ public sealed class FullDiskTests(ServerFixture servers)
         {
             var failed = await WaitForLineAsync($"failed {name} from ", TimeSpan.FromSeconds(20));
             Assert.Contains("No space left on device", failed, StringComparison.Ordinal);
+
+            // The sender took that for the answer: the same file was not offered again over another method.
+            Assert.Single(Output(), l => l.StartsWith($"accepting {name} ", StringComparison.Ordinal));
             Assert.DoesNotContain(Output(), l => l.StartsWith("   at ", StringComparison.Ordinal));
             Assert.Empty(Directory.GetFileSystemEntries(FolderInside));
             Assert.Empty(Directory.GetFileSystemEntries(Folder));

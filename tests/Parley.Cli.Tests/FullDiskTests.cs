@@ -39,29 +39,42 @@ public sealed class FullDiskTests(ServerFixture servers, ITestOutputHelper outpu
     }
 
     [Theory]
-    [InlineData(false)] // SI (XEP-0096) over in-band bytestreams
-    [InlineData(true)] // Jingle over in-band bytestreams (XEP-0261)
-    public async Task An_in_band_transfer_to_a_full_disk_fails_on_both_sides_and_the_receiver_takes_the_next_file(bool jingle)
+    [InlineData(FileTransferMethod.InBandBytestreams)] // SI (XEP-0096) over in-band bytestreams
+    [InlineData(FileTransferMethod.Jingle, FileTransferMethod.InBandBytestreams)] // Jingle over in-band bytestreams (XEP-0261)
+    public async Task An_in_band_transfer_to_a_full_disk_fails_on_both_sides_and_the_receiver_takes_the_next_file(params FileTransferMethod[] methods)
     {
         // The CLI sends over the best method; the library's sender picks in-band bytestreams for us.
         await using var disk = await FullDiskReceiver.StartAsync(await servers.GetAsync(Servers.Prosody));
-        var big = disk.CreateSourceFile("big report.bin", 3_000_000);
-        await using var client = new XmppClient(disk.Server.ClientOptions(disk.Sender, "ibb"));
-        var transfers = client.AddExtension(new FileTransferManager());
-        await client.ConnectAsync();
-        FileSendOptions options = new()
-        {
-            Methods = jingle ? [FileTransferMethod.Jingle, FileTransferMethod.InBandBytestreams] : [FileTransferMethod.InBandBytestreams],
-        };
+        var error = await SendBigFileAsync(disk, methods);
 
-        var error = await Assert.ThrowsAsync<FileTransferException>(
-            () => transfers.SendFileAsync(Jid.Parse(disk.ReceiverJid), big, options).WaitAsync(TimeSpan.FromSeconds(30)));
-
-        output.WriteLine($"{error.Message}\nreceiver:\n{disk.Diagnostics()}");
         Assert.True(error.Message.Contains("could not store big report.bin: No space left on device", StringComparison.OrdinalIgnoreCase), $"{error.Message}\nreceiver:\n{disk.Diagnostics()}");
         Assert.DoesNotContain(disk.Folder, error.Message, StringComparison.Ordinal);
         await disk.AssertFailedAndEmptyAsync("big report.bin");
         await disk.AssertReceivesASmallFileAsync();
+    }
+
+    [Fact]
+    public async Task Si_over_socks5_to_a_full_disk_is_not_taken_for_delivered()
+    {
+        // SI over SOCKS5 has no way to say why: the receiver resets the connection, where closing it means "all arrived".
+        await using var disk = await FullDiskReceiver.StartAsync(await servers.GetAsync(Servers.Prosody));
+        var error = await SendBigFileAsync(disk, [FileTransferMethod.Socks5Bytestreams]);
+
+        Assert.True(error.Error == FileTransferError.StreamFailed && error.Message.Contains("The SOCKS5 stream broke", StringComparison.Ordinal), $"{error.Error}: {error.Message}\nreceiver:\n{disk.Diagnostics()}");
+        await disk.AssertFailedAndEmptyAsync("big report.bin");
+        await disk.AssertReceivesASmallFileAsync();
+    }
+
+    private async Task<FileTransferException> SendBigFileAsync(FullDiskReceiver disk, FileTransferMethod[] methods)
+    {
+        var big = disk.CreateSourceFile("big report.bin", 3_000_000);
+        await using var client = new XmppClient(disk.Server.ClientOptions(disk.Sender, "lib"));
+        var transfers = client.AddExtension(new FileTransferManager());
+        await client.ConnectAsync();
+        var error = await Assert.ThrowsAsync<FileTransferException>(
+            () => transfers.SendFileAsync(Jid.Parse(disk.ReceiverJid), big, new FileSendOptions { Methods = methods }).WaitAsync(TimeSpan.FromSeconds(30)));
+        output.WriteLine($"{string.Join('+', methods)}: {error.Error}: {error.Message}\nreceiver:\n{disk.Diagnostics()}");
+        return error;
     }
 
     /// <summary>

@@ -91,6 +91,13 @@ internal sealed partial class IncomingSink : IAsyncDisposable
         return new IncomingSink(file, direct is not null, temp, folder, name, size, bufferSize, progress, method);
     }
 
+    /// <summary>Whether a <see cref="FileTransferError.StorageFailed"/> failure is the disk (or quota) being full.</summary>
+    public static bool IsOutOfSpace(FileTransferException error) => error.InnerException is IOException
+    {
+        // ENOSPC, EDQUOT (Linux; .NET gives the errno as HResult on Unix), ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL.
+        HResult: 28 or 122 or unchecked((int)0x80070070) or unchecked((int)0x80070027),
+    };
+
     /// <summary>Where the next bytes go: the free part of the current buffer, never more than the bytes still expected.</summary>
     public Memory<byte> GetMemory()
     {

@@ -26,6 +26,9 @@ public enum FileTransferError
 
     /// <summary>The peer did not answer or stopped sending in time.</summary>
     Timeout,
+
+    /// <summary>The receiving side could not store the file: the disk is full, the folder is not writable, a write failed.</summary>
+    StorageFailed,
 }
 
 /// <summary>A file transfer failed for a reason outside the caller's code.</summary>

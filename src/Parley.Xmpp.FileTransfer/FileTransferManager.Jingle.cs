@@ -326,7 +326,7 @@ public sealed partial class FileTransferManager
 
             if (!verdict.IsSuccess)
             {
-                throw new FileTransferException(verdict.Condition == "media-error" ? FileTransferError.HashMismatch : FileTransferError.Aborted,
+                throw new FileTransferException(verdict is { Condition: "media-error", FileTooLarge: false } ? FileTransferError.HashMismatch : FileTransferError.Aborted,
                     $"{to} did not accept the file it received: {verdict}.");
             }
 
@@ -366,9 +366,9 @@ public sealed partial class FileTransferManager
         }
 
         // media-error once every byte is delivered is the receiver rejecting the content (its hash check), as in the verdict
-        // above; it may arrive while we still wait for the stream's end.
+        // above; it may arrive while we still wait for the stream's end. With <file-too-large/> it had no room to store it.
         FileTransferError ErrorAfterData(JingleReason reason) =>
-            reason.Condition == "media-error" && counter.Acknowledged == size ? FileTransferError.HashMismatch : FileTransferError.Aborted;
+            reason is { Condition: "media-error", FileTooLarge: false } && counter.Acknowledged == size ? FileTransferError.HashMismatch : FileTransferError.Aborted;
 
         // XEP-0234 §8: an offer with <hash-used/> is followed by a session-info <checksum/> with the value, once every
         // byte was read (and hashed). Failures are logged: the receiver then reports the missing checksum itself.
@@ -453,6 +453,12 @@ public sealed partial class FileTransferManager
         FileTransferError.NoCommonMethod => new JingleReason("unsupported-transports", error.Message),
         FileTransferError.StreamFailed => new JingleReason("failed-transport", error.Message),
         FileTransferError.SizeMismatch or FileTransferError.HashMismatch => new JingleReason("media-error", error.Message),
+
+        // XEP-0234 §9.2 (File too Large): a receiver out of room says media-error with <file-too-large/>. Other storage
+        // failures (an I/O error, a folder not writable) are ours in processing the file: failed-application.
+        FileTransferError.StorageFailed => IncomingSink.IsOutOfSpace(error)
+            ? new JingleReason("media-error", error.Message, FileTooLarge: true)
+            : new JingleReason("failed-application", error.Message),
         FileTransferError.Timeout => new JingleReason("timeout", error.Message),
         FileTransferError.Protocol => new JingleReason("failed-application", error.Message),
         _ => new JingleReason("cancel", error.Message),

@@ -334,7 +334,19 @@ public sealed partial class FileTransferManager
             else
             {
                 var reason = ReasonFor(args.Error!);
-                AfterAck(session, JingleActions.SessionTerminate, _ => TerminateQuietlyAsync(endpoint, session, reason));
+                var told = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                incoming.PeerTold = told.Task;
+                AfterAck(session, JingleActions.SessionTerminate, async _ =>
+                {
+                    try
+                    {
+                        await TerminateQuietlyAsync(endpoint, session, reason).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        told.TrySetResult();
+                    }
+                });
             }
         }
 

@@ -260,6 +260,7 @@ public sealed partial class FileTransferManager
         private IbbSequence _sequence;
         private int _blockSize;
         private bool _finished;
+        private bool _failed;
         private bool _awaitingChecksum;
 
         public IncomingSession(FileTransferManager manager, IncomingFileOffer offer, FileOfferDecision decision)
@@ -270,6 +271,12 @@ public sealed partial class FileTransferManager
         }
 
         public IncomingFileOffer Offer { get; }
+
+        /// <summary>
+        /// Done when the sender was told why the transfer failed (a Jingle session-terminate answered, or given up on).
+        /// A failed SOCKS5 stream is cut only then: the sender learns the reason before it sees the connection break.
+        /// </summary>
+        public Task PeerTold { get; set; } = Task.CompletedTask;
 
         /// <summary>
         /// The offer announced its SHA-256 with <c>&lt;hash-used/&gt;</c> (XEP-0234): the value comes in a
@@ -331,10 +338,11 @@ public sealed partial class FileTransferManager
             }
         }
 
-        /// <summary>Takes the session for a stream method; false when it already has a stream or has ended.</summary>
+        /// <summary>Takes the session for a stream method; false when it already has a stream or has ended, or the file cannot be created (the session then ends).</summary>
         public async Task<bool> ClaimAsync(FileTransferMethod method, int blockSize = 0)
         {
             await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            FileTransferException failure;
             try
             {
                 if (_finished || _method is not null)
@@ -348,10 +356,17 @@ public sealed partial class FileTransferManager
                 StartTimer(_manager._options.IdleTimeout);
                 return true;
             }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                failure = new FileTransferException(FileTransferError.StorageFailed, $"Could not create a file in the receiving folder: {ex.Message}", ex);
+            }
             finally
             {
                 _gate.Release();
             }
+
+            await FinishAsync(failure).ConfigureAwait(false);
+            return false;
         }
 
         public async Task ReceiveBlockAsync(XmppElement data, CancellationToken cancellationToken)
@@ -411,8 +426,9 @@ public sealed partial class FileTransferManager
 
             if (failure is not null)
             {
+                // The error answer ends the stream: the sender must close it (XEP-0047 §2.2). A <close/> of ours would
+                // reach the sender before the answer and end its send without the reason.
                 await FinishAsync(failure).ConfigureAwait(false);
-                await _manager.CloseQuietlyAsync(_manager._endpoint!, Offer.From, Offer.Sid).ConfigureAwait(false);
                 throw new XmppStanzaException(failure.Error == FileTransferError.Protocol
                     ? new StanzaError("unexpected-request", StanzaErrorType.Cancel, failure.Message)
                     : StanzaError.NotAcceptable(failure.Message));
@@ -469,9 +485,21 @@ public sealed partial class FileTransferManager
             {
                 await FinishAsync(new FileTransferException(FileTransferError.StreamFailed, $"The SOCKS5 stream broke: {ex.Message}", ex)).ConfigureAwait(false);
             }
+            catch (FileTransferException ex)
+            {
+                // The file could not be stored.
+                await FinishAsync(ex).ConfigureAwait(false);
+            }
             finally
             {
-                // Closing tells the sender every byte arrived.
+                // Closing tells the sender every byte arrived; an SI sender has nothing else to go by. A transfer that
+                // failed resets the connection instead, once a Jingle sender was told why.
+                if (Volatile.Read(ref _failed))
+                {
+                    await PeerTold.WaitAsync(_manager._options.NegotiationTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    socket.LingerState = new LingerOption(true, 0);
+                }
+
                 socket.Dispose();
             }
         }
@@ -522,7 +550,7 @@ public sealed partial class FileTransferManager
                         }
                         catch (IOException ex)
                         {
-                            error = new FileTransferException(FileTransferError.StreamFailed, $"Could not save the file: {ex.Message}", ex);
+                            error = new FileTransferException(FileTransferError.StorageFailed, $"Could not save the file: {ex.Message}", ex);
                         }
                     }
 
@@ -538,6 +566,7 @@ public sealed partial class FileTransferManager
                 _gate.Release();
             }
 
+            Volatile.Write(ref _failed, error is not null);
             Dispose();
             _manager.OnIncomingEnded(this, new IncomingFileTransferEventArgs(Offer, _method, path, _sink?.Written ?? 0, error is null ? _sink?.Sha256 : null, error));
         }

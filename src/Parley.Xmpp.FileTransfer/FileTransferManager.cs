@@ -158,7 +158,8 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
         var start = content.CanSeek ? content.Position : -1;
         string? sha256 = null;
 
-        var declined = false;
+        // Why the same client is not offered the file again over another direct method, once it answered.
+        string? notAgain = null;
         System.Runtime.ExceptionServices.ExceptionDispatchInfo? lastFailure = null;
         for (var i = 0; i < plan.Count; i++)
         {
@@ -169,10 +170,11 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                 continue;
             }
 
-            if (declined && step.Method != FileTransferMethod.HttpUpload)
+            if (notAgain is not null && step.Method != FileTransferMethod.HttpUpload)
             {
-                // A decline is the user's answer: the same client is not asked again over another protocol.
-                attempts.Add(new FileTransferAttempt(step.Method, null, "not offered again after the decline"));
+                // A decline is the user's answer: the same client is not asked again over another protocol. So is a transfer
+                // it accepted and then ended itself (it could not store the file, say): another protocol ends the same way.
+                attempts.Add(new FileTransferAttempt(step.Method, null, notAgain));
                 continue;
             }
 
@@ -216,14 +218,26 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                     content.Position = start;
                 }
 
-                declined |= error == FileTransferError.Declined;
+                notAgain ??= error switch
+                {
+                    FileTransferError.Declined => "not offered again after the decline",
+                    FileTransferError.Aborted => "not offered again after the receiver ended the transfer",
+                    _ => null,
+                };
+                if (plan.Skip(i + 1).Where(s => s.Skipped is null && (notAgain is null || s.Method == FileTransferMethod.HttpUpload))
+                    .Select(s => (FileTransferMethod?)s.Method).FirstOrDefault() is not { } next)
+                {
+                    // Nothing after this may be tried: this failure is the answer.
+                    throw;
+                }
+
                 lastFailure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
                 attempts.Add(new FileTransferAttempt(step.Method, error, ex.Message));
-                FileTransferLog.MethodFailed(_logger, name, step.To, step.Method, error, ex.Message, plan.Skip(i + 1).First(s => s.Skipped is null).Method);
+                FileTransferLog.MethodFailed(_logger, name, step.To, step.Method, error, ex.Message, next);
             }
         }
 
-        // Only reached when the steps after a decline were all skipped: the decline is the answer.
+        // Not reached (a step returns, or its failure is thrown when nothing after it may be tried); kept as a guard.
         lastFailure?.Throw();
         throw new InvalidOperationException("The send plan ended without a result.");
 

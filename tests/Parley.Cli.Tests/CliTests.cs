@@ -13,7 +13,7 @@ public sealed class ServerCollection : ICollectionFixture<ServerFixture>;
 [Collection(ServerFixture.CollectionName)]
 public sealed class CliTests(ServerFixture servers)
 {
-    private static readonly string ParleyDll = Path.Combine(AppContext.BaseDirectory, "parley.dll");
+    internal static readonly string ParleyDll = Path.Combine(AppContext.BaseDirectory, "parley.dll");
 
     [Fact]
     public async Task Parley_echo_answers_a_message_sent_from_another_client()
@@ -184,7 +184,7 @@ public sealed class CliTests(ServerFixture servers)
         return Process.Start(info) ?? throw new InvalidOperationException("could not start parley");
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, string password)
+    internal static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, string password)
     {
         using var process = Start(args, password);
         var stdout = process.StandardOutput.ReadToEndAsync();
@@ -210,5 +210,5 @@ public sealed class CliTests(ServerFixture servers)
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
-    private static int Interrupt(int pid) => kill(pid, 2);
+    internal static int Interrupt(int pid) => kill(pid, 2);
 }

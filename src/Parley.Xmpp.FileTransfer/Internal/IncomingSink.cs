@@ -91,6 +91,13 @@ internal sealed partial class IncomingSink : IAsyncDisposable
         return new IncomingSink(file, direct is not null, temp, folder, name, size, bufferSize, progress, method);
     }
 
+    /// <summary>Whether a <see cref="FileTransferError.StorageFailed"/> failure is the disk (or quota) being full.</summary>
+    public static bool IsOutOfSpace(FileTransferException error) => error.InnerException is IOException
+    {
+        // ENOSPC, EDQUOT (Linux; .NET gives the errno as HResult on Unix), ERROR_DISK_FULL, ERROR_HANDLE_DISK_FULL.
+        HResult: 28 or 122 or unchecked((int)0x80070070) or unchecked((int)0x80070027),
+    };
+
     /// <summary>Where the next bytes go: the free part of the current buffer, never more than the bytes still expected.</summary>
     public Memory<byte> GetMemory()
     {
@@ -99,7 +106,7 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     }
 
     /// <summary>Takes <paramref name="count"/> bytes put into <see cref="GetMemory"/>; hands the buffer on to be hashed and written once it is full or the file is complete.</summary>
-    /// <exception cref="IOException">An earlier write failed.</exception>
+    /// <exception cref="FileTransferException">An earlier write failed (<see cref="FileTransferError.StorageFailed"/>).</exception>
     public async ValueTask AdvanceAsync(int count, CancellationToken cancellationToken)
     {
         var buffer = _buffers[_current];
@@ -115,8 +122,7 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     }
 
     /// <summary>Takes bytes from elsewhere (in-band blocks): copies them into the buffers.</summary>
-    /// <exception cref="FileTransferException">More bytes than offered (<see cref="FileTransferError.SizeMismatch"/>).</exception>
-    /// <exception cref="IOException">A write failed.</exception>
+    /// <exception cref="FileTransferException">More bytes than offered (<see cref="FileTransferError.SizeMismatch"/>), or a write failed (<see cref="FileTransferError.StorageFailed"/>).</exception>
     public async ValueTask WriteAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
     {
         if (data.Length > _size - Written)
@@ -135,8 +141,7 @@ internal sealed partial class IncomingSink : IAsyncDisposable
     }
 
     /// <summary>Checks size and hash, then moves the file into place under a name not yet taken. Returns the path.</summary>
-    /// <exception cref="FileTransferException">Size or hash mismatch; the temporary file is deleted.</exception>
-    /// <exception cref="IOException">The last write failed.</exception>
+    /// <exception cref="FileTransferException">Size or hash mismatch (the temporary file is deleted), or a write or the move failed (<see cref="FileTransferError.StorageFailed"/>).</exception>
     public async Task<string> CompleteAsync(string? expectedSha256)
     {
         await CloseAsync(throwOnWriteFailure: true).ConfigureAwait(false);
@@ -165,6 +170,10 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             catch (IOException) when (attempt < 1000 && File.Exists(target))
             {
                 // Taken: try the next name.
+            }
+            catch (IOException ex)
+            {
+                throw StorageFailure(ex);
             }
         }
     }
@@ -216,7 +225,24 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             hashed.SetResult();
         }
 
-        await RandomAccess.WriteAsync(_file, buffer[..length], offset, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await RandomAccess.WriteAsync(_file, buffer[..length], offset, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException ex)
+        {
+            throw StorageFailure(ex);
+        }
+    }
+
+    /// <summary>
+    /// Why the file could not be kept (a full disk, an I/O error), as the receiver's event and the sender's error say it:
+    /// the path of the temporary file is ours, not the sender's business.
+    /// </summary>
+    private FileTransferException StorageFailure(IOException error)
+    {
+        var reason = error.Message.Replace($" : '{TempPath}'", string.Empty, StringComparison.Ordinal).Replace(TempPath, _name, StringComparison.Ordinal);
+        return new FileTransferException(FileTransferError.StorageFailed, $"Could not store {_name}: {reason}", error);
     }
 
     private async ValueTask CloseAsync(bool throwOnWriteFailure)
@@ -233,9 +259,16 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             {
                 await Task.WhenAll(_busy).ConfigureAwait(false);
                 Sha256 = Convert.ToHexStringLower(_hash.GetHashAndReset());
-                if (IsDirect && RandomAccess.GetLength(_file) != _fileOffset)
+                try
                 {
-                    RandomAccess.SetLength(_file, _fileOffset);
+                    if (IsDirect && RandomAccess.GetLength(_file) != _fileOffset)
+                    {
+                        RandomAccess.SetLength(_file, _fileOffset);
+                    }
+                }
+                catch (IOException ex)
+                {
+                    throw StorageFailure(ex);
                 }
             }
             else

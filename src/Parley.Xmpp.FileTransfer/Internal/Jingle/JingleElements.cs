@@ -18,9 +18,17 @@ internal static class JingleActions
 }
 
 /// <summary>A Jingle <c>&lt;reason/&gt;</c> (XEP-0166 §7.4): one condition element and an optional text.</summary>
-internal readonly record struct JingleReason(string Condition, string? Text = null)
+/// <param name="Condition">The condition element's name.</param>
+/// <param name="Text">The optional human-readable text.</param>
+/// <param name="FileTooLarge">
+/// XEP-0234's <c>&lt;file-too-large/&gt;</c> beside <c>media-error</c> (§9.2): the receiver has no room for the file, as
+/// opposed to a file that arrived damaged.
+/// </param>
+internal readonly record struct JingleReason(string Condition, string? Text = null, bool FileTooLarge = false)
 {
     public const int MaxTextLength = 1000;
+
+    private const string FileTransferErrors = "urn:xmpp:jingle:apps:file-transfer:errors:0";
 
     private static readonly HashSet<string> Conditions = new(StringComparer.Ordinal)
     {
@@ -38,6 +46,11 @@ internal readonly record struct JingleReason(string Condition, string? Text = nu
         if (Text is not null)
         {
             reason.AddChild("text", text: Text.Length > MaxTextLength ? Text[..MaxTextLength] : Text);
+        }
+
+        if (FileTooLarge)
+        {
+            reason.AddChild("file-too-large", FileTransferErrors);
         }
 
         return reason;
@@ -58,7 +71,7 @@ internal readonly record struct JingleReason(string Condition, string? Text = nu
         }
 
         var condition = reason.Children.FirstOrDefault(c => c.Namespace == FileTransferNamespaces.Jingle && Conditions.Contains(c.Name))?.Name;
-        return new JingleReason(condition ?? "general-error", text);
+        return new JingleReason(condition ?? "general-error", text, reason.Element("file-too-large", FileTransferErrors) is not null);
     }
 
     public override string ToString() => Text is null ? Condition : $"{Condition} ({Text})";

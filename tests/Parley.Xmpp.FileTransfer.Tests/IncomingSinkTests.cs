@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 
 namespace Parley.Xmpp.FileTransfer.Tests;
 
-/// <summary>The receiver's file: received into two buffers, hashed, written behind, O_DIRECT for large files on Linux.</summary>
+/// <summary>The receiver's file: received into up to four buffers, hashed in order, written behind, O_DIRECT for large files on Linux.</summary>
 public sealed class IncomingSinkTests : IDisposable
 {
     private const int Buffer = 64 * 1024;
@@ -94,6 +94,26 @@ public sealed class IncomingSinkTests : IDisposable
         }
 
         Assert.Empty(Directory.GetFileSystemEntries(_root));
+    }
+
+    [Fact]
+    public async Task A_write_that_O_DIRECT_refuses_is_made_through_the_page_cache_once_direct_writes_are_turned_off()
+    {
+        // What a file system that takes the O_DIRECT open but refuses the writes does: EINVAL. Here the kernel is made to
+        // refuse a misaligned write (ext4 and tmpfs take aligned ones); the sink retries exactly this way after TryTurnOff.
+        var path = Path.Combine(_root, "direct.bin");
+        using var file = IncomingSink.DirectFile.TryCreate(path) ?? throw new InvalidOperationException("no O_DIRECT here");
+        Assert.True(IncomingSink.DirectFile.IsOn(file));
+        var data = RandomBytes(100, seed: 3);
+        var refused = await Assert.ThrowsAsync<IOException>(() => RandomAccess.WriteAsync(file, data, 1).AsTask());
+        Assert.Equal(IncomingSink.DirectFile.InvalidArgument, refused.HResult);
+
+        Assert.True(IncomingSink.DirectFile.TryTurnOff(file));
+        Assert.False(IncomingSink.DirectFile.IsOn(file));
+        Assert.True(IncomingSink.DirectFile.TryTurnOff(file), "turning it off twice (writes in flight retry each) is fine");
+        await RandomAccess.WriteAsync(file, data, 1);
+        file.Dispose();
+        Assert.Equal([0, .. data], await File.ReadAllBytesAsync(path));
     }
 
     private static byte[] RandomBytes(long size, int seed)

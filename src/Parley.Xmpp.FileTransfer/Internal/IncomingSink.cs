@@ -225,13 +225,22 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             hashed.SetResult();
         }
 
-        try
+        for (var retried = false; ; retried = true)
         {
-            await RandomAccess.WriteAsync(_file, buffer[..length], offset, cancellationToken).ConfigureAwait(false);
-        }
-        catch (IOException ex)
-        {
-            throw StorageFailure(ex);
+            try
+            {
+                await RandomAccess.WriteAsync(_file, buffer[..length], offset, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (IOException ex) when (!retried && IsDirect && ex.HResult == DirectFile.InvalidArgument && DirectFile.TryTurnOff(_file))
+            {
+                // The file system took the O_DIRECT open but refuses such writes (it wants a larger alignment, or has no
+                // direct I/O after all): this and the later writes go through the page cache. Other writes in flight retry too.
+            }
+            catch (IOException ex)
+            {
+                throw StorageFailure(ex);
+            }
         }
     }
 
@@ -296,25 +305,33 @@ internal sealed partial class IncomingSink : IAsyncDisposable
         }
     }
 
-    /// <summary>open(2) with O_DIRECT, which .NET's file APIs do not offer.</summary>
-    private static partial class DirectFile
+    /// <summary>open(2) with O_DIRECT, which .NET's file APIs do not offer, and turning it off again with fcntl(2).</summary>
+    internal static partial class DirectFile
     {
+        /// <summary>EINVAL: what a write the file system cannot do directly fails with (.NET gives the errno as HResult on Unix).</summary>
+        public const int InvalidArgument = 22;
+
         private const int WriteOnly = 0x1;
         private const int Create = 0x40;
         private const int Exclusive = 0x80;
         private const int CloseOnExec = 0x80000;
+        private const int GetFlags = 3;
+        private const int SetFlags = 4;
+
+        /// <summary>O_DIRECT on this architecture, 0 where we do not know it or it is not Linux.</summary>
+        private static readonly int Direct = !OperatingSystem.IsLinux() ? 0 : RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 or Architecture.X86 => 0x4000,
+            Architecture.Arm64 or Architecture.Arm => 0x10000,
+            _ => 0,
+        };
 
         /// <summary>A new file opened for direct writes, or null where that is not available (not Linux, an architecture we do not know the flag of, a file system that refuses it).</summary>
         /// <exception cref="IOException">The file exists already.</exception>
         public static SafeFileHandle? TryCreate(string path)
         {
-            int direct;
-            if (!OperatingSystem.IsLinux() || (direct = RuntimeInformation.ProcessArchitecture switch
-            {
-                Architecture.X64 or Architecture.X86 => 0x4000,
-                Architecture.Arm64 or Architecture.Arm => 0x10000,
-                _ => 0,
-            }) == 0)
+            var direct = Direct;
+            if (direct == 0)
             {
                 return null;
             }
@@ -336,7 +353,25 @@ internal sealed partial class IncomingSink : IAsyncDisposable
             return null;
         }
 
+        /// <summary>Clears O_DIRECT on an open file: its later writes go through the page cache. False when that failed.</summary>
+        public static bool TryTurnOff(SafeFileHandle file)
+        {
+            if (Direct == 0)
+            {
+                return false;
+            }
+
+            var flags = Fcntl(file, GetFlags, 0);
+            return flags >= 0 && ((flags & Direct) == 0 || Fcntl(file, SetFlags, flags & ~Direct) == 0);
+        }
+
+        /// <summary>Whether the file is open with O_DIRECT.</summary>
+        public static bool IsOn(SafeFileHandle file) => Direct != 0 && Fcntl(file, GetFlags, 0) is var flags && flags >= 0 && (flags & Direct) != 0;
+
         [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
         private static partial int Open(string path, int flags, int mode);
+
+        [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+        private static partial int Fcntl(SafeFileHandle file, int command, int argument);
     }
 }

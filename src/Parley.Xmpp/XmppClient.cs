@@ -422,9 +422,7 @@ public sealed partial class XmppClient : XmppEndpoint
         switch (element.Name)
         {
             case "r":
-                var ack = new XmppElement("a", XmppNamespaces.StreamManagement);
-                ack.SetAttribute("h", _sm.InboundHandled.ToString(CultureInfo.InvariantCulture));
-                stream.Enqueue(ack);
+                SendAck(stream);
                 return true;
             case "a":
                 ApplyAck(element.GetAttribute("h"));
@@ -435,6 +433,23 @@ public sealed partial class XmppClient : XmppEndpoint
     }
 
     private protected override void OnStanzaReceived(XmppStream stream, Stanza stanza) => _sm.OnStanzaReceived();
+
+    // XEP-0198 §4: an <a/> right before a graceful close, or the server takes what arrived since the last one for lost
+    // (Prosody stores such messages offline again or bounces them; the next login would see them twice).
+    private protected override void OnClosing(XmppStream stream)
+    {
+        if (_sm.Enabled)
+        {
+            SendAck(stream);
+        }
+    }
+
+    private void SendAck(XmppStream stream)
+    {
+        var ack = new XmppElement("a", XmppNamespaces.StreamManagement);
+        ack.SetAttribute("h", _sm.InboundHandled.ToString(CultureInfo.InvariantCulture));
+        stream.Enqueue(ack);
+    }
 
     private protected override IReadOnlyList<Stanza> OnStreamLost(bool willReconnect) => willReconnect ? [] : _sm.TakeUnacked();
 }

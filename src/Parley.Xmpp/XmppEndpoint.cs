@@ -268,6 +268,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
 
             if (stream is not null)
             {
+                OnClosing(stream);
                 await stream.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             }
 
@@ -435,6 +436,11 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
 
     /// <summary>Called for each stanza read from the stream, before dispatch (stream management counts here).</summary>
     private protected virtual void OnStanzaReceived(XmppStream stream, Stanza stanza)
+    {
+    }
+
+    /// <summary>Called before a graceful close: the last elements to queue ahead of the closing tag (a final stream management ack).</summary>
+    private protected virtual void OnClosing(XmppStream stream)
     {
     }
 

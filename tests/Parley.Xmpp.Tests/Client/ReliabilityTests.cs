@@ -67,6 +67,68 @@ public sealed class ReliabilityTests(ServerFixture servers)
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task A_graceful_disconnect_acknowledges_every_stanza_received_before_the_closing_tag(string kind)
+    {
+        // XEP-0198 §4: without a last <a/>, the server takes what arrived since the previous one for lost and stores the
+        // messages offline again (or bounces them) when the stream closes. Alice leaves as soon as the third message is
+        // there, before the server's <r/> for it has come and been answered.
+        var server = await servers.GetAsync(kind);
+        var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        using var logs = new Support.CapturingLoggerFactory();
+        var a = new XmppClient(server.ClientOptions(alice, "a"), logs);
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
+        var left = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var received = 0;
+        a.OnMessage((message, cancellationToken) =>
+        {
+            if (Interlocked.Increment(ref received) == 3)
+            {
+                // Not from the handler itself: disconnecting waits for the dispatch loop this handler runs on.
+                _ = Task.Run(
+                    async () =>
+                    {
+                        await a.DisconnectAsync(CancellationToken.None);
+                        left.SetResult();
+                    },
+                    CancellationToken.None);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        await a.ConnectAsync();
+        await b.ConnectAsync();
+        Assert.True(a.IsStreamManagementEnabled);
+        await b.SendAsync(new Message(a.Jid!, "m0"));
+        await b.SendAsync(new Message(a.Jid!, "m1"));
+        await b.SendAsync(new Message(a.Jid!, "m2"));
+        await left.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await a.DisposeAsync();
+
+        var traffic = logs.Entries.Where(e => e.Category == "Parley.Xmpp.Traffic").Select(e => e.Message).ToList();
+        var enabled = traffic.FindIndex(m => m.StartsWith("RECV <enabled", StringComparison.Ordinal));
+        Assert.True(enabled >= 0, "stream management was enabled");
+        var stanzasIn = traffic.Skip(enabled + 1).Count(m => m.StartsWith("RECV <message", StringComparison.Ordinal)
+            || m.StartsWith("RECV <iq", StringComparison.Ordinal) || m.StartsWith("RECV <presence", StringComparison.Ordinal));
+        var lastSent = traffic.Last(m => m.StartsWith("SEND ", StringComparison.Ordinal));
+        Assert.Matches("^SEND <a xmlns=['\"]urn:xmpp:sm:3['\"] h=['\"]" + stanzasIn + "['\"] ?/>$", lastSent);
+
+        // And the server agrees: nothing comes back as undelivered when Alice logs in again.
+        var redelivered = 0;
+        await using var again = new XmppClient(server.ClientOptions(alice, "again"));
+        again.OnMessage((message, _) =>
+        {
+            Interlocked.Increment(ref redelivered);
+            return ValueTask.CompletedTask;
+        });
+        await again.ConnectAsync();
+        await again.SendPresenceAsync();
+        await again.PingAsync();
+        await Task.Delay(500);
+        Assert.Equal(0, Volatile.Read(ref redelivered));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task A_link_gone_silent_is_noticed_by_the_keep_alive_ping_and_replaced(string kind)
     {
         var server = await servers.GetAsync(kind);

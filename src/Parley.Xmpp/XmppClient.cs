@@ -28,6 +28,14 @@ public sealed partial class XmppClient : XmppEndpoint
 {
     private const int AckBurst = 5;
     private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long an answer to the server's &lt;r/&gt; waits: the server asks again each time its output drains while we owe
+    /// it an answer, so under a stream of stanzas (in-band file transfer) an immediate answer doubles the elements it
+    /// handles. A short wait makes one &lt;a/&gt; cover everything that arrived meanwhile; a graceful close still sends a last one.
+    /// </summary>
+    private static readonly TimeSpan AckAnswerDelay = TimeSpan.FromMilliseconds(50);
+    private int _ackAnswerPending;
     private readonly XmppClientOptions _options;
     private readonly StreamManagement _sm = new();
     private Jid? _boundJid;
@@ -422,7 +430,11 @@ public sealed partial class XmppClient : XmppEndpoint
         switch (element.Name)
         {
             case "r":
-                SendAck(stream);
+                if (Interlocked.Exchange(ref _ackAnswerPending, 1) == 0)
+                {
+                    _ = AnswerAckLaterAsync(stream);
+                }
+
                 return true;
             case "a":
                 ApplyAck(element.GetAttribute("h"));
@@ -442,6 +454,25 @@ public sealed partial class XmppClient : XmppEndpoint
         {
             SendAck(stream);
         }
+    }
+
+    private async Task AnswerAckLaterAsync(XmppStream stream)
+    {
+        try
+        {
+            await Task.Delay(AckAnswerDelay, Lifetime).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Disconnecting (its last ack goes out with the close) or the link is gone (a resumption states our count).
+            return;
+        }
+        finally
+        {
+            Volatile.Write(ref _ackAnswerPending, 0);
+        }
+
+        SendAck(stream);
     }
 
     private void SendAck(XmppStream stream)

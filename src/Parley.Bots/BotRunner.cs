@@ -11,6 +11,9 @@ namespace Parley.Bots;
 /// </summary>
 public sealed partial class BotRunner : IAsyncDisposable
 {
+    /// <summary>How long starting waits for the server to reflect the bot's initial presence.</summary>
+    private static readonly TimeSpan PresenceEchoTimeout = TimeSpan.FromSeconds(10);
+
     private readonly Bot _bot;
     private readonly MessageRules _rules;
     private readonly ILogger _logger;
@@ -69,7 +72,32 @@ public sealed partial class BotRunner : IAsyncDisposable
         // Registered before connecting: offline messages arrive right after the first presence.
         _registration = Client.OnMessage(HandleAsync);
         await Client.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        await Client.SendPresenceAsync(status: _bot.Status, cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        // Online means available at the server: it reflects our initial presence to us once it has processed it (RFC 6121
+        // §4.2.2). A message sent to the bare JID before that can be stored offline by a server that is still making the
+        // session available (ejabberd, seen in tests) and then not come until the next login.
+        var available = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (Client.OnPresence((presence, _) =>
+        {
+            if (presence.Type == PresenceType.Available && presence.From is { } from && from.Equals(Client.Jid))
+            {
+                available.TrySetResult();
+            }
+
+            return ValueTask.CompletedTask;
+        }))
+        {
+            await Client.SendPresenceAsync(status: _bot.Status, cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await available.Task.WaitAsync(PresenceEchoTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                LogNoPresenceEcho(_logger, Name, PresenceEchoTimeout.TotalSeconds);
+            }
+        }
+
         LogOnline(_logger, Name, Client.Jid?.ToString() ?? "?");
     }
 
@@ -145,4 +173,7 @@ public sealed partial class BotRunner : IAsyncDisposable
 
     [LoggerMessage(8003, LogLevel.Warning, "Bot {Bot} did not disconnect cleanly: {Reason}")]
     private static partial void LogDisconnectFailed(ILogger logger, string bot, string reason);
+
+    [LoggerMessage(8004, LogLevel.Warning, "Bot {Bot}: the server did not reflect its presence within {Seconds} s; going on")]
+    private static partial void LogNoPresenceEcho(ILogger logger, string bot, double seconds);
 }

@@ -35,7 +35,9 @@ public sealed partial class XmppClient : XmppEndpoint
     /// handles. A short wait makes one &lt;a/&gt; cover everything that arrived meanwhile; a graceful close still sends a last one.
     /// </summary>
     private static readonly TimeSpan AckAnswerDelay = TimeSpan.FromMilliseconds(50);
-    private int _ackAnswerPending;
+
+    /// <summary>The stream an answer to &lt;r/&gt; is pending for (a new stream after a reconnect gets its own).</summary>
+    private XmppStream? _ackAnswerFor;
     private readonly XmppClientOptions _options;
     private readonly StreamManagement _sm = new();
     private Jid? _boundJid;
@@ -430,7 +432,7 @@ public sealed partial class XmppClient : XmppEndpoint
         switch (element.Name)
         {
             case "r":
-                if (Interlocked.Exchange(ref _ackAnswerPending, 1) == 0)
+                if (!ReferenceEquals(Interlocked.Exchange(ref _ackAnswerFor, stream), stream))
                 {
                     _ = AnswerAckLaterAsync(stream);
                 }
@@ -469,7 +471,7 @@ public sealed partial class XmppClient : XmppEndpoint
         }
         finally
         {
-            Volatile.Write(ref _ackAnswerPending, 0);
+            Interlocked.CompareExchange(ref _ackAnswerFor, null, stream);
         }
 
         SendAck(stream);

@@ -407,16 +407,7 @@ public sealed partial class XmppClient : XmppEndpoint
 
     private async Task RequestAckLaterAsync(XmppStream stream)
     {
-        try
-        {
-            await Task.Delay(AckDelay, Lifetime).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-
-        if (_sm.Enabled && !_sm.AckRequestOutstanding && _sm.UnackedCount > 0)
+        if (await WaitWhileConnectedAsync(AckDelay).ConfigureAwait(false) && _sm.Enabled && !_sm.AckRequestOutstanding && _sm.UnackedCount > 0)
         {
             RequestAck(stream);
         }
@@ -460,21 +451,28 @@ public sealed partial class XmppClient : XmppEndpoint
 
     private async Task AnswerAckLaterAsync(XmppStream stream)
     {
+        var waited = await WaitWhileConnectedAsync(AckAnswerDelay).ConfigureAwait(false);
+        Interlocked.CompareExchange(ref _ackAnswerFor, null, stream);
+
+        // Not waited: disconnecting, and the close sends its own last ack.
+        if (waited)
+        {
+            SendAck(stream);
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/>; false when the connection ended first.</summary>
+    private async Task<bool> WaitWhileConnectedAsync(TimeSpan delay)
+    {
         try
         {
-            await Task.Delay(AckAnswerDelay, Lifetime).ConfigureAwait(false);
+            await Task.Delay(delay, Lifetime).ConfigureAwait(false);
+            return true;
         }
         catch (OperationCanceledException)
         {
-            // Disconnecting (its last ack goes out with the close) or the link is gone (a resumption states our count).
-            return;
+            return false;
         }
-        finally
-        {
-            Interlocked.CompareExchange(ref _ackAnswerFor, null, stream);
-        }
-
-        SendAck(stream);
     }
 
     private void SendAck(XmppStream stream)

@@ -1,7 +1,5 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Testing;
 
@@ -54,8 +52,7 @@ internal sealed class GatewayHost : IAsyncDisposable
             throw;
         }
 
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new GatewayHost(app, databasePath, new Uri(address));
+        return new GatewayHost(app, databasePath, LoopbackWebApp.AddressOf(app));
     }
 
     /// <summary>A new browser: its own cookie jar.</summary>

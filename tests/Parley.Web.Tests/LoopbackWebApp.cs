@@ -19,6 +19,9 @@ internal static class LoopbackWebApp
         var app = builder.Build();
         map(app);
         await app.StartAsync();
-        return (app, new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()));
+        return (app, AddressOf(app));
     }
+
+    /// <summary>The address a started app listens on (it was given a single one).</summary>
+    public static Uri AddressOf(WebApplication app) => new(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
 }

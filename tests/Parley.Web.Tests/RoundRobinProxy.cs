@@ -1,10 +1,5 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace Parley.Web.Tests;
 
@@ -37,15 +32,14 @@ internal sealed class RoundRobinProxy : IAsyncDisposable
 
     public static async Task<RoundRobinProxy> StartAsync(params Uri[] backends)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        var app = builder.Build();
         var client = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
-        var proxy = new RoundRobinProxy(app, client, backends);
-        app.Run(proxy.ForwardAsync);
-        await app.StartAsync();
-        proxy.BaseAddress = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single());
+        RoundRobinProxy? proxy = null;
+        var (_, address) = await LoopbackWebApp.StartAsync(app =>
+        {
+            proxy = new RoundRobinProxy(app, client, backends);
+            app.Run(proxy.ForwardAsync);
+        });
+        proxy!.BaseAddress = address;
         return proxy;
     }
 

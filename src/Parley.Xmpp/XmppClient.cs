@@ -26,7 +26,13 @@ namespace Parley.Xmpp;
 /// </example>
 public sealed partial class XmppClient : XmppEndpoint
 {
-    private const int AckBurst = 5;
+    /// <summary>
+    /// Unacknowledged stanzas after which the end of a burst asks for an acknowledgement at once (fewer wait for
+    /// <see cref="AckDelay"/>). Each &lt;r/&gt; costs the server a nonza in and an &lt;a/&gt; out: under in-band file transfer, asking
+    /// after every 5 stanzas made Prosody run 4 % more code per block than asking after 16 to 256 (which cost alike). The
+    /// stanzas kept for a resend stay bounded by this plus what is in flight.
+    /// </summary>
+    private const int AckBurst = 32;
     private static readonly TimeSpan AckDelay = TimeSpan.FromMilliseconds(200);
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 
 namespace Parley.Xmpp.Xml;
 
@@ -19,7 +20,7 @@ internal static class XmlSerializer
     private const string ReplacementCharacter = "\uFFFD";
 
     // Markup to escape, plus the characters XML 1.0 forbids. Unpaired surrogates are not listed: they never split a run
-    // of plain characters, and Encoding.UTF8 already encodes each of them as U+FFFD.
+    // of plain characters, and the UTF-8 encoding writes each of them as U+FFFD.
     private static readonly SearchValues<char> TextSpecials = SearchValues.Create("&<>\r" + ForbiddenCharacters());
     private static readonly SearchValues<char> AttributeSpecials = SearchValues.Create("&<>\"'\t\n\r" + ForbiddenCharacters());
 
@@ -173,10 +174,23 @@ internal static class XmlSerializer
     }
 
     /// <summary>Writes a string as it is: for names and fixed markup only; it is neither escaped nor checked.</summary>
-    public static void WriteRaw(IBufferWriter<byte> output, string value)
+    public static void WriteRaw(IBufferWriter<byte> output, string value) => WriteUtf8(output, value);
+
+    /// <summary>
+    /// Encodes text as UTF-8 into whatever room the writer's current buffer has, then the next: a long text (an in-band
+    /// file block) fills the buffers one after another instead of asking for three bytes per character in one piece, so a
+    /// flush hands the connection full buffers (full TLS records). Unpaired surrogates become U+FFFD.
+    /// </summary>
+    private static void WriteUtf8(IBufferWriter<byte> output, ReadOnlySpan<char> text)
     {
-        var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(value.Length));
-        output.Advance(Encoding.UTF8.GetBytes(value, span));
+        while (!text.IsEmpty)
+        {
+            // Every character fits in 4 bytes (a surrogate pair too), so each round encodes at least one.
+            var span = output.GetSpan(4);
+            Utf8.FromUtf16(text, span, out var read, out var written);
+            output.Advance(written);
+            text = text[read..];
+        }
     }
 
     private static void WriteEscaped(IBufferWriter<byte> output, string value, SearchValues<char> specials)
@@ -186,11 +200,7 @@ internal static class XmlSerializer
         {
             var index = rest.IndexOfAny(specials);
             var plain = index < 0 ? rest : rest[..index];
-            if (!plain.IsEmpty)
-            {
-                var span = output.GetSpan(Encoding.UTF8.GetMaxByteCount(plain.Length));
-                output.Advance(Encoding.UTF8.GetBytes(plain, span));
-            }
+            WriteUtf8(output, plain);
 
             if (index < 0)
             {

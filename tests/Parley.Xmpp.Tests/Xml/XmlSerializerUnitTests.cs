@@ -141,6 +141,75 @@ public class XmlSerializerUnitTests
         }
     }
 
+    [Fact]
+    public void Text_split_across_small_buffers_is_encoded_as_in_one_piece()
+    {
+        // A writer that hands out 4 to 9 bytes at a time: multi-byte characters and surrogate pairs land on every boundary.
+        var random = new Random(7);
+        for (var i = 0; i < 300; i++)
+        {
+            var tree = RandomElement(random, depth: 1);
+            tree.Text = string.Concat(Enumerable.Repeat(RandomText(random), 20));
+            var stingy = new SegmentWriter(random, largest: 9);
+            XmlSerializer.WriteElement(stingy, tree, XmppNamespaces.Client);
+
+            Assert.Equal(Serialize(tree), stingy.ToArray());
+        }
+    }
+
+    [Fact]
+    public void Large_texts_fill_the_writers_buffers()
+    {
+        // Three in-band file blocks (4096 bytes as base64) into 16 KiB buffers, as a connection's pipe hands them out:
+        // each buffer but the last is full, so a flush writes the fewest TLS records.
+        var writer = new SegmentWriter(random: null, largest: 16 * 1024);
+        for (var seq = 0; seq < 3; seq++)
+        {
+            var data = new XmppElement("data", "http://jabber.org/protocol/ibb") { Text = Convert.ToBase64String(new byte[4096]) };
+            data.SetAttribute("seq", seq.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            var iq = new XmppElement("iq", XmppNamespaces.Client);
+            iq.SetAttribute("type", "set");
+            iq.Add(data);
+            XmlSerializer.WriteElement(writer, iq, XmppNamespaces.Client);
+        }
+
+        Assert.True(writer.Segments.Count > 1);
+        Assert.All(writer.Segments.SkipLast(1), segment => Assert.Equal(16 * 1024, segment.Count));
+        Assert.Equal(3, ParserDriver.FeedAll([.. Encoding.UTF8.GetBytes(Header), .. writer.ToArray()]).Count - 1);
+    }
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> of separate segments, like a pipe's: a new one when the rest of the last is smaller than asked.</summary>
+    private sealed class SegmentWriter(Random? random, int largest) : IBufferWriter<byte>
+    {
+        private byte[] _current = [];
+        private int _used;
+
+        public List<ArraySegment<byte>> Segments { get; } = [];
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            sizeHint = Math.Max(sizeHint, 1);
+            if (_current.Length - _used < sizeHint)
+            {
+                _current = new byte[Math.Max(sizeHint, random?.Next(4, largest + 1) ?? largest)];
+                _used = 0;
+                Segments.Add(new ArraySegment<byte>(_current, 0, 0));
+            }
+
+            return _current.AsMemory(_used);
+        }
+
+        public void Advance(int count)
+        {
+            _used += count;
+            Segments[^1] = new ArraySegment<byte>(_current, 0, _used);
+        }
+
+        public byte[] ToArray() => [.. Segments.SelectMany(segment => segment)];
+    }
+
     private static readonly string[] Namespaces = [XmppNamespaces.Client, "urn:example:a", "urn:example:b?x=1&y='2'", ""];
     private static readonly string[] Names = ["message", "body", "x", "item", "données", "a-b.c_d", "ns1"];
     private static readonly string[] AttributeNames = ["to", "from", "id", "type", "xml:lang", "v", "clé"];

@@ -53,10 +53,12 @@ public sealed class FileSendOptions
     /// Jingle offers carry this value (no pass before the offer, no <c>&lt;hash-used/&gt;</c>/<c>&lt;checksum/&gt;</c>),
     /// nothing is hashed beside sendfile or in the copy loops, and <see cref="FileTransferResult.Sha256"/> is this value.
     /// <para>
-    /// The sender does not re-verify it: a wrong value makes the receiver reject the file (its own hash check; a Jingle
+    /// The sender does not re-verify it: a wrong value makes the receiver reject the file (its own hash check). A Jingle
     /// send then fails with <see cref="FileTransferError.HashMismatch"/> and no other method is tried, as it would carry
-    /// the same value; over SI the sender is not told). Set, it wins over <see cref="IncludeHash"/> = false: offering a
-    /// known hash costs nothing. Default null (the sender computes the hash).
+    /// the same value; an SI send fails with <see cref="FileTransferError.HashMismatch"/> in-band (the receiver refuses the
+    /// &lt;close/&gt;) and with <see cref="FileTransferError.StreamFailed"/> over SOCKS5 (it resets the connection). Set, it
+    /// wins over <see cref="IncludeHash"/> = false: offering a known hash costs nothing. Default null (the sender computes
+    /// the hash).
     /// </para>
     /// </summary>
     public string? Sha256 { get; init; }

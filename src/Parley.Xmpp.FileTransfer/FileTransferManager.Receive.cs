@@ -207,6 +207,16 @@ public sealed partial class FileTransferManager
         if (_incoming.TryGetValue(key, out var session))
         {
             await session.CloseByPeerAsync().ConfigureAwait(false);
+
+            // SI (XEP-0096) has no answer after the data but this one: a file that failed its check or could not be stored
+            // is refused here, so the sender does not report it delivered. A Jingle sender hears it in session-terminate.
+            if (!session.Jingle && session.Failure is { Error: FileTransferError.HashMismatch or FileTransferError.StorageFailed } failure)
+            {
+                throw new XmppStanzaException(failure.Error == FileTransferError.HashMismatch
+                    ? StanzaError.NotAcceptable(failure.Message)
+                    : StanzaError.ResourceConstraint(failure.Message));
+            }
+
             return null;
         }
 
@@ -260,7 +270,7 @@ public sealed partial class FileTransferManager
         private IbbSequence _sequence;
         private int _blockSize;
         private bool _finished;
-        private bool _failed;
+        private FileTransferException? _failure;
         private bool _awaitingChecksum;
 
         public IncomingSession(FileTransferManager manager, IncomingFileOffer offer, FileOfferDecision decision)
@@ -283,6 +293,12 @@ public sealed partial class FileTransferManager
         /// <c>&lt;checksum/&gt;</c>, and the file is not verified and kept before it did.
         /// </summary>
         public bool ChecksumFollows { get; init; }
+
+        /// <summary>The offer came in a Jingle session, which reports the outcome to the sender in its session-terminate.</summary>
+        public bool Jingle { get; init; }
+
+        /// <summary>Why the transfer failed, once it ended; <see langword="null"/> while it runs or when the file was kept.</summary>
+        public FileTransferException? Failure => Volatile.Read(ref _failure);
 
         /// <summary>
         /// Takes the sender's <c>&lt;checksum/&gt;</c>. Before the last byte it is kept for the check; after it, the
@@ -494,7 +510,7 @@ public sealed partial class FileTransferManager
             {
                 // Closing tells the sender every byte arrived; an SI sender has nothing else to go by. A transfer that
                 // failed resets the connection instead, once a Jingle sender was told why.
-                if (Volatile.Read(ref _failed))
+                if (Failure is not null)
                 {
                     await PeerTold.WaitAsync(_manager._options.NegotiationTimeout).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
                     socket.LingerState = new LingerOption(true, 0);
@@ -566,7 +582,7 @@ public sealed partial class FileTransferManager
                 _gate.Release();
             }
 
-            Volatile.Write(ref _failed, error is not null);
+            Volatile.Write(ref _failure, error);
             Dispose();
             _manager.OnIncomingEnded(this, new IncomingFileTransferEventArgs(Offer, _method, path, _sink?.Written ?? 0, error is null ? _sink?.Sha256 : null, error));
         }

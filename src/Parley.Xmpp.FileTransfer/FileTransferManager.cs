@@ -480,6 +480,7 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
             // Every block is acknowledged: the file is delivered. libpurple never answers the close, so do not wait long.
             _outgoingIbb.TryRemove(new KeyValuePair<(string, string), CancellationTokenSource>(key, abort));
+            opened = false; // Our close ends the stream, answered or not.
             try
             {
                 await endpoint.SendIqAsync(new Iq(IqType.Set, to, CloseElement(sid)), _options.IbbCloseTimeout, cancellationToken).ConfigureAwait(false);
@@ -487,6 +488,13 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
             catch (TimeoutException)
             {
                 FileTransferLog.CloseUnanswered(_logger, sid, _options.IbbCloseTimeout);
+            }
+            catch (XmppStanzaException ex) when (ex.Condition is "not-acceptable" or "resource-constraint")
+            {
+                // The receiver checked the file before answering and did not keep it (a Parley receiver over SI, where
+                // XEP-0096 has no other answer after the data): its SHA-256 did not match, or it could not be stored.
+                throw new FileTransferException(ex.Condition == "not-acceptable" ? FileTransferError.HashMismatch : FileTransferError.Aborted,
+                    $"{to} received every block but did not keep the file ({ex.Error}).", ex);
             }
             catch (XmppStanzaException ex)
             {

@@ -55,7 +55,11 @@ public sealed class ProtocolTests(ServerFixture servers) : IDisposable
         await OfferAsync(pair, "h1", bytes.Length, wrong);
         await pair.Sender.SendIqAsync(Open(pair, "h1", 4096));
         await pair.Sender.SendIqAsync(Data(pair, "h1", 0, bytes));
-        await pair.Sender.SendIqAsync(Ibb(pair, "close", "h1"));
+
+        // The answer to the close is the only one SI has after the data: it refuses, with the receiver's reason.
+        var refused = await Assert.ThrowsAsync<XmppStanzaException>(() => pair.Sender.SendIqAsync(Ibb(pair, "close", "h1")));
+        Assert.Equal("not-acceptable", refused.Condition);
+        Assert.Contains(wrong, refused.Error.Text, StringComparison.Ordinal);
         var received = await pair.Received.Task.WaitAsync(Patience);
         Assert.Equal(FileTransferError.HashMismatch, received.Error?.Error);
         Assert.Empty(Directory.GetFileSystemEntries(pair.Inbox));

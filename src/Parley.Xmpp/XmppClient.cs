@@ -44,6 +44,12 @@ public sealed partial class XmppClient : XmppEndpoint
 
     /// <summary>The stream an answer to &lt;r/&gt; is pending for (a new stream after a reconnect gets its own).</summary>
     private XmppStream? _ackAnswerFor;
+
+    /// <summary>
+    /// Our last &lt;r/&gt; and the stream it went out on, until an &lt;a/&gt; answers it. Per stream: a request that a lost
+    /// stream took with it does not keep the next stream from asking.
+    /// </summary>
+    private AckRequest? _ackRequest;
     private readonly XmppClientOptions _options;
     private readonly StreamManagement _sm = new();
     private Jid? _boundJid;
@@ -355,6 +361,8 @@ public sealed partial class XmppClient : XmppEndpoint
         {
             throw new XmppProtocolException($"The server acknowledged an invalid stanza count '{value}'.", "undefined-condition");
         }
+
+        Volatile.Write(ref _ackRequest, null);
     }
 
     private protected override IReadOnlyList<Stanza> OnActivating(XmppStream stream, bool resumed)
@@ -364,7 +372,7 @@ public sealed partial class XmppClient : XmppEndpoint
         // a short quiet period, so one-message-at-a-time traffic is not doubled by an <r/> after every stanza.
         stream.WriterIdle = () =>
         {
-            if (!_sm.Enabled || _sm.AckRequestOutstanding || _sm.UnackedCount == 0)
+            if (!_sm.Enabled || AckRequested(stream) || _sm.UnackedCount == 0)
             {
                 return;
             }
@@ -405,18 +413,43 @@ public sealed partial class XmppClient : XmppEndpoint
         return resend;
     }
 
+    private bool AckRequested(XmppStream stream) => ReferenceEquals(Volatile.Read(ref _ackRequest)?.Stream, stream);
+
     private void RequestAck(XmppStream stream)
     {
-        _sm.AckRequestOutstanding = true;
-        stream.Enqueue(new XmppElement("r", XmppNamespaces.StreamManagement));
+        var request = new AckRequest(stream);
+        Volatile.Write(ref _ackRequest, request);
+        if (stream.Enqueue(new XmppElement("r", XmppNamespaces.StreamManagement)) && _options.AckTimeout > TimeSpan.Zero)
+        {
+            _ = WatchAckAsync(request);
+        }
     }
 
     private async Task RequestAckLaterAsync(XmppStream stream)
     {
-        if (await WaitWhileConnectedAsync(AckDelay).ConfigureAwait(false) && _sm.Enabled && !_sm.AckRequestOutstanding && _sm.UnackedCount > 0)
+        if (await WaitWhileConnectedAsync(AckDelay).ConfigureAwait(false) && IsCurrentStream(stream) && _sm.Enabled && !AckRequested(stream) && _sm.UnackedCount > 0)
         {
             RequestAck(stream);
         }
+    }
+
+    /// <summary>
+    /// Closes the request's stream when the request is still unanswered after <see cref="XmppClientOptions.AckTimeout"/>.
+    /// The next connection starts a new session rather than resume: a server that reads our stream but no longer answers
+    /// on it (Prosody 0.12 after resuming a connection cut in the middle of a stanza parses nothing more) would take the
+    /// resumed stream into the same dead end, and from here a dead link looks the same.
+    /// </summary>
+    private async Task WatchAckAsync(AckRequest request)
+    {
+        if (!await WaitWhileConnectedAsync(_options.AckTimeout).ConfigureAwait(false)
+            || !ReferenceEquals(Volatile.Read(ref _ackRequest), request) || !IsCurrentStream(request.Stream))
+        {
+            return;
+        }
+
+        Log.AckTimedOut(Logger, _options.AckTimeout, _sm.UnackedCount);
+        _sm.ForgetResumption();
+        request.Stream.Abort();
     }
 
     private protected override bool HandleNonza(XmppStream stream, XmppElement element)
@@ -489,4 +522,10 @@ public sealed partial class XmppClient : XmppEndpoint
     }
 
     private protected override IReadOnlyList<Stanza> OnStreamLost(bool willReconnect) => willReconnect ? [] : _sm.TakeUnacked();
+
+    /// <summary>One &lt;r/&gt; of ours (compared by reference), and the stream it went out on.</summary>
+    private sealed class AckRequest(XmppStream stream)
+    {
+        public XmppStream Stream { get; } = stream;
+    }
 }

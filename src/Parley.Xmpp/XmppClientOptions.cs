@@ -98,6 +98,14 @@ public sealed class XmppClientOptions : XmppConnectionOptions
     /// <summary>Use stream management (XEP-0198) when the server offers it: acks, resumption, no lost stanzas. Default on.</summary>
     public bool StreamManagement { get; set; } = true;
 
+    /// <summary>
+    /// How long an acknowledgement request (XEP-0198 <c>&lt;r/&gt;</c>) may stay unanswered before the connection is taken for
+    /// broken: it is closed and replaced by a new session (not resumed: a server that reads our stream but stops answering
+    /// on it has a broken session — Prosody 0.12 after resuming a connection that was cut in the middle of a stanza), and
+    /// the unacknowledged stanzas are sent again. <see cref="TimeSpan.Zero"/> disables it. Default 30 s.
+    /// </summary>
+    public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The software name announced in disco and entity capabilities.</summary>
     public string SoftwareName { get; set; } = "Parley";
 
@@ -111,6 +119,7 @@ public sealed class XmppClientOptions : XmppConnectionOptions
         }
 
         ArgumentNullException.ThrowIfNull(Password, nameof(Password));
+        ArgumentOutOfRangeException.ThrowIfLessThan(AckTimeout, TimeSpan.Zero, nameof(AckTimeout));
     }
 }
 

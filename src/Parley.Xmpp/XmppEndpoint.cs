@@ -428,6 +428,15 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     {
     }
 
+    /// <summary>Whether <paramref name="stream"/> is the connection's live stream (not one that was lost or replaced).</summary>
+    private protected bool IsCurrentStream(XmppStream stream)
+    {
+        lock (_sendLock)
+        {
+            return ReferenceEquals(_stream, stream);
+        }
+    }
+
     /// <summary>Called with the new stream before the writer starts: returns stanzas to re-send first (stream management).</summary>
     private protected virtual IReadOnlyList<Stanza> OnActivating(XmppStream stream, bool resumed) => [];
 

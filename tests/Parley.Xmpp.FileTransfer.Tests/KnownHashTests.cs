@@ -16,15 +16,6 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
     /// <summary>The hash each offer the receiver got carried (null for none), in order.</summary>
     private readonly List<string?> _offered = [];
 
-    /// <summary>How the bytes go: Jingle or SI, over SOCKS5 (our own streamhost) or in-band.</summary>
-    public enum Route
-    {
-        JingleSocks5,
-        JingleInBand,
-        SiSocks5,
-        SiInBand,
-    }
-
     public static TheoryData<string> Kinds => Servers.Kinds;
 
     public static TheoryData<string, Route> KindsAndRoutes => Servers.With(Enum.GetValues<Route>());
@@ -43,14 +34,6 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
-
-    private static IReadOnlyList<FileTransferMethod> MethodsOf(Route route) => route switch
-    {
-        Route.JingleSocks5 => [FileTransferMethod.Jingle, FileTransferMethod.Socks5Bytestreams],
-        Route.JingleInBand => [FileTransferMethod.Jingle, FileTransferMethod.InBandBytestreams],
-        Route.SiSocks5 => [FileTransferMethod.Socks5Bytestreams],
-        _ => [FileTransferMethod.InBandBytestreams],
-    };
 
     private static long SizeOf(Route route) => route is Route.JingleSocks5 or Route.SiSocks5 ? 3_000_017 : 150_001;
 
@@ -81,11 +64,11 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
         var (path, sha) = TestFiles.Create(_root, "known.bin", size, seed: 41);
 
         // Upper case is accepted; the result carries lower case. A path goes out with sendfile over SOCKS5.
-        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, new FileSendOptions { Methods = MethodsOf(route), Sha256 = sha.ToUpperInvariant() });
+        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, new FileSendOptions { Methods = Routes.MethodsOf(route), Sha256 = sha.ToUpperInvariant() });
 
         Assert.Equal(sha, result.Sha256);
         Assert.Equal(size, result.Bytes);
-        Assert.Equal(route is Route.JingleSocks5 or Route.JingleInBand ? FileTransferMethod.Jingle : MethodsOf(route)[0], result.Method);
+        Assert.Equal(route is Route.JingleSocks5 or Route.JingleInBand ? FileTransferMethod.Jingle : Routes.MethodsOf(route)[0], result.Method);
         Assert.Equal(route is Route.JingleSocks5 or Route.SiSocks5 ? FileTransferMethod.Socks5Bytestreams : FileTransferMethod.InBandBytestreams, result.Transport);
         var received = await pair.Received.Task.WaitAsync(Patience);
         Assert.True(received.Succeeded, received.ToString());
@@ -107,7 +90,7 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
         var (path, sha) = TestFiles.Create(_root, "once.bin", size, seed: 42);
         await using var content = new CountingStream(File.OpenRead(path));
 
-        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, content, "once.bin", size, new FileSendOptions { Methods = MethodsOf(route), Sha256 = sha });
+        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, content, "once.bin", size, new FileSendOptions { Methods = Routes.MethodsOf(route), Sha256 = sha });
 
         Assert.Equal(size, content.BytesRead);
         Assert.Equal(sha, result.Sha256);
@@ -124,7 +107,7 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
         await using var pair = await ConnectAsync(kind);
         var (path, sha) = TestFiles.Create(_root, "included.bin", 20_000, seed: 43);
 
-        await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, new FileSendOptions { Methods = MethodsOf(route), Sha256 = sha, IncludeHash = false });
+        await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, new FileSendOptions { Methods = Routes.MethodsOf(route), Sha256 = sha, IncludeHash = false });
 
         var received = await pair.Received.Task.WaitAsync(Patience);
         Assert.True(received.Succeeded, received.ToString());
@@ -166,7 +149,7 @@ public sealed class KnownHashTests(ServerFixture servers) : IDisposable
         var size = SizeOf(route);
         var (path, sha) = TestFiles.Create(_root, "wrong-si.bin", size, seed: 45);
         var wrong = Convert.ToHexStringLower(SHA256.HashData("something else"u8));
-        var options = new FileSendOptions { Methods = MethodsOf(route), Sha256 = wrong };
+        var options = new FileSendOptions { Methods = Routes.MethodsOf(route), Sha256 = wrong };
 
         var error = await Assert.ThrowsAsync<FileTransferException>(() => pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, options));
         if (route == Route.SiSocks5)

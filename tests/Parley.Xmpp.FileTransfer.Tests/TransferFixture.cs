@@ -35,10 +35,14 @@ internal sealed class TransferPair : IAsyncDisposable
     /// <summary>Sender options that keep the direct streamhost on loopback.</summary>
     public static FileTransferOptions LoopbackOptions() => new() { Socks5BindAddress = IPAddress.Loopback };
 
-    public static async Task<TransferPair> ConnectAsync(XmppTestServer server, string root, FileTransferOptions? senderOptions = null, FileTransferOptions? receiverOptions = null)
+    /// <summary>Connects a sender and a receiver on <paramref name="server"/>; <paramref name="senderClient"/> may change the sender's connection options first.</summary>
+    public static async Task<TransferPair> ConnectAsync(XmppTestServer server, string root, FileTransferOptions? senderOptions = null, FileTransferOptions? receiverOptions = null,
+        Action<XmppClientOptions>? senderClient = null)
     {
         var inbox = Directory.CreateDirectory(Path.Combine(root, "inbox")).FullName;
-        var sender = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "send"));
+        var senderClientOptions = server.ClientOptions(await server.CreateAccountAsync(), "send");
+        senderClient?.Invoke(senderClientOptions);
+        var sender = new XmppClient(senderClientOptions);
         var receiver = new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "recv"));
         var senderFt = sender.AddExtension(new FileTransferManager(senderOptions ?? LoopbackOptions()));
         var receiverFt = receiver.AddExtension(new FileTransferManager(receiverOptions ?? LoopbackOptions()));
@@ -54,6 +58,27 @@ internal sealed class TransferPair : IAsyncDisposable
         await SenderFt.DisposeAsync();
         await ReceiverFt.DisposeAsync();
     }
+}
+
+/// <summary>How a test's bytes go: Jingle or SI, over SOCKS5 or in-band.</summary>
+public enum Route
+{
+    JingleSocks5,
+    JingleInBand,
+    SiSocks5,
+    SiInBand,
+}
+
+internal static class Routes
+{
+    /// <summary>The <see cref="FileSendOptions.Methods"/> that make a send take exactly <paramref name="route"/>.</summary>
+    public static IReadOnlyList<FileTransferMethod> MethodsOf(Route route) => route switch
+    {
+        Route.JingleSocks5 => [FileTransferMethod.Jingle, FileTransferMethod.Socks5Bytestreams],
+        Route.JingleInBand => [FileTransferMethod.Jingle, FileTransferMethod.InBandBytestreams],
+        Route.SiSocks5 => [FileTransferMethod.Socks5Bytestreams],
+        _ => [FileTransferMethod.InBandBytestreams],
+    };
 }
 
 internal static class TestFiles

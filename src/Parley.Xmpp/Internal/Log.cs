@@ -71,6 +71,9 @@ internal static partial class Log
     [LoggerMessage(3003, LogLevel.Warning, "{Count} stanzas could not be delivered")]
     public static partial void Undelivered(ILogger logger, int count);
 
+    [LoggerMessage(3004, LogLevel.Warning, "The server did not answer our acknowledgement request within {Timeout}; closing the connection for a new session ({Count} unacknowledged stanzas will be sent again)")]
+    public static partial void AckTimedOut(ILogger logger, TimeSpan timeout, int count);
+
     [LoggerMessage(9000, LogLevel.Trace, "SEND {Xml}")]
     public static partial void Sent(ILogger logger, string xml);
 

@@ -22,8 +22,6 @@ internal sealed class StreamManagement
 
     public uint InboundHandled { get; private set; }
 
-    public bool AckRequestOutstanding { get; set; }
-
     public int UnackedCount
     {
         get
@@ -49,7 +47,6 @@ internal sealed class StreamManagement
             Location = location;
             InboundHandled = 0;
             _acked = 0;
-            AckRequestOutstanding = false;
         }
     }
 
@@ -92,8 +89,17 @@ internal sealed class StreamManagement
             }
 
             _acked = h;
-            AckRequestOutstanding = false;
             return true;
+        }
+    }
+
+    /// <summary>Forgets the resumption id: the next connection starts a new session instead of resuming this one.</summary>
+    public void ForgetResumption()
+    {
+        lock (_lock)
+        {
+            ResumeId = null;
+            Location = null;
         }
     }
 

@@ -17,7 +17,7 @@ public sealed class ReliabilityTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
-        await using var relay = new TcpRelay(server.ClientPort);
+        await using var relay = new FaultyLink(server.ClientPort);
         var aOptions = server.ClientOptions(alice, "a");
         aOptions.Port = relay.Port;
         aOptions.Reconnect = Fast;
@@ -63,6 +63,57 @@ public sealed class ReliabilityTests(ServerFixture servers)
         await WaitUntilAsync(() => received.Count >= 60, TimeSpan.FromSeconds(20));
         await Task.Delay(300); // a late duplicate would show up now
         Assert.Equal(Enumerable.Range(0, 60).Select(i => $"m{i}").Order(), received.Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task An_acknowledgement_request_left_unanswered_replaces_the_session_and_the_message_still_arrives_once(string kind)
+    {
+        // The link goes silent right after a message (no keep-alive to notice it): the <r/> that follows the message is
+        // not answered within AckTimeout, so the client closes the connection and starts a new session, not a resumed
+        // one (the way out of a server that reads but no longer parses: Prosody 0.12 after some resumptions), and sends
+        // the message again on it.
+        var server = await servers.GetAsync(kind);
+        var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        await using var relay = new FaultyLink(server.ClientPort);
+        var aOptions = server.ClientOptions(alice, "a");
+        aOptions.Port = relay.Port;
+        aOptions.Reconnect = Fast;
+        aOptions.KeepAliveInterval = TimeSpan.Zero;
+        aOptions.AckTimeout = TimeSpan.FromSeconds(1);
+        using var logs = new Support.CapturingLoggerFactory();
+        await using var a = new XmppClient(aOptions, logs);
+        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
+        var received = new ConcurrentQueue<string>();
+        b.OnMessage((message, _) =>
+        {
+            if (message.Body is { } body)
+            {
+                received.Enqueue(body);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        var back = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        a.StateChanged += (_, e) =>
+        {
+            if (e.NewState == XmppConnectionState.Connected && e.OldState == XmppConnectionState.Reconnecting)
+            {
+                back.TrySetResult(e.Resumed);
+            }
+        };
+        await a.ConnectAsync();
+        await b.ConnectAsync();
+        await b.SendPresenceAsync();
+
+        relay.Freeze();
+        await a.SendAsync(new Message(b.Jid!, "through the silence"));
+
+        Assert.False(await back.Task.WaitAsync(TimeSpan.FromSeconds(20)), "a new session, not a resumed one");
+        Assert.Contains(logs.Entries, e => e.Id.Id == 3004);
+        await WaitUntilAsync(() => !received.IsEmpty, TimeSpan.FromSeconds(20));
+        await Task.Delay(300); // a late duplicate would show up now
+        Assert.Equal(["through the silence"], received);
     }
 
     [Theory]
@@ -133,7 +184,7 @@ public sealed class ReliabilityTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var account = await server.CreateAccountAsync();
-        await using var relay = new TcpRelay(server.ClientPort);
+        await using var relay = new FaultyLink(server.ClientPort);
         var options = server.ClientOptions(account);
         options.Port = relay.Port;
         options.Reconnect = Fast;

@@ -1,31 +1,38 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Parley.Xmpp.Tests.Client;
+namespace Parley.Testing;
 
-/// <summary>A loopback TCP relay in front of a server: lets a test cut the network under a client, as a Wi-Fi drop would.</summary>
-internal sealed class TcpRelay : IAsyncDisposable
+/// <summary>
+/// A loopback TCP relay in front of a server: point a client's <see cref="Parley.Xmpp.XmppClientOptions.Port"/> at
+/// <see cref="Port"/>, and the test can cut the network under it (<see cref="DropAll"/>, as a Wi-Fi drop would) or
+/// silence it (<see cref="Freeze"/>). Each new connection is relayed normally again.
+/// </summary>
+public sealed class FaultyLink : IAsyncDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(TcpClient Inbound, TcpClient Outbound)> _pairs = [];
     private readonly Task _accept;
+    private volatile bool _frozen;
 
-    public TcpRelay(int targetPort)
+    /// <summary>Starts relaying connections to <paramref name="targetPort"/> on 127.0.0.1.</summary>
+    /// <param name="targetPort">The server's port.</param>
+    public FaultyLink(int targetPort)
     {
         _targetPort = targetPort;
         _listener.Start();
         _accept = Task.Run(AcceptAsync);
     }
 
-    private volatile bool _frozen;
-
+    /// <summary>The port clients connect to.</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     /// <summary>Stops forwarding bytes without closing anything: a link that went silent (a dead NAT mapping, a sleeping laptop).</summary>
     public void Freeze() => _frozen = true;
 
+    /// <summary>How many relayed connections are open.</summary>
     public int ConnectionCount
     {
         get
@@ -112,6 +119,7 @@ internal sealed class TcpRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops listening and resets every relayed connection.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -5,11 +5,14 @@ namespace Parley.Xmpp.FileTransfer.Tests;
 
 /// <summary>
 /// The sender's connection to the server is cut in the middle of a transfer (<see cref="FaultyLink.DropAll"/>, as a Wi-Fi
-/// drop would): the client reconnects and resumes the session (XEP-0198), and the file still arrives whole, verified
-/// against the sender's SHA-256, over every route (Prosody and ejabberd). In-band through Prosody 0.12 the resumed session
-/// is often dead (Prosody feeds the new connection into the parser of the cut one, which was left inside a half-received
-/// block): the unanswered acknowledgement request (<see cref="XmppClientOptions.AckTimeout"/>) replaces it with a new
-/// session, and the blocks go again.
+/// drop would): the client reconnects and resumes the session (XEP-0198), and the file arrives whole, verified against
+/// the sender's SHA-256, over every route. Through ejabberd always. Through Prosody 0.12 the resumed session is damaged
+/// when the cut left a stanza half-received: Prosody feeds the new connection into the parser of the cut one (mod_c2s
+/// keeps it in <c>session.data</c>'s closure; mod_smacks only swaps <c>session.stream</c>). Either that parser never
+/// leaves the half stanza and nothing more is read — the unanswered acknowledgement request
+/// (<see cref="XmppClientOptions.AckTimeout"/>) then replaces the session and the blocks go again — or it takes the
+/// next stanzas into the half one and reads on after them, and the receiver sees in-band blocks missing. Then the
+/// transfer must fail on both sides, say so, and leave nothing behind; it must never hang or deliver a wrong file.
 /// </summary>
 [Collection(ServerFixture.CollectionName)]
 public sealed class DroppedLinkTests(ServerFixture servers) : IDisposable
@@ -59,15 +62,34 @@ public sealed class DroppedLinkTests(ServerFixture servers) : IDisposable
             }
         });
 
-        var result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, new FileSendOptions { Methods = Routes.MethodsOf(route) }, progress).WaitAsync(Patience);
+        FileTransferResult? result = null;
+        FileTransferException? failure = null;
+        try
+        {
+            result = await pair.SenderFt.SendFileAsync(pair.ReceiverJid, path, new FileSendOptions { Methods = Routes.MethodsOf(route) }, progress).WaitAsync(Patience);
+        }
+        catch (FileTransferException ex)
+        {
+            failure = ex;
+        }
 
         Assert.Equal(1, dropped);
         await reconnected.Task.WaitAsync(Patience);
-        Assert.Equal(sha, result.Sha256);
-        Assert.Equal(size, result.Bytes);
         var received = await pair.Received.Task.WaitAsync(Patience);
-        Assert.True(received.Succeeded, received.ToString());
-        Assert.Equal(sha, received.Offer.Sha256);
-        Assert.Equal(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(received.Path!))));
+        if (result is not null)
+        {
+            Assert.Equal(sha, result.Sha256);
+            Assert.Equal(size, result.Bytes);
+            Assert.True(received.Succeeded, received.ToString());
+            Assert.Equal(sha, received.Offer.Sha256);
+            Assert.Equal(sha, Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(received.Path!))));
+        }
+        else
+        {
+            // Only Prosody's damaged resumption (above) may end a transfer; then both sides know, and nothing is kept.
+            Assert.True(kind == Servers.Prosody, $"{kind}: {failure}");
+            Assert.False(received.Succeeded, $"The sender failed ({failure!.Message}) but the receiver kept the file.");
+            Assert.Empty(Directory.GetFileSystemEntries(pair.Inbox));
+        }
     }
 }

@@ -26,6 +26,9 @@ public sealed class FaultyLink : IAsyncDisposable
         _accept = Task.Run(AcceptAsync);
     }
 
+    /// <summary>A reconnect policy for clients behind a link that tests cut: first try after 0.1 s, never more than 1 s apart.</summary>
+    public static Parley.Xmpp.ReconnectPolicy FastReconnect { get; } = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) };
+
     /// <summary>The port clients connect to.</summary>
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 

@@ -18,7 +18,6 @@ namespace Parley.Xmpp.FileTransfer.Tests;
 public sealed class DroppedLinkTests(ServerFixture servers) : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
-    private static readonly ReconnectPolicy Fast = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) };
     private readonly string _root = Directory.CreateTempSubdirectory("parley-dropped-").FullName;
 
     public static TheoryData<string, Route> KindsAndRoutes => Servers.With(Enum.GetValues<Route>());
@@ -36,7 +35,7 @@ public sealed class DroppedLinkTests(ServerFixture servers) : IDisposable
         await using var pair = await TransferPair.ConnectAsync(server, _root, options, senderClient: client =>
         {
             client.Port = link.Port;
-            client.Reconnect = Fast;
+            client.Reconnect = FaultyLink.FastReconnect;
             client.AckTimeout = TimeSpan.FromSeconds(3);
         });
         Assert.True(pair.Sender.IsStreamManagementEnabled);

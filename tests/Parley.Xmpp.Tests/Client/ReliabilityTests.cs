@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using Parley.Testing;
 
 namespace Parley.Xmpp.Tests.Client;
@@ -9,41 +10,14 @@ public sealed class ReliabilityTests(ServerFixture servers)
 {
     public static TheoryData<string> Kinds => Servers.Kinds;
 
-    private static readonly ReconnectPolicy Fast = new() { InitialDelay = TimeSpan.FromMilliseconds(100), MaxDelay = TimeSpan.FromSeconds(1) };
-
     [Theory]
     [MemberData(nameof(Kinds))]
     public async Task A_dropped_link_is_resumed_and_every_message_arrives_exactly_once(string kind)
     {
         var server = await servers.GetAsync(kind);
-        var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
         await using var relay = new FaultyLink(server.ClientPort);
-        var aOptions = server.ClientOptions(alice, "a");
-        aOptions.Port = relay.Port;
-        aOptions.Reconnect = Fast;
-        await using var a = new XmppClient(aOptions);
-        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
-        var received = new ConcurrentQueue<string>();
-        b.OnMessage((message, _) =>
-        {
-            if (message.Body is { } body)
-            {
-                received.Enqueue(body);
-            }
-
-            return ValueTask.CompletedTask;
-        });
-        var resumed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        a.StateChanged += (_, e) =>
-        {
-            if (e.NewState == XmppConnectionState.Connected && e.OldState == XmppConnectionState.Reconnecting)
-            {
-                resumed.TrySetResult(e.Resumed);
-            }
-        };
-        await a.ConnectAsync();
-        await b.ConnectAsync();
-        await b.SendPresenceAsync();
+        await using var pair = await LinkedPair.ConnectAsync(server, relay);
+        var (a, b, received) = (pair.A, pair.B, pair.Received);
         Assert.True(a.IsStreamManagementEnabled);
 
         var sends = new List<Task>();
@@ -58,7 +32,7 @@ public sealed class ReliabilityTests(ServerFixture servers)
             await Task.Delay(5);
         }
 
-        Assert.True(await resumed.Task.WaitAsync(TimeSpan.FromSeconds(20)), "the session should have been resumed, not restarted");
+        Assert.True(await pair.Reconnected.WaitAsync(TimeSpan.FromSeconds(20)), "the session should have been resumed, not restarted");
         await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(20));
         await WaitUntilAsync(() => received.Count >= 60, TimeSpan.FromSeconds(20));
         await Task.Delay(300); // a late duplicate would show up now
@@ -74,42 +48,19 @@ public sealed class ReliabilityTests(ServerFixture servers)
         // one (the way out of a server that reads but no longer parses: Prosody 0.12 after some resumptions), and sends
         // the message again on it.
         var server = await servers.GetAsync(kind);
-        var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
         await using var relay = new FaultyLink(server.ClientPort);
-        var aOptions = server.ClientOptions(alice, "a");
-        aOptions.Port = relay.Port;
-        aOptions.Reconnect = Fast;
-        aOptions.KeepAliveInterval = TimeSpan.Zero;
-        aOptions.AckTimeout = TimeSpan.FromSeconds(1);
         using var logs = new Support.CapturingLoggerFactory();
-        await using var a = new XmppClient(aOptions, logs);
-        await using var b = new XmppClient(server.ClientOptions(bob, "b"));
-        var received = new ConcurrentQueue<string>();
-        b.OnMessage((message, _) =>
+        await using var pair = await LinkedPair.ConnectAsync(server, relay, logs, options =>
         {
-            if (message.Body is { } body)
-            {
-                received.Enqueue(body);
-            }
-
-            return ValueTask.CompletedTask;
+            options.KeepAliveInterval = TimeSpan.Zero;
+            options.AckTimeout = TimeSpan.FromSeconds(1);
         });
-        var back = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        a.StateChanged += (_, e) =>
-        {
-            if (e.NewState == XmppConnectionState.Connected && e.OldState == XmppConnectionState.Reconnecting)
-            {
-                back.TrySetResult(e.Resumed);
-            }
-        };
-        await a.ConnectAsync();
-        await b.ConnectAsync();
-        await b.SendPresenceAsync();
+        var received = pair.Received;
 
         relay.Freeze();
-        await a.SendAsync(new Message(b.Jid!, "through the silence"));
+        await pair.A.SendAsync(new Message(pair.B.Jid!, "through the silence"));
 
-        Assert.False(await back.Task.WaitAsync(TimeSpan.FromSeconds(20)), "a new session, not a resumed one");
+        Assert.False(await pair.Reconnected.WaitAsync(TimeSpan.FromSeconds(20)), "a new session, not a resumed one");
         Assert.Contains(logs.Entries, e => e.Id.Id == 3004);
         await WaitUntilAsync(() => !received.IsEmpty, TimeSpan.FromSeconds(20));
         await Task.Delay(300); // a late duplicate would show up now
@@ -187,7 +138,7 @@ public sealed class ReliabilityTests(ServerFixture servers)
         await using var relay = new FaultyLink(server.ClientPort);
         var options = server.ClientOptions(account);
         options.Port = relay.Port;
-        options.Reconnect = Fast;
+        options.Reconnect = FaultyLink.FastReconnect;
         options.KeepAliveInterval = TimeSpan.FromSeconds(1);
         await using var client = new XmppClient(options);
         var lost = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -217,9 +168,9 @@ public sealed class ReliabilityTests(ServerFixture servers)
         await using var server = await Servers.StartNewAsync(Servers.Prosody);
         var (alice, bob) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
         var aOptions = server.ClientOptions(alice, "a");
-        aOptions.Reconnect = Fast;
+        aOptions.Reconnect = FaultyLink.FastReconnect;
         var bOptions = server.ClientOptions(bob, "b");
-        bOptions.Reconnect = Fast;
+        bOptions.Reconnect = FaultyLink.FastReconnect;
         var logPath = Path.Combine(Path.GetTempPath(), $"parley-kill-{Guid.NewGuid():N}.log");
         using var logs = new Support.CapturingLoggerFactory(logPath);
         await using var a = new XmppClient(aOptions, logs);
@@ -305,6 +256,64 @@ public sealed class ReliabilityTests(ServerFixture servers)
             }
 
             await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// Alice connected through a <see cref="FaultyLink"/> (fast reconnects), Bob directly and available; what Bob receives,
+    /// and whether Alice's next return from reconnecting resumed the session.
+    /// </summary>
+    private sealed class LinkedPair : IAsyncDisposable
+    {
+        private readonly TaskCompletionSource<bool> _reconnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private LinkedPair(XmppClient a, XmppClient b)
+        {
+            (A, B) = (a, b);
+            b.OnMessage((message, _) =>
+            {
+                if (message.Body is { } body)
+                {
+                    Received.Enqueue(body);
+                }
+
+                return ValueTask.CompletedTask;
+            });
+            a.StateChanged += (_, e) =>
+            {
+                if (e.NewState == XmppConnectionState.Connected && e.OldState == XmppConnectionState.Reconnecting)
+                {
+                    _reconnected.TrySetResult(e.Resumed);
+                }
+            };
+        }
+
+        public XmppClient A { get; }
+
+        public XmppClient B { get; }
+
+        public ConcurrentQueue<string> Received { get; } = new();
+
+        /// <summary>Completes with <see cref="ConnectionStateChangedEventArgs.Resumed"/> when Alice is connected again.</summary>
+        public Task<bool> Reconnected => _reconnected.Task;
+
+        public static async Task<LinkedPair> ConnectAsync(XmppTestServer server, FaultyLink link, ILoggerFactory? aliceLogs = null, Action<XmppClientOptions>? configureAlice = null)
+        {
+            var aOptions = server.ClientOptions(await server.CreateAccountAsync(), "a");
+            aOptions.Port = link.Port;
+            aOptions.Reconnect = FaultyLink.FastReconnect;
+            configureAlice?.Invoke(aOptions);
+            var pair = new LinkedPair(new XmppClient(aOptions, aliceLogs), new XmppClient(server.ClientOptions(await server.CreateAccountAsync(), "b")));
+            await pair.A.ConnectAsync();
+            await pair.B.ConnectAsync();
+            await pair.B.SendPresenceAsync();
+            return pair;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await A.DisposeAsync();
+            await B.DisposeAsync();
         }
     }
 }

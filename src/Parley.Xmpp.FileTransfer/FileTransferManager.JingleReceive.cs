@@ -123,7 +123,7 @@ public sealed partial class FileTransferManager
             return;
         }
 
-        var incoming = new IncomingSession(this, offer, decision) { ChecksumFollows = file.HashUsed, Jingle = true };
+        var incoming = new IncomingSession(this, offer, decision) { ChecksumFollows = file.HashUsed };
         session.Incoming = incoming;
         _jingleIncoming[incoming] = session;
         if (session.Terminated.Task.IsCompleted || !_incoming.TryAdd((session.Peer.ToString(), session.Sid), incoming))

@@ -295,7 +295,7 @@ public sealed partial class FileTransferManager
         public bool ChecksumFollows { get; init; }
 
         /// <summary>The offer came in a Jingle session, which reports the outcome to the sender in its session-terminate.</summary>
-        public bool Jingle { get; init; }
+        public bool Jingle => Offer.Methods.Contains(FileTransferMethod.Jingle);
 
         /// <summary>Why the transfer failed, once it ended; <see langword="null"/> while it runs or when the file was kept.</summary>
         public FileTransferException? Failure => Volatile.Read(ref _failure);

@@ -160,7 +160,6 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
 
         // Why the same client is not offered the file again over another direct method, once it answered.
         string? notAgain = null;
-        System.Runtime.ExceptionServices.ExceptionDispatchInfo? lastFailure = null;
         for (var i = 0; i < plan.Count; i++)
         {
             var step = plan[i];
@@ -231,14 +230,12 @@ public sealed partial class FileTransferManager : IXmppExtension, IAsyncDisposab
                     throw;
                 }
 
-                lastFailure = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex);
                 attempts.Add(new FileTransferAttempt(step.Method, error, ex.Message));
                 FileTransferLog.MethodFailed(_logger, name, step.To, step.Method, error, ex.Message, next);
             }
         }
 
-        // Not reached (a step returns, or its failure is thrown when nothing after it may be tried); kept as a guard.
-        lastFailure?.Throw();
+        // Not reached: a step returns, or its failure is thrown when nothing after it may be tried.
         throw new InvalidOperationException("The send plan ended without a result.");
 
         // The hash for an offer that carries it (SI, or Jingle with JingleHashInOffer): the caller's, or one extra pass over

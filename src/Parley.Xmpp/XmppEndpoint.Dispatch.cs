@@ -182,7 +182,52 @@ public abstract partial class XmppEndpoint
         catch (Exception ex) when (ex is XmppTransportException or InvalidOperationException or OperationCanceledException)
         {
             // The connection went away; the requester will time out or re-send.
-            Log.KeepAliveFailed(Logger, $"could not answer IQ {request.Id}: {ex.Message}");
+            Log.AnswerFailed(Logger, request.Id, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// A stanza the parser refused for breaking a per-stanza limit. It counts as handled for stream management; its sender
+    /// hears policy-violation (RFC 6120 §8.3.3.12) unless it was an error itself; a response is turned into that error, so
+    /// the request waiting for it fails at once instead of timing out.
+    /// </summary>
+    private void OnRefused(XmppStream stream, XmppElement? envelope, string reason)
+    {
+        Interlocked.Exchange(ref _lastReceivedTicks, Environment.TickCount64);
+        Log.StanzaRefused(Logger, envelope?.Name ?? "unreadable element", envelope?.GetAttribute("from") ?? "an unknown sender", reason);
+        if (envelope is not Stanza stanza)
+        {
+            return;
+        }
+
+        OnStanzaReceived(stream, stanza);
+        if (stanza.IsError)
+        {
+            return;
+        }
+
+        var error = StanzaError.PolicyViolation(reason + ".");
+        if (stanza is Iq && stanza.TypeName == "result")
+        {
+            var failed = new Iq(stanza.Namespace) { Type = IqType.Error, Id = stanza.Id };
+            failed.SetAttribute("from", stanza.GetAttribute("from"));
+            failed.Add(error.ToElement(stanza.Namespace));
+            CompletePendingIq(failed);
+            return;
+        }
+
+        _ = AnswerRefusedAsync(stanza.CreateErrorReply(error));
+    }
+
+    private async Task AnswerRefusedAsync(Stanza reply)
+    {
+        try
+        {
+            await SendAsync(reply, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is XmppTransportException or InvalidOperationException)
+        {
+            Log.AnswerFailed(Logger, reply.Id, ex.Message);
         }
     }
 

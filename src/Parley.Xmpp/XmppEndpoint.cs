@@ -521,7 +521,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
         Exception error;
         try
         {
-            await stream.RunReaderAsync(element => OnElementAsync(stream, element), lifetime).ConfigureAwait(false);
+            await stream.RunReaderAsync(element => OnElementAsync(stream, element), (envelope, reason) => OnRefused(stream, envelope, reason), lifetime).ConfigureAwait(false);
             error = new XmppTransportException("The server closed the stream.", isTransient: true);
         }
         catch (OperationCanceledException) when (lifetime.IsCancellationRequested)

@@ -59,6 +59,12 @@ internal static partial class Log
     [LoggerMessage(2005, LogLevel.Debug, "Ignored an unexpected top-level element <{Name} xmlns='{Namespace}'/>")]
     public static partial void UnexpectedElement(ILogger logger, string name, string @namespace);
 
+    [LoggerMessage(2009, LogLevel.Warning, "Refused a <{Name}/> from {From}: {Reason}; the connection goes on")]
+    public static partial void StanzaRefused(ILogger logger, string name, string from, string reason);
+
+    [LoggerMessage(2010, LogLevel.Debug, "Could not answer stanza {Id}: {Reason}")]
+    public static partial void AnswerFailed(ILogger logger, string? id, string reason);
+
     [LoggerMessage(3000, LogLevel.Debug, "Stream management enabled (resumable: {Resumable})")]
     public static partial void SmEnabled(ILogger logger, bool resumable);
 

@@ -90,12 +90,17 @@ internal sealed class XmppStream : IAsyncDisposable
         {
             XmlStreamEventKind.Element => ThrowIfStreamError(element!),
             XmlStreamEventKind.StreamEnd => throw new XmppTransportException("The server closed the stream.", isTransient: true),
+            XmlStreamEventKind.Refused => throw new XmppProtocolException($"The server sent an element over the limits while the stream was set up: {_parser.RefusalReason}.", "policy-violation"),
             _ => throw new XmppProtocolException("The server opened a second stream header.", "invalid-xml"),
         };
     }
 
-    /// <summary>Reads events until the stream ends, handing each element to <paramref name="onElement"/> in order. Returns on a clean close.</summary>
-    public async Task RunReaderAsync(Func<XmppElement, ValueTask> onElement, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads events until the stream ends, handing each element to <paramref name="onElement"/> in order, and each element
+    /// refused for breaking a per-stanza limit to <paramref name="onRefused"/> with its envelope (null when unreadable) and
+    /// the reason. Returns on a clean close.
+    /// </summary>
+    public async Task RunReaderAsync(Func<XmppElement, ValueTask> onElement, Action<XmppElement?, string> onRefused, CancellationToken cancellationToken)
     {
         _readerStarted = true;
         try
@@ -106,6 +111,12 @@ internal sealed class XmppStream : IAsyncDisposable
                 if (kind == XmlStreamEventKind.StreamEnd)
                 {
                     return;
+                }
+
+                if (kind == XmlStreamEventKind.Refused)
+                {
+                    onRefused(element, _parser.RefusalReason!);
+                    continue;
                 }
 
                 if (kind != XmlStreamEventKind.Element)

@@ -88,7 +88,7 @@ public sealed class Iq : Stanza
     public Iq CreateResult(XmppElement? payload = null)
     {
         var result = new Iq(Namespace) { Type = IqType.Result, Id = Id };
-        AddressResponse(result);
+        AddressReply(result);
         if (payload is not null)
         {
             result.Add(payload);
@@ -102,24 +102,9 @@ public sealed class Iq : Stanza
     public Iq CreateError(StanzaError error)
     {
         ArgumentNullException.ThrowIfNull(error);
-        var response = new Iq(Namespace) { Type = IqType.Error, Id = Id };
-        AddressResponse(response);
-        response.Add(error.ToElement(Namespace));
-        return response;
+        return (Iq)CreateErrorReply(error);
     }
 
     /// <inheritdoc />
     public override XmppElement Clone() => new Iq(this);
-
-    private void AddressResponse(Iq response)
-    {
-        response.SetAttribute("to", GetAttribute("from"));
-
-        // A component speaks for many addresses and must say which one answers (XEP-0114 §3);
-        // a client's server stamps the sender itself.
-        if (Namespace == XmppNamespaces.Component)
-        {
-            response.SetAttribute("from", GetAttribute("to"));
-        }
-    }
 }

@@ -78,4 +78,33 @@ public abstract class Stanza : XmppElement
 
     /// <summary>Generates a fresh, unpredictable stanza id.</summary>
     public static string NewId() => IdGenerator.Next();
+
+    /// <summary>The error reply to this stanza (RFC 6120 §8.3.1): the same kind and id, sent back to its sender.</summary>
+    internal Stanza CreateErrorReply(StanzaError error)
+    {
+        Stanza reply = this switch
+        {
+            Message => new Message(Namespace),
+            Presence => new Presence(Namespace),
+            _ => new Iq(Namespace),
+        };
+        reply.TypeName = "error";
+        reply.Id = Id;
+        AddressReply(reply);
+        reply.Add(error.ToElement(Namespace));
+        return reply;
+    }
+
+    /// <summary>Addresses a reply to this stanza's sender.</summary>
+    private protected void AddressReply(Stanza reply)
+    {
+        reply.SetAttribute("to", GetAttribute("from"));
+
+        // A component speaks for many addresses and must say which one answers (XEP-0114 §3);
+        // a client's server stamps the sender itself.
+        if (Namespace == XmppNamespaces.Component)
+        {
+            reply.SetAttribute("from", GetAttribute("to"));
+        }
+    }
 }

@@ -65,6 +65,9 @@ public sealed class StanzaError
     /// <summary><c>not-acceptable</c>/modify.</summary>
     public static StanzaError NotAcceptable(string? text = null) => new("not-acceptable", StanzaErrorType.Modify, text);
 
+    /// <summary><c>policy-violation</c>/modify: the stanza broke a local policy, such as a size limit.</summary>
+    public static StanzaError PolicyViolation(string? text = null) => new("policy-violation", StanzaErrorType.Modify, text);
+
     /// <summary><c>internal-server-error</c>/wait.</summary>
     public static StanzaError InternalServerError(string? text = null) => new("internal-server-error", StanzaErrorType.Wait, text);
 

@@ -241,7 +241,7 @@ internal sealed partial class XmlStreamParser
     {
         if (depth > _limits.MaxDepth)
         {
-            throw Error($"Elements are nested deeper than the limit of {_limits.MaxDepth}", offset + pos, "policy-violation");
+            throw LimitError($"Elements are nested deeper than the limit of {_limits.MaxDepth}", offset + pos);
         }
 
         pos++;
@@ -293,7 +293,7 @@ internal sealed partial class XmlStreamParser
 
             if (count >= _limits.MaxAttributes)
             {
-                throw Error($"An element has more than the limit of {_limits.MaxAttributes} attributes", offset + pos, "policy-violation");
+                throw LimitError($"An element has more than the limit of {_limits.MaxAttributes} attributes", offset + pos);
             }
 
             if (count == _attributes.Length)
@@ -773,7 +773,7 @@ internal sealed partial class XmlStreamParser
     }
 
     private XmppProtocolException AttributeTooLong(long offset)
-        => Error($"An attribute value is longer than the limit of {_limits.MaxAttributeLength} characters", offset, "policy-violation");
+        => LimitError($"An attribute value is longer than the limit of {_limits.MaxAttributeLength} characters", offset);
 
     /// <summary>Appends text or an attribute value with references resolved and line ends (and, in attributes, white space) normalized.</summary>
     private void AppendDecoded(ReadOnlySpan<byte> raw, long offset, bool attribute)
@@ -978,7 +978,7 @@ internal sealed partial class XmlStreamParser
 
         if (pos - start > _limits.MaxNameLength)
         {
-            throw Error($"A name is longer than the limit of {_limits.MaxNameLength} bytes", offset + start, "policy-violation");
+            throw LimitError($"A name is longer than the limit of {_limits.MaxNameLength} bytes", offset + start);
         }
 
         return colon;

@@ -11,6 +11,12 @@ internal enum XmlStreamEventKind
     Element,
     /// <summary>The closing <c>&lt;/stream:stream&gt;</c>.</summary>
     StreamEnd,
+    /// <summary>
+    /// A top-level element that broke a per-stanza limit and was skipped; <see cref="XmlStreamParser.RefusalReason"/> says
+    /// which. The element is the stanza's envelope (its name, from, to, id and type, no children), or null when even that
+    /// could not be read.
+    /// </summary>
+    Refused,
 }
 
 /// <summary>
@@ -22,8 +28,11 @@ internal enum XmlStreamEventKind
 ///   top-level elements (keep-alives) and a complete XML declaration are consumed. The parser remembers how far it examined,
 ///   so the next call must pass a buffer that starts where this one now starts (with more bytes appended).</item>
 /// <item>Malformed input, DTDs, entity declarations, comments, processing instructions (other than the XML declaration at the
-///   start), restricted characters, invalid UTF-8 and exceeded <see cref="XmlLimits"/> throw <see cref="XmppProtocolException"/>;
-///   the parser is unusable afterwards (the stream must be closed).</item>
+///   start), restricted characters, invalid UTF-8, an oversize stream header and a top-level element over
+///   <see cref="XmlLimits.MaxSkippedStanzaBytes"/> throw <see cref="XmppProtocolException"/>; the parser is unusable afterwards
+///   (the stream must be closed).</item>
+/// <item>A well-formed top-level element that breaks a per-stanza limit of <see cref="XmlLimits"/> is consumed and reported as
+///   <see cref="XmlStreamEventKind.Refused"/>; the stream goes on.</item>
 /// <item>message/presence/iq in <c>jabber:client</c> or <c>jabber:component:accept</c> become <see cref="Stanzas.Message"/>,
 ///   <see cref="Stanzas.Presence"/> and <see cref="Stanzas.Iq"/>.</item>
 /// </list>
@@ -33,8 +42,9 @@ internal enum XmlStreamEventKind
 /// <list type="number">
 /// <item>A resumable scanner (<see cref="Scan"/>) finds where the current item ends. It keeps only a few fields of state
 ///   (lexical state, depth, bytes examined), so a stanza that trickles in over many reads is scanned once in total, never
-///   from the start again; it also enforces <see cref="XmlLimits.MaxStanzaBytes"/> and <see cref="XmlLimits.MaxDepth"/> on the
-///   bytes buffered so far, and rejects DTDs, comments and processing instructions as soon as they appear.</item>
+///   from the start again; it notes a stanza over <see cref="XmlLimits.MaxStanzaBytes"/> or <see cref="XmlLimits.MaxDepth"/>
+///   for refusal, closes the stream beyond <see cref="XmlLimits.MaxSkippedStanzaBytes"/> of bytes buffered so far, and
+///   rejects DTDs, comments and processing instructions as soon as they appear.</item>
 /// <item>Once the item is complete, the tree builder (<c>XmlStreamParser.Tree.cs</c>) validates UTF-8 and characters and
 ///   builds the elements from the contiguous bytes in one pass (a multi-segment item is first copied to a pooled buffer).</item>
 /// </list>
@@ -51,6 +61,7 @@ internal sealed partial class XmlStreamParser
     private const int MaxBufferedRootNameLength = 64;
 
     private readonly XmlLimits _limits;
+    private readonly int _maxSkippedBytes;
 
     private Phase _phase;
     private bool _declarationAllowed;
@@ -75,6 +86,7 @@ internal sealed partial class XmlStreamParser
     {
         ArgumentNullException.ThrowIfNull(limits);
         _limits = limits;
+        _maxSkippedBytes = Math.Max(limits.MaxStanzaBytes, limits.MaxSkippedStanzaBytes);
         _frames = new Frame[Math.Min(Math.Max(limits.MaxDepth, 1), 256) + 1];
         Reset();
     }
@@ -187,8 +199,7 @@ internal sealed partial class XmlStreamParser
                         _phase = Phase.InStream;
                         break;
                     case ItemKind.Element:
-                        element = ParseStanza(data, itemOffset);
-                        kind = XmlStreamEventKind.Element;
+                        element = ReadStanza(data, itemOffset, out kind);
                         break;
                     default:
                         ParseStreamEnd(data, itemOffset);
@@ -230,6 +241,8 @@ internal sealed partial class XmlStreamParser
         _streamQName = null;
         _knownEndTagEnd = 0;
         _knownEndTagNameLength = 0;
+        _refusal = null;
+        RefusalReason = null;
     }
 
     /// <summary>Skips white space at stream level and starts scanning the item at the first <c>&lt;</c>.</summary>
@@ -243,10 +256,7 @@ internal sealed partial class XmlStreamParser
         if (buffer.FirstSpan is [(byte)'<', ..] && _phase != Phase.Closed)
         {
             // The common case: the next item starts right away.
-            _item = ItemKind.Unclassified;
-            _state = ScanState.TagOpen;
-            _scanned = 1;
-            _depth = 0;
+            StartItem();
             return true;
         }
 
@@ -294,11 +304,17 @@ internal sealed partial class XmlStreamParser
             throw Error("Data after the end of the stream", _offset);
         }
 
+        StartItem();
+        return true;
+    }
+
+    private void StartItem()
+    {
         _item = ItemKind.Unclassified;
         _state = ScanState.TagOpen;
         _scanned = 1;
         _depth = 0;
-        return true;
+        _refusal = null;
     }
 
     /// <summary>
@@ -362,8 +378,9 @@ internal sealed partial class XmlStreamParser
         }
         catch (XmppProtocolException)
         {
-            // Incomplete (the end tag found was a nested one) or malformed: the scanner's path decides which, and
-            // throws the error it always threw.
+            // Incomplete (the end tag found was a nested one), malformed or over a limit: the scanner's path decides
+            // which, and throws or refuses as it would have without this path.
+            _refusal = null;
             return false;
         }
 
@@ -466,7 +483,7 @@ internal sealed partial class XmlStreamParser
                     {
                         if (depth >= _limits.MaxDepth)
                         {
-                            throw Error($"Elements are nested deeper than the limit of {_limits.MaxDepth}", _offset + spanStart + i - 1, "policy-violation");
+                            RefuseTooDeep();
                         }
 
                         i++;
@@ -588,11 +605,7 @@ internal sealed partial class XmlStreamParser
         _depth = depth;
         BytesScanned += span.Length;
         _scanned = spanStart + span.Length;
-        if (_scanned > _limits.MaxStanzaBytes)
-        {
-            throw LimitExceeded();
-        }
-
+        CheckSize(_scanned);
         return false;
     }
 
@@ -657,17 +670,9 @@ internal sealed partial class XmlStreamParser
     {
         BytesScanned += length - _scanned;
         _scanned = length;
-        if (length > _limits.MaxStanzaBytes)
-        {
-            throw LimitExceeded();
-        }
-
+        CheckSize(length);
         return true;
     }
-
-    private XmppProtocolException LimitExceeded() => _item == ItemKind.Header
-        ? Error($"The stream header is larger than the limit of {_limits.MaxStanzaBytes} bytes", _offset, "policy-violation")
-        : Error($"A top-level element is larger than the limit of {_limits.MaxStanzaBytes} bytes", _offset, "policy-violation");
 
     /// <summary>Handles the byte after a '&lt;'; returns the index to continue at.</summary>
     private int ScanTagOpen(byte b, int next, int spanStart)
@@ -709,7 +714,7 @@ internal sealed partial class XmlStreamParser
             default:
                 if (_item == ItemKind.Element && _depth >= _limits.MaxDepth)
                 {
-                    throw Error($"Elements are nested deeper than the limit of {_limits.MaxDepth}", offset, "policy-violation");
+                    RefuseTooDeep();
                 }
 
                 _state = ScanState.StartTag;

@@ -39,15 +39,61 @@ public sealed class StreamFaultUnitTests
     }
 
     [Fact]
-    public async Task An_oversized_stanza_is_refused_before_it_is_buffered_whole()
+    public async Task A_stanza_over_the_hard_cap_ends_the_connection_before_it_is_buffered_whole()
     {
-        // 300 KiB of body against the default 256 KiB limit; the server never finishes the element.
+        // 4.5 MiB of body against the default 4 MiB cap; the server never finishes the element.
         var before = GC.GetTotalMemory(forceFullCollection: true);
-        var huge = "<message><body>" + new string('x', 300 * 1024);
+        var huge = "<message><body>" + new string('x', 4608 * 1024);
         var error = await RunAgainstAsync(Encoding.UTF8.GetBytes(huge));
         Assert.Equal("policy-violation", Assert.IsType<XmppProtocolException>(error).StreamErrorCondition);
         var after = GC.GetTotalMemory(forceFullCollection: true);
         Assert.True(after - before < 16 * 1024 * 1024, $"memory grew by {after - before} bytes");
+    }
+
+    public static TheoryData<string, string> StanzasOverALimit => new()
+    {
+        { "40 nested elements", $"<message from='mallory@fake.test/r' to='x@chat.fake.test' id='bad' type='chat'>{string.Concat(Enumerable.Repeat("<a>", 40))}{string.Concat(Enumerable.Repeat("</a>", 40))}</message>" },
+        { "80 attributes", $"<message from='mallory@fake.test/r' to='x@chat.fake.test' id='bad' type='chat'{string.Concat(Enumerable.Range(0, 80).Select(i => $" a{i}='{i}'"))}/>" },
+        { "a 20,000-character attribute", $"<message from='mallory@fake.test/r' to='x@chat.fake.test' id='bad' type='chat' x='{new string('v', 20_000)}'/>" },
+        { "100 KB of escaped apostrophes", $"<message from='mallory@fake.test/r' to='x@chat.fake.test' id='bad' type='chat'><body>{string.Concat(Enumerable.Repeat("&apos;", 100_000))}</body></message>" },
+    };
+
+    [Theory]
+    [MemberData(nameof(StanzasOverALimit))]
+    public async Task A_stanza_over_a_limit_is_refused_with_an_error_to_its_sender_and_the_link_stays_up(string name, string stanza)
+    {
+        _ = name;
+        var answered = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = new FakeXmppServer(async (self, stream, ct) =>
+        {
+            await self.AcceptComponentAsync(stream, ct);
+            await FakeXmppServer.SendAsync(stream, stanza + "<message from='alice@fake.test/r' to='x@chat.fake.test' id='ok' type='chat'><body>still here</body></message>", ct);
+            await self.ExpectAsync(stream, "</message>", ct);
+            answered.TrySetResult(self.Received.ToString());
+            await Task.Delay(Timeout.Infinite, ct);
+        });
+        await using var component = new XmppComponent(new XmppComponentOptions
+        {
+            Domain = "chat.fake.test",
+            Secret = "s",
+            Host = "127.0.0.1",
+            Port = server.Port,
+            Reconnect = ReconnectPolicy.Disabled,
+        });
+        var received = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+        component.OnMessage((message, _) =>
+        {
+            received.TrySetResult(message);
+            return ValueTask.CompletedTask;
+        });
+
+        await component.ConnectAsync();
+
+        var message = await received.Task.WaitAsync(Deadline);
+        Assert.Equal("ok", message.Id);
+        var reply = await answered.Task.WaitAsync(Deadline);
+        Assert.Contains("<message type=\"error\" id=\"bad\" to=\"mallory@fake.test/r\" from=\"x@chat.fake.test\"><error type=\"modify\"><policy-violation ", reply, StringComparison.Ordinal);
+        Assert.Equal(XmppConnectionState.Connected, component.State);
     }
 
     [Fact]

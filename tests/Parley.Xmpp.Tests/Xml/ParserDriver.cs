@@ -3,13 +3,14 @@ using System.Buffers;
 namespace Parley.Xmpp.Tests.Xml;
 
 /// <summary>One event the parser produced.</summary>
-internal sealed record ParsedEvent(XmlStreamEventKind Kind, XmppElement? Element)
+internal sealed record ParsedEvent(XmlStreamEventKind Kind, XmppElement? Element, string? Reason = null)
 {
     /// <summary>A canonical text form, to compare runs fed in different chunkings.</summary>
     public string Describe() => Kind switch
     {
         XmlStreamEventKind.StreamHeader => "header " + string.Join(' ', Element!.Attributes.Select(a => $"{a.Name}={a.Value}")),
         XmlStreamEventKind.Element => $"{Element!.GetType().Name} {Element}",
+        XmlStreamEventKind.Refused => $"refused {Element} ({Reason})",
         _ => "end",
     };
 }
@@ -84,7 +85,7 @@ internal static class ParserDriver
     {
         while (parser.TryRead(ref buffer, out var kind, out var element))
         {
-            var parsed = new ParsedEvent(kind, element);
+            var parsed = new ParsedEvent(kind, element, kind == XmlStreamEventKind.Refused ? parser.RefusalReason : null);
             events.Add(parsed);
             if (resetAfter?.Invoke(parsed) == true)
             {

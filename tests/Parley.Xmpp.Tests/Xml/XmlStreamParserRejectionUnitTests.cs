@@ -70,9 +70,9 @@ public class XmlStreamParserRejectionUnitTests
     }
 
     [Fact]
-    public void Oversize_stanza_is_refused_as_soon_as_the_buffered_bytes_exceed_the_limit()
+    public void Oversize_stanza_closes_the_stream_as_soon_as_the_buffered_bytes_exceed_the_hard_cap()
     {
-        var limits = new XmlLimits { MaxStanzaBytes = 1024 };
+        var limits = new XmlLimits { MaxStanzaBytes = 256, MaxSkippedStanzaBytes = 1024 };
         var parser = new XmlStreamParser(limits);
         var buffer = new ReadOnlySequence<byte>(Bytes(Header));
         Assert.True(parser.TryRead(ref buffer, out _, out _));
@@ -89,16 +89,23 @@ public class XmlStreamParserRejectionUnitTests
     }
 
     [Fact]
-    public void Complete_stanza_over_the_limit_is_refused_and_one_at_the_limit_is_accepted()
+    public void Complete_stanza_over_the_limit_is_refused_one_at_the_limit_accepted_and_one_over_the_hard_cap_closes_the_stream()
     {
-        var open = "<message><body>";
+        var open = "<message from='a@example.test/r' id='big'><body>";
         var close = "</body></message>";
         var exact = open + new string('a', 1024 - open.Length - close.Length) + close;
-        var limits = new XmlLimits { MaxStanzaBytes = 1024 };
+        var limits = new XmlLimits { MaxStanzaBytes = 1024, MaxSkippedStanzaBytes = 2048 };
 
         Assert.Equal(2, ParserDriver.FeedAll(Bytes(Header + exact), limits).Count);
-        var error = Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedAll(Bytes(Header + exact.Replace("<body>", "<body>a")), limits));
+
+        var over = exact.Replace("<body>", "<body>a", StringComparison.Ordinal);
+        var refused = AssertRefusedThenNext(Header + over, limits, "larger than the limit of 1024 bytes");
+        Assert.Equal("big", refused.GetAttribute("id"));
+        Assert.Equal("a@example.test/r", refused.GetAttribute("from"));
+
+        var error = Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedAll(Bytes(Header + over.Replace("<body>", "<body>" + new string('a', 1024), StringComparison.Ordinal)), limits));
         Assert.Equal("policy-violation", error.StreamErrorCondition);
+        Assert.Contains("2048", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -110,9 +117,18 @@ public class XmlStreamParserRejectionUnitTests
         Assert.Equal("policy-violation", error.StreamErrorCondition);
     }
 
+    [Fact]
+    public void A_stream_header_over_a_per_stanza_limit_closes_the_stream()
+    {
+        var header = Header.Replace("version='1.0'", "version='1.0'" + string.Concat(Enumerable.Range(0, 9).Select(i => $" a{i}='{i}'")));
+        var error = Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedAll(Bytes(header), new XmlLimits { MaxAttributes = 8 }));
+        Assert.Equal("policy-violation", error.StreamErrorCondition);
+    }
+
     [Theory]
     [InlineData(4, true)]
     [InlineData(5, false)]
+    [InlineData(10_000, false)]
     public void Nesting_deeper_than_the_limit_is_refused(int depth, bool accepted)
     {
         var limits = new XmlLimits { MaxDepth = 4 };
@@ -123,15 +139,11 @@ public class XmlStreamParserRejectionUnitTests
             return;
         }
 
-        // Refused while the deep element is still open: the scanner counts depth as bytes arrive.
-        var open = string.Concat(Enumerable.Repeat("<a>", depth));
-        var error = Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedSegmented(Bytes(Header + open), [1], limits));
-        Assert.Equal("policy-violation", error.StreamErrorCondition);
+        AssertRefusedThenNext(Header + "<message id='deep'>" + stanza + "</message>", limits, "nested deeper than the limit of 4");
 
         // Self-closing elements count too.
         var selfClosing = string.Concat(Enumerable.Repeat("<a>", depth - 1)) + "<a/>" + string.Concat(Enumerable.Repeat("</a>", depth - 1));
-        error = Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedAll(Bytes(Header + selfClosing), limits));
-        Assert.Equal("policy-violation", error.StreamErrorCondition);
+        AssertRefusedThenNext(Header + "<message>" + selfClosing + "</message>", limits, "nested deeper");
     }
 
     [Theory]
@@ -169,6 +181,72 @@ public class XmlStreamParserRejectionUnitTests
         => AssertLimit(Header + stanza, new XmlLimits { MaxNameLength = 16 }, accepted);
 
     [Fact]
+    public void The_envelope_of_a_refused_stanza_keeps_only_its_addressing()
+    {
+        var attributes = string.Concat(Enumerable.Range(0, 80).Select(i => $" a{i}='{i}'"));
+        var stanza = $"<message to='x@chat.example.test' from='mallory@example.test/r' id='m&amp;1' type='chat' xml:lang='en'{attributes}><body>hi</body></message>";
+        var refused = AssertRefusedThenNext(Header + stanza, XmlLimits.Default, "more than the limit of 64 attributes");
+
+        var message = Assert.IsType<Message>(refused);
+        Assert.Equal("m&1", message.Id);
+        Assert.Equal("mallory@example.test/r", message.GetAttribute("from"));
+        Assert.Equal("x@chat.example.test", message.GetAttribute("to"));
+        Assert.Equal("chat", message.TypeName);
+        Assert.Equal(5, message.Attributes.Count());
+        Assert.Empty(message.Children);
+    }
+
+    [Fact]
+    public void An_overlong_address_is_left_out_of_a_refused_stanzas_envelope()
+    {
+        var longFrom = new string('f', 4000);
+        var events = ParserDriver.FeedAll(Bytes(Header + $"<message from='{longFrom}' id='1'>{Nest(40)}</message><message id='next'/>"));
+        Assert.Equal(XmlStreamEventKind.Refused, events[1].Kind);
+        Assert.Null(events[1].Element!.GetAttribute("from"));
+        Assert.Equal("1", events[1].Element!.GetAttribute("id"));
+        Assert.Equal("next", events[2].Element!.GetAttribute("id"));
+    }
+
+    [Fact]
+    public void Invalid_UTF8_in_a_refused_stanza_still_closes_the_stream()
+    {
+        byte[] data = [.. Bytes(Header + "<message>" + Nest(40) + "<body>"), 0xC0, 0xAF, .. Bytes("</body></message>")];
+        Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedAll(data));
+    }
+
+    [Fact]
+    public void Apostrophes_escaped_by_the_server_grow_past_the_stanza_limit_and_are_refused_not_fatal()
+    {
+        // 100 KB of ' as a server re-serializes them: 600 KB on the wire.
+        var body = string.Concat(Enumerable.Repeat("&apos;", 100_000));
+        AssertRefusedThenNext(Header + $"<message from='m@example.test/r' id='q'><body>{body}</body></message>", XmlLimits.Default, "larger than the limit");
+    }
+
+    private static string Nest(int depth) => string.Concat(Enumerable.Repeat("<a>", depth)) + string.Concat(Enumerable.Repeat("</a>", depth));
+
+    /// <summary>
+    /// Feeds <paramref name="xml"/> and an ordinary message after it, whole and byte by byte: the first element is refused
+    /// with <paramref name="reason"/>, the message still arrives. Returns the refused element's envelope.
+    /// </summary>
+    private static XmppElement AssertRefusedThenNext(string xml, XmlLimits limits, string reason)
+    {
+        var data = Bytes(xml + "<message id='after'><body>still here</body></message>");
+        XmppElement? envelope = null;
+        // Byte by byte only while that stays cheap: a sequence of a million one-byte segments is slow to slice.
+        var smallest = data.Length < 64 * 1024 ? 1 : 1000;
+        foreach (var events in new[] { ParserDriver.FeedAll(data, limits), ParserDriver.FeedSegmented(data, [smallest], limits), ParserDriver.FeedSegmented(data, [7, 4096], limits) })
+        {
+            Assert.Equal(3, events.Count);
+            Assert.Equal(XmlStreamEventKind.Refused, events[1].Kind);
+            Assert.Contains(reason, events[1].Reason, StringComparison.Ordinal);
+            Assert.Equal("still here", Assert.IsType<Message>(events[2].Element).Body);
+            envelope = events[1].Element;
+        }
+
+        return envelope!;
+    }
+
+    [Fact]
     public void Parser_can_be_used_again_after_reset_following_an_error()
     {
         var parser = new XmlStreamParser(XmlLimits.Default);
@@ -191,8 +269,7 @@ public class XmlStreamParserRejectionUnitTests
         }
         else
         {
-            var error = Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedAll(Bytes(xml), limits));
-            Assert.Equal("policy-violation", error.StreamErrorCondition);
+            AssertRefusedThenNext(xml, limits, "limit");
         }
     }
 

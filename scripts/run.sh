@@ -123,7 +123,7 @@ for _ in $(seq 1 150); do [ "$(grep -c " online as " "$HOME_DIR/bots.log" 2>/dev
 [ "$(grep -c " online as " "$HOME_DIR/bots.log")" -ge 3 ] || { echo "The bots did not come online:"; tail -40 "$HOME_DIR/bots.log"; exit 1; }
 
 # The web chat gateway: component chat.$DOMAIN (configured in parley-local.cfg.lua), guest sign-in, SQLite in .parley/web-data.
-Parley__Owner="owner@$DOMAIN" Parley__Component__Domain="chat.$DOMAIN" Parley__Component__Secret="$PARLEY_COMPONENT_SECRET" \
+Parley__PublicUrl="http://127.0.0.1:$PARLEY_WEB_PORT" Parley__Owner="owner@$DOMAIN" Parley__Component__Domain="chat.$DOMAIN" Parley__Component__Secret="$PARLEY_COMPONENT_SECRET" \
   Parley__Component__Port="$PARLEY_COMPONENT_PORT" Parley__DatabasePath="$HOME_DIR/web-data/parley-web.db" Parley__Guests__Enabled=true \
   "$HOME_DIR/web/Parley.Web" --urls "http://127.0.0.1:$PARLEY_WEB_PORT" >"$HOME_DIR/web.log" 2>&1 &
 PIDS+=($!)

@@ -66,6 +66,7 @@ internal static class GatewayApp
     {
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
+        services.AddPublicAddress(configuration);
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ChatHub>();
         services.AddSingleton<StreamKeepAlive>();

@@ -25,7 +25,11 @@ internal sealed class GatewayOptions
 
     public FileSettings Files { get; set; } = new();
 
-    /// <summary>The gateway's public address (<c>https://chat.example.org</c>) for the links it sends the owner (file downloads); empty: taken from each request.</summary>
+    /// <summary>
+    /// The gateway's public address (<c>https://chat.example.org</c>): the only base of the links it sends the owner (file
+    /// downloads) and of sign-in redirect URIs, and the host it answers for (<see cref="PublicAddress"/>). Required while
+    /// files or sign-in providers are on.
+    /// </summary>
     public string PublicUrl { get; set; } = "";
 
     /// <summary>The SQLite file (provider <c>Sqlite</c>, the default); created with its schema at start.</summary>

@@ -45,9 +45,9 @@ public sealed class DatabaseOptionsTests
     [Fact]
     public async Task The_provider_setting_picks_the_store()
     {
-        await using var sqlite = GatewayApp.Create(["--Parley:Owner=o@example.org", "--Parley:Component:Domain=c.example.org", "--Parley:Component:Secret=s"]);
+        await using var sqlite = GatewayApp.Create(["--Parley:Owner=o@example.org", "--Parley:Component:Domain=c.example.org", "--Parley:Component:Secret=s", "--Parley:Files:Enabled=false"]);
         Assert.IsType<SqliteChatStore>(sqlite.Services.GetRequiredService<ChatStore>());
-        await using var postgres = GatewayApp.Create(["--Parley:Owner=o@example.org", "--Parley:Component:Domain=c.example.org", "--Parley:Component:Secret=s",
+        await using var postgres = GatewayApp.Create(["--Parley:Owner=o@example.org", "--Parley:Component:Domain=c.example.org", "--Parley:Component:Secret=s", "--Parley:Files:Enabled=false",
             "--Parley:Database:Provider=PostgreSQL", "--Parley:Database:ConnectionString=Host=127.0.0.1;Database=x"]);
         Assert.IsType<PostgresChatStore>(postgres.Services.GetRequiredService<ChatStore>());
     }

@@ -19,6 +19,7 @@ public sealed class ExternalAuthUnitTests
             "--Parley:Owner=owner@example.org",
             "--Parley:Component:Domain=chat.example.org",
             "--Parley:Component:Secret=s",
+            "--Parley:PublicUrl=https://chat.example.org",
             "--Parley:Auth:Providers:corp:Authority=http://idp.example.org",
             "--Parley:Auth:Providers:corp:ClientId=id",
             "--Parley:Auth:Providers:github:ClientSecret=secret",

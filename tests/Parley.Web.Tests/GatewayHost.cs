@@ -1,11 +1,12 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Testing;
 
 namespace Parley.Web.Tests;
 
-/// <summary>The real gateway (the same <see cref="GatewayApp.Create"/> as Program.cs) on 127.0.0.1 with a free port, its own SQLite file, against a harness server.</summary>
+/// <summary>The real gateway (the same <see cref="GatewayApp.Create"/> as Program.cs) on 127.0.0.1 with a free port as its public URL, its own SQLite file, against a harness server.</summary>
 internal sealed class GatewayHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
@@ -23,36 +24,55 @@ internal sealed class GatewayHost : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>
+    /// Starts the gateway. <c>--urls</c> in <paramref name="extra"/> replaces the default <c>http://127.0.0.1:0</c>. The
+    /// public URL is the listen address unless <paramref name="extra"/> sets <c>--Parley:PublicUrl</c>; it must be known
+    /// before the start, so port 0 is replaced by a port chosen here, and a port another process takes before the gateway
+    /// binds it is replaced by a new one (the bind decides, as with the harness's servers).
+    /// </summary>
     public static async Task<GatewayHost> StartAsync(XmppTestServer server, string owner, string? databasePath = null, params string[] extra)
     {
         databasePath ??= StoreUnderTest.NewSqlitePath();
-        string[] args =
-        [
-            "--urls=http://127.0.0.1:0",
-            "--environment=Production",
-            "--Logging:LogLevel:Default=Warning",
-            "--Logging:LogLevel:Parley.Xmpp.Traffic=None",
-            $"--Parley:Owner={owner}",
-            $"--Parley:DatabasePath={databasePath}",
-            $"--Parley:Component:Domain={server.ComponentDomain}",
-            $"--Parley:Component:Secret={server.ComponentSecret}",
-            $"--Parley:Component:Host={server.Host}",
-            $"--Parley:Component:Port={server.ComponentPort.ToString(CultureInfo.InvariantCulture)}",
-            "--Parley:PresenceLinger=00:00:00",
-            .. extra,
-        ];
-        var app = GatewayApp.Create(args);
-        try
+        const string UrlsArgument = "--urls=";
+        var urls = new Uri(extra.LastOrDefault(static a => a.StartsWith(UrlsArgument, StringComparison.Ordinal))?[UrlsArgument.Length..] ?? "http://127.0.0.1:0");
+        for (var attempt = 1; ; attempt++)
         {
-            await app.StartAsync();
+            var listen = urls.Port == 0 ? new UriBuilder(urls) { Port = LoopbackPorts.Allocate() }.Uri : urls;
+            var origin = listen.GetLeftPart(UriPartial.Authority);
+            string[] args =
+            [
+                UrlsArgument + origin,
+                $"--Parley:PublicUrl={origin}",
+                "--environment=Production",
+                "--Logging:LogLevel:Default=Warning",
+                "--Logging:LogLevel:Parley.Xmpp.Traffic=None",
+                $"--Parley:Owner={owner}",
+                $"--Parley:DatabasePath={databasePath}",
+                $"--Parley:Component:Domain={server.ComponentDomain}",
+                $"--Parley:Component:Secret={server.ComponentSecret}",
+                $"--Parley:Component:Host={server.Host}",
+                $"--Parley:Component:Port={server.ComponentPort.ToString(CultureInfo.InvariantCulture)}",
+                "--Parley:PresenceLinger=00:00:00",
+                .. extra.Where(static a => !a.StartsWith(UrlsArgument, StringComparison.Ordinal)),
+            ];
+            var app = GatewayApp.Create(args);
+            try
+            {
+                await app.StartAsync();
+                return new GatewayHost(app, databasePath, LoopbackWebApp.AddressOf(app));
+            }
+            catch (IOException e) when (e.InnerException is AddressInUseException && urls.Port == 0 && attempt < 3)
+            {
+                // Hosted services (the component link) start before Kestrel binds: stop them before the next attempt.
+                await app.StopAsync();
+                await app.DisposeAsync();
+            }
+            catch
+            {
+                await app.DisposeAsync();
+                throw;
+            }
         }
-        catch
-        {
-            await app.DisposeAsync();
-            throw;
-        }
-
-        return new GatewayHost(app, databasePath, LoopbackWebApp.AddressOf(app));
     }
 
     /// <summary>A new browser: its own cookie jar.</summary>

@@ -118,7 +118,7 @@ internal static class FileApi
 
         // The type is only a hint for the owner's client; the download is always served as opaque bytes.
         var type = Types.TryGetContentType(name, out var known) ? known : "application/octet-stream";
-        var url = PublicBase(context, settings) + DownloadPrefix + key + "/" + Uri.EscapeDataString(name);
+        var url = PublicAddress.Link(settings, DownloadPrefix + key + "/" + Uri.EscapeDataString(name));
         var message = await store.AddVisitorFileAsync(id, new Attachment(url, name, size, type), cancellationToken);
         metrics.File("to_owner");
         gateway.Wake();
@@ -173,11 +173,6 @@ internal static class FileApi
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
-
-    private static string PublicBase(HttpContext context, GatewayOptions settings)
-        => settings.PublicUrl is { Length: > 0 } configured
-            ? configured.TrimEnd('/')
-            : context.Request.Scheme + "://" + context.Request.Host.ToUriComponent() + context.Request.PathBase.ToUriComponent();
 
     private static string Base64UrlKey()
         => Convert.ToBase64String(RandomNumberGenerator.GetBytes(KeyBytes)).TrimEnd('=').Replace('+', '-').Replace('/', '_');

@@ -33,7 +33,9 @@ internal sealed class ExternalOAuthOptions : OAuthOptions
 /// (correlation cookie, state protection, callback). The endpoints come from the catalog or from discovery, so they are
 /// resolved per request here instead of being fixed in the options. The ticket carries issuer, subject and display name.
 /// </summary>
-internal sealed class ExternalOAuthHandler(IOptionsMonitor<ExternalOAuthOptions> options, ILoggerFactory logger, UrlEncoder encoder, OidcDiscovery discovery, OidcSigningKeys signingKeys, TimeProvider time)
+internal sealed class ExternalOAuthHandler(
+    IOptionsMonitor<ExternalOAuthOptions> options, ILoggerFactory logger, UrlEncoder encoder, OidcDiscovery discovery, OidcSigningKeys signingKeys, TimeProvider time,
+    IOptions<GatewayOptions> gateway)
     : OAuthHandler<ExternalOAuthOptions>(options, logger, encoder)
 {
     public const string IssuerClaim = "parley:external-iss";
@@ -58,6 +60,12 @@ internal sealed class ExternalOAuthHandler(IOptionsMonitor<ExternalOAuthOptions>
         await base.HandleChallengeAsync(properties);
     }
 
+    /// <summary>
+    /// The callback address (<c>redirect_uri</c>, in the authorization request and again when the code is redeemed) on the
+    /// configured public address. The base class passes one built from the request's scheme and <c>Host</c>; it is not used.
+    /// </summary>
+    private string RedirectUri => PublicAddress.Link(gateway.Value, Options.CallbackPath);
+
     /// <summary>The authorization request: code flow, the PKCE challenge (its verifier travels inside the protected state), the state.</summary>
     protected override string BuildChallengeUrl(AuthenticationProperties properties, string redirectUri)
     {
@@ -69,7 +77,7 @@ internal sealed class ExternalOAuthHandler(IOptionsMonitor<ExternalOAuthOptions>
             ["client_id"] = Options.ClientId,
             ["scope"] = FormatScope(Options.Scope),
             ["response_type"] = "code",
-            ["redirect_uri"] = redirectUri,
+            ["redirect_uri"] = RedirectUri,
             [OAuthConstants.CodeChallengeKey] = Base64Url.EncodeToString(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))),
             [OAuthConstants.CodeChallengeMethodKey] = OAuthConstants.CodeChallengeMethodS256,
         };
@@ -94,7 +102,7 @@ internal sealed class ExternalOAuthHandler(IOptionsMonitor<ExternalOAuthOptions>
                 {
                     ["grant_type"] = "authorization_code",
                     ["code"] = context.Code,
-                    ["redirect_uri"] = context.RedirectUri,
+                    ["redirect_uri"] = RedirectUri,
                     ["client_id"] = Options.ClientId,
                     ["client_secret"] = Options.ClientSecret,
                     [OAuthConstants.CodeVerifierKey] = verifier,

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Runs Parley on this machine: a private Prosody on 127.0.0.1 (data in .parley/), an owner account for your
 # XMPP client, Parley's bots and the web chat gateway. Idempotent: a second run reuses the same domain, accounts and passwords.
-#   ./scripts/run.sh                 (env: PARLEY_DOMAIN=localhost PARLEY_C2S_PORT=5222 PARLEY_HOME=.parley)
+#   ./scripts/run.sh                 (env: PARLEY_DOMAIN=localhost PARLEY_HOME=.parley PARLEY_C2S_PORT PARLEY_WEB_PORT)
+# Ports are taken by binding them, never by probing first: Prosody starts on 5222/5223/5347/5280/5000 and the gateway
+# on 5080, and a port another program holds moves this run to other ones (the summary at the end says which).
+# PARLEY_C2S_PORT or PARLEY_WEB_PORT pin a port: if it is taken, the run stops. Two runs at once need two folders
+# (PARLEY_HOME=/tmp/parley-2 ./scripts/run.sh); a second run on the same folder stops at once.
 # Ctrl-C stops everything.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,9 +14,14 @@ DOMAIN=${PARLEY_DOMAIN:-localhost}
 PROSODY_DIR=$HOME_DIR/prosody
 mkdir -p "$PROSODY_DIR"/{data,certs} "$HOME_DIR/bin"
 
+# One run per folder: two would share Prosody's data and pid file, and each would stop the other's server.
+# The lock is on fd 9, which the servers started below do not inherit (9>&-), so it ends with this script.
+exec 9>"$HOME_DIR/run.lock"
+flock -n 9 || { echo "Another ./scripts/run.sh is using $HOME_DIR. Stop it, or give this run its own folder: PARLEY_HOME=/tmp/parley-2 $0"; exit 1; }
+
 "$ROOT/scripts/install-deps.sh" run
 
-# ---- secrets and ports, generated once ------------------------------------------------------------
+# ---- secrets, generated once ----------------------------------------------------------------------
 SECRETS=$HOME_DIR/secrets.env
 gen() { openssl rand -base64 18 | tr -d '/+=' | cut -c1-20; }
 ( umask 077; touch "$SECRETS" )
@@ -22,16 +31,7 @@ done
 # shellcheck disable=SC1090
 source "$SECRETS"
 
-free_port() { # first free port from $1 upwards
-  local p=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-  echo "$p"
-}
 export PARLEY_PROSODY_DIR=$PROSODY_DIR PARLEY_DOMAIN=$DOMAIN PARLEY_COMPONENT_SECRET
-export PARLEY_C2S_PORT=${PARLEY_C2S_PORT:-$(free_port 5222)}
-export PARLEY_C2S_TLS_PORT=$(free_port 5223)
-[ "$PARLEY_C2S_TLS_PORT" = "$PARLEY_C2S_PORT" ] && PARLEY_C2S_TLS_PORT=$(free_port $((PARLEY_C2S_PORT + 1)))
-export PARLEY_COMPONENT_PORT=$(free_port 5347) PARLEY_HTTP_PORT=$(free_port 5280) PARLEY_PROXY65_PORT=$(free_port 5000)
 [ "$(id -u)" = 0 ] && export PARLEY_AS_ROOT=1
 
 # ---- certificate for the domain (self-signed, kept) --------------------------------------------------
@@ -54,11 +54,80 @@ prosodyctl --config "$CFG" register reports "$DOMAIN" "$REPORTS_PASSWORD" >/dev/
 # ---- build Parley ---------------------------------------------------------------------------------
 echo "Building Parley..."
 # The CLI references the bot host, so one build brings both executables (parley, parley-bots).
-dotnet build "$ROOT/src/Parley.Cli/Parley.Cli.csproj" -c Release -o "$HOME_DIR/bin" -v quiet -nologo >"$HOME_DIR/build.log" 2>&1 \
+# Runs with different folders build the same projects (the same obj/ folders): one build at a time.
+# dotnet leaves build servers running, so it gets neither lock's descriptor (they would hold the lock after the build).
+mkdir -p "$ROOT/.cache"
+build() { ( flock 8; dotnet build "$@" -c Release -v quiet -nologo 8>&- 9>&- ) 8>"$ROOT/.cache/run-build.lock"; }
+build "$ROOT/src/Parley.Cli/Parley.Cli.csproj" -o "$HOME_DIR/bin" >"$HOME_DIR/build.log" 2>&1 \
   || { tail -30 "$HOME_DIR/build.log"; exit 1; }
 [ -x "$HOME_DIR/bin/parley-bots" ] || { echo "parley-bots was not built; see $HOME_DIR/build.log"; exit 1; }
 
-# ---- the bot host's configuration (rewritten every run; passwords stay in files) ------------------------
+build "$ROOT/src/Parley.Web/Parley.Web.csproj" -o "$HOME_DIR/web" >"$HOME_DIR/build-web.log" 2>&1 \
+  || { tail -30 "$HOME_DIR/build-web.log"; exit 1; }
+
+# ---- start Prosody -----------------------------------------------------------------------------------
+PIDS=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping Parley..."
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup INT TERM EXIT
+stop() { # pid: stops a process that did not start properly and forgets it
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  local kept=() pid
+  for pid in "${PIDS[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
+  PIDS=("${kept[@]}")
+}
+
+if [ -f "$PROSODY_DIR/prosody.pid" ] && kill -0 "$(cat "$PROSODY_DIR/prosody.pid")" 2>/dev/null; then
+  kill "$(cat "$PROSODY_DIR/prosody.pid")"; sleep 1  # a leftover from a run that did not stop cleanly (the lock says no run holds it)
+fi
+
+# Prosody's ports are in its configuration, so it cannot be asked for "any port" and then tell which. Instead the bind
+# decides: for each service Prosody logs "Activated service '<name>' on <its ports>" after trying them, and "Failed to
+# open server port <port>" for one another program holds (it keeps running without it). Then this Prosody is stopped
+# and started again with its ports moved by 10; a port pinned by PARLEY_C2S_PORT ends the run instead. Checking for
+# free ports first would race with every program starting meanwhile, such as a second run.
+PROSODY_LOG=$PROSODY_DIR/prosody.log
+PROSODY_SERVICES=(c2s c2s_direct_tls component http proxy65)
+start_prosody() { # → 0 all ports bound, 1 a port was taken (Prosody stopped again); exits on any other failure
+  local offset service missing
+  offset=$(stat -c %s "$PROSODY_LOG" 2>/dev/null || echo 0)
+  prosody --config "$CFG" -F >"$PROSODY_DIR/console.log" 2>&1 9>&- &
+  PROSODY_PID=$!
+  PIDS+=("$PROSODY_PID")
+  for _ in $(seq 1 300); do
+    PROSODY_STARTED=$(tail -c +$((offset + 1)) "$PROSODY_LOG" 2>/dev/null || true)  # this start's lines
+    missing=0
+    for service in "${PROSODY_SERVICES[@]}"; do grep -q "Activated service '$service' on" <<<"$PROSODY_STARTED" || missing=1; done
+    [ "$missing" = 0 ] && break
+    kill -0 "$PROSODY_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if grep -q "Failed to open server port" <<<"$PROSODY_STARTED"; then
+    stop "$PROSODY_PID"
+    grep "Failed to open server port" <<<"$PROSODY_STARTED" | sed 's/^/  /'
+    return 1
+  fi
+  [ "$missing" = 0 ] && return 0
+  echo "Prosody did not start:"; tail -20 "$PROSODY_DIR/console.log"; tail -20 "$PROSODY_LOG" 2>/dev/null; exit 1
+}
+PINNED_C2S=${PARLEY_C2S_PORT:-}
+for shift in 0 10 20 30 40 50 60 70 80 90; do
+  export PARLEY_C2S_PORT=${PINNED_C2S:-$((5222 + shift))} PARLEY_C2S_TLS_PORT=$((5223 + shift)) \
+    PARLEY_COMPONENT_PORT=$((5347 + shift)) PARLEY_HTTP_PORT=$((5280 + shift)) PARLEY_PROXY65_PORT=$((5000 + shift))
+  start_prosody && break
+  if [ -n "$PINNED_C2S" ] && grep -q "Failed to open server port $PINNED_C2S " <<<"$PROSODY_STARTED"; then
+    echo "Port $PINNED_C2S (PARLEY_C2S_PORT) is taken by another program; choose another one."; exit 1
+  fi
+  [ "$shift" = 90 ] && { echo "Prosody found no free ports in ten tries (5222 and up, in steps of 10)."; exit 1; }
+  echo "Another program holds one of Prosody's ports: trying the ports $((shift + 10)) higher."
+done
+
+# ---- the bot host: its configuration (rewritten every run, with the c2s port Prosody got; passwords stay in files)
 BOTS=$HOME_DIR/bots
 mkdir -p "$BOTS/secrets"
 ( umask 077
@@ -95,38 +164,38 @@ $(account reports Report)
 }
 EOJ
 
-dotnet build "$ROOT/src/Parley.Web/Parley.Web.csproj" -c Release -o "$HOME_DIR/web" -v quiet -nologo >"$HOME_DIR/build-web.log" 2>&1 \
-  || { tail -30 "$HOME_DIR/build-web.log"; exit 1; }
-export PARLEY_WEB_PORT=${PARLEY_WEB_PORT:-$(free_port 5080)}
-
-# ---- start Prosody, then the bots -------------------------------------------------------------------
-PIDS=()
-cleanup() {
-  trap - INT TERM EXIT
-  echo; echo "Stopping Parley..."
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup INT TERM EXIT
-
-if [ -f "$PROSODY_DIR/prosody.pid" ] && kill -0 "$(cat "$PROSODY_DIR/prosody.pid")" 2>/dev/null; then
-  kill "$(cat "$PROSODY_DIR/prosody.pid")"; sleep 1  # a leftover from a run that did not stop cleanly
-fi
-prosody --config "$CFG" -F >"$PROSODY_DIR/console.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PARLEY_C2S_PORT") 2>/dev/null && break; sleep 0.1; done
-(exec 3<>"/dev/tcp/127.0.0.1/$PARLEY_C2S_PORT") 2>/dev/null || { echo "Prosody did not start:"; tail -20 "$PROSODY_DIR/console.log"; exit 1; }
-
-"$HOME_DIR/bin/parley-bots" --contentRoot "$BOTS" >"$HOME_DIR/bots.log" 2>&1 &
+"$HOME_DIR/bin/parley-bots" --contentRoot "$BOTS" >"$HOME_DIR/bots.log" 2>&1 9>&- &
 PIDS+=($!)
 for _ in $(seq 1 150); do [ "$(grep -c " online as " "$HOME_DIR/bots.log" 2>/dev/null)" -ge 3 ] && break; sleep 0.2; done
 [ "$(grep -c " online as " "$HOME_DIR/bots.log")" -ge 3 ] || { echo "The bots did not come online:"; tail -40 "$HOME_DIR/bots.log"; exit 1; }
 
-# The web chat gateway: component chat.$DOMAIN (configured in parley-local.cfg.lua), guest sign-in, SQLite in .parley/web-data.
-Parley__PublicUrl="http://127.0.0.1:$PARLEY_WEB_PORT" Parley__Owner="owner@$DOMAIN" Parley__Component__Domain="chat.$DOMAIN" Parley__Component__Secret="$PARLEY_COMPONENT_SECRET" \
-  Parley__Component__Port="$PARLEY_COMPONENT_PORT" Parley__DatabasePath="$HOME_DIR/web-data/parley-web.db" Parley__Guests__Enabled=true \
-  "$HOME_DIR/web/Parley.Web" --urls "http://127.0.0.1:$PARLEY_WEB_PORT" >"$HOME_DIR/web.log" 2>&1 &
-PIDS+=($!)
+# ---- the web chat gateway: component chat.$DOMAIN (configured in parley-local.cfg.lua), guest sign-in, SQLite in
+# $HOME_DIR/web-data. Its public URL (the base of the file links the owner gets; the only host it answers besides
+# loopback) must name the port before the gateway starts, so the port cannot be 0 and read back afterwards. The gateway
+# binds it or exits with "address already in use"; then the next port is tried, unless PARLEY_WEB_PORT pins it.
+start_web() { # port → 0 listening, 1 the port was taken (the gateway exited); exits on any other failure
+  Parley__PublicUrl="http://127.0.0.1:$1" Parley__Owner="owner@$DOMAIN" Parley__Component__Domain="chat.$DOMAIN" \
+    Parley__Component__Secret="$PARLEY_COMPONENT_SECRET" Parley__Component__Port="$PARLEY_COMPONENT_PORT" \
+    Parley__DatabasePath="$HOME_DIR/web-data/parley-web.db" Parley__Guests__Enabled=true \
+    "$HOME_DIR/web/Parley.Web" --urls "http://127.0.0.1:$1" >"$HOME_DIR/web.log" 2>&1 9>&- &
+  WEB_PID=$!
+  PIDS+=("$WEB_PID")
+  for _ in $(seq 1 300); do
+    grep -q "Now listening on: http://127.0.0.1:$1" "$HOME_DIR/web.log" && return 0
+    kill -0 "$WEB_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  stop "$WEB_PID"
+  grep -qi "address already in use" "$HOME_DIR/web.log" && return 1
+  echo "The web gateway did not start:"; tail -30 "$HOME_DIR/web.log"; exit 1
+}
+WEB_PORT=${PARLEY_WEB_PORT:-5080}
+until start_web "$WEB_PORT"; do
+  [ -n "${PARLEY_WEB_PORT:-}" ] && { echo "Port $WEB_PORT (PARLEY_WEB_PORT) is taken by another program; choose another one."; exit 1; }
+  [ "$WEB_PORT" -ge 5089 ] && { echo "The web gateway found no free port from 5080 to 5089."; exit 1; }
+  echo "Another program holds port $WEB_PORT: the web gateway tries $((WEB_PORT + 1))."
+  WEB_PORT=$((WEB_PORT + 1))
+done
 for _ in $(seq 1 100); do grep -q "Component chat.$DOMAIN connected" "$HOME_DIR/web.log" 2>/dev/null && break; sleep 0.1; done
 grep -q "Component chat.$DOMAIN connected" "$HOME_DIR/web.log" || { echo "The web gateway did not connect:"; tail -30 "$HOME_DIR/web.log"; exit 1; }
 
@@ -134,7 +203,7 @@ cat <<EOM
 
 Parley is running (Ctrl-C stops it; data in $HOME_DIR).
 
-  Chat page     http://127.0.0.1:$PARLEY_WEB_PORT/   (sign in with a name; you chat with the owner)
+  Chat page     http://127.0.0.1:$WEB_PORT/   (sign in with a name; you chat with the owner)
   XMPP server   Prosody on 127.0.0.1:$PARLEY_C2S_PORT, domain $DOMAIN
   Owner         owner@$DOMAIN   password: $OWNER_PASSWORD
   Echo bot      echo@$DOMAIN      (repeats what you send)

@@ -93,6 +93,7 @@ internal static class GatewayApp
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<OfflineAutoReply>();
         services.AddSingleton<EmbedTokens>();
+        services.AddSingleton<FrameTickets>();
 
         // Order matters: the schema exists before changes are listened for and before the component sends from the outbox.
         services.AddHostedService<StoreInitializer>();
@@ -214,6 +215,7 @@ internal static class GatewayApp
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = StoreFailureResponse.WriteAsync });
         app.UseSecurityHeaders();
         var files = new EmbeddedFileProvider(typeof(GatewayApp).Assembly, "Parley.Web.wwwroot");
+        app.UseFramePage(files);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = files });
         app.UseStaticFiles(new StaticFileOptions
         {

@@ -434,6 +434,12 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             }
         }
 
+        if (widget.Sites.Count > 0 && widget.AllowedOrigins.Count == 0)
+        {
+            // A site's token is accepted only inside a frame on an allowed origin: without one it could never be used.
+            errors.Add($"{Prefix}Sites needs {Prefix}AllowedOrigins: a site signs its users in only inside the widget's frame on its pages.");
+        }
+
         if (widget.TokenLifetime < TimeSpan.FromSeconds(10) || widget.TokenLifetime > TimeSpan.FromHours(24))
         {
             errors.Add($"{Prefix}TokenLifetime must be between 10 seconds and 24 hours.");

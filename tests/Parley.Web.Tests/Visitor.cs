@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.ServerSentEvents;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Threading.Channels;
 
 namespace Parley.Web.Tests;
@@ -33,6 +34,25 @@ internal sealed class Visitor : IDisposable
 
     public string? Conversation { get; private set; }
 
+    /// <summary>The ticket of the last page loaded as a frame (sent as <c>X-Parley-Frame</c> with every POST), or empty.</summary>
+    public string FrameTicket { get; set; } = "";
+
+    /// <summary>
+    /// GET / as a browser loading it into a frame does (<c>Sec-Fetch-Dest</c>, <c>iframe</c> by default), keeping the
+    /// page's frame ticket (empty when the gateway gave none).
+    /// </summary>
+    public async Task<string> LoadPageAsync(string destination = "iframe")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/");
+        request.Headers.Add("Sec-Fetch-Dest", destination);
+        using var response = await _http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var match = Regex.Match(await response.Content.ReadAsStringAsync(), "<meta name=\"parley-frame\" content=\"([^\"]*)\"");
+        Assert.True(match.Success, "The page has no parley-frame tag.");
+        FrameTicket = match.Groups[1].Value;
+        return FrameTicket;
+    }
+
     public async Task<JsonElement> RefreshSessionAsync()
     {
         var session = await _http.GetFromJsonAsync<JsonElement>("/api/session");
@@ -59,6 +79,11 @@ internal sealed class Visitor : IDisposable
         if (withToken && Csrf is not null)
         {
             request.Headers.Add("X-CSRF-TOKEN", Csrf);
+        }
+
+        if (FrameTicket.Length > 0)
+        {
+            request.Headers.Add("X-Parley-Frame", FrameTicket);
         }
 
         return await _http.SendAsync(request);

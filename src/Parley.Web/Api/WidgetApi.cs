@@ -7,8 +7,11 @@ using Parley.Web.Storage;
 
 namespace Parley.Web.Api;
 
-/// <summary>What the chat page in the widget's frame posts: the fields of the host site's tag (<c>data-site</c>, <c>data-user</c>, …).</summary>
-internal sealed record EmbedRequest(string? Site, string? User, string? Name, string? Ts, string? Sig);
+/// <summary>
+/// What the chat page in the widget's frame posts: the fields of the host site's tag (<c>data-site</c>, <c>data-user</c>, …),
+/// and <see cref="Replace"/> once the visitor agreed to leave the identity they are signed in as.
+/// </summary>
+internal sealed record EmbedRequest(string? Site, string? User, string? Name, string? Ts, string? Sig, bool Replace = false);
 
 /// <summary>
 /// The embeddable widget's server side: signing in a host site's user from the token its server computed, and the
@@ -17,13 +20,20 @@ internal sealed record EmbedRequest(string? Site, string? User, string? Name, st
 internal static class WidgetApi
 {
     /// <summary>
-    /// <c>POST /api/embed</c>: signs the visitor in as issuer <c>embed:&lt;site&gt;</c> + the site's user id. A visitor
-    /// already signed in as that identity keeps their session (the frame may post its token again); a different
-    /// identity replaces the session, because the site's user is who is at the keyboard now.
+    /// <c>POST /api/embed</c>: signs the visitor in as issuer <c>embed:&lt;site&gt;</c> + the site's user id — only from the
+    /// chat page inside a frame on an allowed site (<see cref="FrameTickets"/>). A visitor already signed in as that
+    /// identity keeps their session (the frame may post its token again). A visitor signed in as anybody else is not
+    /// switched unless the request says <see cref="EmbedRequest.Replace"/>, which the page sends only after asking: a
+    /// link or a frame must never hand somebody's browser to another identity, nor end a guest's conversation, silently.
     /// </summary>
     public static async Task<Results<Ok<SessionDto>, ProblemHttpResult>> SignInFromSiteAsync(
-        EmbedRequest request, HttpContext context, EmbedTokens tokens, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
+        EmbedRequest request, HttpContext context, FrameTickets frames, EmbedTokens tokens, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
     {
+        if (!frames.Accepts(context.Request))
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: "A site can sign you in only in the chat widget on its own pages; reload the page.");
+        }
+
         var check = tokens.Verify(request.Site, request.User, request.Name, request.Ts, request.Sig, out var identity);
         if (check != EmbedTokenCheck.Valid || identity is null)
         {
@@ -31,10 +41,22 @@ internal static class WidgetApi
         }
 
         var user = context.User;
-        if (user.VisitorId() is { } current && user.FindFirst(VisitorIdentity.IssuerClaim)?.Value == identity.Issuer
-            && user.FindFirst(VisitorIdentity.SubjectClaim)?.Value == identity.Subject)
+        if (user.VisitorId() is { } current)
         {
-            return TypedResults.Ok(new SessionDto(true, user.Identity?.Name, current, false, null));
+            var issuer = user.FindFirst(VisitorIdentity.IssuerClaim)?.Value;
+            if (issuer == identity.Issuer && user.FindFirst(VisitorIdentity.SubjectClaim)?.Value == identity.Subject)
+            {
+                return TypedResults.Ok(new SessionDto(true, user.Identity?.Name, current, false, null));
+            }
+
+            // The token stays unused, so the page can send it again with the visitor's answer.
+            if (!request.Replace)
+            {
+                return TypedResults.Problem(
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "You are signed in to the chat as somebody else.",
+                    extensions: new Dictionary<string, object?> { ["signedInAs"] = user.Identity?.Name, ["guest"] = issuer == VisitorIdentity.GuestIssuer });
+            }
         }
 
         if (!tokens.TryUse(identity, request.Ts!))

@@ -21,7 +21,12 @@ async function api(path, options = {}) {
   const response = await fetch(path, { credentials: 'same-origin', ...options, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
   if (response.status === 401) { await boot(); throw new Error('Signed out.'); }
   if (response.status === 429) { throw new Error('Too many requests; wait a moment.'); }
-  if (!response.ok) { throw new Error('Request failed (' + response.status + ').'); }
+  if (!response.ok) {
+    const error = new Error('Request failed (' + response.status + ').');
+    error.status = response.status;
+    error.problem = await response.json().catch(() => null);
+    throw error;
+  }
   return response.status === 204 ? null : response.json();
 }
 
@@ -242,27 +247,12 @@ function showSignIn(session) {
   $('guests-off').hidden = session.guests;
 }
 
-// In the widget's frame, a host site's signed-in user arrives with a token in the fragment: taken once, then dropped
-// from the address (so a reload or a shared link does not carry it).
-function takeSiteToken() {
-  if (!location.hash.includes('sig=')) { return null; }
-  const fields = new URLSearchParams(location.hash.slice(1));
-  history.replaceState(null, '', location.pathname + location.search);
-  return { site: fields.get('site'), user: fields.get('user'), name: fields.get('name'), ts: fields.get('ts'), sig: fields.get('sig') };
-}
-
 async function boot() {
   try {
     const response = await fetch('/api/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     const session = await response.json();
     state.csrf = session.csrf;
-    const token = takeSiteToken();
-    if (token) {
-      try {
-        await api('/api/embed', { method: 'POST', body: token });
-      } catch (error) {
-        setStatus('The site could not sign you in (' + error.message + '); you can still chat as a guest.');
-      }
+    if (await signInFromSite()) {
       await boot();
       return;
     }

@@ -10,20 +10,18 @@
   var data = script.dataset;
   var label = (data.label || 'Chat with us').slice(0, 40);
 
-  function chatUrl() {
-    var url = origin + '/?embed=1';
-    if (data.site && data.user && data.timestamp && data.signature) {
-      // In the fragment: it never reaches a server log or a Referer header; the page posts it once and drops it.
-      var token = new URLSearchParams();
-      token.set('site', data.site);
-      token.set('user', data.user);
-      token.set('name', data.name || '');
-      token.set('ts', data.timestamp);
-      token.set('sig', data.signature);
-      url += '#' + token.toString();
-    }
-    return url;
+  // The site's token goes to the frame by postMessage, when the chat page in it asks ('parley:ready'), and only to
+  // the gateway's origin: never in an address, so it is in no history, log or shareable link.
+  function siteToken() {
+    if (!(data.site && data.user && data.timestamp && data.signature)) { return null; }
+    return { site: data.site, user: data.user, name: data.name || '', ts: data.timestamp, sig: data.signature };
   }
+
+  window.addEventListener('message', function (event) {
+    if (!frame || event.source !== frame.contentWindow || event.origin !== origin) { return; }
+    if (!event.data || event.data.type !== 'parley:ready') { return; }
+    frame.contentWindow.postMessage({ type: 'parley:site-token', token: siteToken() }, origin);
+  });
 
   var bubble = document.createElement('button');
   bubble.id = 'parley-chat-bubble';
@@ -69,7 +67,7 @@
       frame = document.createElement('iframe');
       frame.id = 'parley-chat-frame';
       frame.title = label;
-      frame.src = chatUrl();
+      frame.src = origin + '/';
       frame.referrerPolicy = 'no-referrer';
       Object.assign(frame.style, {
         position: 'fixed', zIndex: '2147483646', boxSizing: 'border-box', border: '1px solid #d1d5db', background: '#fff',

@@ -181,7 +181,7 @@ start_web() { # port → 0 listening, 1 the port was taken (the gateway exited);
   WEB_PID=$!
   PIDS+=("$WEB_PID")
   for _ in $(seq 1 300); do
-    grep -q "Now listening on: http://127.0.0.1:$1" "$HOME_DIR/web.log" && return 0
+    grep -qs "Now listening on: http://127.0.0.1:$1" "$HOME_DIR/web.log" && return 0
     kill -0 "$WEB_PID" 2>/dev/null || break
     sleep 0.1
   done

@@ -72,14 +72,7 @@ public sealed class StreamFaultUnitTests
             answered.TrySetResult(self.Received.ToString());
             await Task.Delay(Timeout.Infinite, ct);
         });
-        await using var component = new XmppComponent(new XmppComponentOptions
-        {
-            Domain = "chat.fake.test",
-            Secret = "s",
-            Host = "127.0.0.1",
-            Port = server.Port,
-            Reconnect = ReconnectPolicy.Disabled,
-        });
+        await using var component = ComponentOf(server, "chat.fake.test");
         var received = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
         component.OnMessage((message, _) =>
         {
@@ -126,14 +119,7 @@ public sealed class StreamFaultUnitTests
                 await Task.Delay(Timeout.Infinite, ct);
             }
         });
-        await using var component = new XmppComponent(new XmppComponentOptions
-        {
-            Domain = "fake.test",
-            Secret = "s",
-            Host = "127.0.0.1",
-            Port = server.Port,
-            Reconnect = ReconnectPolicy.Disabled,
-        });
+        await using var component = ComponentOf(server, "fake.test");
         var ended = new TaskCompletionSource<Exception?>(TaskCreationOptions.RunContinuationsAsynchronously);
         component.StateChanged += (_, e) =>
         {
@@ -148,4 +134,13 @@ public sealed class StreamFaultUnitTests
         Assert.True(watch.Elapsed < Deadline);
         return error;
     }
+
+    private static XmppComponent ComponentOf(FakeXmppServer server, string domain) => new(new XmppComponentOptions
+    {
+        Domain = domain,
+        Secret = "s",
+        Host = "127.0.0.1",
+        Port = server.Port,
+        Reconnect = ReconnectPolicy.Disabled,
+    });
 }

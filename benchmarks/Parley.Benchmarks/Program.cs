@@ -22,11 +22,13 @@ switch (args.FirstOrDefault())
     default:
         Console.Error.WriteLine("""
             usage:
-              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- parse    [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
-              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- dispatch [--count N] [--chunk BYTES] [--runs N] [--no-slixmpp]
-              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- throughput [--count N] [--warmup N] [--roundtrips N] [--no-slixmpp]
-              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- filetransfer [--size-mb N] [--ibb-size-mb N] [--block BYTES] [--runs N] [--socks5 0|1] [--ibb 0|1] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- parse    [--count N] [--chunk BYTES] [--runs N] [--slixmpp-runs N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- dispatch [--count N] [--chunk BYTES] [--runs N] [--slixmpp-runs N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- throughput [--count N] [--warmup N] [--roundtrips N] [--rounds N] [--no-slixmpp]
+              dotnet run -c Release --project benchmarks/Parley.Benchmarks -- filetransfer [--size-mb N] [--ibb-size-mb N] [--block BYTES] [--parley-block BYTES]
+                  [--window N] [--parley-sm 0|1] [--runs N] [--socks5 0|1] [--ibb 0|1] [--raw 0|1] [--no-slixmpp]
               dotnet run -c Release --project benchmarks/Parley.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter '*Parse*']
+            See README.md for what each mode measures.
             """);
         return 2;
 }

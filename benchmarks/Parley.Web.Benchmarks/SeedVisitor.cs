@@ -7,7 +7,8 @@ using Parley.Xmpp.Stanzas;
 namespace Parley.Web.Benchmarks;
 
 /// <summary>
-/// The seed's design (shared/seeds/000), rebuilt with Parley's client against the same Prosody and the same owner:
+/// The seed design: the classic web chat on XMPP without a gateway (a PHP/Python page, a CGI script that logs in per
+/// message, a page that polls a chat log), rebuilt with Parley's client against the same Prosody and the same owner:
 /// <list type="bullet">
 /// <item><c>listener.py</c>: one long-lived client per visitor, logged in with the visitor's own account, appends every
 /// message it receives to the visitor's chat log file.</item>
@@ -15,8 +16,8 @@ namespace Parley.Web.Benchmarks;
 /// connects (STARTTLS, SASL, bind), sends its initial presence, fetches the roster, sends the message and logs out
 /// (what sleekxmpp's <c>SendMsgBot</c> does in <c>session_start</c>).</item>
 /// <item><c>chat.js</c>: <c>setInterval(loadLog, 1000)</c>: the page reads the whole chat log once a second. Here a timer
-/// reads the file directly every second; the seed's CGI hop (<c>chatReader.py</c>, a Python process per poll) is left
-/// out, which only flatters the seed.</item>
+/// reads the file directly every second; the CGI hop (<c>chatReader.py</c>, a Python process per poll) is left out,
+/// which only flatters the seed design.</item>
 /// </list>
 /// </summary>
 internal sealed class SeedVisitor : IAsyncDisposable
@@ -59,7 +60,7 @@ internal sealed class SeedVisitor : IAsyncDisposable
     }
 
     /// <summary>
-    /// One message the seed's way. Returns when the page's poll has shown the owner's reply, with the time the send
+    /// One message the seed design's way. Returns when the page's poll has shown the owner's reply, with the time the send
     /// (login, send, logout) took, when the listener wrote the reply to the log, and when the poll saw it (seconds from the click).
     /// </summary>
     public async Task<SeedRoundTrip> RoundTripAsync(Jid owner, string name, string text, CancellationToken cancellationToken)
@@ -104,7 +105,7 @@ internal sealed class SeedVisitor : IAsyncDisposable
     {
         // No resource: the server assigns one, as for sleekxmpp's send.py.
         var options = server.ClientOptions(account, resource);
-        options.StreamManagement = false; // sleekxmpp 1.x without the xep_0198 plugin, as in the seed
+        options.StreamManagement = false; // sleekxmpp 1.x without the xep_0198 plugin, as in the seed design
         return options;
     }
 

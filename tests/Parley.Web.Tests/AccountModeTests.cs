@@ -10,7 +10,7 @@ using Parley.Xmpp.Stanzas;
 namespace Parley.Web.Tests;
 
 /// <summary>
-/// Account mode (the seed's way): every visitor gets a real account on the owner's server, created by the gateway, and a
+/// Account mode: every visitor gets a real account on the owner's server, created by the gateway, and a
 /// client session while a tab is open. Same chat, same page; the owner sees an ordinary contact on their own server.
 /// </summary>
 [Collection(ServerFixture.CollectionName)]

@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace Parley.Web.Tests;
 
 /// <summary>
-/// Issue 5: two gateway instances on loopback sharing one PostgreSQL and one ejabberd (both connect as the same
+/// Scale-out: two gateway instances on loopback sharing one PostgreSQL and one ejabberd (both connect as the same
 /// XEP-0114 component; ejabberd routes among the connections). The visitor's cookies are carried from A to B by hand,
 /// or every request goes through a round-robin proxy without sticky sessions.
 /// </summary>
@@ -59,7 +59,7 @@ public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgre
             received.Add(await owner.NextMessageAsync());
         }
 
-        // Each exactly once, in order: two links reach the server independently (before the lease: 3, 4, 1, 2 once in CI).
+        // Each exactly once, in order: two links reach the server independently (without the sender lease they can arrive 3, 4, 1, 2).
         Assert.Equal(questions, received.Select(m => m.Body!));
 
         // ejabberd spreads the owner's replies over both links (random balancing); every one reaches A's tab.

@@ -208,8 +208,8 @@ public sealed class FileTransferTests(ServerFixture servers) : IDisposable
         // may not hold more live memory than a 9 MB one beyond noise. Comparing two sizes in one run keeps the
         // blocks in flight (a few MB as bytes, base64 text and XML on both ends) and the machine's load out of it; both
         // files are large enough for the receiver's full set of buffers (four of BufferSize, 8 MiB by default).
-        // GC.GetTotalMemory is process-wide, so tests of other collections running meanwhile add a few MB of noise (one CI
-        // run saw +5.1 MB); a file held in memory would add at least its 24 MB, so a 10 MB margin still tells them apart.
+        // GC.GetTotalMemory is process-wide, so tests of other collections running meanwhile add a few MB of noise (up to
+        // about 5 MB); a file held in memory would add at least its 24 MB, so a 10 MB margin still tells them apart.
         var server = await servers.GetAsync(kind);
         var senderOptions = TransferPair.LoopbackOptions();
         senderOptions.IbbBlockSize = 60_000;

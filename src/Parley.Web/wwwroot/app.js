@@ -45,11 +45,34 @@ function trimUrl(candidate) {
   }
 }
 
+// A word longer than the bubble is wrapped inside itself. Where the font kerns two neighbouring letters (AA, VA, as
+// in the runs of A that base64 makes of zero bytes) no position in the run is safe to break at, and Chromium shapes
+// the rest of the run again for every line: 99,000 letters take 10-15 s whatever overflow-wrap or word-break say,
+// while without kerning and ligatures (class "unbroken", app.css) they take tens of milliseconds.
+const UNBROKEN_RUN = /\S{200}/;
+
+// A message longer than this shows its first PREVIEW_CHARS and a button for the rest, so a load of the page lays out
+// a bounded amount of text however the message's script shapes (joined scripts such as Arabic are slow to break too).
+const LONG_TEXT_CHARS = 5000;
+const PREVIEW_CHARS = 2000;
+
+// Where the preview ends: at a space or line break near the limit if there is one, never inside a surrogate pair.
+function previewEnd(text) {
+  const space = Math.max(text.lastIndexOf(' ', PREVIEW_CHARS), text.lastIndexOf('\n', PREVIEW_CHARS));
+  if (space > PREVIEW_CHARS - 200) { return space; }
+  const code = text.charCodeAt(PREVIEW_CHARS - 1);
+  return code >= 0xd800 && code <= 0xdbff ? PREVIEW_CHARS - 1 : PREVIEW_CHARS;
+}
+
 function renderText(node, text) {
   node.replaceChildren();
+  node.classList.toggle('unbroken', UNBROKEN_RUN.test(text));
+  const end = text.length <= LONG_TEXT_CHARS || node.dataset.whole ? text.length : previewEnd(text);
   let at = 0;
   for (const match of text.matchAll(URL_PATTERN)) {
     const raw = trimUrl(match[0]);
+    // A link the preview would cut stays text until the whole message is shown.
+    if (match.index + raw.length > end) { break; }
     let url;
     try { url = new URL(raw); } catch { continue; }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') { continue; }
@@ -62,7 +85,18 @@ function renderText(node, text) {
     node.append(link);
     at = match.index + raw.length;
   }
-  node.append(text.slice(at));
+  node.append(text.slice(at, end));
+  if (end < text.length) {
+    const more = document.createElement('button');
+    more.type = 'button';
+    more.className = 'show-all';
+    more.textContent = 'Show all ' + text.length.toLocaleString() + ' characters';
+    more.addEventListener('click', () => {
+      node.dataset.whole = '1';
+      renderText(node, text);
+    });
+    node.append('…', more);
+  }
 }
 
 function formatSize(bytes) {

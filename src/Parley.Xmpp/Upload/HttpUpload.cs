@@ -353,12 +353,26 @@ public sealed partial class HttpUpload : IDisposable
 
     private async Task PutAsync(HttpUploadSlot slot, string path, long size, string contentType, IProgress<long>? progress, CancellationToken cancellationToken)
     {
+        var content = new FileUploadContent(path, size, progress);
+        content.Headers.ContentLength = size;
+        await PutAsync(slot, content, contentType, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>PUTs a request body into a slot, with the slot's headers, within <see cref="HttpUploadOptions.PutTimeout"/>: for content that is not a file on disk, or that the caller reads its own way.</summary>
+    /// <param name="slot">A slot from <see cref="RequestSlotAsync"/>.</param>
+    /// <param name="content">The body, of the size the slot was requested for; disposed with the request.</param>
+    /// <param name="contentType">The MIME type; <c>application/octet-stream</c> when it does not parse.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
+    /// <exception cref="HttpUploadException">An HTTP error status, a network failure, the timeout, or a slot header that cannot be sent.</exception>
+    public async Task PutAsync(HttpUploadSlot slot, HttpContent content, string contentType, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(slot);
+        ArgumentNullException.ThrowIfNull(content);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.PutTimeout);
         using var request = new HttpRequestMessage(HttpMethod.Put, slot.PutUrl);
-        request.Content = new FileUploadContent(path, size, progress);
+        request.Content = content;
         request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(contentType, out var mediaType) ? mediaType : new MediaTypeHeaderValue("application/octet-stream");
-        request.Content.Headers.ContentLength = size;
         foreach (var (name, value) in slot.PutHeaders)
         {
             var added = name == "Expires" ? request.Content.Headers.TryAddWithoutValidation(name, value) : request.Headers.TryAddWithoutValidation(name, value);

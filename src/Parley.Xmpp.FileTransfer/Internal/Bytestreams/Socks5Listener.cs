@@ -100,7 +100,7 @@ internal sealed class Socks5Listener : IAsyncDisposable
             throw new InvalidOperationException("That bytestream is already expected.");
         }
 
-        return new Expectation(this, destination, completion);
+        return new Expectation(completion, () => _expected.TryRemove(new KeyValuePair<string, TaskCompletionSource<Socket>>(destination, completion)));
     }
 
     public async ValueTask DisposeAsync()
@@ -211,13 +211,14 @@ internal sealed class Socks5Listener : IAsyncDisposable
         }
     }
 
-    public sealed class Expectation(Socks5Listener listener, string destination, TaskCompletionSource<Socket> completion) : IDisposable
+    /// <summary>One expected bytestream: the connection when it comes; disposing stops the wait (<paramref name="stopExpecting"/>).</summary>
+    public sealed class Expectation(TaskCompletionSource<Socket> completion, Action stopExpecting) : IDisposable
     {
         public Task<Socket> Connection => completion.Task;
 
         public void Dispose()
         {
-            listener._expected.TryRemove(new KeyValuePair<string, TaskCompletionSource<Socket>>(destination, completion));
+            stopExpecting();
 
             // A connection nobody took: close it.
             if (!completion.TrySetCanceled() && completion.Task.IsCompletedSuccessfully && !Taken)

@@ -5,8 +5,15 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Parley.Xmpp.FileTransfer;
 
-public sealed partial class FileTransferManager
+/// <summary>
+/// The sending end of a SOCKS5 bytestream, for SI and Jingle alike: a plain file goes out with sendfile while another
+/// thread hashes it, other content through a buffer; then it waits for the receiver to close.
+/// </summary>
+internal static class Socks5Sender
 {
+    /// <summary>How long the sender waits, after the last byte, for the receiver to close the connection.</summary>
+    private static readonly TimeSpan DrainTimeout = TimeSpan.FromSeconds(10);
+
     /// <summary>How much one sendfile operation hands to the socket; progress is reported per chunk.</summary>
     private const int SendFileChunk = 1 << 20;
 
@@ -15,6 +22,58 @@ public sealed partial class FileTransferManager
     /// read and the hash, large enough that the reads cost little.
     /// </summary>
     private const int HashReadSize = 256 * 1024;
+
+    /// <summary>Sends <paramref name="size"/> bytes, then waits for the receiver to close; <paramref name="lastByteSent"/> runs right after the last byte was handed to TCP.</summary>
+    public static async Task SendAsync(Stream content, Socket socket, long size, SendCounter counter, int bufferSize, CancellationToken cancellationToken, Action? lastByteSent = null)
+    {
+        // A file goes out with sendfile: the buffer only drains the connection at the end.
+        var file = SendFileSource(content, size);
+        var buffer = ArrayPool<byte>.Shared.Rent(file is null ? bufferSize : 4096);
+        try
+        {
+            if (file is not null)
+            {
+                await SendFileToSocketAsync(file, socket, size, counter, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                for (var remaining = size; remaining > 0;)
+                {
+                    var count = (int)Math.Min(bufferSize, remaining);
+                    await counter.ReadBlockAsync(content, buffer, count, cancellationToken).ConfigureAwait(false);
+                    await socket.SendAsync(buffer.AsMemory(0, count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                    remaining -= count;
+                    counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);
+                }
+            }
+
+            lastByteSent?.Invoke();
+
+            // The receiver closes when it has every byte; waiting for that tells a delivered file from a cut one.
+            socket.Shutdown(SocketShutdown.Send);
+            using var drain = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            drain.CancelAfter(DrainTimeout);
+            try
+            {
+                while (await socket.ReceiveAsync(buffer, SocketFlags.None, drain.Token).ConfigureAwait(false) > 0)
+                {
+                    // The target has nothing to say on this stream; discard.
+                }
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Every byte was handed to TCP; a receiver that keeps the connection open still has them.
+            }
+        }
+        catch (Exception ex) when (ex is SocketException or IOException and not EndOfStreamException)
+        {
+            throw new FileTransferException(FileTransferError.StreamFailed, $"The SOCKS5 stream broke after {counter.Acknowledged} of {size} bytes: {ex.Message}", ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>
     /// The file behind <paramref name="content"/> when its next <paramref name="size"/> bytes can go to a socket with
@@ -52,7 +111,7 @@ public sealed partial class FileTransferManager
     private static async Task SendFileToSocketAsync(FileStream file, Socket socket, long size, SendCounter counter, CancellationToken cancellationToken)
     {
         var start = file.Position;
-        if (!counter.Hashes)
+        if (!counter.NeedsHash)
         {
             await SendRangeAsync(file, socket, start, size, counter, cancellationToken).ConfigureAwait(false);
             file.Position = start + size;
@@ -103,7 +162,7 @@ public sealed partial class FileTransferManager
                     throw new EndOfStreamException($"The file ended after {done} of {size} bytes.");
                 }
 
-                counter.Hash(buffer.AsSpan(0, read));
+                counter.AddRead(buffer.AsSpan(0, read));
                 done += read;
             }
         }
@@ -160,10 +219,10 @@ public sealed partial class FileTransferManager
             }
 
             sent += count;
-            if (!counter.Hashes)
+            if (!counter.NeedsHash)
             {
                 // No hashing pass counts the bytes read: count them as they are sent.
-                counter.Count(count);
+                counter.AddSentUnread(count);
             }
 
             counter.Acknowledge(count, FileTransferMethod.Socks5Bytestreams);

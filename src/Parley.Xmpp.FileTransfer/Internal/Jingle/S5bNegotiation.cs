@@ -10,32 +10,13 @@ namespace Parley.Xmpp.FileTransfer;
 /// One SOCKS5 transport of a Jingle session: our candidates, the peer's, the candidate each side used, and the
 /// nomination of XEP-0260 §2.4 (higher priority wins; on a tie the candidate the initiator used).
 /// </summary>
-internal sealed class S5bNegotiation : IDisposable
+internal sealed class S5bNegotiation(XmppEndpoint endpoint, FileTransferOptions options, StreamhostService streamhosts, ILogger logger, JingleSession session, string sid) : IDisposable
 {
     private const int MaxDirectCandidates = 8;
 
-    private readonly XmppEndpoint _endpoint;
-    private readonly FileTransferOptions _options;
-    private readonly StreamhostService _streamhosts;
-    private readonly ILogger _logger;
-    private readonly JingleSession _session;
     private readonly TaskCompletionSource<string?> _peerChoice = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<string?> _activation = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IReadOnlyList<S5bCandidate> _remote = [];
-
-    private S5bNegotiation(XmppEndpoint endpoint, FileTransferOptions options, StreamhostService streamhosts, ILogger logger, JingleSession session, string sid)
-    {
-        _endpoint = endpoint;
-        _options = options;
-        _streamhosts = streamhosts;
-        _logger = logger;
-        _session = session;
-        Sid = sid;
-
-        // Connections to our candidates name SHA1(sid + us + peer), to the peer's SHA1(sid + peer + us) (XEP-0260 §2.2/2.3).
-        LocalDst = Socks5.DestinationAddress(sid, session.Self, session.Peer);
-        RemoteDst = Socks5.DestinationAddress(sid, session.Peer, session.Self);
-    }
 
     /// <summary>Gathers our candidates for <paramref name="session"/>: the direct streamhost (one candidate per advertised address) and the server's proxy.</summary>
     public static async Task<S5bNegotiation> PrepareAsync(XmppEndpoint endpoint, FileTransferOptions options, StreamhostService streamhosts, ILogger logger,
@@ -78,11 +59,13 @@ internal sealed class S5bNegotiation : IDisposable
         }
     }
 
-    public string Sid { get; }
+    public string Sid => sid;
 
-    public string LocalDst { get; }
+    /// <summary>The address connections to our candidates name: SHA1(sid + us + peer) (XEP-0260 §2.2).</summary>
+    public string LocalDst { get; } = Socks5.DestinationAddress(sid, session.Self, session.Peer);
 
-    public string RemoteDst { get; private set; }
+    /// <summary>The address our connections to the peer's candidates name: SHA1(sid + peer + us) (§2.3), unless the peer gave its own.</summary>
+    public string RemoteDst { get; private set; } = Socks5.DestinationAddress(sid, session.Peer, session.Self);
 
     public List<S5bCandidate> LocalCandidates { get; } = [];
 
@@ -157,13 +140,13 @@ internal sealed class S5bNegotiation : IDisposable
         {
             try
             {
-                usedSocket = await Socks5.ConnectAsync(candidate.Host, candidate.Port, RemoteDst, _options.StreamhostConnectTimeout, cancellationToken).ConfigureAwait(false);
+                usedSocket = await Socks5.ConnectAsync(candidate.Host, candidate.Port, RemoteDst, options.StreamhostConnectTimeout, cancellationToken).ConfigureAwait(false);
                 used = candidate;
                 break;
             }
             catch (Exception ex) when (ex is IOException or SocketException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                FileTransferLog.StreamhostFailed(_logger, candidate.Host, candidate.Port, candidate.Jid.ToString(), ex is OperationCanceledException ? "timed out" : ex.Message);
+                FileTransferLog.StreamhostFailed(logger, candidate.Host, candidate.Port, candidate.Jid.ToString(), ex is OperationCanceledException ? "timed out" : ex.Message);
             }
         }
 
@@ -173,7 +156,7 @@ internal sealed class S5bNegotiation : IDisposable
             string? theirs;
             try
             {
-                theirs = await _peerChoice.Task.WaitAsync(_options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
+                theirs = await _peerChoice.Task.WaitAsync(options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -181,14 +164,14 @@ internal sealed class S5bNegotiation : IDisposable
             }
 
             var ours = theirs is null ? null : LocalCandidates.First(c => c.Cid == theirs);
-            JingleLog.S5bEvent(_logger, _session.Sid, _session.Peer, $"we used {used?.Cid ?? "none"}, the peer used {ours?.Cid ?? "none"}");
+            JingleLog.S5bEvent(logger, session.Sid, session.Peer, $"we used {used?.Cid ?? "none"}, the peer used {ours?.Cid ?? "none"}");
             if (used is null && ours is null)
             {
                 return Fail($"neither side could connect to a candidate of the other ({_remote.Count} offered to us, {LocalCandidates.Count} by us)");
             }
 
             // true: the candidate of ours that the peer connected to is nominated.
-            var oursWins = used is null || (ours is not null && (ours.Priority != used.Priority ? ours.Priority > used.Priority : !_session.WeInitiated));
+            var oursWins = used is null || (ours is not null && (ours.Priority != used.Priority ? ours.Priority > used.Priority : !session.WeInitiated));
             if (!oursWins)
             {
                 if (used!.Type != S5bCandidateType.Proxy)
@@ -200,7 +183,7 @@ internal sealed class S5bNegotiation : IDisposable
                 string? activated;
                 try
                 {
-                    activated = await _activation.Task.WaitAsync(_options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
+                    activated = await _activation.Task.WaitAsync(options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
                 }
                 catch (TimeoutException)
                 {
@@ -216,7 +199,7 @@ internal sealed class S5bNegotiation : IDisposable
             {
                 try
                 {
-                    var socket = await Direct!.Connection.WaitAsync(_options.StreamhostConnectTimeout, cancellationToken).ConfigureAwait(false);
+                    var socket = await Direct!.Connection.WaitAsync(options.StreamhostConnectTimeout, cancellationToken).ConfigureAwait(false);
                     Direct.Taken = true;
                     return socket;
                 }
@@ -230,7 +213,7 @@ internal sealed class S5bNegotiation : IDisposable
             Socket proxied;
             try
             {
-                proxied = await _streamhosts.ConnectProxyAsync(Proxies[ours.Cid], LocalDst, _session.Peer, Sid, cancellationToken).ConfigureAwait(false);
+                proxied = await streamhosts.ConnectProxyAsync(Proxies[ours.Cid], LocalDst, session.Peer, Sid, cancellationToken).ConfigureAwait(false);
             }
             catch (FileTransferException ex)
             {
@@ -273,15 +256,15 @@ internal sealed class S5bNegotiation : IDisposable
     private Socket? Fail(string reason)
     {
         FailureReason = reason;
-        JingleLog.S5bEvent(_logger, _session.Sid, _session.Peer, "SOCKS5 failed: " + reason);
+        JingleLog.S5bEvent(logger, session.Sid, session.Peer, "SOCKS5 failed: " + reason);
         return null;
     }
 
     private async Task SendInfoAsync(string name, string? cid, CancellationToken cancellationToken)
     {
-        var jingle = JingleElement.Create(JingleActions.TransportInfo, _session.Sid, initiator: _session.Initiator);
-        JingleElement.AddContent(jingle, _session.ContentName, _session.ContentCreator, senders: null).Add(S5bTransport.Info(Sid, name, cid));
-        await _endpoint.SendIqAsync(new Iq(IqType.Set, _session.Peer, jingle), _options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
+        var jingle = JingleElement.Create(JingleActions.TransportInfo, session.Sid, initiator: session.Initiator);
+        JingleElement.AddContent(jingle, session.ContentName, session.ContentCreator, senders: null).Add(S5bTransport.Info(Sid, name, cid));
+        await endpoint.SendIqAsync(new Iq(IqType.Set, session.Peer, jingle), options.NegotiationTimeout, cancellationToken).ConfigureAwait(false);
     }
 
     private static string NewCid() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));

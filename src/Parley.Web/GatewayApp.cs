@@ -1,17 +1,18 @@
-using Microsoft.AspNetCore.Antiforgery;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.Repositories;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Options;
 using Parley.Web.Api;
 using Parley.Web.Auth;
 using Parley.Web.Chat;
+using Parley.Web.Configuration;
 using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
 using Parley.Web.Xmpp;
@@ -68,51 +69,27 @@ internal static class GatewayApp
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddPublicAddress(configuration);
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<ChatHub>();
-        services.AddSingleton<StreamKeepAlive>();
-
-        // Read raw (like TrustForwardedHeaders below): which services exist depends on it; the validator reports a bad value.
-        var postgres = GatewayOptions.DatabaseSettings.IsPostgres(configuration[$"{GatewayOptions.Section}:Database:Provider"]);
-        if (postgres)
-        {
-            services.AddSingleton<ChatStore, PostgresChatStore>();
-        }
-        else
-        {
-            services.AddSingleton<ChatStore, SqliteChatStore>();
-        }
-
-        services.AddSingleton<OwnerPresence>();
-        services.AddSingleton<VisitorGateway>();
-
-        // Resolved when the gateway starts, after the options were validated.
-        services.AddSingleton<VisitorLink>(static sp =>
-            sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Mode == GatewayMode.Account
-                ? ActivatorUtilities.CreateInstance<AccountLink>(sp)
-                : ActivatorUtilities.CreateInstance<ComponentLink>(sp));
         services.AddSingleton<GatewayMetrics>();
+        services.AddSingleton(static sp =>
+        {
+            // The metric of active visitors follows the hub's first-tab-opened / last-tab-closed events, which balance.
+            var hub = new ChatHub();
+            var metrics = sp.GetRequiredService<GatewayMetrics>();
+            hub.VisitorOnline += _ => metrics.VisitorActive();
+            hub.VisitorOffline += _ => metrics.VisitorInactive();
+            return hub;
+        });
+        services.AddSingleton<StreamKeepAlive>();
+        services.AddStore(configuration);
+        services.AddXmppSide();
+        services.AddSingleton<VisitorSignIn>();
         services.AddSingleton<OfflineAutoReply>();
         services.AddSingleton<EmbedTokens>();
         services.AddSingleton<FrameTickets>();
 
-        // Order matters: the schema exists before changes are listened for and before the component sends from the outbox.
-        services.AddHostedService<StoreInitializer>();
-        if (postgres)
-        {
-            // A message stored by another gateway wakes this one's outbox too: whichever has a component link sends it.
-            services.AddHostedService(static sp =>
-            {
-                var feed = ActivatorUtilities.CreateInstance<PostgresChangeFeed>(sp);
-                feed.PendingAnnounced += sp.GetRequiredService<VisitorGateway>().Wake;
-                return feed;
-            });
-        }
-
-        services.AddHostedService(static sp => sp.GetRequiredService<VisitorGateway>());
-
         services.AddDataProtection().SetApplicationName("Parley.Web");
-        services.AddOptions<KeyManagementOptions>().Configure<IOptions<GatewayOptions>, ILoggerFactory, ChatStore>(static (keys, gateway, loggers, store) =>
-            keys.XmlRepository = gateway.Value.DataProtectionKeysPath.Length == 0 && store is PostgresChatStore postgres
+        services.AddOptions<KeyManagementOptions>().Configure<IOptions<GatewayOptions>, ILoggerFactory, StoreDatabase>(static (keys, gateway, loggers, database) =>
+            keys.XmlRepository = gateway.Value.DataProtectionKeysPath.Length == 0 && database is PostgresDatabase postgres
                 ? new PostgresXmlRepository(postgres.DataSource)
                 : new FileSystemXmlRepository(Directory.CreateDirectory(gateway.Value.KeysDirectory), loggers));
         services.Configure<ForwardedHeadersOptions>(static options =>
@@ -266,13 +243,6 @@ internal static class GatewayApp
 
     private sealed record HealthEntryDto(string Status, string? Description);
 
-    private sealed class StoreInitializer(ChatStore store) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => store.InitializeAsync(cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
     /// <summary>A database that is down or full answers 503 with a clear message (nothing was stored), not a bare 500.</summary>
     private static class StoreFailureResponse
     {
@@ -301,7 +271,7 @@ internal static class GatewayApp
         }
     }
 
-    private sealed class ComponentHealthCheck(VisitorGateway gateway, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck
+    private sealed class ComponentHealthCheck(LinkSupervisor gateway, IOptions<GatewayOptions> options, TimeProvider time) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
@@ -318,14 +288,14 @@ internal static class GatewayApp
         }
     }
 
-    private sealed class DatabaseHealthCheck(ChatStore store) : IHealthCheck
+    private sealed class DatabaseHealthCheck(VisitorRepository visitors) : IHealthCheck
     {
         public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
         {
             try
             {
                 // A primary-key lookup that finds nothing: one real round trip to the database, no writes.
-                await store.FindVisitorAsync("healthz", cancellationToken);
+                await visitors.FindAsync("healthz", cancellationToken);
                 return HealthCheckResult.Healthy("Database answers.");
             }
             catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -1,12 +1,14 @@
 using Microsoft.AspNetCore.HostFiltering;
 using Microsoft.Extensions.Options;
 using Parley.Web.Auth;
+using Parley.Web.Configuration;
 
 namespace Parley.Web;
 
 /// <summary>
 /// The gateway's public address, <c>Parley:PublicUrl</c>, and what rests on it. Every absolute URL the gateway hands out
-/// (the download links sent to the owner, the redirect URI sent to a sign-in provider) is built from it alone: a request's
+/// (the download links sent to the owner, the redirect URI sent to a sign-in provider) is built from it alone
+/// (<see cref="GatewayOptions.PublicLink"/>): a request's
 /// <c>Host</c> header is chosen by whoever sends the request, so a link built from it could point the owner's client at
 /// any server. Requests are answered only for the public host, loopback (health checks and tests on the machine itself)
 /// and the names listed in <c>AllowedHosts</c>; any other <c>Host</c> gets 400 from ASP.NET Core's host filtering.
@@ -30,13 +32,6 @@ internal static class PublicAddress
             filtering.AllowedHosts = AllowedHosts(gateway.Value.PublicUrl, configuration[AllowedHostsKey]));
         return services;
     }
-
-    /// <summary>An absolute URL on the public address: <c>PublicUrl</c> without its trailing slash, then <paramref name="path"/>.</summary>
-    /// <exception cref="InvalidOperationException"><c>PublicUrl</c> is empty; start-up validation refuses that for every feature that builds links.</exception>
-    public static string Link(GatewayOptions options, string path)
-        => options.PublicUrl.Length > 0
-            ? options.PublicUrl.TrimEnd('/') + path
-            : throw new InvalidOperationException($"{GatewayOptions.Section}:PublicUrl is not set; links are never built from a request's Host header.");
 
     /// <summary>The hosts requests are answered for: the public URL's host (if set), loopback, then the configured extra names.</summary>
     internal static List<string> AllowedHosts(string publicUrl, string? configured)

@@ -41,18 +41,18 @@ public sealed class AccountModeTests(ServerFixture servers, PostgresFixture post
         var visitorJid = Jid.Create("web-" + alice.Conversation, server.Domain);
         var request = await owner.NextPresenceAsync(p => p.Type == PresenceType.Subscribe);
         Assert.Equal(visitorJid, request.From!.Bare);
-        Assert.Equal("Alice Account", request.ElementText("nick", VisitorGatewayNick));
+        Assert.Equal("Alice Account", request.ElementText("nick", VisitorNick));
         var atOwner = await owner.NextMessageAsync();
         Assert.Equal(visitorJid, atOwner.From!.Bare);
         Assert.Equal("Hello from my own account", atOwner.Body);
-        Assert.Equal("Alice Account", atOwner.ElementText("nick", VisitorGatewayNick));
+        Assert.Equal("Alice Account", atOwner.ElementText("nick", VisitorNick));
         await tab.NextMessageAsync(m => m.Id == sent.Id && m.State == "sent");
 
         await owner.Client.SendAsync(atOwner.CreateReply("Welcome, Alice"));
         Assert.Equal("Welcome, Alice", (await tab.NextMessageAsync(m => m.From == "owner")).Text);
 
         // The account's password: only in the database, protected; never in what the browser gets.
-        var account = await gateway.Services.GetRequiredService<ChatStore>().FindAccountAsync(alice.Conversation!, CancellationToken.None);
+        var account = await gateway.Services.GetRequiredService<AccountRepository>().FindAsync(alice.Conversation!, CancellationToken.None);
         Assert.NotNull(account);
         Assert.True(account.Provisioned);
         var password = gateway.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Parley.Web.VisitorAccounts.v1").Unprotect(account.ProtectedPassword);
@@ -121,7 +121,7 @@ public sealed class AccountModeTests(ServerFixture servers, PostgresFixture post
         await owner.Client.SendAsync(atOwner.CreateReply("Got it"));
         Assert.Equal("Got it", (await tab.NextMessageAsync(m => m.From == "owner")).Text);
 
-        var account = await gateway.Services.GetRequiredService<ChatStore>().FindAccountAsync(dora.Conversation!, CancellationToken.None);
+        var account = await gateway.Services.GetRequiredService<AccountRepository>().FindAsync(dora.Conversation!, CancellationToken.None);
         Assert.NotNull(account);
         Assert.True(account.Provisioned);
         Assert.Equal(atOwner.From.Bare.ToString(), account.Jid);
@@ -176,7 +176,7 @@ public sealed class AccountModeTests(ServerFixture servers, PostgresFixture post
         Assert.Equal(("POST", "/plugins/restapi/v1/users", OpenfireRestStandIn.Secret), (request.Method, request.Path, request.Authorization));
         Assert.Equal("web-" + erin.Conversation, request.Body.GetProperty("username").GetString());
         Assert.Equal("Erin Openfire", request.Body.GetProperty("name").GetString());
-        var account = await gateway.Services.GetRequiredService<ChatStore>().FindAccountAsync(erin.Conversation!, CancellationToken.None);
+        var account = await gateway.Services.GetRequiredService<AccountRepository>().FindAsync(erin.Conversation!, CancellationToken.None);
         Assert.True(account!.Provisioned);
         var password = gateway.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("Parley.Web.VisitorAccounts.v1").Unprotect(account.ProtectedPassword);
         Assert.Equal(password, request.Body.GetProperty("password").GetString());
@@ -254,7 +254,7 @@ public sealed class AccountModeTests(ServerFixture servers, PostgresFixture post
         Assert.Contains(invalid.Failures, f => f.Contains("Accounts:RestApiSecret", StringComparison.Ordinal));
     }
 
-    private const string VisitorGatewayNick = Xmpp.VisitorGateway.NickNamespace;
+    private const string VisitorNick = Xmpp.VisitorLink.NickNamespace;
 
     private static async Task<GatewayHost> StartAsync(XmppTestServer server, Owner owner, string provisioning, params string[] extra)
     {

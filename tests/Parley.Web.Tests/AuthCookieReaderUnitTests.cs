@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Parley.Web.Api;
+using Parley.Web.Auth;
 
 namespace Parley.Web.Tests;
 

@@ -52,7 +52,7 @@ public sealed class BrowserTests(ServerFixture servers)
         await page.PressAsync("#text", "Enter");
         var atOwner = await owner.NextMessageAsync();
         Assert.Equal("Hello from the browser", atOwner.Body);
-        Assert.Equal("<i>Dora</i> Explorer", atOwner.ElementText("nick", Xmpp.VisitorGateway.NickNamespace));
+        Assert.Equal("<i>Dora</i> Explorer", atOwner.ElementText("nick", Xmpp.VisitorLink.NickNamespace));
         await Assertions.Expect(page.Locator("#messages li.visitor")).ToHaveClassAsync("visitor sent");
 
         // A second tab of the same browser shares the conversation.

@@ -14,7 +14,7 @@ namespace Parley.Web.Tests;
 [Collection(ServerFixture.CollectionName)]
 public sealed class ChatTests(ServerFixture servers)
 {
-    private const string Nick = VisitorGateway.NickNamespace;
+    private const string Nick = VisitorLink.NickNamespace;
 
     [Theory]
     [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Parley.Web.Configuration;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Tests;
@@ -46,9 +47,13 @@ public sealed class DatabaseOptionsTests
     public async Task The_provider_setting_picks_the_store()
     {
         await using var sqlite = GatewayApp.Create(["--Parley:Owner=o@example.org", "--Parley:Component:Domain=c.example.org", "--Parley:Component:Secret=s", "--Parley:Files:Enabled=false"]);
-        Assert.IsType<SqliteChatStore>(sqlite.Services.GetRequiredService<ChatStore>());
+        Assert.IsType<SqliteDatabase>(sqlite.Services.GetRequiredService<StoreDatabase>());
+        Assert.IsType<SqliteChangeFeed>(sqlite.Services.GetRequiredService<IChangeFeed>());
+        Assert.IsType<Outbox>(sqlite.Services.GetRequiredService<Outbox>());
         await using var postgres = GatewayApp.Create(["--Parley:Owner=o@example.org", "--Parley:Component:Domain=c.example.org", "--Parley:Component:Secret=s", "--Parley:Files:Enabled=false",
             "--Parley:Database:Provider=PostgreSQL", "--Parley:Database:ConnectionString=Host=127.0.0.1;Database=x"]);
-        Assert.IsType<PostgresChatStore>(postgres.Services.GetRequiredService<ChatStore>());
+        Assert.IsType<PostgresDatabase>(postgres.Services.GetRequiredService<StoreDatabase>());
+        Assert.IsType<PostgresChangeFeed>(postgres.Services.GetRequiredService<IChangeFeed>());
+        Assert.IsType<PostgresOutbox>(postgres.Services.GetRequiredService<Outbox>());
     }
 }

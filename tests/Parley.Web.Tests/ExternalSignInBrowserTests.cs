@@ -37,7 +37,7 @@ public sealed partial class ExternalSignInBrowserTests(ServerFixture servers, Op
         await page.PressAsync("#text", "Enter");
         var fromAlice = await owner.NextMessageAsync();
         Assert.Equal("Hello, I signed in at the OP", fromAlice.Body);
-        Assert.Equal("Alice Liddell", fromAlice.ElementText("nick", Xmpp.VisitorGateway.NickNamespace));
+        Assert.Equal("Alice Liddell", fromAlice.ElementText("nick", Xmpp.VisitorLink.NickNamespace));
         await Assertions.Expect(page.Locator("#messages li.visitor .text")).ToHaveTextAsync(["Hello, I signed in at the OP"]);
 
         // Leave the page (into the back/forward cache), sign out in another tab, come back: no trace of Alice's chat.
@@ -78,7 +78,7 @@ public sealed partial class ExternalSignInBrowserTests(ServerFixture servers, Op
         await bobPage.FillAsync("#text", "Bob here");
         await bobPage.PressAsync("#text", "Enter");
         var fromBob = await owner.NextMessageAsync();
-        Assert.Equal("Bob Marley", fromBob.ElementText("nick", Xmpp.VisitorGateway.NickNamespace));
+        Assert.Equal("Bob Marley", fromBob.ElementText("nick", Xmpp.VisitorLink.NickNamespace));
         Assert.NotEqual(fromAlice.From!.Bare, fromBob.From!.Bare);
         Assert.Empty(errors);
     }

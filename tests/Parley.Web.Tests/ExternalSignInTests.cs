@@ -66,7 +66,7 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
         var session = await visitor.RefreshSessionAsync();
         Assert.True(session.GetProperty("signedIn").GetBoolean());
         Assert.Equal("Alice Liddell", session.GetProperty("name").GetString());
-        var stored = await gateway.Services.GetRequiredService<ChatStore>().FindVisitorAsync(visitor.Conversation!, CancellationToken.None);
+        var stored = await gateway.Services.GetRequiredService<VisitorRepository>().FindAsync(visitor.Conversation!, CancellationToken.None);
         Assert.Equal(openId.Provider.Issuer.GetLeftPart(UriPartial.Authority), stored!.Issuer);
         Assert.Equal("alice", stored.Subject);
     }
@@ -83,7 +83,7 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
         await SignInAsync(first, "alice");
         await first.SendAsync("First visit");
         var atOwner = await owner.NextMessageAsync();
-        Assert.Equal("Alice Liddell", atOwner.ElementText("nick", Xmpp.VisitorGateway.NickNamespace));
+        Assert.Equal("Alice Liddell", atOwner.ElementText("nick", Xmpp.VisitorLink.NickNamespace));
 
         // Another browser, the same subject: the same visitor, with its history.
         using var again = gateway.NewVisitor();
@@ -106,7 +106,7 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
         await bob.SendAsync("Bob here");
         var fromBob = await owner.NextMessageAsync();
         Assert.NotEqual(atOwner.From!.Bare, fromBob.From!.Bare);
-        Assert.Equal("Bob Marley", fromBob.ElementText("nick", Xmpp.VisitorGateway.NickNamespace));
+        Assert.Equal("Bob Marley", fromBob.ElementText("nick", Xmpp.VisitorLink.NickNamespace));
     }
 
     [Fact]

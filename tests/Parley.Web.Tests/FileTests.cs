@@ -10,6 +10,7 @@ using Parley.Testing;
 using Parley.Web.Api;
 using Parley.Web.Chat;
 using Parley.Web.Storage;
+using Parley.Web.Text;
 using Parley.Xmpp;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Upload;
@@ -229,16 +230,18 @@ public sealed class FileTests(ServerFixture servers)
         }
 
         SqliteConnection.ClearAllPools();
-        var options = Options.Create(new GatewayOptions { DatabasePath = path });
-        await using var store = new SqliteChatStore(options, new ChatHub(), TimeProvider.System);
-        await store.InitializeAsync(CancellationToken.None);
-        await store.InitializeAsync(CancellationToken.None);
-        var file = await store.AddVisitorFileAsync("v1", new Attachment("https://chat.example/files/k/a.txt", "a.txt", 3, "text/plain"), CancellationToken.None);
-        var history = await store.GetHistoryAsync("v1", null, 10, CancellationToken.None);
+        await using (var first = await StoreUnderTest.OpenAsync(StoreUnderTest.Sqlite, path))
+        {
+            // Opened twice: a second start finds the columns there.
+        }
+
+        await using var store = await StoreUnderTest.OpenAsync(StoreUnderTest.Sqlite, path);
+        var file = await store.Messages.AddVisitorFileAsync("v1", new Attachment("https://chat.example/files/k/a.txt", "a.txt", 3, "text/plain"), CancellationToken.None);
+        var history = await store.Messages.GetHistoryAsync("v1", null, 10, CancellationToken.None);
         Assert.Equal(["from before", "https://chat.example/files/k/a.txt"], history.Select(m => m.Text));
         Assert.Null(history[0].Attachment);
         Assert.Equal(new Attachment("https://chat.example/files/k/a.txt", "a.txt", 3, "text/plain"), history[1].Attachment);
-        Assert.Equal(file.Attachment, (await store.GetPendingAsync(10, CancellationToken.None)).Single().Attachment);
+        Assert.Equal(file.Attachment, (await store.Messages.GetPendingAsync(10, CancellationToken.None)).Single().Attachment);
         SqliteConnection.ClearAllPools();
     }
 
@@ -251,7 +254,7 @@ public sealed class FileTests(ServerFixture servers)
     [InlineData("..", null)]
     [InlineData("/", null)]
     [InlineData("  ", null)]
-    public void File_names_keep_only_the_last_segment_and_printable_text(string given, string? expected) => Assert.Equal(expected, FileApi.CleanName(given));
+    public void File_names_keep_only_the_last_segment_and_printable_text(string given, string? expected) => Assert.Equal(expected, FileNames.Clean(given));
 
     private static string NewFolder() => Path.Combine(Path.GetTempPath(), "parley-web-tests", "files-" + Guid.NewGuid().ToString("N"));
 

@@ -81,7 +81,7 @@ internal sealed class GatewayHost : IAsyncDisposable
     /// <summary>Waits until the component is connected (start-up connects in the background).</summary>
     public async Task WaitConnectedAsync()
     {
-        var gateway = _app.Services.GetRequiredService<Xmpp.VisitorGateway>();
+        var gateway = _app.Services.GetRequiredService<Xmpp.LinkSupervisor>();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
         while (!gateway.IsConnected)
         {

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
 using Parley.Web.Api;
+using Parley.Web.Configuration;
+using Parley.Web.Text;
 using Parley.Web.Xmpp;
 using Parley.Xmpp.Stanzas;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Web.Api;
+using Parley.Web.Configuration;
 using Parley.Xmpp;
 using Parley.Xmpp.Stanzas;
 
@@ -85,8 +86,8 @@ public sealed class OfflineTests(ServerFixture servers)
         await stranger.SendAsync("hello");
         Assert.Equal(["hello"], (await stranger.HistoryAsync()).Messages.Select(m => m.Text));
 
-        // An owner's message whose id looks like an automatic one is still the owner's own.
-        await owner.Client.SendAsync(new Message(atOwner.From!.Bare, "typed by me") { Id = OfflineAutoReply.StanzaIdPrefix + "x" });
+        // An owner's message whose id looks like an automatic one of earlier gateways (a stanza-id prefix) is still the owner's own.
+        await owner.Client.SendAsync(new Message(atOwner.From!.Bare, "typed by me") { Id = "parley-auto-x" });
         var reply = await tab.NextMessageAsync(m => m.Text == "typed by me");
         Assert.False(reply.Auto);
         var history = (await visitor.HistoryAsync()).Messages;

@@ -15,9 +15,9 @@ namespace Parley.Web.Tests;
 [Collection(ServerFixture.CollectionName)]
 public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>
 {
-    // VisitorGateway's "the owner replied" event (Debug): logged by the instance whose link received and stored the reply.
+    // OwnerInbox's "the owner replied" event (Debug): logged by the instance whose link received and stored the reply.
     private const int OwnerRepliedEvent = 104;
-    private const string GatewayDebug = "--Logging:LogLevel:Parley.Web.Xmpp.VisitorGateway=Debug";
+    private const string GatewayDebug = "--Logging:LogLevel:Parley.Web.Xmpp.OwnerInbox=Debug";
 
     [Fact]
     public async Task Two_gateways_with_component_links_serve_one_visitor_and_send_each_message_once_and_in_order()
@@ -164,7 +164,7 @@ public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgre
         Assert.All(proxy.Hits, hits => Assert.True(hits >= 3, $"A backend got only {hits} requests: {string.Join(", ", proxy.Hits)}."));
     }
 
-    private static VisitorGateway Gateway(GatewayHost host) => host.Services.GetRequiredService<VisitorGateway>();
+    private static LinkSupervisor Gateway(GatewayHost host) => host.Services.GetRequiredService<LinkSupervisor>();
 
     private static async Task<GatewayHost> StartAsync(XmppTestServer server, Owner owner, string database, bool connected, params string[] extra)
     {

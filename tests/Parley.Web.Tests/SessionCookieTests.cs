@@ -10,6 +10,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Parley.Testing;
 using Parley.Web.Api;
+using Parley.Web.Auth;
+using Parley.Web.Chat;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Tests;
@@ -76,9 +78,10 @@ public sealed class SessionCookieTests(ServerFixture servers)
         Assert.Equal(HttpStatusCode.OK, (await visitor.Http.GetAsync($"/api/conversations/{visitor.Conversation}/messages")).StatusCode);
 
         // The name is read from the visitor's row on every request, not from the cookie.
-        var store = gateway.Services.GetRequiredService<ChatStore>();
-        var row = (await store.FindVisitorAsync(visitor.Conversation!, default))!;
-        await store.GetOrCreateVisitorAsync(row.Issuer, row.Subject, "Renamed Monster", default);
+        var visitors = gateway.Services.GetRequiredService<VisitorRepository>();
+        var sessions = gateway.Services.GetRequiredService<SessionRepository>();
+        var row = (await visitors.FindAsync(visitor.Conversation!, default))!;
+        await visitors.GetOrCreateAsync(row.Issuer, row.Subject, "Renamed Monster", default);
         Assert.Equal("Renamed Monster", (await visitor.RefreshSessionAsync()).GetProperty("name").GetString());
     }
 
@@ -87,9 +90,10 @@ public sealed class SessionCookieTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(Servers.Prosody);
         await using var gateway = await GatewayHost.StartAsync(server, "owner@" + server.Domain);
-        var store = gateway.Services.GetRequiredService<ChatStore>();
-        var visitor = await store.GetOrCreateVisitorAsync(VisitorIdentity.GuestIssuer, Guid.NewGuid().ToString("N"), "Old Cookie", default);
-        var session = await store.CreateSessionAsync(visitor.Id, default);
+        var visitors = gateway.Services.GetRequiredService<VisitorRepository>();
+        var sessions = gateway.Services.GetRequiredService<SessionRepository>();
+        var visitor = await visitors.GetOrCreateAsync(VisitorIdentity.GuestIssuer, Guid.NewGuid().ToString("N"), "Old Cookie", default);
+        var session = await sessions.CreateAsync(visitor.Id, default);
 
         // What the gateway wrote before: ASP.NET's own ticket format under its default protector purposes.
         var protection = gateway.Services.GetRequiredService<IDataProtectionProvider>();
@@ -115,7 +119,7 @@ public sealed class SessionCookieTests(ServerFixture servers)
         using var again = new HttpRequestMessage(HttpMethod.Get, $"/api/conversations/{visitor.Id}/messages");
         again.Headers.Add("Cookie", $"{CookieName}={value}");
         Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(again)).StatusCode);
-        await store.EndSessionAsync(session, default);
+        await sessions.EndAsync(session, default);
         using var ended = new HttpRequestMessage(HttpMethod.Get, $"/api/conversations/{visitor.Id}/messages");
         ended.Headers.Add("Cookie", $"{CookieName}={oldCookie}");
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(ended)).StatusCode);

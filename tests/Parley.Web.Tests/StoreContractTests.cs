@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Data.Common;
+using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using Parley.Testing;
@@ -18,20 +18,20 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task A_visitor_is_one_per_identity_and_keeps_the_newest_display_name(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var first = await db.Store.GetOrCreateVisitorAsync("guest", "s1", "Alice", default);
-        var again = await db.Store.GetOrCreateVisitorAsync("guest", "s1", "Alice L.", default);
-        var other = await db.Store.GetOrCreateVisitorAsync("https://idp.example", "s1", "Alice", default);
+        var first = await db.Visitors.GetOrCreateAsync("guest", "s1", "Alice", default);
+        var again = await db.Visitors.GetOrCreateAsync("guest", "s1", "Alice L.", default);
+        var other = await db.Visitors.GetOrCreateAsync("https://idp.example", "s1", "Alice", default);
         Assert.Equal(first.Id, again.Id);
         Assert.Equal("Alice L.", again.DisplayName);
         Assert.NotEqual(first.Id, other.Id);
         Assert.Matches("^[a-z2-7]{26}$", first.Id);
-        Assert.Equal(again, await db.Store.FindVisitorAsync(first.Id, default));
-        Assert.Null(await db.Store.FindVisitorAsync("nobody", default));
+        Assert.Equal(again, await db.Visitors.FindAsync(first.Id, default));
+        Assert.Null(await db.Visitors.FindAsync("nobody", default));
 
         Assert.False(first.SubscriptionRequested);
-        Assert.True(await db.Store.MarkSubscriptionRequestedAsync(first.Id, default));
-        Assert.False(await db.Store.MarkSubscriptionRequestedAsync(first.Id, default));
-        Assert.True((await db.Store.FindVisitorAsync(first.Id, default))!.SubscriptionRequested);
+        Assert.True(await db.Visitors.MarkSubscriptionRequestedAsync(first.Id, default));
+        Assert.False(await db.Visitors.MarkSubscriptionRequestedAsync(first.Id, default));
+        Assert.True((await db.Visitors.FindAsync(first.Id, default))!.SubscriptionRequested);
     }
 
     [Theory]
@@ -39,22 +39,22 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task A_session_names_its_visitor_until_it_is_ended(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("https://id.example", "a", "Alice", default);
-        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
-        var session = await db.Store.CreateSessionAsync(alice.Id, default);
-        var other = await db.Store.CreateSessionAsync(bob.Id, default);
-        Assert.Equal(alice, await db.Store.FindSessionVisitorAsync(session, default));
-        Assert.Equal(bob, await db.Store.FindSessionVisitorAsync(other, default));
-        Assert.Null(await db.Store.FindSessionVisitorAsync("made-up", default));
+        var alice = await db.Visitors.GetOrCreateAsync("https://id.example", "a", "Alice", default);
+        var bob = await db.Visitors.GetOrCreateAsync("guest", "b", "Bob", default);
+        var session = await db.Sessions.CreateAsync(alice.Id, default);
+        var other = await db.Sessions.CreateAsync(bob.Id, default);
+        Assert.Equal(alice, await db.Sessions.FindVisitorAsync(session, default));
+        Assert.Equal(bob, await db.Sessions.FindVisitorAsync(other, default));
+        Assert.Null(await db.Sessions.FindVisitorAsync("made-up", default));
 
         // The display name comes from the visitor's row, so a rename shows in the next request's claims.
-        await db.Store.GetOrCreateVisitorAsync("https://id.example", "a", "Alice B.", default);
-        Assert.Equal("Alice B.", (await db.Store.FindSessionVisitorAsync(session, default))!.DisplayName);
+        await db.Visitors.GetOrCreateAsync("https://id.example", "a", "Alice B.", default);
+        Assert.Equal("Alice B.", (await db.Sessions.FindVisitorAsync(session, default))!.DisplayName);
 
-        await db.Store.EndSessionAsync(session, default);
-        await db.Store.EndSessionAsync(session, default);
-        Assert.Null(await db.Store.FindSessionVisitorAsync(session, default));
-        Assert.Equal(bob, await db.Store.FindSessionVisitorAsync(other, default));
+        await db.Sessions.EndAsync(session, default);
+        await db.Sessions.EndAsync(session, default);
+        Assert.Null(await db.Sessions.FindVisitorAsync(session, default));
+        Assert.Equal(bob, await db.Sessions.FindVisitorAsync(other, default));
     }
 
     [Theory]
@@ -62,38 +62,38 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task A_message_is_stored_pending_and_each_change_gets_the_visitors_next_seq(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+        var alice = await db.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        var bob = await db.Visitors.GetOrCreateAsync("guest", "b", "Bob", default);
 
-        var hello = await db.Store.AddVisitorMessageAsync(alice.Id, "hello", default);
+        var hello = await db.Messages.AddVisitorMessageAsync(alice.Id, "hello", default);
         Assert.Equal(MessageState.Pending, hello.State);
         Assert.Equal(Direction.Visitor, hello.Direction);
         Assert.StartsWith("web-", hello.StanzaId, StringComparison.Ordinal);
         Assert.Equal(1, hello.Seq);
-        Assert.Equal(1, (await db.Store.AddVisitorMessageAsync(bob.Id, "bob's first", default)).Seq);
+        Assert.Equal(1, (await db.Messages.AddVisitorMessageAsync(bob.Id, "bob's first", default)).Seq);
 
-        var sent = await db.Store.AdvanceAsync(hello.Id, MessageState.Sent, default);
+        var sent = await db.Messages.AdvanceAsync(hello.Id, MessageState.Sent, default);
         Assert.Equal((MessageState.Sent, 2L), (sent!.State, sent.Seq));
-        var delivered = await db.Store.MarkDeliveredAsync(alice.Id, hello.StanzaId, default);
+        var delivered = await db.Messages.MarkDeliveredAsync(alice.Id, hello.StanzaId, default);
         Assert.Equal((MessageState.Delivered, 3L), (delivered!.State, delivered.Seq));
 
         // Never backwards, and a no-op uses up no number.
-        Assert.Null(await db.Store.AdvanceAsync(hello.Id, MessageState.Sent, default));
-        Assert.Null(await db.Store.MarkDeliveredAsync(alice.Id, hello.StanzaId, default));
-        Assert.Null(await db.Store.MarkDeliveredAsync(bob.Id, hello.StanzaId, default));
-        Assert.Null(await db.Store.AdvanceAsync(999_999, MessageState.Sent, default));
-        var reply = await db.Store.AddOwnerMessageAsync(alice.Id, "hi", "owner-1", default);
+        Assert.Null(await db.Messages.AdvanceAsync(hello.Id, MessageState.Sent, default));
+        Assert.Null(await db.Messages.MarkDeliveredAsync(alice.Id, hello.StanzaId, default));
+        Assert.Null(await db.Messages.MarkDeliveredAsync(bob.Id, hello.StanzaId, default));
+        Assert.Null(await db.Messages.AdvanceAsync(999_999, MessageState.Sent, default));
+        var reply = await db.Messages.AddOwnerMessageAsync(alice.Id, "hi", "owner-1", default);
         Assert.Equal((Direction.Owner, MessageState.Sent, 4L), (reply!.Direction, reply.State, reply.Seq));
 
         // Catch-up: the latest version of each changed message, in change order.
-        var changes = await db.Store.GetChangesAsync(alice.Id, 0, 100, default);
+        var changes = await db.Messages.GetChangesAsync(alice.Id, 0, 100, default);
         Assert.Equal([(hello.Id, 3L, MessageState.Delivered), (reply.Id, 4L, MessageState.Sent)], changes.Select(m => (m.Id, m.Seq, m.State)));
-        Assert.Equal([reply.Id], (await db.Store.GetChangesAsync(alice.Id, 3, 100, default)).Select(m => m.Id));
-        Assert.Single(await db.Store.GetChangesAsync(alice.Id, 0, 1, default));
-        Assert.Equal(delivered, await db.Store.GetChangeAsync(alice.Id, 3, default));
-        Assert.Null(await db.Store.GetChangeAsync(alice.Id, 1, default));
+        Assert.Equal([reply.Id], (await db.Messages.GetChangesAsync(alice.Id, 3, 100, default)).Select(m => m.Id));
+        Assert.Single(await db.Messages.GetChangesAsync(alice.Id, 0, 1, default));
+        Assert.Equal(delivered, await db.Messages.GetChangeAsync(alice.Id, 3, default));
+        Assert.Null(await db.Messages.GetChangeAsync(alice.Id, 1, default));
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => db.Store.AddVisitorMessageAsync("nobody", "x", default));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => db.Messages.AddVisitorMessageAsync("nobody", "x", default));
     }
 
     [Theory]
@@ -101,17 +101,17 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task An_owner_message_is_stored_once_per_stanza_id(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
-        Assert.NotNull(await db.Store.AddOwnerMessageAsync(alice.Id, "once", "dup-1", default));
-        Assert.Null(await db.Store.AddOwnerMessageAsync(alice.Id, "once again", "dup-1", default));
+        var alice = await db.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        var bob = await db.Visitors.GetOrCreateAsync("guest", "b", "Bob", default);
+        Assert.NotNull(await db.Messages.AddOwnerMessageAsync(alice.Id, "once", "dup-1", default));
+        Assert.Null(await db.Messages.AddOwnerMessageAsync(alice.Id, "once again", "dup-1", default));
 
         // The id is unique per visitor, not across visitors.
-        Assert.NotNull(await db.Store.AddOwnerMessageAsync(bob.Id, "for bob", "dup-1", default));
-        Assert.Equal(["once"], (await db.Store.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
+        Assert.NotNull(await db.Messages.AddOwnerMessageAsync(bob.Id, "for bob", "dup-1", default));
+        Assert.Equal(["once"], (await db.Messages.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
 
         // The refused duplicate used up no seq.
-        Assert.Equal(2, (await db.Store.AddOwnerMessageAsync(alice.Id, "next", "dup-2", default))!.Seq);
+        Assert.Equal(2, (await db.Messages.AddOwnerMessageAsync(alice.Id, "next", "dup-2", default))!.Seq);
     }
 
     [Theory]
@@ -119,17 +119,17 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task History_pages_go_back_by_id_and_stay_in_order(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
+        var alice = await db.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
         for (var i = 1; i <= 7; i++)
         {
-            await db.Store.AddVisitorMessageAsync(alice.Id, $"m{i}", default);
+            await db.Messages.AddVisitorMessageAsync(alice.Id, $"m{i}", default);
         }
 
-        var newest = await db.Store.GetHistoryAsync(alice.Id, null, 3, default);
+        var newest = await db.Messages.GetHistoryAsync(alice.Id, null, 3, default);
         Assert.Equal(["m5", "m6", "m7"], newest.Select(m => m.Text));
-        var older = await db.Store.GetHistoryAsync(alice.Id, newest[0].Id, 3, default);
+        var older = await db.Messages.GetHistoryAsync(alice.Id, newest[0].Id, 3, default);
         Assert.Equal(["m2", "m3", "m4"], older.Select(m => m.Text));
-        Assert.Equal(["m1"], (await db.Store.GetHistoryAsync(alice.Id, older[0].Id, 3, default)).Select(m => m.Text));
+        Assert.Equal(["m1"], (await db.Messages.GetHistoryAsync(alice.Id, older[0].Id, 3, default)).Select(m => m.Text));
     }
 
     [Theory]
@@ -137,39 +137,37 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task The_outbox_hands_out_pending_messages_in_order_and_marks_them_sent(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
-        var a1 = await db.Store.AddVisitorMessageAsync(alice.Id, "a1", default);
-        var b1 = await db.Store.AddVisitorMessageAsync(bob.Id, "b1", default);
-        var a2 = await db.Store.AddVisitorMessageAsync(alice.Id, "a2", default);
-        await db.Store.AddOwnerMessageAsync(alice.Id, "owner messages are never in the outbox", "o1", default);
-        Assert.Equal([a1.Id, b1.Id, a2.Id], (await db.Store.GetPendingAsync(10, default)).Select(m => m.Id));
+        var alice = await db.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        var bob = await db.Visitors.GetOrCreateAsync("guest", "b", "Bob", default);
+        var a1 = await db.Messages.AddVisitorMessageAsync(alice.Id, "a1", default);
+        var b1 = await db.Messages.AddVisitorMessageAsync(bob.Id, "b1", default);
+        var a2 = await db.Messages.AddVisitorMessageAsync(alice.Id, "a2", default);
+        await db.Messages.AddOwnerMessageAsync(alice.Id, "owner messages are never in the outbox", "o1", default);
+        Assert.Equal([a1.Id, b1.Id, a2.Id], (await db.Messages.GetPendingAsync(10, default)).Select(m => m.Id));
 
-        await using (var claim = await db.Store.ClaimOutboxAsync(2, default))
         {
-            Assert.Equal([a1.Id, b1.Id], claim.Messages.Select(m => m.Id));
-            Assert.True(await claim.MarkSubscriptionRequestedAsync(alice.Id, default));
-            await claim.MarkSentAsync(claim.Messages[0], default);
-            await claim.MarkSentAsync(claim.Messages[1], default);
-            await claim.CompleteAsync(default);
+            var claim = await db.Outbox.ClaimAsync(2, default);
+            Assert.Equal([a1.Id, b1.Id], claim.Select(m => m.Id));
+            Assert.True(await db.Visitors.MarkSubscriptionRequestedAsync(alice.Id, default));
+            await db.Outbox.MarkSentAsync(claim[0], default);
+            await db.Outbox.MarkSentAsync(claim[1], default);
         }
 
-        Assert.True((await db.Store.FindVisitorAsync(alice.Id, default))!.SubscriptionRequested);
-        await using (var abandoned = await db.Store.ClaimOutboxAsync(10, default))
+        Assert.True((await db.Visitors.FindAsync(alice.Id, default))!.SubscriptionRequested);
         {
-            Assert.Equal([a2.Id], abandoned.Messages.Select(m => m.Id));
+            var abandoned = await db.Outbox.ClaimAsync(10, default);
+            Assert.Equal([a2.Id], abandoned.Select(m => m.Id));
         }
 
-        // Not completed: still pending. Then sent, and the outbox is empty.
-        await using (var claim = await db.Store.ClaimOutboxAsync(10, default))
+        // Claimed but not marked: still pending. Then sent, and the outbox is empty.
         {
-            Assert.Equal([a2.Id], claim.Messages.Select(m => m.Id));
-            await claim.MarkSentAsync(claim.Messages[0], default);
-            await claim.CompleteAsync(default);
+            var claim = await db.Outbox.ClaimAsync(10, default);
+            Assert.Equal([a2.Id], claim.Select(m => m.Id));
+            await db.Outbox.MarkSentAsync(claim[0], default);
         }
 
-        Assert.Empty(await db.Store.GetPendingAsync(10, default));
-        Assert.All(await db.Store.GetHistoryAsync(alice.Id, null, 10, default), m => Assert.Equal(MessageState.Sent, m.State));
+        Assert.Empty(await db.Messages.GetPendingAsync(10, default));
+        Assert.All(await db.Messages.GetHistoryAsync(alice.Id, null, 10, default), m => Assert.Equal(MessageState.Sent, m.State));
     }
 
     [Theory]
@@ -177,14 +175,14 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task Committed_changes_reach_the_visitors_subscribers_in_seq_order_and_nobody_elses(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        var bob = await db.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
+        var alice = await db.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        var bob = await db.Visitors.GetOrCreateAsync("guest", "b", "Bob", default);
         using var tab = db.Hub.Subscribe(alice.Id, "session", 8)!;
-        var m1 = await db.Store.AddVisitorMessageAsync(alice.Id, "one", default);
-        await db.Store.AddVisitorMessageAsync(bob.Id, "not for alice", default);
-        await db.Store.AdvanceAsync(m1.Id, MessageState.Sent, default);
-        await db.Store.AddOwnerMessageAsync(alice.Id, "two", "o-1", default);
-        await db.Store.AddOwnerMessageAsync(alice.Id, "two", "o-1", default);
+        var m1 = await db.Messages.AddVisitorMessageAsync(alice.Id, "one", default);
+        await db.Messages.AddVisitorMessageAsync(bob.Id, "not for alice", default);
+        await db.Messages.AdvanceAsync(m1.Id, MessageState.Sent, default);
+        await db.Messages.AddOwnerMessageAsync(alice.Id, "two", "o-1", default);
+        await db.Messages.AddOwnerMessageAsync(alice.Id, "two", "o-1", default);
 
         // A change already superseded when it is read (PostgreSQL reads after the announcement) is represented by the later one.
         var received = new List<ChatMessage>();
@@ -225,27 +223,27 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     {
         await using var a = await OpenAsync(provider);
         await using var b = await StoreUnderTest.OpenAsync(provider, a.Location);
-        var alice = await a.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        Assert.Equal(alice.Id, (await b.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default)).Id);
+        var alice = await a.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        Assert.Equal(alice.Id, (await b.Visitors.GetOrCreateAsync("guest", "a", "Alice", default)).Id);
 
-        async Task WriteAsync(ChatStore store, string prefix)
+        async Task WriteAsync(MessageRepository messages, string prefix)
         {
             for (var i = 0; i < 25; i++)
             {
-                var message = await store.AddVisitorMessageAsync(alice.Id, $"{prefix}{i}", default);
-                await store.AdvanceAsync(message.Id, MessageState.Sent, default);
+                var message = await messages.AddVisitorMessageAsync(alice.Id, $"{prefix}{i}", default);
+                await messages.AdvanceAsync(message.Id, MessageState.Sent, default);
             }
         }
 
-        await Task.WhenAll(Task.Run(() => WriteAsync(a.Store, "a")), Task.Run(() => WriteAsync(b.Store, "b")));
-        var changes = await a.Store.GetChangesAsync(alice.Id, 0, 1000, default);
+        await Task.WhenAll(Task.Run(() => WriteAsync(a.Messages, "a")), Task.Run(() => WriteAsync(b.Messages, "b")));
+        var changes = await a.Messages.GetChangesAsync(alice.Id, 0, 1000, default);
         Assert.Equal(50, changes.Count);
         Assert.All(changes, m => Assert.Equal(MessageState.Sent, m.State));
 
         // 100 changes (50 inserts, 50 advances) numbered 1..100 without gaps: each message's final seq is unique and the highest is 100.
         Assert.Equal(changes.Count, changes.Select(m => m.Seq).Distinct().Count());
         Assert.Equal(100, changes[^1].Seq);
-        Assert.Equal(101, (await b.Store.AddOwnerMessageAsync(alice.Id, "next", "o", default))!.Seq);
+        Assert.Equal(101, (await b.Messages.AddOwnerMessageAsync(alice.Id, "next", "o", default))!.Seq);
     }
 
     [Theory]
@@ -253,12 +251,12 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     public async Task The_schema_is_created_once_and_a_second_start_finds_it_current(string provider)
     {
         await using var db = await OpenAsync(provider);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        await db.Store.AddVisitorMessageAsync(alice.Id, "kept", default);
+        var alice = await db.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        await db.Messages.AddVisitorMessageAsync(alice.Id, "kept", default);
         await using var again = await StoreUnderTest.OpenAsync(provider, db.Location);
-        Assert.Equal(["kept"], (await again.Store.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
+        Assert.Equal(["kept"], (await again.Messages.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
         var versions = await QueryAsync(provider, db.Location, "SELECT version FROM schema_version ORDER BY version");
-        Assert.Equal(Enumerable.Range(1, db.Store.SchemaVersion).Select(v => v.ToString(CultureInfo.InvariantCulture)), versions);
+        Assert.Equal(Enumerable.Range(1, db.Migrator.SchemaVersion).Select(v => v.ToString(CultureInfo.InvariantCulture)), versions);
     }
 
     [Fact]
@@ -291,10 +289,10 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
 
         SqliteConnection.ClearAllPools();
         await using var db = await StoreUnderTest.OpenAsync(StoreUnderTest.Sqlite, path);
-        Assert.Equal(8, (await db.Store.AddVisitorMessageAsync("alice", "new", default)).Seq);
-        Assert.Equal(7, (await db.Store.AddVisitorMessageAsync("bob", "new", default)).Seq);
-        Assert.Equal(["old 2"], (await db.Store.GetPendingAsync(1, default)).Select(m => m.Text));
-        Assert.True((await db.Store.FindVisitorAsync("alice", default))!.SubscriptionRequested);
+        Assert.Equal(8, (await db.Messages.AddVisitorMessageAsync("alice", "new", default)).Seq);
+        Assert.Equal(7, (await db.Messages.AddVisitorMessageAsync("bob", "new", default)).Seq);
+        Assert.Equal(["old 2"], (await db.Messages.GetPendingAsync(1, default)).Select(m => m.Text));
+        Assert.True((await db.Visitors.FindAsync("alice", default))!.SubscriptionRequested);
     }
 
     [Fact]
@@ -303,7 +301,7 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         var connectionString = await postgres.CreateDatabaseAsync();
         var starts = Enumerable.Range(0, 3).Select(_ => Task.Run(() => StoreUnderTest.OpenAsync(StoreUnderTest.Postgres, connectionString))).ToArray();
         var stores = await Task.WhenAll(starts);
-        var latest = stores[0].Store.SchemaVersion;
+        var latest = stores[0].Migrator.SchemaVersion;
         foreach (var store in stores)
         {
             await store.DisposeAsync();
@@ -319,53 +317,60 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
     {
         await using var a = await OpenAsync(StoreUnderTest.Postgres);
         await using var b = await StoreUnderTest.OpenAsync(StoreUnderTest.Postgres, a.Location);
-        var alice = await a.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        var bob = await a.Store.GetOrCreateVisitorAsync("guest", "b", "Bob", default);
-        var a1 = await a.Store.AddVisitorMessageAsync(alice.Id, "a1", default);
-        var b1 = await a.Store.AddVisitorMessageAsync(bob.Id, "b1", default);
-        var a2 = await a.Store.AddVisitorMessageAsync(alice.Id, "a2", default);
-        var b2 = await a.Store.AddVisitorMessageAsync(bob.Id, "b2", default);
+        var alice = await a.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        var bob = await a.Visitors.GetOrCreateAsync("guest", "b", "Bob", default);
+        var a1 = await a.Messages.AddVisitorMessageAsync(alice.Id, "a1", default);
+        var b1 = await a.Messages.AddVisitorMessageAsync(bob.Id, "b1", default);
+        var a2 = await a.Messages.AddVisitorMessageAsync(alice.Id, "a2", default);
+        var b2 = await a.Messages.AddVisitorMessageAsync(bob.Id, "b2", default);
 
-        await using (var first = await a.Store.ClaimOutboxAsync(1, default))
         {
-            Assert.Equal([a1.Id], first.Messages.Select(m => m.Id));
+            var first = await a.Outbox.ClaimAsync(1, default);
+            Assert.Equal([a1.Id], first.Select(m => m.Id));
 
-            // a1 is held: the second sender skips it, and must not send a2 before it; bob's messages are free.
-            await using (var second = await b.Store.ClaimOutboxAsync(10, default))
+            // The claim is committed before anything is sent: no row stays locked while A writes to its link.
+            await using (var probe = new NpgsqlConnection(a.Location))
             {
-                Assert.Equal([b1.Id, b2.Id], second.Messages.Select(m => m.Id));
-                foreach (var message in second.Messages)
-                {
-                    await second.MarkSentAsync(message, default);
-                }
-
-                await second.CompleteAsync(default);
+                await probe.OpenAsync();
+                await using var transaction = await probe.BeginTransactionAsync();
+                await using var locking = new NpgsqlCommand("SELECT id FROM messages WHERE id = @id FOR UPDATE NOWAIT", probe, transaction);
+                locking.Parameters.AddWithValue("id", a1.Id);
+                Assert.Equal(a1.Id, await locking.ExecuteScalarAsync());
             }
 
-            await first.MarkSentAsync(first.Messages[0], default);
-            await first.CompleteAsync(default);
+            // A holds alice's sender lease while a1 is on its way: the second sender skips her, so a2 cannot overtake
+            // a1; bob's messages are free.
+            {
+                var second = await b.Outbox.ClaimAsync(10, default);
+                Assert.Equal([b1.Id, b2.Id], second.Select(m => m.Id));
+                foreach (var message in second)
+                {
+                    await b.Outbox.MarkSentAsync(message, default);
+                }
+            }
+
+            await a.Outbox.MarkSentAsync(first[0], default);
         }
 
         // A sent alice's last message, so alice's next ones stay with A while they flow (its link keeps them in order):
         // B gets nothing of hers, A gets a2.
-        await using (var notB = await b.Store.ClaimOutboxAsync(10, default))
         {
-            Assert.Empty(notB.Messages);
+            var notB = await b.Outbox.ClaimAsync(10, default);
+            Assert.Empty(notB);
         }
 
-        await using (var rest = await a.Store.ClaimOutboxAsync(10, default))
         {
-            Assert.Equal([a2.Id], rest.Messages.Select(m => m.Id));
-            await rest.MarkSentAsync(rest.Messages[0], default);
-            await rest.CompleteAsync(default);
+            var rest = await a.Outbox.ClaimAsync(10, default);
+            Assert.Equal([a2.Id], rest.Select(m => m.Id));
+            await a.Outbox.MarkSentAsync(rest[0], default);
         }
 
         // And bob's stay with B. Once a lease has run out (A stopped sending, or stopped), B takes alice over.
-        var a3 = await b.Store.AddVisitorMessageAsync(alice.Id, "a3", default);
-        var b3 = await b.Store.AddVisitorMessageAsync(bob.Id, "b3", default);
-        await using (var onlyAlice = await a.Store.ClaimOutboxAsync(10, default))
+        var a3 = await b.Messages.AddVisitorMessageAsync(alice.Id, "a3", default);
+        var b3 = await b.Messages.AddVisitorMessageAsync(bob.Id, "b3", default);
         {
-            Assert.Equal([a3.Id], onlyAlice.Messages.Select(m => m.Id));
+            var onlyAlice = await a.Outbox.ClaimAsync(10, default);
+            Assert.Equal([a3.Id], onlyAlice.Select(m => m.Id));
         }
 
         await using (var expire = new NpgsqlConnection(a.Location))
@@ -376,8 +381,8 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
             Assert.Equal(1, await command.ExecuteNonQueryAsync());
         }
 
-        await using var taken = await b.Store.ClaimOutboxAsync(10, default);
-        Assert.Equal([a3.Id, b3.Id], taken.Messages.Select(m => m.Id));
+        var taken = await b.Outbox.ClaimAsync(10, default);
+        Assert.Equal([a3.Id, b3.Id], taken.Select(m => m.Id));
     }
 
     [Theory]
@@ -391,10 +396,10 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         try
         {
             await using var db = await StoreUnderTest.OpenAsync(provider, location, initialize: false);
-            var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.InitializeAsync(default));
+            var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Migrator.InitializeAsync(default));
             Assert.Equal(StoreFailure.Unavailable, error.Failure);
             Assert.StartsWith($"The {provider} database is unavailable", error.Message, StringComparison.OrdinalIgnoreCase);
-            await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.FindVisitorAsync("x", default));
+            await Assert.ThrowsAsync<ChatStoreException>(() => db.Visitors.FindAsync("x", default));
         }
         finally
         {
@@ -411,14 +416,14 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         await using var server = await PostgresServer.StartNewAsync();
         var connectionString = await server.CreateDatabaseAsync();
         await using var db = await StoreUnderTest.OpenAsync(StoreUnderTest.Postgres, connectionString);
-        var alice = await db.Store.GetOrCreateVisitorAsync("guest", "a", "Alice", default);
-        var accepted = await db.Store.AddVisitorMessageAsync(alice.Id, "accepted before the outage", default);
+        var alice = await db.Visitors.GetOrCreateAsync("guest", "a", "Alice", default);
+        var accepted = await db.Messages.AddVisitorMessageAsync(alice.Id, "accepted before the outage", default);
 
         await server.StopAsync();
-        var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.AddVisitorMessageAsync(alice.Id, "during the outage", default));
+        var error = await Assert.ThrowsAsync<ChatStoreException>(() => db.Messages.AddVisitorMessageAsync(alice.Id, "during the outage", default));
         Assert.Equal(StoreFailure.Unavailable, error.Failure);
         Assert.Contains("PostgreSQL database is unavailable", error.Message, StringComparison.Ordinal);
-        await Assert.ThrowsAsync<ChatStoreException>(() => db.Store.ClaimOutboxAsync(10, default));
+        await Assert.ThrowsAsync<ChatStoreException>(() => db.Outbox.ClaimAsync(10, default));
 
         await server.StartAsync();
         NpgsqlConnection.ClearAllPools();
@@ -428,7 +433,7 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         {
             try
             {
-                pending = await db.Store.GetPendingAsync(10, default);
+                pending = await db.Messages.GetPendingAsync(10, default);
                 break;
             }
             catch (ChatStoreException) when (DateTime.UtcNow < deadline)
@@ -439,20 +444,19 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         }
 
         Assert.Equal([accepted.Id], pending.Select(m => m.Id));
-        Assert.Equal(["accepted before the outage"], (await db.Store.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
+        Assert.Equal(["accepted before the outage"], (await db.Messages.GetHistoryAsync(alice.Id, null, 10, default)).Select(m => m.Text));
     }
 
     [Fact]
     public void Full_and_unavailable_are_told_apart_for_both_providers()
     {
-        var sqlite = new SqliteChatStore(Microsoft.Extensions.Options.Options.Create(new GatewayOptions()), new ChatHub(), TimeProvider.System);
+        var sqlite = new SqliteDatabase("unused.db", TimeProvider.System);
         Assert.Equal(StoreFailure.Full, sqlite.Classify(new SqliteException("database or disk is full", 13)));
         Assert.Equal(StoreFailure.Unavailable, sqlite.Classify(new SqliteException("database is locked", 5)));
         Assert.Equal(StoreFailure.Unavailable, sqlite.Classify(new SqliteException("disk I/O error", 10 | (3 << 8))));
         Assert.Null(sqlite.Classify(new SqliteException("constraint failed", 19)));
 
-        var options = Microsoft.Extensions.Options.Options.Create(new GatewayOptions { Database = new GatewayOptions.DatabaseSettings { Provider = "PostgreSQL", ConnectionString = "Host=127.0.0.1" } });
-        var pg = new PostgresChatStore(options, TimeProvider.System);
+        var pg = new PostgresDatabase("Host=127.0.0.1", TimeProvider.System);
         Assert.Equal(StoreFailure.Full, pg.Classify(new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull)));
         Assert.Equal(StoreFailure.Unavailable, pg.Classify(new PostgresException("too many clients", "FATAL", "FATAL", PostgresErrorCodes.TooManyConnections)));
         Assert.Equal(StoreFailure.Unavailable, pg.Classify(new PostgresException("shutting down", "FATAL", "FATAL", PostgresErrorCodes.AdminShutdown)));
@@ -460,6 +464,43 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         Assert.Null(pg.Classify(new PostgresException("duplicate key", "ERROR", "ERROR", PostgresErrorCodes.UniqueViolation)));
         var full = new ChatStoreException(StoreFailure.Full, "PostgreSQL", new PostgresException("could not extend file", "ERROR", "ERROR", PostgresErrorCodes.DiskFull));
         Assert.StartsWith("The PostgreSQL database is full", full.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task A_store_from_before_the_automatic_column_keeps_its_automatic_replies_and_owners_ids(string provider)
+    {
+        // The schema and rows as the gateway before the column wrote them: the schema up to the version before, and an
+        // automatic reply told apart only by its stanza id's prefix.
+        var location = provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath();
+        await using (StoreDatabase current = provider == StoreUnderTest.Postgres ? new PostgresDatabase(location, TimeProvider.System) : new SqliteDatabase(location, TimeProvider.System))
+        {
+            await new StoreMigrator(new EarlierSchema(current, current.Migrations.Count - 1)).InitializeAsync(default);
+        }
+
+        await ExecuteAsync(provider, location, """
+            INSERT INTO visitors (id, issuer, subject, display_name, created_at, subscription_requested, last_seq) VALUES ('alice', 'guest', 'a', 'Alice', 0, 1, 3);
+            INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq) VALUES
+                ('alice', 'visitor', 'hello', 0, 'sent', 'web-1', 1),
+                ('alice', 'owner', 'The owner is away.', 1, 'sent', 'parley-auto-0a1b2c', 2),
+                ('alice', 'owner', 'typed by the owner', 2, 'sent', 'client-7', 3);
+            """);
+
+        await using var db = await StoreUnderTest.OpenAsync(provider, location);
+        var history = await db.Messages.GetHistoryAsync("alice", null, 10, default);
+        Assert.Equal([("hello", false), ("The owner is away.", true), ("typed by the owner", false)], history.Select(m => (m.Text, m.Automatic)));
+        var again = await db.Messages.AddAutomaticReplyAsync("alice", "The owner is away.", default);
+        Assert.Equal((true, Direction.Owner, 4L), (again!.Automatic, again.Direction, again.Seq));
+
+        // From now on an id is only an id: the owner's message keeps the id it came with and is the owner's own.
+        var owners = await db.Messages.AddOwnerMessageAsync("alice", "mine", "parley-auto-from-a-client", default);
+        Assert.False(owners!.Automatic);
+        Assert.Equal(Enumerable.Range(1, db.Migrator.SchemaVersion).Select(v => v.ToString(CultureInfo.InvariantCulture)),
+            await QueryAsync(provider, location, "SELECT version FROM schema_version ORDER BY version"));
+        if (provider == StoreUnderTest.Sqlite)
+        {
+            SqliteConnection.ClearAllPools();
+        }
     }
 
     private async Task<StoreUnderTest> OpenAsync(string provider) => await StoreUnderTest.OpenAsync(
@@ -481,10 +522,37 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         return rows;
     }
 
+    private static async Task ExecuteAsync(string provider, string location, string sql)
+    {
+        await using DbConnection connection = provider == StoreUnderTest.Postgres ? new NpgsqlConnection(location) : new SqliteConnection($"Data Source={location}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     private static int UnusedPort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>A database as an earlier gateway set it up: only the first <paramref name="version"/> migrations.</summary>
+    private sealed class EarlierSchema(StoreDatabase database, int version) : StoreDatabase(TimeProvider.System)
+    {
+        public override string ProviderName => database.ProviderName;
+
+        public override IReadOnlyList<string> Migrations => [.. database.Migrations.Take(version)];
+
+        public override string? PrepareSql => database.PrepareSql;
+
+        public override string? SchemaLockSql => database.SchemaLockSql;
+
+        public override ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken) => database.OpenConnectionAsync(cancellationToken);
+
+        public override StoreFailure? Classify(Exception error) => database.Classify(error);
+
+        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

@@ -1,27 +1,50 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Parley.Web.Chat;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Tests;
 
-/// <summary>A store of either provider with its hub (and, for PostgreSQL, the change feed that feeds the hub), initialized.</summary>
+/// <summary>
+/// A store of either provider — its database, migrator, repositories, outbox and change feed — with a hub listening
+/// to the feed (as in the gateway), initialized.
+/// </summary>
 internal sealed class StoreUnderTest : IAsyncDisposable
 {
     public const string Sqlite = "Sqlite";
     public const string Postgres = "PostgreSQL";
 
-    private readonly PostgresChangeFeed? _feed;
+    private readonly PostgresChangeFeed? _postgresFeed;
 
-    private StoreUnderTest(ChatStore store, ChatHub hub, PostgresChangeFeed? feed, string location)
+    private StoreUnderTest(StoreDatabase database, IChangeFeed feed, MessageRepository messages, Outbox outbox, ChatHub hub, string location)
     {
-        Store = store;
+        Database = database;
+        Feed = feed;
+        _postgresFeed = feed as PostgresChangeFeed;
+        Migrator = new StoreMigrator(database);
+        Visitors = new VisitorRepository(database);
+        Sessions = new SessionRepository(database);
+        Accounts = new AccountRepository(database);
+        Messages = messages;
+        Outbox = outbox;
         Hub = hub;
-        _feed = feed;
         Location = location;
     }
 
-    public ChatStore Store { get; }
+    public StoreDatabase Database { get; }
+
+    public IChangeFeed Feed { get; }
+
+    public StoreMigrator Migrator { get; }
+
+    public VisitorRepository Visitors { get; }
+
+    public SessionRepository Sessions { get; }
+
+    public AccountRepository Accounts { get; }
+
+    public MessageRepository Messages { get; }
+
+    public Outbox Outbox { get; }
 
     public ChatHub Hub { get; }
 
@@ -35,44 +58,47 @@ internal sealed class StoreUnderTest : IAsyncDisposable
     {
         var hub = new ChatHub();
         time ??= TimeProvider.System;
-        ChatStore store;
-        PostgresChangeFeed? feed = null;
+        StoreUnderTest db;
         if (provider == Postgres)
         {
-            var options = Options.Create(new GatewayOptions { Database = new GatewayOptions.DatabaseSettings { Provider = Postgres, ConnectionString = location } });
-            store = new PostgresChatStore(options, time);
-            feed = new PostgresChangeFeed(store, hub, time, NullLogger<PostgresChangeFeed>.Instance);
+            var database = new PostgresDatabase(location, time);
+            var feed = new PostgresChangeFeed(database, time, NullLogger<PostgresChangeFeed>.Instance);
+            var messages = new MessageRepository(database, feed);
+            db = new StoreUnderTest(database, feed, messages, new PostgresOutbox(database, messages), hub, location);
         }
         else
         {
-            store = new SqliteChatStore(Options.Create(new GatewayOptions { DatabasePath = location }), hub, time);
+            var database = new SqliteDatabase(location, time);
+            var feed = new SqliteChangeFeed();
+            var messages = new MessageRepository(database, feed);
+            db = new StoreUnderTest(database, feed, messages, new Outbox(messages), hub, location);
         }
 
+        db.Feed.Subscribe(hub);
         if (initialize)
         {
-            await store.InitializeAsync(CancellationToken.None);
+            await db.Migrator.InitializeAsync(CancellationToken.None);
+            if (db._postgresFeed is { } listening)
+            {
+                await listening.StartAsync(CancellationToken.None);
+                Assert.True(listening.IsListening, "The change feed did not LISTEN.");
+            }
         }
 
-        if (feed is not null && initialize)
-        {
-            await feed.StartAsync(CancellationToken.None);
-            Assert.True(feed.IsListening, "The change feed did not LISTEN.");
-        }
-
-        return new StoreUnderTest(store, hub, feed, location);
+        return db;
     }
 
     public async ValueTask DisposeAsync()
     {
-        if (_feed is not null)
+        if (_postgresFeed is not null)
         {
             // Stopping a feed that never started is a no-op.
-            await _feed.StopAsync(CancellationToken.None);
-            _feed.Dispose();
+            await _postgresFeed.StopAsync(CancellationToken.None);
+            _postgresFeed.Dispose();
         }
 
-        await Store.DisposeAsync();
-        if (Store is SqliteChatStore && File.Exists(Location))
+        await Database.DisposeAsync();
+        if (Database is SqliteDatabase && File.Exists(Location))
         {
             // Pooled connections keep the file open; the next test run should not find it.
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

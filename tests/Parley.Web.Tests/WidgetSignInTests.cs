@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Web.Api;
+using Parley.Web.Configuration;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Tests;
@@ -35,8 +36,9 @@ public sealed class WidgetSignInTests(ServerFixture servers)
 
         var session = await visitor.RefreshSessionAsync();
         Assert.Equal("Ada Lovelace", session.GetProperty("name").GetString());
-        var store = gateway.Services.GetRequiredService<ChatStore>();
-        var stored = await store.FindVisitorAsync(visitor.Conversation!, CancellationToken.None);
+        var visitors = gateway.Services.GetRequiredService<VisitorRepository>();
+        var sessions = gateway.Services.GetRequiredService<SessionRepository>();
+        var stored = await visitors.FindAsync(visitor.Conversation!, CancellationToken.None);
         Assert.Equal(("embed:shop.test", "user-42"), (stored!.Issuer, stored.Subject));
         await visitor.SendAsync("hello from the shop");
 
@@ -128,7 +130,8 @@ public sealed class WidgetSignInTests(ServerFixture servers)
     {
         await using var gateway = await StartAsync();
         var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var store = gateway.Services.GetRequiredService<ChatStore>();
+        var visitors = gateway.Services.GetRequiredService<VisitorRepository>();
+        var sessions = gateway.Services.GetRequiredService<SessionRepository>();
         using var visitor = await FramedVisitorAsync(gateway);
         using (var guest = await visitor.SignInAsGuestAsync("Walk-in"))
         {
@@ -158,7 +161,7 @@ public sealed class WidgetSignInTests(ServerFixture servers)
         }
 
         await visitor.RefreshSessionAsync();
-        var stored = await store.FindVisitorAsync(visitor.Conversation!, CancellationToken.None);
+        var stored = await visitors.FindAsync(visitor.Conversation!, CancellationToken.None);
         Assert.Equal(("embed:shop.test", "customer-7"), (stored!.Issuer, stored.Subject));
 
         // Signed in as one of the site's users, another user's token is asked about too (not as a guest's).
@@ -216,7 +219,7 @@ public sealed class WidgetSignInTests(ServerFixture servers)
         await page.ReloadAsync();
         await Assertions.Expect(page.Locator("#me")).ToHaveTextAsync("as Victim");
         Assert.Equal(conversation, await page.EvaluateAsync<string>("async () => (await (await fetch('/api/session')).json()).conversation"));
-        var visitor = await gateway.Services.GetRequiredService<ChatStore>().FindVisitorAsync(conversation, CancellationToken.None);
+        var visitor = await gateway.Services.GetRequiredService<VisitorRepository>().FindAsync(conversation, CancellationToken.None);
         Assert.Equal("guest", visitor!.Issuer);
     }
 
@@ -265,7 +268,7 @@ public sealed class WidgetSignInTests(ServerFixture servers)
         await Assertions.Expect(chat.Locator("#messages li")).ToHaveCountAsync(0);
         var frame = await (await page.Locator("#parley-chat-frame").ElementHandleAsync()).ContentFrameAsync();
         var conversation = await frame!.EvaluateAsync<string>("async () => (await (await fetch('/api/session')).json()).conversation");
-        var visitor = await gateway.Services.GetRequiredService<ChatStore>().FindVisitorAsync(conversation, CancellationToken.None);
+        var visitor = await gateway.Services.GetRequiredService<VisitorRepository>().FindAsync(conversation, CancellationToken.None);
         Assert.Equal(("embed:shop.test", "customer-7"), (visitor!.Issuer, visitor.Subject));
 
         // The same user's next page is no question.

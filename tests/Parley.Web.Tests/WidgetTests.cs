@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Web.Api;
+using Parley.Web.Configuration;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Tests;
@@ -168,8 +169,8 @@ public sealed class WidgetTests(ServerFixture servers)
         await chat.Locator("#text").PressAsync("Enter");
         var atOwner = await owner.NextMessageAsync();
         Assert.Equal("Is the blue one in stock?", atOwner.Body);
-        Assert.Equal("Grace <b>Hopper</b>", atOwner.ElementText("nick", Xmpp.VisitorGateway.NickNamespace));
-        var visitor = await gateway.Services.GetRequiredService<ChatStore>().FindVisitorAsync(atOwner.From!.Local!, CancellationToken.None);
+        Assert.Equal("Grace <b>Hopper</b>", atOwner.ElementText("nick", Xmpp.VisitorLink.NickNamespace));
+        var visitor = await gateway.Services.GetRequiredService<VisitorRepository>().FindAsync(atOwner.From!.Local!, CancellationToken.None);
         Assert.Equal(("embed:shop.test", "customer-1001"), (visitor!.Issuer, visitor.Subject));
         await owner.Client.SendAsync(atOwner.CreateReply("Yes, two left."));
         await Assertions.Expect(chat.Locator("#messages li.owner .text")).ToHaveTextAsync("Yes, two left.");

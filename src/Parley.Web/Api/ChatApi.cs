@@ -1,22 +1,24 @@
-using Microsoft.AspNetCore.Authentication;
 using System.Buffers;
 using System.Globalization;
 using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
+using Parley.Web.Auth;
 using Parley.Web.Chat;
+using Parley.Web.Configuration;
 using Parley.Web.Storage;
+using Parley.Web.Text;
 using Parley.Web.Xmpp;
 
 namespace Parley.Web.Api;
 
-/// <summary>What the page sees of a message.</summary>
 /// <summary>A file as the page shows it: a download link with the name as text.</summary>
 internal sealed record FileDto(string Url, string Name, long? Size);
 
@@ -28,9 +30,9 @@ internal sealed record MessageDto(long Id, string From, string Text, DateTimeOff
         message.Direction == Direction.Owner ? "owner" : "visitor",
         message.Text,
         message.Timestamp,
-        ChatStore.StateName(message.State),
+        MessageRepository.StateName(message.State),
         message.Seq,
-        OfflineAutoReply.IsAutomatic(message),
+        message.Automatic,
         message.Attachment is { } file ? new FileDto(file.Url, file.Name, file.Size) : null);
 }
 
@@ -100,7 +102,7 @@ internal static class ChatApi
     }
 
     private static async Task<Results<Ok<SessionDto>, NotFound, ValidationProblem>> SignInGuestAsync(
-        GuestRequest request, HttpContext context, ChatStore store, ChatHub hub, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        GuestRequest request, HttpContext context, VisitorSignIn signIn, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         if (!options.Value.Guests.Enabled)
         {
@@ -113,33 +115,28 @@ internal static class ChatApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [$"A name of 1 to {MaxNameLength} characters, without control characters."] });
         }
 
-        await EndCurrentSessionAsync(context, store, hub, cancellationToken);
-
         // A guest is a fresh identity every time: nobody can sign in "as" an earlier guest by choosing the same name.
-        var visitor = await store.GetOrCreateVisitorAsync(VisitorIdentity.GuestIssuer, Guid.NewGuid().ToString("N"), name, cancellationToken);
-        var session = await store.CreateSessionAsync(visitor.Id, cancellationToken);
-        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, VisitorIdentity.Create(visitor, session), new AuthenticationProperties { IsPersistent = true });
+        var visitor = await signIn.SignInAsync(context, context.User, VisitorIdentity.GuestIssuer, Guid.NewGuid().ToString("N"), name, cancellationToken);
         return TypedResults.Ok(new SessionDto(true, visitor.DisplayName, visitor.Id, true, null));
     }
 
-    private static async Task<NoContent> SignOutAsync(HttpContext context, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
+    private static async Task<NoContent> SignOutAsync(HttpContext context, VisitorSignIn signIn, CancellationToken cancellationToken)
     {
-        await EndCurrentSessionAsync(context, store, hub, cancellationToken);
+        await signIn.EndAsync(context.User, cancellationToken);
         await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<HistoryDto>> GetHistoryAsync(string id, long? before, int? limit, ChatStore store, CancellationToken cancellationToken)
+    private static async Task<Ok<HistoryDto>> GetHistoryAsync(string id, long? before, int? limit, MessageRepository messages, CancellationToken cancellationToken)
     {
         var take = Math.Clamp(limit ?? 50, 1, 100);
-        var page = await store.GetHistoryAsync(id, before, take + 1, cancellationToken);
+        var page = await messages.GetHistoryAsync(id, before, take + 1, cancellationToken);
         var hasMore = page.Count > take;
-        var messages = page.Skip(hasMore ? 1 : 0).Select(MessageDto.Of).ToList();
-        return TypedResults.Ok(new HistoryDto(messages, hasMore));
+        return TypedResults.Ok(new HistoryDto(page.Skip(hasMore ? 1 : 0).Select(MessageDto.Of).ToList(), hasMore));
     }
 
     private static async Task<Results<Accepted<MessageDto>, ValidationProblem>> SendAsync(
-        string id, SendRequest request, ChatStore store, VisitorGateway gateway, OfflineAutoReply autoReply, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        string id, SendRequest request, MessageRepository messages, OfflineAutoReply autoReply, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         var text = request.Text?.Trim();
         if (string.IsNullOrEmpty(text) || text.Length > options.Value.MaxMessageLength || !TextRules.IsXmlSafe(text))
@@ -147,14 +144,14 @@ internal static class ChatApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["text"] = [$"Text of 1 to {options.Value.MaxMessageLength} characters."] });
         }
 
-        // Stored first: if the XMPP link is down the message waits in the outbox and the page shows it as pending.
-        var message = await store.AddVisitorMessageAsync(id, text, cancellationToken);
-        gateway.Wake();
+        // Stored first: if the XMPP link is down the message waits in the outbox and the page shows it as pending. The
+        // store's change feed wakes the outbox sender.
+        var message = await messages.AddVisitorMessageAsync(id, text, cancellationToken);
         await autoReply.ReplyIfDueAsync(id, cancellationToken);
         return TypedResults.Accepted($"/api/conversations/{id}/messages", MessageDto.Of(message));
     }
 
-    private static async Task<Results<NoContent, ValidationProblem>> SendTypingAsync(string id, TypingRequest request, VisitorGateway gateway, CancellationToken cancellationToken)
+    private static async Task<Results<NoContent, ValidationProblem>> SendTypingAsync(string id, TypingRequest request, OutboxSender sender, CancellationToken cancellationToken)
     {
         if (request.State is not (ChatStates.Composing or ChatStates.Paused))
         {
@@ -162,12 +159,12 @@ internal static class ChatApi
         }
 
         // Best effort and throttled: the answer is the same whether or not a notification went out.
-        await gateway.SendVisitorChatStateAsync(id, request.State, cancellationToken);
+        await sender.SendChatStateAsync(id, request.State, cancellationToken);
         return TypedResults.NoContent();
     }
 
     private static IResult GetEvents(
-        string id, long? after, HttpContext context, ChatHub hub, ChatStore store, OwnerPresence ownerPresence, VisitorGateway gateway,
+        string id, long? after, HttpContext context, ChatHub hub, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates,
         IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
         // EventSource sends the id of the last event it saw when it reconnects; that wins over the query.
@@ -192,7 +189,7 @@ internal static class ChatApi
         }
 
         context.Response.RegisterForDispose(subscription);
-        return new EventStream(subscription, from, store, ownerPresence, gateway.OwnerChatStates);
+        return new EventStream(subscription, from, messages, ownerPresence, chatStates);
     }
 
     /// <summary>
@@ -201,7 +198,7 @@ internal static class ChatApi
     /// task of its own (it waits on its subscription), which matters with thousands of tabs open.
     /// </summary>
     internal sealed class EventStream(
-        ChatHub.Subscription subscription, long after, ChatStore store, OwnerPresence ownerPresence, OwnerChatStates chatStates) : IResult
+        ChatHub.Subscription subscription, long after, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates) : IResult
     {
         private static readonly byte[] Ping = "event: ping\ndata: {}\n\n"u8.ToArray();
 
@@ -238,7 +235,7 @@ internal static class ChatApi
                 var last = after;
                 while (true)
                 {
-                    var changes = await store.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, requestAborted);
+                    var changes = await messages.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, requestAborted);
                     foreach (var change in changes)
                     {
                         last = change.Seq;
@@ -375,15 +372,6 @@ internal static class ChatApi
     private static void CompleteSubscription(object? subscription) => ((ChatHub.Subscription)subscription!).Complete();
 
     private static string Serialize(string presence) => JsonSerializer.Serialize(new { owner = presence }, Json);
-
-    internal static async Task EndCurrentSessionAsync(HttpContext context, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
-    {
-        if (context.User.SessionId() is { } session)
-        {
-            await store.EndSessionAsync(session, cancellationToken);
-            hub.EndSession(session);
-        }
-    }
 
     internal static async ValueTask<object?> RequireAntiforgeryAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
+using Parley.Web.Text;
 
 namespace Parley.Web.Api;
 

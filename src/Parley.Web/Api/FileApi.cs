@@ -5,9 +5,10 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
 using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
-using Parley.Web.Xmpp;
+using Parley.Web.Text;
 
 namespace Parley.Web.Api;
 
@@ -22,7 +23,6 @@ internal static class FileApi
 {
     public const string NameHeader = "X-File-Name";
     public const string DownloadPrefix = "/files/";
-    public const int MaxNameLength = 200;
     private const int KeyBytes = 32;
     private static readonly FileExtensionContentTypeProvider Types = new();
 
@@ -38,37 +38,8 @@ internal static class FileApi
         ? Path.GetFullPath(path)
         : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(options.DatabasePath)) ?? ".", "parley-web-files");
 
-    /// <summary>A file name fit to show and to send: the last path segment, no control or XML-unsafe characters, at most <see cref="MaxNameLength"/> characters; <see langword="null"/> when nothing is left.</summary>
-    public static string? CleanName(string? name)
-    {
-        if (name is null)
-        {
-            return null;
-        }
-
-        var last = name.Replace('\\', '/').Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "";
-        var builder = new StringBuilder(Math.Min(last.Length, MaxNameLength));
-        foreach (var rune in last.Normalize(NormalizationForm.FormC).EnumerateRunes())
-        {
-            if (Rune.IsControl(rune) || !TextRules.IsXmlSafe(rune.ToString()) || rune.Value is 0x202E or 0x202D or 0x2066 or 0x2067 or 0x2068 or 0x2069)
-            {
-                continue;
-            }
-
-            if (builder.Length + rune.Utf16SequenceLength > MaxNameLength)
-            {
-                break;
-            }
-
-            builder.Append(rune.ToString());
-        }
-
-        var cleaned = builder.ToString().Trim();
-        return cleaned.Length == 0 || cleaned is "." or ".." ? null : cleaned;
-    }
-
     private static async Task<Results<Accepted<MessageDto>, NotFound, ValidationProblem, ProblemHttpResult>> UploadAsync(
-        string id, HttpContext context, ChatStore store, VisitorGateway gateway, GatewayMetrics metrics, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+        string id, HttpContext context, MessageRepository messages, GatewayMetrics metrics, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         if (!settings.Files.Enabled)
@@ -77,7 +48,7 @@ internal static class FileApi
         }
 
         var header = context.Request.Headers[NameHeader].ToString();
-        var name = header.Length <= 3 * 4 * MaxNameLength ? CleanName(Uri.UnescapeDataString(header)) : null;
+        var name = header.Length <= 3 * 4 * FileNames.MaxLength ? FileNames.Clean(Uri.UnescapeDataString(header)) : null;
         if (name is null)
         {
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["name"] = [$"The file's name, URL-encoded, in the {NameHeader} header."] });
@@ -118,10 +89,9 @@ internal static class FileApi
 
         // The type is only a hint for the owner's client; the download is always served as opaque bytes.
         var type = Types.TryGetContentType(name, out var known) ? known : "application/octet-stream";
-        var url = PublicAddress.Link(settings, DownloadPrefix + key + "/" + Uri.EscapeDataString(name));
-        var message = await store.AddVisitorFileAsync(id, new Attachment(url, name, size, type), cancellationToken);
+        var url = settings.PublicLink(DownloadPrefix + key + "/" + Uri.EscapeDataString(name));
+        var message = await messages.AddVisitorFileAsync(id, new Attachment(url, name, size, type), cancellationToken);
         metrics.File("to_owner");
-        gateway.Wake();
         return TypedResults.Accepted($"/api/conversations/{id}/messages", MessageDto.Of(message));
     }
 
@@ -144,7 +114,7 @@ internal static class FileApi
 
         // Fetched by the owner's client from another origin, and opened by the visitor from the page.
         headers["Cross-Origin-Resource-Policy"] = "cross-origin";
-        return TypedResults.PhysicalFile(path, "application/octet-stream", CleanName(name) ?? "file", enableRangeProcessing: true);
+        return TypedResults.PhysicalFile(path, "application/octet-stream", FileNames.Clean(name) ?? "file", enableRangeProcessing: true);
     }
 
     private static async Task<long> CopyLimitedAsync(Stream body, string path, long max, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
 using Parley.Web.Storage;
 using Parley.Web.Xmpp;
 
@@ -9,27 +10,13 @@ namespace Parley.Web.Api;
 /// stored in the conversation as the owner's, marked automatic, at most once per visitor per period. It stays in the
 /// page; the owner's XMPP client is not told.
 /// </summary>
-internal sealed class OfflineAutoReply(IOptions<GatewayOptions> options, ChatStore store, OwnerPresence ownerPresence, TimeProvider time)
+internal sealed class OfflineAutoReply(IOptions<GatewayOptions> options, MessageRepository messages, OwnerPresence ownerPresence, TimeProvider time)
 {
-    /// <summary>
-    /// The stanza-id prefix that marks a stored owner message as automatic. It keeps the marker out of the schema while
-    /// the store is reworked; the gateway never stores an owner's stanza id that starts with it (see <see cref="OwnerStanzaId"/>).
-    /// </summary>
-    public const string StanzaIdPrefix = "parley-auto-";
-
     private const int RecentMessages = 50;
     private const int MaxTracked = 100_000;
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, DateTimeOffset> _lastReply = new(StringComparer.Ordinal);
-
-    /// <summary>Whether a stored message is an automatic reply.</summary>
-    public static bool IsAutomatic(ChatMessage message)
-        => message.Direction == Direction.Owner && message.StanzaId.StartsWith(StanzaIdPrefix, StringComparison.Ordinal);
-
-    /// <summary>The id to store an owner's message under: the client's own, unless it would pass for an automatic reply.</summary>
-    public static string OwnerStanzaId(string? id)
-        => id is null || id.StartsWith(StanzaIdPrefix, StringComparison.Ordinal) ? Parley.Xmpp.Stanzas.Stanza.NewId() : id;
 
     /// <summary>Stores the automatic reply for a visitor who just wrote, if one is configured, the owner is offline and none was sent within the period.</summary>
     /// <returns>The stored reply, or <see langword="null"/> when none was due.</returns>
@@ -67,8 +54,8 @@ internal sealed class OfflineAutoReply(IOptions<GatewayOptions> options, ChatSto
         }
 
         // After a restart the memory is empty; the conversation itself says when the last reply went out.
-        var recent = await store.GetHistoryAsync(visitorId, null, RecentMessages, cancellationToken);
-        var earlier = recent.LastOrDefault(IsAutomatic);
+        var recent = await messages.GetHistoryAsync(visitorId, null, RecentMessages, cancellationToken);
+        var earlier = recent.LastOrDefault(static m => m.Automatic);
         if (earlier is not null && now - earlier.Timestamp < settings.OfflineAutoReplyPeriod)
         {
             lock (_lock)
@@ -79,6 +66,6 @@ internal sealed class OfflineAutoReply(IOptions<GatewayOptions> options, ChatSto
             return null;
         }
 
-        return await store.AddOwnerMessageAsync(visitorId, settings.OfflineAutoReply, StanzaIdPrefix + Parley.Xmpp.Stanzas.Stanza.NewId(), cancellationToken);
+        return await messages.AddAutomaticReplyAsync(visitorId, settings.OfflineAutoReply, cancellationToken);
     }
 }

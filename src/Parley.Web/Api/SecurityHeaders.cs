@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
 
 namespace Parley.Web.Api;
 

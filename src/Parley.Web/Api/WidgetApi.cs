@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Parley.Web.Chat;
+using Parley.Web.Auth;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Api;
@@ -27,7 +27,7 @@ internal static class WidgetApi
     /// link or a frame must never hand somebody's browser to another identity, nor end a guest's conversation, silently.
     /// </summary>
     public static async Task<Results<Ok<SessionDto>, ProblemHttpResult>> SignInFromSiteAsync(
-        EmbedRequest request, HttpContext context, FrameTickets frames, EmbedTokens tokens, ChatStore store, ChatHub hub, CancellationToken cancellationToken)
+        EmbedRequest request, HttpContext context, FrameTickets frames, EmbedTokens tokens, VisitorSignIn signIn, CancellationToken cancellationToken)
     {
         if (!frames.Accepts(context.Request))
         {
@@ -64,10 +64,7 @@ internal static class WidgetApi
             return Refused(EmbedTokenCheck.Replayed);
         }
 
-        await ChatApi.EndCurrentSessionAsync(context, store, hub, cancellationToken);
-        var visitor = await store.GetOrCreateVisitorAsync(identity.Issuer, identity.Subject, DisplayName(identity.Name, identity.Subject), cancellationToken);
-        var session = await store.CreateSessionAsync(visitor.Id, cancellationToken);
-        await context.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, VisitorIdentity.Create(visitor, session), new AuthenticationProperties { IsPersistent = true });
+        var visitor = await signIn.SignInAsync(context, context.User, identity.Issuer, identity.Subject, DisplayName(identity.Name, identity.Subject), cancellationToken);
         return TypedResults.Ok(new SessionDto(true, visitor.DisplayName, visitor.Id, false, null));
     }
 

@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
 
 namespace Parley.Web.Auth;
 
@@ -64,7 +65,7 @@ internal sealed class ExternalOAuthHandler(
     /// The callback address (<c>redirect_uri</c>, in the authorization request and again when the code is redeemed) on the
     /// configured public address. The base class passes one built from the request's scheme and <c>Host</c>; it is not used.
     /// </summary>
-    private string RedirectUri => PublicAddress.Link(gateway.Value, Options.CallbackPath);
+    private string RedirectUri => gateway.Value.PublicLink(Options.CallbackPath);
 
     /// <summary>The authorization request: code flow, the PKCE challenge (its verifier travels inside the protected state), the state.</summary>
     protected override string BuildChallengeUrl(AuthenticationProperties properties, string redirectUri)

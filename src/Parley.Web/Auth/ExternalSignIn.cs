@@ -4,9 +4,6 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Parley.Web.Api;
-using Parley.Web.Chat;
-using Parley.Web.Storage;
 
 namespace Parley.Web.Auth;
 
@@ -144,20 +141,9 @@ internal static class ExternalSignIn
             return;
         }
 
-        var store = http.RequestServices.GetRequiredService<ChatStore>();
-        var hub = http.RequestServices.GetRequiredService<ChatHub>();
-
         // The callback runs before the default scheme authenticates the request: ask the cookie handler directly.
         var current = await http.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
-        if (current.Principal?.SessionId() is { } oldSession)
-        {
-            await store.EndSessionAsync(oldSession, cancellationToken);
-            hub.EndSession(oldSession);
-        }
-
-        var visitor = await store.GetOrCreateVisitorAsync(issuer, subject, name, cancellationToken);
-        var session = await store.CreateSessionAsync(visitor.Id, cancellationToken);
-        await http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme, VisitorIdentity.Create(visitor, session), new AuthenticationProperties { IsPersistent = true });
+        var visitor = await http.RequestServices.GetRequiredService<VisitorSignIn>().SignInAsync(http, current.Principal, issuer, subject, name, cancellationToken);
         AuthLog.SignedIn(logger, context.Scheme.Name, visitor.Id);
         http.Response.Redirect("/");
         context.HandleResponse();

@@ -1,22 +1,22 @@
 using System.Threading.Tasks.Sources;
-using Parley.Web.Api;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Chat;
 
-/// <summary>What a tab is told: a message that is new or changed (carries the change sequence), or the owner's presence.</summary>
-internal sealed record PushEvent(string Type, long? Seq, ChatMessage? Message, string? OwnerPresence)
+/// <summary>What a tab is told: a message that is new or changed (it carries its change number), or the owner's presence.</summary>
+internal sealed record PushEvent(ChatMessage? Message, string? OwnerPresence)
 {
-    public static PushEvent ForMessage(ChatMessage message) => new("message", message.Seq, message, null);
+    public static PushEvent ForMessage(ChatMessage message) => new(message, null);
 
-    public static PushEvent ForPresence(string presence) => new("presence", null, null, presence);
+    public static PushEvent ForPresence(string presence) => new(null, presence);
 }
 
 /// <summary>
 /// The live side of the chat: every open tab (push connection) of a visitor subscribes here and gets every change to
-/// that visitor's conversation. A tab that falls too far behind is disconnected; its reconnect catches up from the store.
+/// that visitor's conversation, as the store's change feed announces it (<see cref="IChangeListener"/>). A tab that falls
+/// too far behind is disconnected; its reconnect catches up from the store.
 /// </summary>
-internal sealed class ChatHub
+internal sealed class ChatHub : IChangeListener
 {
     private const int QueueCapacity = 256;
 
@@ -79,6 +79,25 @@ internal sealed class ChatHub
 
     /// <summary>Sends the owner's presence as this visitor sees it to every tab of the visitor.</summary>
     public void PublishPresence(string visitorId, string presence) => Publish(visitorId, PushEvent.ForPresence(presence));
+
+    /// <summary>Changes are wanted for visitors with a tab open here.</summary>
+    bool IChangeListener.Wants(string visitorId) => IsOnline(visitorId);
+
+    /// <summary>A committed change goes to the visitor's tabs.</summary>
+    void IChangeListener.OnChange(ChatMessage change) => PublishMessage(change);
+
+    /// <summary>Changes may have been missed: the tabs concerned reconnect and catch up from the store.</summary>
+    void IChangeListener.OnMissed(string? visitorId)
+    {
+        if (visitorId is null)
+        {
+            DisconnectAll();
+        }
+        else
+        {
+            DisconnectVisitor(visitorId);
+        }
+    }
 
     /// <summary>Closes every tab of a sign-in session (sign-out).</summary>
     public void EndSession(string sessionId)

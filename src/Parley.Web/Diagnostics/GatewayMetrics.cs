@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Parley.Web.Chat;
 
 namespace Parley.Web.Diagnostics;
 
@@ -17,7 +16,7 @@ internal sealed class GatewayMetrics
     private readonly Counter<long> _files;
     private readonly UpDownCounter<long> _activeVisitors;
 
-    public GatewayMetrics(IMeterFactory meterFactory, ChatHub hub)
+    public GatewayMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
         _messages = meter.CreateCounter<long>(
@@ -25,11 +24,13 @@ internal sealed class GatewayMetrics
         _signIns = meter.CreateCounter<long>("parley.web.sign_ins", "{sign-in}", "Visitor sign-ins, by method (guest or a provider's name).");
         _files = meter.CreateCounter<long>("parley.web.files", "{file}", "Files that went through the gateway, by direction.");
         _activeVisitors = meter.CreateUpDownCounter<long>("parley.web.visitors.active", "{visitor}", "Visitors with at least one open tab.");
-
-        // The hub raises these once per visitor (first tab opened, last tab closed), so they balance.
-        hub.VisitorOnline += _ => _activeVisitors.Add(1);
-        hub.VisitorOffline += _ => _activeVisitors.Add(-1);
     }
+
+    /// <summary>A visitor's first tab opened (called once per visitor, balanced by <see cref="VisitorInactive"/>).</summary>
+    public void VisitorActive() => _activeVisitors.Add(1);
+
+    /// <summary>A visitor's last tab closed.</summary>
+    public void VisitorInactive() => _activeVisitors.Add(-1);
 
     /// <summary>A visitor's message left for the owner.</summary>
     public void MessageToOwner() => _messages.Add(1, new KeyValuePair<string, object?>("direction", "to_owner"));

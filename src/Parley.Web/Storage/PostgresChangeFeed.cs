@@ -1,25 +1,32 @@
+using System.Data.Common;
+using System.Globalization;
 using System.Threading.Channels;
 using Npgsql;
-using Parley.Web.Chat;
 
 namespace Parley.Web.Storage;
 
 /// <summary>
-/// Listens on the PostgreSQL change channel and pushes each announced change to this gateway's tabs of that visitor:
-/// the change may have been written by any gateway sharing the database. Changes of visitors with no tab here are not read.
+/// The change feed of a PostgreSQL store: every committed change is announced with NOTIFY on <see cref="NotifyChannel"/>
+/// (payload "visitor-id seq state"), and every gateway sharing the database listens there and hands each change to its
+/// listeners — the change may have been written by any gateway. A change is read from the database only when a
+/// listener <see cref="IChangeListener.Wants"/> its visitor.
 /// </summary>
 /// <remarks>
 /// Announcements arrive in commit order, and a visitor's changes commit in seq order, so the tabs see them in order.
 /// Whenever announcements may have been missed (the listening connection dropped, or the queue overflowed), every tab
-/// is disconnected: the browser reconnects at once and catches up from the store with its last seq.
+/// listener is told (<see cref="IChangeListener.OnMissed"/>) to catch up from the store.
 /// </remarks>
-internal sealed partial class PostgresChangeFeed : BackgroundService
+internal sealed partial class PostgresChangeFeed : BackgroundService, IChangeFeed
 {
+    /// <summary>The NOTIFY channel of committed message changes.</summary>
+    public const string NotifyChannel = "parley_changes";
+
     private const int QueueCapacity = 4096;
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
 
-    private readonly PostgresChatStore _store;
-    private readonly ChatHub _hub;
+    private readonly PostgresDatabase _database;
+    private readonly MessageRepository _messages;
+    private readonly List<IChangeListener> _listeners = [];
     private readonly TimeProvider _time;
     private readonly ILogger<PostgresChangeFeed> _logger;
     private readonly Channel<string> _queue = Channel.CreateBounded<string>(new BoundedChannelOptions(QueueCapacity)
@@ -31,19 +38,62 @@ internal sealed partial class PostgresChangeFeed : BackgroundService
     private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _overflowed;
 
-    public PostgresChangeFeed(ChatStore store, ChatHub hub, TimeProvider time, ILogger<PostgresChangeFeed> logger)
+    public PostgresChangeFeed(PostgresDatabase database, TimeProvider time, ILogger<PostgresChangeFeed> logger)
     {
-        _store = store as PostgresChatStore ?? throw new InvalidOperationException("The PostgreSQL change feed needs the PostgreSQL store.");
-        _hub = hub;
+        _database = database;
+        _messages = new MessageRepository(database, this);
         _time = time;
         _logger = logger;
     }
 
-    /// <summary>Raised when any gateway stored a new pending message: this gateway's outbox may have work (the claim decides who sends it).</summary>
-    public event Action? PendingAnnounced;
+    /// <inheritdoc/>
+    /// <remarks>Raised for this gateway's own messages at commit, and for every gateway's when the announcement arrives (the claim decides who sends it).</remarks>
+    public event Action? PendingStored;
 
     /// <summary>Whether the listening connection is up.</summary>
     public bool IsListening { get; private set; }
+
+    /// <inheritdoc/>
+    public void Subscribe(IChangeListener listener) => _listeners.Add(listener);
+
+    /// <inheritdoc/>
+    /// <remarks>Delivered at commit, in commit order; a rolled-back change announces nothing.</remarks>
+    public async Task AnnounceAsync(DbConnection connection, DbTransaction transaction, ChatMessage change, CancellationToken cancellationToken)
+    {
+        await using var notify = StoreDatabase.Command(connection, transaction, "SELECT pg_notify(@channel, @payload)", ("@channel", NotifyChannel), ("@payload", FormatChange(change)));
+        await notify.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The listeners hear of the change when its announcement arrives; the outbox is woken at once.</remarks>
+    public void Committed(ChatMessage change)
+    {
+        if (change.State == MessageState.Pending)
+        {
+            PendingStored?.Invoke();
+        }
+    }
+
+    internal static string FormatChange(ChatMessage change)
+        => string.Create(CultureInfo.InvariantCulture, $"{change.VisitorId} {change.Seq} {MessageRepository.StateName(change.State)}");
+
+    /// <summary>Reads a change announcement: visitor id, seq, and whether the message is now pending (the outbox grew).</summary>
+    internal static bool TryParseChange(string payload, out string visitorId, out long seq, out bool pending)
+    {
+        visitorId = "";
+        seq = 0;
+        pending = false;
+        var parts = payload.Split(' ');
+        if (parts.Length != 3 || parts[0].Length is 0 or > 64
+            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out seq))
+        {
+            return false;
+        }
+
+        visitorId = parts[0];
+        pending = parts[2] == MessageRepository.StateName(MessageState.Pending);
+        return true;
+    }
 
     /// <summary>Starts listening; returns once the first LISTEN succeeded or failed, so start-up does not race the first change.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -74,11 +124,11 @@ internal sealed partial class PostgresChangeFeed : BackgroundService
         {
             try
             {
-                await using var connection = await _store.DataSource.OpenConnectionAsync(stoppingToken);
+                await using var connection = await _database.DataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += OnNotification;
                 await using (var listen = connection.CreateCommand())
                 {
-                    listen.CommandText = "LISTEN " + PostgresChatStore.ChangeChannel;
+                    listen.CommandText = "LISTEN " + NotifyChannel;
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
@@ -89,7 +139,7 @@ internal sealed partial class PostgresChangeFeed : BackgroundService
                 {
                     // Changes committed while we were not listening were never announced to us.
                     Log.Resumed(_logger);
-                    _hub.DisconnectAll();
+                    Missed(null);
                 }
 
                 everListened = true;
@@ -130,20 +180,20 @@ internal sealed partial class PostgresChangeFeed : BackgroundService
                 if (Interlocked.Exchange(ref _overflowed, 0) == 1)
                 {
                     Log.Overflowed(_logger);
-                    _hub.DisconnectAll();
+                    Missed(null);
                 }
 
-                if (!PostgresChatStore.TryParseChange(payload, out var visitorId, out var seq, out var pending))
+                if (!TryParseChange(payload, out var visitorId, out var seq, out var pending))
                 {
                     continue;
                 }
 
                 if (pending)
                 {
-                    PendingAnnounced?.Invoke();
+                    PendingStored?.Invoke();
                 }
 
-                if (!_hub.IsOnline(visitorId))
+                if (!_listeners.Exists(listener => listener.Wants(visitorId)))
                 {
                     continue;
                 }
@@ -151,21 +201,32 @@ internal sealed partial class PostgresChangeFeed : BackgroundService
                 try
                 {
                     // Null: a later change of the same message took its place; that one is announced too.
-                    if (await _store.GetChangeAsync(visitorId, seq, stoppingToken) is { } change)
+                    if (await _messages.GetChangeAsync(visitorId, seq, stoppingToken) is { } change)
                     {
-                        _hub.PublishMessage(change);
+                        foreach (var listener in _listeners)
+                        {
+                            listener.OnChange(change);
+                        }
                     }
                 }
                 catch (ChatStoreException error)
                 {
                     Log.ReadFailed(_logger, visitorId, seq, error);
-                    _hub.DisconnectVisitor(visitorId);
+                    Missed(visitorId);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping.
+        }
+    }
+
+    private void Missed(string? visitorId)
+    {
+        foreach (var listener in _listeners)
+        {
+            listener.OnMissed(visitorId);
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
 using Parley.Web.Storage;
 using Parley.Xmpp;
 using Parley.Xmpp.Accounts;
@@ -12,8 +13,9 @@ namespace Parley.Web.Xmpp;
 /// Account mode (the seed's way): each visitor has a real account on the owner's server, <c>web-&lt;visitor id&gt;@example.org</c>,
 /// created on first use (XEP-0133 add-user as an administrator, XEP-0077 registration, or Openfire's REST API) with a random password that is
 /// stored only after ASP.NET Data Protection and never leaves the gateway. A visitor who has a tab open, or whose message
-/// is being sent, has one client session; it closes once nobody needs it for <see cref="GatewayOptions.PresenceLinger"/>,
-/// and the server tells the owner the visitor went away. Replies written meanwhile wait on the server (offline storage)
+/// is being sent, has one client session; <see cref="PresenceTracker"/> closes it once nobody needs it for
+/// <see cref="GatewayOptions.PresenceLinger"/> (<see cref="LeaveAsync"/>, <see cref="ReleaseAsync"/>), and the server
+/// tells the owner the visitor went away. Replies written meanwhile wait on the server (offline storage)
 /// and arrive when the session opens again.
 /// </summary>
 internal sealed partial class AccountLink : VisitorLink
@@ -22,10 +24,9 @@ internal sealed partial class AccountLink : VisitorLink
 
     private readonly GatewayOptions.AccountSettings _settings;
     private readonly Jid _owner;
-    private readonly TimeSpan _linger;
-    private readonly ChatStore _store;
+    private readonly VisitorRepository _visitors;
+    private readonly AccountRepository _accounts;
     private readonly IDataProtector _protector;
-    private readonly TimeProvider _time;
     private readonly ILoggerFactory _loggerFactory;
     private readonly ILogger _logger;
     private readonly XmppClient? _admin;
@@ -36,15 +37,14 @@ internal sealed partial class AccountLink : VisitorLink
     private volatile bool _lastSessionConnected = true; // registration mode has no permanent connection: the last attempt speaks for the server
     private int _disposed;
 
-    public AccountLink(IOptions<GatewayOptions> options, ChatStore store, IDataProtectionProvider dataProtection, TimeProvider time, ILoggerFactory loggerFactory)
+    public AccountLink(IOptions<GatewayOptions> options, VisitorRepository visitors, AccountRepository accounts, IDataProtectionProvider dataProtection, ILoggerFactory loggerFactory)
     {
         var gateway = options.Value;
         _settings = gateway.Accounts;
         _owner = gateway.OwnerJid;
-        _linger = gateway.PresenceLinger;
-        _store = store;
+        _visitors = visitors;
+        _accounts = accounts;
         _protector = dataProtection.CreateProtector(ProtectorPurpose);
-        _time = time;
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<AccountLink>();
         if (_settings.Provisioning == AccountProvisioning.AdminCommand)
@@ -99,16 +99,7 @@ internal sealed partial class AccountLink : VisitorLink
     public override Task ConnectAsync(CancellationToken cancellationToken) => _admin?.ConnectAsync(cancellationToken) ?? Task.CompletedTask;
 
     public override async Task<bool> AnnounceAsync(Visitor visitor, CancellationToken cancellationToken)
-    {
-        var session = await OpenAsync(visitor.Id, cancellationToken);
-        if (session is null)
-        {
-            return false;
-        }
-
-        session.Announced = true;
-        return true;
-    }
+        => await OpenAsync(visitor.Id, cancellationToken) is not null;
 
     public override async Task LeaveAsync(string visitorId, CancellationToken cancellationToken)
     {
@@ -124,6 +115,9 @@ internal sealed partial class AccountLink : VisitorLink
         await CloseAsync(session);
     }
 
+    /// <summary>Closes the session opened to send (no tab announced the visitor): the same as leaving.</summary>
+    public override Task ReleaseAsync(string visitorId, CancellationToken cancellationToken) => LeaveAsync(visitorId, cancellationToken);
+
     public override async Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken)
     {
         var session = openSession ? await OpenAsync(visitorId, cancellationToken) : Find(visitorId);
@@ -136,40 +130,13 @@ internal sealed partial class AccountLink : VisitorLink
         try
         {
             await client.SendAsync(stanza, cancellationToken);
-            session.Touch(_time);
+            RaiseSessionUsed(visitorId);
             return true;
         }
         catch (Exception ex) when (ex is InvalidOperationException or XmppTransportException)
         {
             Log.SendDeferred(_logger, visitorId, ex.Message);
             return false;
-        }
-    }
-
-    /// <summary>Closes the sessions that were opened to send (no tab announced them) and have been idle for the linger time.</summary>
-    public override async Task SweepAsync(CancellationToken cancellationToken)
-    {
-        var idleSince = _time.GetUtcNow() - _linger;
-        List<Session> idle = [];
-        lock (_lock)
-        {
-            foreach (var session in _sessions.Values)
-            {
-                if (!session.Announced && session.LastUsed <= idleSince)
-                {
-                    idle.Add(session);
-                }
-            }
-
-            foreach (var session in idle)
-            {
-                _sessions.Remove(session.VisitorId);
-            }
-        }
-
-        foreach (var session in idle)
-        {
-            await CloseAsync(session);
         }
     }
 
@@ -218,7 +185,7 @@ internal sealed partial class AccountLink : VisitorLink
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             if (!_sessions.TryGetValue(visitorId, out session!))
             {
-                session = new Session(visitorId);
+                session = new Session();
                 _sessions.Add(visitorId, session);
             }
         }
@@ -228,7 +195,7 @@ internal sealed partial class AccountLink : VisitorLink
         {
             if (session.Client is { State: XmppConnectionState.Connected })
             {
-                session.Touch(_time);
+                RaiseSessionUsed(visitorId);
                 return session;
             }
 
@@ -239,7 +206,7 @@ internal sealed partial class AccountLink : VisitorLink
             }
 
             session.Client = await ConnectSessionAsync(visitorId, cancellationToken);
-            session.Touch(_time);
+            RaiseSessionUsed(visitorId);
             _lastSessionConnected = session.Client is not null;
             return session.Client is null ? null : session;
         }
@@ -251,14 +218,14 @@ internal sealed partial class AccountLink : VisitorLink
 
     private async Task<XmppClient?> ConnectSessionAsync(string visitorId, CancellationToken cancellationToken)
     {
-        var visitor = await _store.FindVisitorAsync(visitorId, cancellationToken);
+        var visitor = await _visitors.FindAsync(visitorId, cancellationToken);
         if (visitor is null)
         {
             return null;
         }
 
-        var account = await _store.FindAccountAsync(visitorId, cancellationToken)
-            ?? await _store.GetOrAddAccountAsync(visitorId, VisitorJid(visitorId).ToString(), _protector.Protect(NewPassword()), cancellationToken);
+        var account = await _accounts.FindAsync(visitorId, cancellationToken)
+            ?? await _accounts.GetOrAddAsync(visitorId, VisitorJid(visitorId).ToString(), _protector.Protect(NewPassword()), cancellationToken);
         var jid = Jid.Parse(account.Jid);
         var password = _protector.Unprotect(account.ProtectedPassword);
         try
@@ -266,7 +233,7 @@ internal sealed partial class AccountLink : VisitorLink
             if (!account.Provisioned)
             {
                 await ProvisionAsync(jid, password, visitor.DisplayName, cancellationToken);
-                await _store.MarkAccountProvisionedAsync(visitorId, cancellationToken);
+                await _accounts.MarkProvisionedAsync(visitorId, cancellationToken);
             }
 
             XmppClient client;
@@ -405,22 +372,11 @@ internal sealed partial class AccountLink : VisitorLink
     private static string NewPassword()
         => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-    private sealed class Session(string visitorId)
+    private sealed class Session
     {
-        private long _lastUsedTicks;
-
-        public string VisitorId { get; } = visitorId;
-
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
         public XmppClient? Client { get; set; }
-
-        /// <summary>A tab is open: only <see cref="LeaveAsync"/> closes it, not the idle sweep.</summary>
-        public volatile bool Announced;
-
-        public DateTimeOffset LastUsed => new(Interlocked.Read(ref _lastUsedTicks), TimeSpan.Zero);
-
-        public void Touch(TimeProvider time) => Interlocked.Exchange(ref _lastUsedTicks, time.GetUtcNow().UtcTicks);
     }
 
     private static partial class Log

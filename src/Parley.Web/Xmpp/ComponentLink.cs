@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
 using Parley.Web.Storage;
 using Parley.Xmpp;
 using Parley.Xmpp.Stanzas;

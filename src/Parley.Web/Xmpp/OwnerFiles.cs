@@ -1,5 +1,5 @@
-using Parley.Web.Api;
 using Parley.Web.Storage;
+using Parley.Web.Text;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Upload;
 
@@ -21,7 +21,7 @@ internal static class OwnerFiles
         if (oob?.ElementText("url", OutOfBand.DataNamespace)?.Trim() is { } linked)
         {
             return WebUrl(linked, httpsOnly: false) is { } url
-                ? new Attachment(url.AbsoluteUri, NameOf(url) ?? FileApi.CleanName(oob.ElementText("desc", OutOfBand.DataNamespace)) ?? "file", null, null)
+                ? new Attachment(url.AbsoluteUri, NameOf(url) ?? FileNames.Clean(oob.ElementText("desc", OutOfBand.DataNamespace)) ?? "file", null, null)
                 : null;
         }
 
@@ -43,6 +43,6 @@ internal static class OwnerFiles
     private static string? NameOf(Uri url)
     {
         var segment = url.AbsolutePath.Split('/', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
-        return segment is null ? null : FileApi.CleanName(Uri.UnescapeDataString(segment));
+        return segment is null ? null : FileNames.Clean(Uri.UnescapeDataString(segment));
     }
 }

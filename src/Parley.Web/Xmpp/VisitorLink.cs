@@ -6,12 +6,16 @@ using Parley.Xmpp.Xml;
 namespace Parley.Web.Xmpp;
 
 /// <summary>
-/// How visitors exist on XMPP — the one thing the two identity modes do differently. <see cref="VisitorGateway"/> keeps the
-/// outbox, presence bookkeeping and the owner's side; a link only carries stanzas: <see cref="ComponentLink"/> as one
-/// XEP-0114 component for every visitor, <see cref="AccountLink"/> as one client session per visitor on a real account.
+/// How visitors exist on XMPP — the one thing the two identity modes do differently. A link only carries stanzas:
+/// <see cref="ComponentLink"/> as one XEP-0114 component for every visitor, <see cref="AccountLink"/> as one client
+/// session per visitor on a real account. What to send and when is decided above it: <see cref="OutboxSender"/>,
+/// <see cref="PresenceTracker"/> (also when a session is no longer needed) and <see cref="OwnerInbox"/>.
 /// </summary>
 internal abstract class VisitorLink : IAsyncDisposable
 {
+    /// <summary>XEP-0172 user nickname: the visitor's display name on their messages and presence.</summary>
+    public const string NickNamespace = "http://jabber.org/protocol/nick";
+
     private Func<Message, CancellationToken, ValueTask>? _onMessage;
     private Func<Presence, CancellationToken, ValueTask>? _onPresence;
 
@@ -20,6 +24,12 @@ internal abstract class VisitorLink : IAsyncDisposable
 
     /// <summary>Raised when one visitor's own connection was lost for good (links with a session per visitor).</summary>
     public event Action<string>? VisitorLost;
+
+    /// <summary>
+    /// Raised when a visitor's own session was opened or used (links with a session per visitor): it stays open until
+    /// <see cref="ReleaseAsync"/> or <see cref="LeaveAsync"/>.
+    /// </summary>
+    public event Action<string>? SessionUsed;
 
     /// <summary>For logs and the health check, e.g. "component chat.example.org".</summary>
     public abstract string Name { get; }
@@ -44,8 +54,14 @@ internal abstract class VisitorLink : IAsyncDisposable
     /// <summary>Makes the visitor available to the owner; false when that is not possible now (retried later).</summary>
     public abstract Task<bool> AnnounceAsync(Visitor visitor, CancellationToken cancellationToken);
 
-    /// <summary>Makes the visitor unavailable (their last tab closed some time ago).</summary>
+    /// <summary>Makes an announced visitor unavailable (their last tab closed some time ago).</summary>
     public abstract Task LeaveAsync(string visitorId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Closes what the link keeps open for a visitor who was not announced (a session opened to send their messages)
+    /// once nothing has used it for a while; a link without sessions per visitor has nothing to close.
+    /// </summary>
+    public virtual Task ReleaseAsync(string visitorId, CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
     /// Sends a stanza as the visitor; false when it cannot go out now (the caller keeps it for later).
@@ -54,13 +70,10 @@ internal abstract class VisitorLink : IAsyncDisposable
     /// </summary>
     public abstract Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken);
 
-    /// <summary>Periodic housekeeping (every few seconds): e.g. closing sessions nobody needs any more.</summary>
-    public virtual Task SweepAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
     /// <inheritdoc/>
     public abstract ValueTask DisposeAsync();
 
-    /// <summary>Where incoming stanzas for visitors go (set once by the gateway, before it starts).</summary>
+    /// <summary>Where incoming stanzas for visitors go (set once, by <see cref="OwnerInbox"/>, before the link connects).</summary>
     public void SetHandlers(Func<Message, CancellationToken, ValueTask> onMessage, Func<Presence, CancellationToken, ValueTask> onPresence)
     {
         _onMessage = onMessage;
@@ -68,7 +81,7 @@ internal abstract class VisitorLink : IAsyncDisposable
     }
 
     /// <summary>The XEP-0172 nickname element.</summary>
-    internal static XmppElement Nick(string name) => new("nick", VisitorGateway.NickNamespace) { Text = name };
+    internal static XmppElement Nick(string name) => new("nick", NickNamespace) { Text = name };
 
     protected ValueTask OnMessageAsync(Message message, CancellationToken cancellationToken)
         => _onMessage?.Invoke(message, cancellationToken) ?? ValueTask.CompletedTask;
@@ -79,4 +92,6 @@ internal abstract class VisitorLink : IAsyncDisposable
     protected void RaiseConnectionChanged(bool connected) => ConnectionChanged?.Invoke(connected);
 
     protected void RaiseVisitorLost(string visitorId) => VisitorLost?.Invoke(visitorId);
+
+    protected void RaiseSessionUsed(string visitorId) => SessionUsed?.Invoke(visitorId);
 }

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.WebUtilities;
 
-namespace Parley.Web.Api;
+namespace Parley.Web.Auth;
 
 /// <summary>
 /// The auth cookie's format: the sign-in session id and the cookie's own lifetime, protected with ASP.NET Data

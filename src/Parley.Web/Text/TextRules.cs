@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 
-namespace Parley.Web.Api;
+namespace Parley.Web.Text;
 
 /// <summary>What text may go into a stanza: XML 1.0 characters only (no NUL or other C0 controls but tab/CR/LF, no lone surrogates, no U+FFFE/U+FFFF).</summary>
 internal static class TextRules

@@ -1,9 +1,9 @@
-using Microsoft.AspNetCore.Authentication;
 using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Parley.Web.Storage;
 
-namespace Parley.Web.Api;
+namespace Parley.Web.Auth;
 
 /// <summary>
 /// The claims of a signed-in visitor. An identity is issuer + subject (a guest's issuer is <see cref="GuestIssuer"/>;
@@ -48,9 +48,9 @@ internal static class VisitorIdentity
     /// </summary>
     public static async Task ValidateSessionAsync(CookieValidatePrincipalContext context)
     {
-        var store = context.HttpContext.RequestServices.GetRequiredService<ChatStore>();
+        var sessions = context.HttpContext.RequestServices.GetRequiredService<SessionRepository>();
         if (context.Principal?.SessionId() is not { } sessionId
-            || await store.FindSessionVisitorAsync(sessionId, context.HttpContext.RequestAborted) is not { } visitor)
+            || await sessions.FindVisitorAsync(sessionId, context.HttpContext.RequestAborted) is not { } visitor)
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);

@@ -1,6 +1,4 @@
-using Parley.Web.Chat;
-
-namespace Parley.Web.Api;
+namespace Parley.Web.Chat;
 
 /// <summary>
 /// One timer for the keep-alive of every open event stream, instead of a timer per stream or per wait. Streams are

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Authentication.Cookies;
 
-namespace Parley.Web.Api;
+namespace Parley.Web.Auth;
 
 /// <summary>
 /// Reads the auth cookie straight from the <c>Cookie</c> header instead of through <see cref="HttpRequest.Cookies"/>,

@@ -1,15 +1,13 @@
 using System.Data.Common;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Options;
-using Parley.Web.Chat;
 
 namespace Parley.Web.Storage;
 
 /// <summary>
-/// The store in one SQLite file (the default): one gateway process. Message writes are serialized in-process and each
-/// committed change goes straight to this process's <see cref="ChatHub"/>, in commit order.
+/// The store in one SQLite file (the default): one gateway process. Message writes run one at a time, so
+/// <see cref="SqliteChangeFeed"/> publishes changes in commit order.
 /// </summary>
-internal sealed class SqliteChatStore : ChatStore
+internal sealed class SqliteDatabase : StoreDatabase
 {
     // SQLite result codes (primary code = extended code & 0xFF).
     private const int SqliteBusy = 5;
@@ -57,47 +55,43 @@ internal sealed class SqliteChatStore : ChatStore
         """,
 
         // Files on messages.
-        AttachmentColumnsSchema,
+        SharedMigrations.AttachmentColumns,
+
         // Account mode: each visitor's account on the owner's server.
-        VisitorAccountsSchema,
+        SharedMigrations.VisitorAccounts,
+
+        // The automatic reply's mark (it was a stanza-id prefix).
+        SharedMigrations.AutomaticColumn,
     ];
 
     private readonly string _connectionString;
-    private readonly ChatHub _hub;
     private readonly SemaphoreSlim _writeGate = new(1, 1);
 
-    public SqliteChatStore(IOptions<GatewayOptions> options, ChatHub hub, TimeProvider time)
+    public SqliteDatabase(string path, TimeProvider time)
         : base(time)
     {
         _connectionString = new SqliteConnectionStringBuilder
         {
-            DataSource = Path.GetFullPath(options.Value.DatabasePath),
+            DataSource = Path.GetFullPath(path),
             Mode = SqliteOpenMode.ReadWriteCreate,
             ForeignKeys = true,
             DefaultTimeout = 30,
         }.ToString();
-        _hub = hub;
     }
 
     /// <inheritdoc/>
     public override string ProviderName => "SQLite";
 
     /// <inheritdoc/>
-    protected override IReadOnlyList<string> Migrations => s_migrations;
+    public override IReadOnlyList<string> Migrations => s_migrations;
+
+    /// <summary>WAL cannot be switched on inside a transaction; it sticks to the file.</summary>
+    public override string PrepareSql => "PRAGMA journal_mode = WAL";
+
+    // No SchemaLockSql: BeginTransaction is BEGIN IMMEDIATE, so the schema transaction holds the write lock already.
 
     /// <inheritdoc/>
-    public override async Task<OutboxClaim> ClaimOutboxAsync(int limit, CancellationToken cancellationToken)
-        => new Claim(this, await GetPendingAsync(limit, cancellationToken));
-
-    /// <inheritdoc/>
-    public override ValueTask DisposeAsync()
-    {
-        _writeGate.Dispose();
-        return ValueTask.CompletedTask;
-    }
-
-    /// <inheritdoc/>
-    protected internal override StoreFailure? Classify(Exception error) => error switch
+    public override StoreFailure? Classify(Exception error) => error switch
     {
         SqliteException { SqliteErrorCode: var code } => (code & 0xFF) switch
         {
@@ -110,7 +104,7 @@ internal sealed class SqliteChatStore : ChatStore
     };
 
     /// <inheritdoc/>
-    protected override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    public override async ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         var connection = new SqliteConnection(_connectionString);
         try
@@ -126,24 +120,12 @@ internal sealed class SqliteChatStore : ChatStore
     }
 
     /// <inheritdoc/>
-    protected override async Task PrepareAsync(DbConnection connection, CancellationToken cancellationToken)
-    {
-        // WAL cannot be switched on inside a transaction; it sticks to the file.
-        await using var wal = Command(connection, null, "PRAGMA journal_mode = WAL");
-        await wal.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    /// <inheritdoc/>
-    protected override Task LockSchemaAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
-        => Task.CompletedTask; // BeginTransaction is BEGIN IMMEDIATE: the write lock is already held.
-
-    /// <inheritdoc/>
-    protected override async Task<ChatMessage?> WriteAsync(Func<DbConnection, DbTransaction, Task<ChatMessage?>> write, CancellationToken cancellationToken)
+    public override async Task<T> RunWriteAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken)
     {
         await _writeGate.WaitAsync(cancellationToken);
         try
         {
-            return await RunWriteAsync(write, cancellationToken);
+            return await write();
         }
         finally
         {
@@ -152,19 +134,9 @@ internal sealed class SqliteChatStore : ChatStore
     }
 
     /// <inheritdoc/>
-    protected override void AfterCommit(ChatMessage change) => _hub.PublishMessage(change);
-
-    /// <summary>The single gateway needs no lock: each mark is its own small write.</summary>
-    private sealed class Claim(SqliteChatStore store, IReadOnlyList<ChatMessage> messages) : OutboxClaim(messages)
+    public override ValueTask DisposeAsync()
     {
-        public override Task<bool> MarkSubscriptionRequestedAsync(string visitorId, CancellationToken cancellationToken)
-            => store.MarkSubscriptionRequestedAsync(visitorId, cancellationToken);
-
-        public override Task MarkSentAsync(ChatMessage message, CancellationToken cancellationToken)
-            => store.AdvanceAsync(message.Id, MessageState.Sent, cancellationToken);
-
-        public override Task CompleteAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public override ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        _writeGate.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

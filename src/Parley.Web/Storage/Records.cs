@@ -1,0 +1,42 @@
+namespace Parley.Web.Storage;
+
+/// <summary>Who sent a message.</summary>
+internal enum Direction
+{
+    /// <summary>The visitor wrote it; it goes to the owner.</summary>
+    Visitor,
+
+    /// <summary>The owner wrote it from their XMPP client.</summary>
+    Owner,
+}
+
+/// <summary>
+/// Where a message is. A visitor's message is <see cref="Pending"/> from the moment it is stored until it is written
+/// to the XMPP connection (<see cref="Sent"/>), and <see cref="Delivered"/> when the owner's client confirms it (XEP-0184).
+/// An owner's message is stored as <see cref="Sent"/>: it has reached the gateway and will be shown to the visitor.
+/// </summary>
+internal enum MessageState
+{
+    Pending,
+    Sent,
+    Delivered,
+}
+
+/// <summary>A visitor: one identity (issuer + subject) with a stable id that is also their JID's localpart.</summary>
+internal sealed record Visitor(string Id, string Issuer, string Subject, string DisplayName, bool SubscriptionRequested);
+
+/// <summary>
+/// A stored message. <see cref="Seq"/> is the visitor's change number: it grows with every insert and every state change
+/// of that visitor's messages, so "everything after N" catches a tab up. <see cref="Automatic"/> marks the gateway's
+/// automatic reply, stored as the owner's message but never written by the owner.
+/// </summary>
+internal sealed record ChatMessage(long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq, Attachment? Attachment = null, bool Automatic = false);
+
+/// <summary>A file a message carries: its download URL (also the message text), the name to show, and size and type when known.</summary>
+internal sealed record Attachment(string Url, string Name, long? Size, string? Type);
+
+/// <summary>
+/// A visitor's real account on the owner's server (account mode). <see cref="ProtectedPassword"/> is the password after
+/// ASP.NET Data Protection: the database never holds it in clear, and it never leaves the gateway.
+/// </summary>
+internal sealed record VisitorAccount(string VisitorId, string Jid, string ProtectedPassword, bool Provisioned);

@@ -1,0 +1,92 @@
+using System.Globalization;
+
+namespace Parley.Web.Storage;
+
+/// <summary>Creates the schema or brings it to the newest version, counting versions in the <c>schema_version</c> table.</summary>
+internal sealed class StoreMigrator(StoreDatabase database)
+{
+    /// <summary>The schema version this gateway creates and expects.</summary>
+    public int SchemaVersion => database.Migrations.Count;
+
+    /// <summary>Runs the missing migrations in one transaction (under a lock, so two gateways starting together take turns).</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
+    /// <exception cref="InvalidOperationException">The database was written by a newer gateway (a schema version this one does not know).</exception>
+    public Task InitializeAsync(CancellationToken cancellationToken) => database.GuardAsync(async () =>
+    {
+        var migrations = database.Migrations;
+        await using var connection = await database.OpenConnectionAsync(cancellationToken);
+        if (database.PrepareSql is { } prepare)
+        {
+            await using var command = StoreDatabase.Command(connection, null, prepare);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (database.SchemaLockSql is { } schemaLock)
+        {
+            await using var command = StoreDatabase.Command(connection, transaction, schemaLock);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using (var create = StoreDatabase.Command(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"))
+        {
+            await create.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        long current;
+        await using (var read = StoreDatabase.Command(connection, transaction, "SELECT COALESCE(MAX(version), 0) FROM schema_version"))
+        {
+            current = Convert.ToInt64(await read.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
+        }
+
+        if (current > migrations.Count)
+        {
+            throw new InvalidOperationException(
+                $"The {database.ProviderName} database has schema version {current}; this gateway knows versions up to {migrations.Count}. Run the newer gateway, or restore a backup.");
+        }
+
+        for (var version = (int)current + 1; version <= migrations.Count; version++)
+        {
+            await using (var migrate = StoreDatabase.Command(connection, transaction, migrations[version - 1]))
+            {
+                await migrate.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            await using var record = StoreDatabase.Command(connection, transaction, "INSERT INTO schema_version (version) VALUES (@version)", ("@version", version));
+            await record.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    });
+}
+
+/// <summary>Migrations whose SQL both databases accept.</summary>
+internal static class SharedMigrations
+{
+    /// <summary>Files on messages: four nullable columns (old rows need nothing).</summary>
+    public const string AttachmentColumns = """
+        ALTER TABLE messages ADD COLUMN attachment_url TEXT;
+        ALTER TABLE messages ADD COLUMN attachment_name TEXT;
+        ALTER TABLE messages ADD COLUMN attachment_size BIGINT;
+        ALTER TABLE messages ADD COLUMN attachment_type TEXT;
+        """;
+
+    /// <summary>Account mode: each visitor's account on the owner's server.</summary>
+    public const string VisitorAccounts = """
+        CREATE TABLE visitor_accounts (
+            visitor_id TEXT PRIMARY KEY REFERENCES visitors(id),
+            jid TEXT NOT NULL UNIQUE,
+            protected_password TEXT NOT NULL,
+            provisioned INTEGER NOT NULL DEFAULT 0,
+            created_at BIGINT NOT NULL);
+        """;
+
+    /// <summary>
+    /// The automatic reply's mark as a column. Gateways before it stored an automatic reply as an owner's message
+    /// whose stanza id starts with <c>parley-auto-</c> (and never stored an owner's own id that way): those rows are marked.
+    /// </summary>
+    public const string AutomaticColumn = """
+        ALTER TABLE messages ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
+        UPDATE messages SET automatic = 1 WHERE direction = 'owner' AND stanza_id LIKE 'parley-auto-%';
+        """;
+}

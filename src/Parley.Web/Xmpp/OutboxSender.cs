@@ -1,0 +1,130 @@
+using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
+using Parley.Web.Diagnostics;
+using Parley.Web.Storage;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Upload;
+using Parley.Xmpp.Xml;
+
+namespace Parley.Web.Xmpp;
+
+/// <summary>
+/// What visitors send to the owner: their stored messages from the outbox, in order, each as a <c>chat</c> message
+/// from the visitor's JID with a receipt request (the first one preceded by the one subscription request), and their
+/// typing notifications, which are never stored or queued.
+/// </summary>
+internal sealed class OutboxSender
+{
+    private const int OutboxBatch = 100;
+
+    private readonly VisitorLink _link;
+    private readonly Outbox _outbox;
+    private readonly VisitorRepository _visitors;
+    private readonly GatewayMetrics _metrics;
+    private readonly VisitorTypingThrottle _typing;
+    private readonly Jid _owner;
+
+    public OutboxSender(IOptions<GatewayOptions> options, VisitorLink link, Outbox outbox, VisitorRepository visitors, GatewayMetrics metrics, TimeProvider time)
+    {
+        _link = link;
+        _outbox = outbox;
+        _visitors = visitors;
+        _metrics = metrics;
+        _typing = new VisitorTypingThrottle(time);
+        _owner = options.Value.OwnerJid;
+    }
+
+    /// <summary>Sends what is pending while the link is up, batch by batch, until the outbox is empty.</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable (what was not marked sent stays pending).</exception>
+    public async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        while (_link.IsConnected && !cancellationToken.IsCancellationRequested)
+        {
+            var messages = await _outbox.ClaimAsync(OutboxBatch, cancellationToken);
+            if (messages.Count == 0 || !await SendBatchAsync(messages, cancellationToken))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Tells the owner that the visitor is typing (<c>composing</c>) or stopped (<c>paused</c>), unless the throttle
+    /// drops it; never stored and never queued (a late typing notification is worse than none).
+    /// </summary>
+    /// <returns>Whether a notification was sent.</returns>
+    public async Task<bool> SendChatStateAsync(string visitorId, string state, CancellationToken cancellationToken)
+    {
+        if (!_link.IsConnected || !_typing.TryTake(visitorId, state))
+        {
+            return false;
+        }
+
+        return await _link.TrySendAsync(visitorId, ChatStates.Notification(_link.VisitorJid(visitorId), _owner, state), openSession: false, cancellationToken);
+    }
+
+    /// <summary>Sends one claimed batch; <see langword="false"/> when the link went down (the rest waits for it).</summary>
+    private async Task<bool> SendBatchAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
+    {
+        // A visitor whose message cannot go out now (in account mode: their session would not open) keeps the rest of
+        // their messages back too, so they stay in order; other visitors' messages still go.
+        HashSet<string>? heldBack = null;
+        foreach (var message in messages)
+        {
+            if (heldBack?.Contains(message.VisitorId) == true)
+            {
+                continue;
+            }
+
+            // The foreign key guarantees the row; a missing one is a broken database, not something to skip silently.
+            var visitor = await _visitors.FindAsync(message.VisitorId, cancellationToken)
+                ?? throw new InvalidOperationException($"Message {message.Id} belongs to visitor {message.VisitorId}, who is not in the database.");
+
+            if (!visitor.SubscriptionRequested && await _visitors.MarkSubscriptionRequestedAsync(visitor.Id, cancellationToken))
+            {
+                // Ask once to see the owner's presence; XEP-0172 puts the visitor's name into the request.
+                var subscribe = new Presence(PresenceType.Subscribe, _owner);
+                subscribe.Add(VisitorLink.Nick(visitor.DisplayName));
+                if (!await _link.TrySendAsync(visitor.Id, subscribe, openSession: true, cancellationToken))
+                {
+                    return false;
+                }
+            }
+
+            if (!await _link.TrySendAsync(visitor.Id, Stanza(message, visitor), openSession: true, cancellationToken))
+            {
+                if (!_link.IsConnected)
+                {
+                    return false;
+                }
+
+                (heldBack ??= new(StringComparer.Ordinal)).Add(visitor.Id);
+                continue;
+            }
+
+            await _outbox.MarkSentAsync(message, cancellationToken);
+            _typing.MarkActive(visitor.Id);
+            _metrics.MessageToOwner();
+        }
+
+        return true;
+    }
+
+    private Message Stanza(ChatMessage message, Visitor visitor)
+    {
+        var stanza = new Message(_owner, message.Text) { Id = message.StanzaId };
+        stanza.Add(VisitorLink.Nick(visitor.DisplayName));
+        stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));
+        stanza.Add(ChatStates.Element(ChatStates.Active));
+        if (message.Attachment is { } file)
+        {
+            // The body is exactly the URL and the same URL is in jabber:x:oob: clients show a file card.
+            var oob = stanza.Add(new XmppElement("x", OutOfBand.DataNamespace));
+            oob.AddChild("url", OutOfBand.DataNamespace, file.Url);
+            oob.AddChild("desc", OutOfBand.DataNamespace, file.Name);
+        }
+
+        return stanza;
+    }
+}

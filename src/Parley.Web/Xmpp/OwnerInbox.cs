@@ -1,0 +1,231 @@
+using Microsoft.Extensions.Options;
+using Parley.Web.Configuration;
+using Parley.Web.Diagnostics;
+using Parley.Web.Storage;
+using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Web.Xmpp;
+
+/// <summary>
+/// What reaches visitors' JIDs: the owner's replies (stored, then announced by the store's change feed), receipts,
+/// typing, and the owner's presence and subscription requests, answered for the visitor. Anybody but the owner gets
+/// <c>not-allowed</c>; messages to unknown visitors get <c>item-not-found</c>.
+/// </summary>
+internal sealed partial class OwnerInbox
+{
+    private readonly VisitorLink _link;
+    private readonly VisitorRepository _visitors;
+    private readonly MessageRepository _messages;
+    private readonly PresenceTracker _presence;
+    private readonly OwnerPresence _ownerPresence;
+    private readonly OwnerChatStates _chatStates;
+    private readonly GatewayMetrics _metrics;
+    private readonly ILogger<OwnerInbox> _logger;
+    private readonly Jid _owner;
+
+    public OwnerInbox(
+        IOptions<GatewayOptions> options, VisitorLink link, VisitorRepository visitors, MessageRepository messages, PresenceTracker presence,
+        OwnerPresence ownerPresence, OwnerChatStates chatStates, GatewayMetrics metrics, ILogger<OwnerInbox> logger)
+    {
+        _link = link;
+        _visitors = visitors;
+        _messages = messages;
+        _presence = presence;
+        _ownerPresence = ownerPresence;
+        _chatStates = chatStates;
+        _metrics = metrics;
+        _logger = logger;
+        _owner = options.Value.OwnerJid;
+        _link.SetHandlers(OnMessageAsync, OnPresenceAsync);
+        _link.ConnectionChanged += OnLinkChanged;
+        _link.VisitorLost += OnVisitorLost;
+    }
+
+    /// <summary>Raised when the owner's presence as a visitor sees it changed (visitor id, <see cref="OwnerPresence.Online"/>, away or offline).</summary>
+    public event Action<string, string>? OwnerPresenceChanged;
+
+    private void OnLinkChanged(bool connected)
+    {
+        if (connected)
+        {
+            return;
+        }
+
+        // While the link is down nobody can tell whether the owner is there (or still typing).
+        _chatStates.Clear();
+        foreach (var visitorId in _ownerPresence.Clear())
+        {
+            OwnerPresenceChanged?.Invoke(visitorId, OwnerPresence.Offline);
+        }
+    }
+
+    /// <summary>A visitor's own session was lost (account mode): nobody knows the owner's presence for them any more.</summary>
+    private void OnVisitorLost(string visitorId)
+    {
+        _chatStates.Set(visitorId, ChatStates.Active);
+        PublishOwnerPresence(visitorId, _ownerPresence.Forget(visitorId));
+    }
+
+    private async ValueTask OnMessageAsync(Message message, CancellationToken cancellationToken)
+    {
+        var to = message.To;
+        var from = message.From;
+        if (to is null || _link.VisitorIdOf(to) is not { } visitorId || from is null || message.Type == MessageType.Error)
+        {
+            return;
+        }
+
+        if (from.Bare != _owner)
+        {
+            Log.RefusedStranger(_logger, from.Bare.ToString());
+            if (from.Local is not null)
+            {
+                // Servers and services get no error back (a server's welcome or notice message is not worth a bounce).
+                await ReplyErrorAsync(visitorId, message, new StanzaError("not-allowed", StanzaErrorType.Cancel, "This address only talks to its owner."), cancellationToken);
+            }
+
+            return;
+        }
+
+        try
+        {
+            var visitor = await _visitors.FindAsync(visitorId, cancellationToken);
+            if (visitor is null)
+            {
+                await ReplyErrorAsync(visitorId, message, StanzaError.ItemNotFound("No such visitor."), cancellationToken);
+                return;
+            }
+
+            if (message.Element("received", XmppNamespaces.Receipts)?.GetAttribute("id") is { } receiptFor)
+            {
+                await _messages.MarkDeliveredAsync(visitor.Id, receiptFor, cancellationToken);
+            }
+
+            // A message with a body means the owner is active again even if the client did not say so.
+            var hasBody = message.Body is { Length: > 0 } && message.Type is MessageType.Chat or MessageType.Normal;
+            if (ChatStates.Of(message) is { } state)
+            {
+                _chatStates.Set(visitor.Id, state);
+            }
+            else if (hasBody)
+            {
+                _chatStates.Set(visitor.Id, ChatStates.Active);
+            }
+
+            if (hasBody && message.Body is { } body)
+            {
+                var stored = await _messages.AddOwnerMessageAsync(visitor.Id, body, message.Id ?? Stanza.NewId(), OwnerFiles.Find(message, body), cancellationToken);
+                if (stored is not null)
+                {
+                    _metrics.MessageToVisitor();
+                    if (stored.Attachment is not null)
+                    {
+                        _metrics.File("to_visitor");
+                    }
+
+                    Log.OwnerReplied(_logger, visitor.Id, stored.Id);
+                }
+            }
+        }
+        catch (ChatStoreException ex)
+        {
+            // Not stored: tell the owner's client, so the reply is not silently lost (RFC 6120 8.3.3.18, type wait).
+            Log.StoreFailed(_logger, ex.Message);
+            await ReplyErrorAsync(visitorId, message, new StanzaError("resource-constraint", StanzaErrorType.Wait, "The gateway cannot store messages right now; send it again later."), cancellationToken);
+        }
+    }
+
+    private async ValueTask OnPresenceAsync(Presence presence, CancellationToken cancellationToken)
+    {
+        var to = presence.To;
+        var from = presence.From;
+        if (to is null || _link.VisitorIdOf(to) is not { } visitorId || from is null)
+        {
+            return;
+        }
+
+        var visitor = from.Bare == _owner ? await _visitors.FindAsync(visitorId, cancellationToken) : null;
+        if (visitor is null)
+        {
+            // Only the owner may subscribe to visitors, and only to visitors that exist.
+            if (presence.Type == PresenceType.Subscribe)
+            {
+                await _link.TrySendAsync(visitorId, new Presence(PresenceType.Unsubscribed, from.Bare), openSession: false, cancellationToken);
+            }
+
+            return;
+        }
+
+        switch (presence.Type)
+        {
+            case PresenceType.Subscribe:
+                var subscribed = new Presence(PresenceType.Subscribed, _owner);
+                subscribed.Add(VisitorLink.Nick(visitor.DisplayName));
+                await _link.TrySendAsync(visitor.Id, subscribed, openSession: false, cancellationToken);
+                await SendCurrentPresenceAsync(visitor, cancellationToken);
+                break;
+            case PresenceType.Unsubscribe:
+                await _link.TrySendAsync(visitor.Id, new Presence(PresenceType.Unsubscribed, _owner), openSession: false, cancellationToken);
+                break;
+            case PresenceType.Probe:
+                await SendCurrentPresenceAsync(visitor, cancellationToken);
+                break;
+            case PresenceType.Available:
+                PublishOwnerPresence(visitor.Id, _ownerPresence.Apply(visitor.Id, from.Resource ?? "", presence.Show));
+                break;
+            case PresenceType.Unavailable:
+            case PresenceType.Unsubscribed:
+                PublishOwnerPresence(visitor.Id, presence.Type == PresenceType.Unsubscribed
+                    ? _ownerPresence.Forget(visitor.Id)
+                    : _ownerPresence.Apply(visitor.Id, from.Resource ?? "", null));
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void PublishOwnerPresence(string visitorId, string? changed)
+    {
+        if (changed is not null)
+        {
+            if (changed == OwnerPresence.Offline)
+            {
+                _chatStates.Set(visitorId, ChatStates.Active);
+            }
+
+            OwnerPresenceChanged?.Invoke(visitorId, changed);
+        }
+    }
+
+    private async Task SendCurrentPresenceAsync(Visitor visitor, CancellationToken cancellationToken)
+    {
+        var online = _presence.IsAnnounced(visitor.Id);
+        var presence = new Presence(online ? PresenceType.Available : PresenceType.Unavailable, _owner);
+        if (online)
+        {
+            presence.Add(VisitorLink.Nick(visitor.DisplayName));
+        }
+
+        await _link.TrySendAsync(visitor.Id, presence, openSession: false, cancellationToken);
+    }
+
+    private async Task ReplyErrorAsync(string visitorId, Message message, StanzaError error, CancellationToken cancellationToken)
+    {
+        var reply = new Message { To = message.From, Id = message.Id, TypeName = "error" };
+        reply.Add(error.ToElement());
+        await _link.TrySendAsync(visitorId, reply, openSession: false, cancellationToken);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 103, Level = LogLevel.Debug, Message = "Refused a message from {Sender}: visitors only talk to the owner")]
+        public static partial void RefusedStranger(ILogger logger, string sender);
+
+        [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "The owner replied to visitor {Visitor} (message {MessageId})")]
+        public static partial void OwnerReplied(ILogger logger, string visitor, long messageId);
+
+        [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "The store failed; retrying later: {Reason}")]
+        public static partial void StoreFailed(ILogger logger, string reason);
+    }
+}

@@ -230,12 +230,8 @@ public sealed class FileTests(ServerFixture servers)
         }
 
         SqliteConnection.ClearAllPools();
-        await using (var first = await StoreUnderTest.OpenAsync(StoreUnderTest.Sqlite, path))
-        {
-            // Opened twice: a second start finds the columns there.
-        }
-
         await using var store = await StoreUnderTest.OpenAsync(StoreUnderTest.Sqlite, path);
+        await store.Migrator.InitializeAsync(CancellationToken.None); // a second start finds the columns there
         var file = await store.Messages.AddVisitorFileAsync("v1", new Attachment("https://chat.example/files/k/a.txt", "a.txt", 3, "text/plain"), CancellationToken.None);
         var history = await store.Messages.GetHistoryAsync("v1", null, 10, CancellationToken.None);
         Assert.Equal(["from before", "https://chat.example/files/k/a.txt"], history.Select(m => m.Text));

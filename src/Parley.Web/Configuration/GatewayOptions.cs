@@ -81,8 +81,6 @@ internal sealed class GatewayOptions
             ? PublicUrl.TrimEnd('/') + path
             : throw new InvalidOperationException($"{Section}:PublicUrl is not set; links are never built from a request's Host header.");
 
-    internal bool UsesPostgres => DatabaseSettings.IsPostgres(Database.Provider);
-
     internal sealed class DatabaseSettings
     {
         public const string Sqlite = "Sqlite";

@@ -9,7 +9,9 @@ namespace Parley.Web.Storage;
 /// </summary>
 internal abstract class StoreDatabase : IAsyncDisposable
 {
-    protected StoreDatabase(TimeProvider time) => Time = time;
+    private readonly TimeProvider _time;
+
+    protected StoreDatabase(TimeProvider time) => _time = time;
 
     /// <summary>"SQLite" or "PostgreSQL", for messages.</summary>
     public abstract string ProviderName { get; }
@@ -25,9 +27,6 @@ internal abstract class StoreDatabase : IAsyncDisposable
     /// <summary>A statement that makes concurrent schema set-ups (two gateways starting) take turns inside the schema transaction, or <see langword="null"/> when the transaction alone does.</summary>
     public virtual string? SchemaLockSql => null;
 
-    /// <summary>The clock message times come from.</summary>
-    public TimeProvider Time { get; }
-
     /// <summary>Opens a connection.</summary>
     public abstract ValueTask<DbConnection> OpenConnectionAsync(CancellationToken cancellationToken);
 
@@ -41,7 +40,7 @@ internal abstract class StoreDatabase : IAsyncDisposable
     public abstract ValueTask DisposeAsync();
 
     /// <summary>The current time as stored: Unix milliseconds.</summary>
-    public long Now() => Time.GetUtcNow().ToUnixTimeMilliseconds();
+    public long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Runs a store operation; a database that is unavailable or full becomes a <see cref="ChatStoreException"/> that says so.</summary>
     public async Task GuardAsync(Func<Task> operation)

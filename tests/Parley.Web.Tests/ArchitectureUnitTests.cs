@@ -37,4 +37,8 @@ public sealed class ArchitectureUnitTests
         var users = Graph.Value.Namespaces.Where(ns => ns != "Parley.Web" && Graph.Value.DependsOn(ns, "Parley.Web"));
         Assert.Empty(users);
     }
+
+    [Fact]
+    public void Every_log_event_id_of_the_gateway_is_used_once()
+        => Assert.Empty(LogEventIds.Reused(typeof(GatewayApp).Assembly));
 }

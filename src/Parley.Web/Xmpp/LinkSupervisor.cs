@@ -102,7 +102,7 @@ internal sealed partial class LinkSupervisor : BackgroundService
                 catch (ChatStoreException ex)
                 {
                     // The outbox stays in the database; the next check (or wake) tries again.
-                    Log.StoreFailed(_logger, ex.Message);
+                    XmppSideLog.StoreFailed(_logger, ex.Message);
                 }
             }
 
@@ -130,8 +130,5 @@ internal sealed partial class LinkSupervisor : BackgroundService
 
         [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "XMPP link ({Link}) could not connect; retrying in {Seconds} s")]
         public static partial void ConnectFailed(ILogger logger, string link, double seconds, Exception error);
-
-        [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "The store failed; retrying later: {Reason}")]
-        public static partial void StoreFailed(ILogger logger, string reason);
     }
 }

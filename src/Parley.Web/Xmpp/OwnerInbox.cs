@@ -131,7 +131,7 @@ internal sealed partial class OwnerInbox
         catch (ChatStoreException ex)
         {
             // Not stored: tell the owner's client, so the reply is not silently lost (RFC 6120 8.3.3.18, type wait).
-            Log.StoreFailed(_logger, ex.Message);
+            XmppSideLog.StoreFailed(_logger, ex.Message);
             await ReplyErrorAsync(visitorId, message, new StanzaError("resource-constraint", StanzaErrorType.Wait, "The gateway cannot store messages right now; send it again later."), cancellationToken);
         }
     }
@@ -224,8 +224,5 @@ internal sealed partial class OwnerInbox
 
         [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "The owner replied to visitor {Visitor} (message {MessageId})")]
         public static partial void OwnerReplied(ILogger logger, string visitor, long messageId);
-
-        [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "The store failed; retrying later: {Reason}")]
-        public static partial void StoreFailed(ILogger logger, string reason);
     }
 }

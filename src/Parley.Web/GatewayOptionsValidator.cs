@@ -4,6 +4,7 @@ using Parley.Web.Configuration;
 using Parley.Web.Text;
 using Parley.Web.Xmpp;
 using Parley.Xmpp;
+using Parley.Xmpp.Xml;
 
 namespace Parley.Web;
 
@@ -63,6 +64,11 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         if (options.PresenceLinger < TimeSpan.Zero || options.PresenceLinger > TimeSpan.FromHours(1))
         {
             errors.Add($"{GatewayOptions.Section}:PresenceLinger must be between 0 and 1 hour.");
+        }
+
+        if (options.MaxSkippedStanzaBytes is < 256 * 1024 or > 64 * 1024 * 1024)
+        {
+            errors.Add($"{GatewayOptions.Section}:MaxSkippedStanzaBytes must be 262144-67108864 (256 KiB to 64 MiB): a server forwards stanzas of up to 256 KiB from any of its users.");
         }
 
         ValidateWidget(options.Widget, errors);
@@ -131,7 +137,7 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
         {
             try
             {
-                AccountLink.ClientOptions(accounts, Jid.Create("check", "example.org"), "check", reconnect: false);
+                AccountLink.ClientOptions(accounts, XmlLimits.Default, Jid.Create("check", "example.org"), "check", reconnect: false);
             }
             catch (FormatException)
             {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Parley.Xmpp;
+using Parley.Xmpp.Xml;
 
 namespace Parley.Web.Configuration;
 
@@ -49,6 +50,16 @@ internal sealed class GatewayOptions
 
     /// <summary>How long a visitor stays available to the owner after their last tab closed (a reload must not flap presence).</summary>
     public TimeSpan PresenceLinger { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The largest stanza from the XMPP server that the gateway's links survive, in bytes. A stanza over the parser's
+    /// per-stanza limits (256 KiB, depth 32, 64 attributes, …) is refused and its sender told, and the link stays up; only
+    /// a larger one closes the link. Default 4 MiB; never below 256 KiB (what Prosody and ejabberd accept from a client).
+    /// </summary>
+    public int MaxSkippedStanzaBytes { get; set; } = XmlLimits.Default.MaxSkippedStanzaBytes;
+
+    /// <summary>The parser limits of the gateway's XMPP links.</summary>
+    internal XmlLimits XmlLimits => new() { MaxSkippedStanzaBytes = MaxSkippedStanzaBytes };
 
     /// <summary>Messages one visitor may send per minute.</summary>
     public int MessagesPerMinute { get; set; } = 30;

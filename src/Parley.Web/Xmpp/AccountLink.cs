@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
 using Parley.Web.Storage;
 using Parley.Xmpp;
+using Parley.Xmpp.Xml;
 using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Stanzas;
 
@@ -23,6 +24,7 @@ internal sealed partial class AccountLink : VisitorLink
     private const string ProtectorPurpose = "Parley.Web.VisitorAccounts.v1";
 
     private readonly GatewayOptions.AccountSettings _settings;
+    private readonly XmlLimits _xmlLimits;
     private readonly Jid _owner;
     private readonly VisitorRepository _visitors;
     private readonly AccountRepository _accounts;
@@ -41,6 +43,7 @@ internal sealed partial class AccountLink : VisitorLink
     {
         var gateway = options.Value;
         _settings = gateway.Accounts;
+        _xmlLimits = gateway.XmlLimits;
         _owner = gateway.OwnerJid;
         _visitors = visitors;
         _accounts = accounts;
@@ -49,7 +52,7 @@ internal sealed partial class AccountLink : VisitorLink
         _logger = loggerFactory.CreateLogger<AccountLink>();
         if (_settings.Provisioning == AccountProvisioning.AdminCommand)
         {
-            _admin = new XmppClient(ClientOptions(_settings, Jid.Parse(_settings.AdminJid).WithResource("parley-web-admin"), _settings.AdminPassword, reconnect: true), loggerFactory);
+            _admin = new XmppClient(ClientOptions(_settings, _xmlLimits, Jid.Parse(_settings.AdminJid).WithResource("parley-web-admin"), _settings.AdminPassword, reconnect: true), loggerFactory);
         }
         else if (_settings.Provisioning == AccountProvisioning.OpenfireRest)
         {
@@ -77,10 +80,11 @@ internal sealed partial class AccountLink : VisitorLink
 
     /// <summary>Builds the client options of a visitor session or the administrator (also checks the settings).</summary>
     /// <exception cref="FormatException"><see cref="GatewayOptions.AccountSettings.CertificateSha256"/> is not a SHA-256 fingerprint.</exception>
-    internal static XmppClientOptions ClientOptions(GatewayOptions.AccountSettings settings, Jid jid, string password, bool reconnect)
+    internal static XmppClientOptions ClientOptions(GatewayOptions.AccountSettings settings, XmlLimits xmlLimits, Jid jid, string password, bool reconnect)
     {
         var options = new XmppClientOptions
         {
+            XmlLimits = xmlLimits,
             Jid = jid,
             Password = password,
             Host = settings.Host.Length > 0 ? settings.Host : null,
@@ -261,7 +265,7 @@ internal sealed partial class AccountLink : VisitorLink
 
     private async Task<XmppClient> StartClientAsync(Visitor visitor, Jid jid, string password, CancellationToken cancellationToken)
     {
-        var client = new XmppClient(ClientOptions(_settings, jid.WithResource(_settings.Resource), password, reconnect: true), _loggerFactory);
+        var client = new XmppClient(ClientOptions(_settings, _xmlLimits, jid.WithResource(_settings.Resource), password, reconnect: true), _loggerFactory);
         try
         {
             client.Disco.AddFeature(XmppNamespaces.Receipts);

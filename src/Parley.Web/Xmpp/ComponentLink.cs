@@ -31,6 +31,7 @@ internal sealed partial class ComponentLink : VisitorLink
                 Secret = settings.Component.Secret,
                 Host = settings.Component.Host,
                 Port = settings.Component.Port,
+                XmlLimits = settings.XmlLimits,
             },
             loggerFactory);
         _component.Disco.AddFeature(XmppNamespaces.Receipts);

@@ -97,7 +97,8 @@ public sealed class FileTransferManager : IXmppExtension, IAsyncDisposable
     /// <returns>The method used, the bytes sent and their SHA-256.</returns>
     /// <exception cref="FileTransferException">Declined, no common method, the stream failed, or the peer aborted.</exception>
     /// <exception cref="XmppStanzaException">The peer or server answered the offer with an unexpected error.</exception>
-    /// <exception cref="InvalidOperationException">Not attached or not connected.</exception>
+    /// <exception cref="InvalidOperationException">Not attached.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="ArgumentException"><paramref name="to"/> is a bare JID and the endpoint is a component, or <see cref="FileSendOptions.Sha256"/> is not 64 hexadecimal digits.</exception>
     /// <exception cref="IOException">The file could not be read.</exception>
     public async Task<FileTransferResult> SendFileAsync(Jid to, string path, FileSendOptions? options = null, IProgress<FileTransferProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -126,7 +127,8 @@ public sealed class FileTransferManager : IXmppExtension, IAsyncDisposable
     /// <returns>The method used, the bytes sent and their SHA-256.</returns>
     /// <exception cref="FileTransferException">Declined, no common method, the stream failed, or the peer aborted.</exception>
     /// <exception cref="XmppStanzaException">The peer or server answered the offer with an unexpected error.</exception>
-    /// <exception cref="InvalidOperationException">Not attached or not connected.</exception>
+    /// <exception cref="InvalidOperationException">Not attached.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="ArgumentException">A bare JID from a component, an empty name, a negative size, unreadable content, no method, or a
     /// <see cref="FileSendOptions.Sha256"/> that is not 64 hexadecimal digits.</exception>
     /// <exception cref="EndOfStreamException">The content ended before <paramref name="size"/> bytes.</exception>

@@ -156,7 +156,7 @@ public sealed partial class IqRequest
         {
             // Answered meanwhile (by the handler or the timeout); the first answer stands.
         }
-        catch (Exception ex) when (ex is XmppTransportException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException)
         {
             // The connection went away; the requester will time out or re-send.
             LogAnswerFailed(_endpoint.Logger, Stanza.Id ?? "?", ex.Message);

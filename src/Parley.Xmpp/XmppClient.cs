@@ -99,7 +99,7 @@ public sealed partial class XmppClient : XmppEndpoint
     /// <param name="status">Optional status text.</param>
     /// <param name="priority">The resource priority.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     public Task SendPresenceAsync(PresenceShow show = PresenceShow.Online, string? status = null, int priority = 0, CancellationToken cancellationToken = default)
     {
         var presence = new Presence { Show = show, Status = status };

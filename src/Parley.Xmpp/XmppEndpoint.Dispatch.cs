@@ -179,7 +179,7 @@ public abstract partial class XmppEndpoint
         {
             await SendAsync(response, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XmppTransportException or InvalidOperationException or OperationCanceledException)
+        catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException)
         {
             // The connection went away; the requester will time out or re-send.
             Log.AnswerFailed(Logger, request.Id, ex.Message);
@@ -225,7 +225,7 @@ public abstract partial class XmppEndpoint
         {
             await SendAsync(reply, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XmppTransportException or InvalidOperationException)
+        catch (XmppTransportException ex)
         {
             Log.AnswerFailed(Logger, reply.Id, ex.Message);
         }

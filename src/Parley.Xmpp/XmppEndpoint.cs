@@ -313,7 +313,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     /// </summary>
     /// <param name="stanza">The stanza. Do not change it after sending.</param>
     /// <param name="cancellationToken">Stops waiting (the stanza may still be sent).</param>
-    /// <exception cref="InvalidOperationException">Not connected (and not reconnecting).</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected (and not reconnecting).</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written, or too many stanzas wait for a reconnect.</exception>
     public Task SendAsync(Stanza stanza, CancellationToken cancellationToken = default)
     {
@@ -336,7 +336,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
                     return Task.CompletedTask;
                 case XmppConnectionState.Disconnected:
                 case XmppConnectionState.Connecting:
-                    throw new InvalidOperationException($"Cannot send while {State}; call ConnectAsync first.");
+                    throw new XmppNotConnectedException(State);
                 case XmppConnectionState.Connected when _stream is { } stream && stream.Enqueue(stanza, completion):
                     break;
                 default:
@@ -360,7 +360,9 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     /// <returns>The result IQ.</returns>
     /// <exception cref="XmppStanzaException">The peer answered with an error; its condition is in the exception.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
-    /// <exception cref="ArgumentException">The IQ is not a request.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected (and not reconnecting).</exception>
+    /// <exception cref="XmppTransportException">The connection closed before the response arrived.</exception>
+    /// <exception cref="ArgumentException">The IQ is not a request, or one with its id is already waiting.</exception>
     public async Task<Iq> SendIqAsync(Iq request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -413,6 +415,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <exception cref="XmppStanzaException">The peer answered with an error.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected (and not reconnecting).</exception>
     public async Task<TimeSpan> PingAsync(Jid? to = null, CancellationToken cancellationToken = default)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -532,9 +535,16 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
         {
             error = ex;
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException)
         {
             error = new XmppTransportException($"The connection failed: {ex.Message}", isTransient: true, ex);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Not a fault of the link but of this library: reconnecting would hide it and could repeat it, so the
+            // endpoint stops and reports it instead (see OnConnectionLostAsync).
+            Log.ReaderFailed(Logger, ex);
+            error = ex;
         }
 
         try
@@ -645,7 +655,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
 
     private async Task OnConnectionLostAsync(XmppStream stream, Exception error, CancellationToken lifetime)
     {
-        var reconnect = _options.Reconnect.Enabled && !IsFatal(error) && !lifetime.IsCancellationRequested;
+        var reconnect = _options.Reconnect.Enabled && error is XmppException && !IsFatal(error) && !lifetime.IsCancellationRequested;
         ConnectionStateChangedEventArgs? change;
         lock (_sendLock)
         {
@@ -851,6 +861,10 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
                 catch (XmppStanzaException)
                 {
                     // Any answer, even an error, proves the link is alive.
+                }
+                catch (XmppNotConnectedException)
+                {
+                    return; // Disconnected since the state was read; there is no link left to test.
                 }
                 catch (Exception ex) when (ex is TimeoutException or XmppTransportException)
                 {

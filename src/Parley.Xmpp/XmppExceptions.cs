@@ -28,6 +28,27 @@ public class XmppTransportException : XmppException
     public bool IsTransient { get; }
 }
 
+/// <summary>
+/// A stanza was to be sent while the endpoint is not connected: before <see cref="XmppEndpoint.ConnectAsync"/> completed,
+/// after <see cref="XmppEndpoint.DisconnectAsync"/>, or after reconnecting gave up. While the endpoint reconnects on its own,
+/// stanzas wait for the new connection instead.
+/// </summary>
+/// <remarks>
+/// <see cref="XmppTransportException.IsTransient"/> is <see langword="false"/>: from this state the endpoint does not connect
+/// again by itself, so trying again later fails the same way until the caller connects.
+/// </remarks>
+public sealed class XmppNotConnectedException : XmppTransportException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="state">The endpoint's state when the request was refused.</param>
+    /// <param name="message">What was refused; by default that a stanza cannot be sent in <paramref name="state"/>.</param>
+    public XmppNotConnectedException(XmppConnectionState state, string? message = null)
+        : base(message ?? $"Cannot send while {state}; call ConnectAsync first.", isTransient: false) => State = state;
+
+    /// <summary>The endpoint's state when the request was refused.</summary>
+    public XmppConnectionState State { get; }
+}
+
 /// <summary>The TLS handshake failed or the server's certificate was not trusted.</summary>
 public sealed class XmppTlsException : XmppTransportException
 {

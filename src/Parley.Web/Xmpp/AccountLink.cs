@@ -137,7 +137,7 @@ internal sealed partial class AccountLink : VisitorLink
             RaiseSessionUsed(visitorId);
             return true;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or XmppTransportException)
+        catch (Exception ex) when (ex is XmppTransportException)
         {
             Log.SendDeferred(_logger, visitorId, ex.Message);
             return false;

@@ -93,7 +93,7 @@ internal sealed partial class ComponentLink : VisitorLink
             await _component.SendAsync(stanza, cancellationToken);
             return true;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or XmppTransportException)
+        catch (Exception ex) when (ex is XmppTransportException)
         {
             Log.SendDeferred(_logger, ex.Message);
             return false;

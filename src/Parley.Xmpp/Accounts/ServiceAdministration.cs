@@ -46,7 +46,7 @@ public sealed class ServiceAdministration
     /// <param name="password">Its password (never logged).</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <exception cref="ArgumentException">The JID is not a bare user JID, or the password is empty or too long.</exception>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppAccountException">
     /// <see cref="AccountErrorReason.Forbidden"/> (not an administrator), <see cref="AccountErrorReason.UsernameTaken"/>,
     /// <see cref="AccountErrorReason.NotSupported"/> (no such command), <see cref="AccountErrorReason.Failed"/> with the server's text.
@@ -70,7 +70,7 @@ public sealed class ServiceAdministration
     /// <param name="account">The bare JID of the account.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <exception cref="ArgumentException">The JID is not a bare user JID.</exception>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppAccountException">
     /// <see cref="AccountErrorReason.Forbidden"/> (not an administrator), <see cref="AccountErrorReason.AccountNotFound"/>,
     /// <see cref="AccountErrorReason.NotSupported"/>, <see cref="AccountErrorReason.Failed"/> with the server's text.
@@ -91,7 +91,7 @@ public sealed class ServiceAdministration
     /// <param name="password">The new password (never logged).</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <exception cref="ArgumentException">The JID is not a bare user JID, or the password is empty or too long.</exception>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppAccountException">
     /// <see cref="AccountErrorReason.Forbidden"/> (not an administrator), <see cref="AccountErrorReason.AccountNotFound"/>,
     /// <see cref="AccountErrorReason.NotSupported"/>, <see cref="AccountErrorReason.Failed"/> with the server's text.
@@ -201,7 +201,7 @@ public sealed class ServiceAdministration
         {
             await _endpoint.CancelCommandAsync(stage, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XmppStanzaException or TimeoutException or XmppTransportException or InvalidOperationException)
+        catch (Exception ex) when (ex is XmppStanzaException or TimeoutException or XmppTransportException)
         {
             // Only frees the session early; the server expires it anyway.
         }

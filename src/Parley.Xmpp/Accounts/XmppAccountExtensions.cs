@@ -14,7 +14,7 @@ public static class XmppAccountExtensions
     /// <param name="newPassword">The new password (never logged).</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <exception cref="ArgumentException">The password is empty or longer than <see cref="XmppRegistrationOptions.MaxPasswordLength"/>.</exception>
-    /// <exception cref="InvalidOperationException">The client is not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">The client is not connected.</exception>
     /// <exception cref="XmppAccountException">The server refused (<see cref="AccountErrorReason.NotAllowed"/>, <see cref="AccountErrorReason.Forbidden"/>, <see cref="AccountErrorReason.InvalidFields"/>…).</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the answer arrived.</exception>
@@ -51,7 +51,7 @@ public static class XmppAccountExtensions
     /// </summary>
     /// <param name="client">A connected client.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
-    /// <exception cref="InvalidOperationException">The client is not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">The client is not connected.</exception>
     /// <exception cref="XmppAccountException">The server refused (<see cref="AccountErrorReason.NotAllowed"/>, <see cref="AccountErrorReason.Forbidden"/>…).</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the answer arrived (whether the account was removed is then unknown).</exception>
@@ -79,7 +79,7 @@ public static class XmppAccountExtensions
     {
         if (client.State != XmppConnectionState.Connected || client.Jid is not { Local: not null } account)
         {
-            throw new InvalidOperationException($"The client is {client.State}; connect it first.");
+            throw new XmppNotConnectedException(client.State, $"The client is {client.State}; connect it first.");
         }
 
         return account;

@@ -85,7 +85,7 @@ public sealed class EntityCapabilities
     /// <param name="jid">The resource's full JID (or any entity's JID).</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <returns>Its identities, features and forms.</returns>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppStanzaException">The entity answered with an error.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the answer arrived.</exception>
@@ -161,7 +161,7 @@ public sealed class EntityCapabilities
     /// <param name="jid">The contact; a full JID is reduced to its bare JID.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <returns>One entry per resource that answered; empty when the contact is not available.</returns>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the answers arrived.</exception>
     public async Task<IReadOnlyList<(Jid Resource, DiscoInfo Info)>> GetResourcesInfoAsync(Jid jid, CancellationToken cancellationToken = default)
     {
@@ -339,7 +339,7 @@ public sealed class EntityCapabilities
         {
             // Disconnected; the next session's presence carries the new caps.
         }
-        catch (Exception ex) when (ex is XmppException or InvalidOperationException)
+        catch (XmppException ex)
         {
             Log.CapsRebroadcastFailed(_client.Logger, ex.Message);
         }

@@ -81,28 +81,28 @@ public sealed class PresenceManager
     /// <summary>Asks a contact to let us see their presence (RFC 6121 §3.1.1).</summary>
     /// <param name="jid">The contact; a full JID is reduced to its bare JID.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
     public Task SubscribeAsync(Jid jid, CancellationToken cancellationToken = default) => SendSubscriptionAsync(jid, PresenceType.Subscribe, cancellationToken);
 
     /// <summary>Lets a contact see our presence: answers their request, or pre-approves one (RFC 6121 §3.1.4, §3.4).</summary>
     /// <param name="jid">The contact; a full JID is reduced to its bare JID.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
     public Task ApproveSubscriptionAsync(Jid jid, CancellationToken cancellationToken = default) => SendSubscriptionAsync(jid, PresenceType.Subscribed, cancellationToken);
 
     /// <summary>Refuses a contact's request to see our presence, or revokes a subscription granted before (RFC 6121 §3.1.4, §3.2).</summary>
     /// <param name="jid">The contact; a full JID is reduced to its bare JID.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
     public Task DenySubscriptionAsync(Jid jid, CancellationToken cancellationToken = default) => SendSubscriptionAsync(jid, PresenceType.Unsubscribed, cancellationToken);
 
     /// <summary>Stops seeing a contact's presence (RFC 6121 §3.3). The contact's resources leave the table (with <see cref="PresenceChanged"/>) once the request is sent.</summary>
     /// <param name="jid">The contact; a full JID is reduced to its bare JID.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
     public async Task UnsubscribeAsync(Jid jid, CancellationToken cancellationToken = default)
     {
@@ -120,7 +120,7 @@ public sealed class PresenceManager
     /// <param name="show">The availability.</param>
     /// <param name="status">Optional status text.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
     public Task SendDirectedPresenceAsync(Jid to, PresenceShow show = PresenceShow.Online, string? status = null, CancellationToken cancellationToken = default)
     {
@@ -134,7 +134,7 @@ public sealed class PresenceManager
     /// <param name="to">The addressee.</param>
     /// <param name="status">Optional status text.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the stanza was written.</exception>
     public Task SendDirectedUnavailableAsync(Jid to, string? status = null, CancellationToken cancellationToken = default)
     {

@@ -72,7 +72,7 @@ public sealed class RosterManager
     /// <summary>Fetches the roster from the server and replaces the local copy. With roster versioning, an unchanged roster is not sent again and the cached copy is returned.</summary>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <returns>The roster.</returns>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppStanzaException">The server answered with an error.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the answer arrived.</exception>
@@ -154,7 +154,7 @@ public sealed class RosterManager
     /// <param name="item">The contact: its JID, name and groups.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
     /// <exception cref="ArgumentException">The item says <see cref="RosterSubscription.Remove"/> (use <see cref="RemoveAsync"/>), or a group or name is empty, too long or duplicated.</exception>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppStanzaException">The server refused the change (e.g. <c>not-acceptable</c>).</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the answer arrived.</exception>
@@ -198,7 +198,7 @@ public sealed class RosterManager
     /// <summary>Removes a contact from the roster; the server also cancels the subscriptions both ways (RFC 6121 §2.5).</summary>
     /// <param name="jid">The contact's address as it is in the roster.</param>
     /// <param name="cancellationToken">Cancels waiting.</param>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     /// <exception cref="XmppStanzaException">The server refused, e.g. <c>item-not-found</c> when the contact is not in the roster.</exception>
     /// <exception cref="TimeoutException">No answer in time.</exception>
     /// <exception cref="XmppTransportException">The connection closed before the answer arrived.</exception>
@@ -235,7 +235,7 @@ public sealed class RosterManager
         {
             // Disconnected meanwhile.
         }
-        catch (Exception ex) when (ex is XmppException or TimeoutException or InvalidOperationException)
+        catch (Exception ex) when (ex is XmppException or TimeoutException)
         {
             Log.RosterRefetchFailed(_client.Logger, ex.Message, ex);
         }

@@ -38,6 +38,9 @@ internal static partial class Log
     [LoggerMessage(1011, LogLevel.Critical, "Recovering from a lost connection failed; the endpoint is now disconnected")]
     public static partial void RecoveryFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(1012, LogLevel.Critical, "Reading the connection failed in the library itself; the endpoint disconnects instead of reconnecting")]
+    public static partial void ReaderFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(1010, LogLevel.Debug, "Keep-alive ping failed: {Reason}")]
     public static partial void KeepAliveFailed(ILogger logger, string reason);
 

@@ -23,6 +23,7 @@ internal sealed class XmppStream : IAsyncDisposable
     private Task? _writerTask;
     private volatile bool _closing;
     private volatile bool _readerStarted;
+    private volatile bool _disposed;
 
     public XmppStream(XmppTransport transport, XmlLimits limits, string contentNamespace, ILogger logger)
     {
@@ -147,6 +148,11 @@ internal sealed class XmppStream : IAsyncDisposable
             {
                 throw new XmppTransportException($"The connection to {Transport.Remote} dropped: {ex.Message}", isTransient: true, ex);
             }
+            catch (InvalidOperationException ex) when (_disposed)
+            {
+                // A completed pipe refuses reads: the stream was disposed under this reader, which is a closed link, not a bug.
+                throw new ObjectDisposedException("The stream was closed while reading.", ex);
+            }
 
             var buffer = result.Buffer;
             bool found;
@@ -233,9 +239,6 @@ internal sealed class XmppStream : IAsyncDisposable
 
     /// <summary>Queues an element for the writer. <paramref name="completion"/>, if any, completes once it was flushed to the socket.</summary>
     public bool Enqueue(XmppElement element, TaskCompletionSource? completion = null) => _outgoing.Writer.TryWrite(new Outgoing(element, completion));
-
-    /// <summary>Completes when everything queued so far was written, or throws the writer's fault.</summary>
-    public Task WriterCompletion => _writerTask ?? Task.CompletedTask;
 
     private async Task RunWriterAsync(CancellationToken cancellationToken)
     {
@@ -383,6 +386,7 @@ internal sealed class XmppStream : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _disposed = true;
         _outgoing.Writer.TryComplete();
         Transport.Abort();
         if (_writerTask is not null)

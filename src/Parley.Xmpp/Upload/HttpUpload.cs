@@ -77,7 +77,7 @@ public sealed partial class HttpUpload : IDisposable
     /// <summary>Finds the upload service: the configured one, else the server itself or one of its disco#items announcing <see cref="Namespace"/>.</summary>
     /// <param name="cancellationToken">Cancels the search.</param>
     /// <returns>The service, or <see langword="null"/> when the server has none.</returns>
-    /// <exception cref="InvalidOperationException">The client has never connected.</exception>
+    /// <exception cref="XmppNotConnectedException">The client has never connected.</exception>
     public async Task<HttpUploadService?> DiscoverAsync(CancellationToken cancellationToken = default)
     {
         if (Volatile.Read(ref _service) is { } known)
@@ -85,7 +85,7 @@ public sealed partial class HttpUpload : IDisposable
             return known;
         }
 
-        var domain = _client.Jid?.Domain ?? throw new InvalidOperationException("The client has not connected yet.");
+        var domain = _client.Jid?.Domain ?? throw new XmppNotConnectedException(_client.State, "The client has not connected yet.");
         await _discovery.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {

@@ -305,8 +305,8 @@ public sealed class RosterUnitTests
     {
         await using var client = new XmppClient(new XmppClientOptions { Jid = OfflineClient.Account, Password = "x" });
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => client.Roster.GetAsync());
-        await Assert.ThrowsAsync<InvalidOperationException>(() => client.Roster.RemoveAsync(Bob));
+        await Assert.ThrowsAsync<XmppNotConnectedException>(() => client.Roster.GetAsync());
+        await Assert.ThrowsAsync<XmppNotConnectedException>(() => client.Roster.RemoveAsync(Bob));
     }
 
     [Fact]

@@ -177,7 +177,7 @@ internal sealed class IbbSender(XmppEndpoint endpoint, FileTransferOptions optio
         {
             await endpoint.SendAsync(new Iq(IqType.Set, to, CloseElement(sid)), CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XmppTransportException or InvalidOperationException)
+        catch (XmppTransportException ex)
         {
             FileTransferLog.CloseFailed(logger, to, sid, ex.Message);
         }

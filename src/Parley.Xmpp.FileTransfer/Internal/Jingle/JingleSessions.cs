@@ -40,7 +40,7 @@ internal sealed class JingleSessions(XmppEndpoint endpoint, FileTransferOptions 
         {
             await endpoint.SendIqAsync(new Iq(IqType.Set, session.Peer, jingle), NotificationTimeout, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XmppStanzaException or TimeoutException or XmppTransportException or InvalidOperationException)
+        catch (Exception ex) when (ex is XmppStanzaException or TimeoutException or XmppTransportException)
         {
             JingleLog.SendFailed(logger, session.Sid, jingle.GetAttribute("action") ?? "?", session.Peer, ex.Message);
         }
@@ -56,7 +56,7 @@ internal sealed class JingleSessions(XmppEndpoint endpoint, FileTransferOptions 
         {
             await work(_stop.Token).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is XmppTransportException or XmppStanzaException or TimeoutException or InvalidOperationException or OperationCanceledException or ObjectDisposedException or IOException)
+        catch (Exception ex) when (ex is XmppTransportException or XmppStanzaException or TimeoutException or OperationCanceledException or ObjectDisposedException or IOException)
         {
             JingleLog.SendFailed(logger, session.Sid, what, session.Peer, ex.Message);
         }

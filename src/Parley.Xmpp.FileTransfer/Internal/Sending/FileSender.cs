@@ -11,10 +11,10 @@ internal sealed class FileSender(XmppEndpoint endpoint, SendPlanner planner, Jin
 {
     /// <exception cref="FileTransferException">The last method that could be tried failed, or none is possible.</exception>
     /// <exception cref="XmppStanzaException">The receiver answered the last offer with an unexpected error.</exception>
-    /// <exception cref="InvalidOperationException">Not connected.</exception>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
     public async Task<FileTransferResult> SendAsync(Jid to, OutgoingFile file, CancellationToken cancellationToken)
     {
-        var self = endpoint.Jid ?? throw new InvalidOperationException("Not connected.");
+        var self = endpoint.Jid ?? throw new XmppNotConnectedException(endpoint.State);
         var plan = await planner.PlanAsync(to, file.Methods, file.Name, cancellationToken).ConfigureAwait(false);
         var chain = new FallbackChain(plan, file.Content.CanSeek, file.KnownSha256 is not null);
         while (chain.MoveNext() is { } step)

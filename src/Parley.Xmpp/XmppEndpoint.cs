@@ -244,7 +244,11 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
     }
 
     /// <summary>Closes the stream politely and stops reconnecting. Stanzas not yet delivered are reported through <see cref="Undelivered"/>.</summary>
-    /// <param name="cancellationToken">Cancels waiting for the server's closing tag.</param>
+    /// <param name="cancellationToken">
+    /// Cancels waiting: for a connect or disconnect under way (then nothing was done), or for the server's closing tag (the
+    /// connection is then closed at once).
+    /// </param>
+    /// <exception cref="OperationCanceledException">Cancelled while another connect or disconnect was under way.</exception>
     public async Task DisconnectAsync(CancellationToken cancellationToken = default)
     {
         await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -269,7 +273,7 @@ public abstract partial class XmppEndpoint : IAsyncDisposable
             if (stream is not null)
             {
                 OnClosing(stream);
-                await stream.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+                await stream.CloseAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
             }
 
             if (_lifetime is not null)

@@ -23,14 +23,11 @@ public sealed partial class FileTransferReportDelivery : IReportDelivery, IAsync
     /// <summary>Creates the delivery; it owns (and disposes) both the manager and the fallback.</summary>
     /// <param name="manager">The file-transfer manager, already added to the bot's client (<see cref="XmppEndpoint.AddExtension{T}"/>); it uploads the link of the chain itself.</param>
     /// <param name="fallback">The link delivery for a recipient without a resource (a bare JID), where no transfer is tried.</param>
-    /// <param name="discoTimeout">Kept for compatibility; the manager's disco (entity capabilities) decides now.</param>
     /// <exception cref="ArgumentNullException">A required argument is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="discoTimeout"/> is not positive.</exception>
-    public FileTransferReportDelivery(FileTransferManager manager, HttpUploadReportDelivery fallback, TimeSpan? discoTimeout = null)
+    public FileTransferReportDelivery(FileTransferManager manager, HttpUploadReportDelivery fallback)
     {
         ArgumentNullException.ThrowIfNull(manager);
         ArgumentNullException.ThrowIfNull(fallback);
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(discoTimeout ?? TimeSpan.FromSeconds(5), TimeSpan.Zero, nameof(discoTimeout));
         _manager = manager;
         _fallback = fallback;
     }

@@ -112,7 +112,7 @@ public static class XmppAccountRegistration
             }
 
             AccountLog.Registered(logger, username, domain);
-            await stream.CloseAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            await stream.CloseAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
             return ToJid(username, options);
         }
     }

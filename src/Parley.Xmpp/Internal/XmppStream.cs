@@ -342,8 +342,12 @@ internal sealed class XmppStream : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the stream politely: stops the writer after what is queued, sends the closing tag, waits briefly for the peer's.</summary>
-    public async Task CloseAsync(TimeSpan wait)
+    /// <summary>
+    /// Closes the stream politely: stops the writer after what is queued, sends the closing tag, waits briefly for the peer's.
+    /// Waits at most <paramref name="wait"/>, and not at all once <paramref name="cancellationToken"/> is cancelled; the caller
+    /// closes the socket after it either way.
+    /// </summary>
+    public async Task CloseAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
         if (_closing)
         {
@@ -352,7 +356,8 @@ internal sealed class XmppStream : IAsyncDisposable
 
         _closing = true;
         _outgoing.Writer.TryComplete();
-        using var timeout = new CancellationTokenSource(wait);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(wait);
         try
         {
             if (_writerTask is not null)

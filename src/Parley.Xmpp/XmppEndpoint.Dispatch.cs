@@ -1,37 +1,17 @@
 using System.Collections.Immutable;
-using System.Threading.Channels;
 using Parley.Xmpp.Internal;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp;
 
-/// <summary>The dispatch loop: one consumer, so handlers see stanzas in the order they arrived.</summary>
+/// <summary>The handlers for one received stanza; the session engine calls them from its one dispatch loop, in arrival order.</summary>
 public abstract partial class XmppEndpoint
 {
     private const int RecentMessageIdCapacity = 4096;
     private readonly RecentMessageIds _recentMessageIds = new(RecentMessageIdCapacity);
 
-    private async Task RunDispatchAsync(ChannelReader<Stanza> reader, CancellationToken lifetime)
-    {
-        try
-        {
-            while (await reader.WaitToReadAsync(lifetime).ConfigureAwait(false))
-            {
-                while (reader.TryRead(out var stanza))
-                {
-                    Interlocked.Decrement(ref _inboundCount);
-                    await DispatchOneAsync(stanza, lifetime).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (lifetime.IsCancellationRequested)
-        {
-            // Disconnected.
-        }
-    }
-
-    /// <summary>Runs the handlers for one stanza. Internal so benchmarks can measure dispatch without a socket.</summary>
+    /// <summary>Runs the handlers for one stanza. Internal so benchmarks and tests can measure and drive dispatch without a socket.</summary>
     internal ValueTask DispatchOneAsync(Stanza stanza, CancellationToken cancellationToken)
         => stanza is Message message ? DispatchMessageAsync(message, cancellationToken) : DispatchOtherAsync(stanza, cancellationToken);
 
@@ -183,51 +163,6 @@ public abstract partial class XmppEndpoint
         {
             // The connection went away; the requester will time out or re-send.
             Log.AnswerFailed(Logger, request.Id, ex.Message);
-        }
-    }
-
-    /// <summary>
-    /// A stanza the parser refused for breaking a per-stanza limit. It counts as handled for stream management; its sender
-    /// hears policy-violation (RFC 6120 §8.3.3.12) unless it was an error itself; a response is turned into that error, so
-    /// the request waiting for it fails at once instead of timing out.
-    /// </summary>
-    private void OnRefused(XmppStream stream, XmppElement? envelope, string reason)
-    {
-        Interlocked.Exchange(ref _lastReceivedTicks, Environment.TickCount64);
-        Log.StanzaRefused(Logger, envelope?.Name ?? "unreadable element", envelope?.GetAttribute("from") ?? "an unknown sender", reason);
-        if (envelope is not Stanza stanza)
-        {
-            return;
-        }
-
-        OnStanzaReceived(stream, stanza);
-        if (stanza.IsError)
-        {
-            return;
-        }
-
-        var error = StanzaError.PolicyViolation(reason + ".");
-        if (stanza is Iq && stanza.TypeName == "result")
-        {
-            var failed = new Iq(stanza.Namespace) { Type = IqType.Error, Id = stanza.Id };
-            failed.SetAttribute("from", stanza.GetAttribute("from"));
-            failed.Add(error.ToElement(stanza.Namespace));
-            CompletePendingIq(failed);
-            return;
-        }
-
-        _ = AnswerRefusedAsync(stanza.CreateErrorReply(error));
-    }
-
-    private async Task AnswerRefusedAsync(Stanza reply)
-    {
-        try
-        {
-            await SendAsync(reply, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (XmppTransportException ex)
-        {
-            Log.AnswerFailed(Logger, reply.Id, ex.Message);
         }
     }
 

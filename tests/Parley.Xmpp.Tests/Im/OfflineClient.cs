@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Parley.Xmpp.Internal;
 
 namespace Parley.Xmpp.Tests.Im;
 
@@ -6,17 +7,14 @@ namespace Parley.Xmpp.Tests.Im;
 /// An <see cref="XmppClient"/> that never connects: stanzas arrive through <see cref="ReceiveAsync"/> (the dispatch path
 /// the network would use), what the client sends is captured, and IQ requests can be answered by <see cref="Responder"/>.
 /// </summary>
-internal sealed class OfflineClient : IAsyncDisposable
+internal sealed class OfflineClient : IAsyncDisposable, IStanzaOutbox
 {
     public static readonly Jid Account = Jid.Parse("alice@example.org");
 
     private readonly ConcurrentQueue<Stanza> _sent = new();
 
-    public OfflineClient(string account = "alice@example.org")
-    {
-        Client = new XmppClient(new XmppClientOptions { Jid = Jid.Parse(account), Password = "secret", Reconnect = ReconnectPolicy.Disabled });
-        Client.OfflineSendHook = OnSend;
-    }
+    public OfflineClient(string account = "alice@example.org") =>
+        Client = new XmppClient(new XmppClientOptions { Jid = Jid.Parse(account), Password = "secret", Reconnect = ReconnectPolicy.Disabled }, loggerFactory: null, outbox: this);
 
     public XmppClient Client { get; }
 
@@ -40,13 +38,16 @@ internal sealed class OfflineClient : IAsyncDisposable
 
     public ValueTask DisposeAsync() => Client.DisposeAsync();
 
-    private void OnSend(Stanza stanza)
+    /// <summary>Takes what the client sends in place of its connection, and plays the server's part for IQ requests.</summary>
+    Task IStanzaOutbox.EnqueueAsync(Stanza stanza, CancellationToken cancellationToken)
     {
         _sent.Enqueue(stanza);
         if (stanza is Iq { IsRequest: true } request && Responder?.Invoke(request) is { } response)
         {
             Client.CompletePendingIq(response);
         }
+
+        return Task.CompletedTask;
     }
 }
 

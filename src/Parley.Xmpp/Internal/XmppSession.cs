@@ -1,0 +1,306 @@
+using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Stanzas;
+using Parley.Xmpp.Xml;
+
+namespace Parley.Xmpp.Internal;
+
+/// <summary>
+/// The engine behind an <see cref="XmppEndpoint"/>: one connection at a time, its state, the send path (the live stream's
+/// writer, or the backlog while reconnecting), the IQ requests waiting for answers, the reader and the ordered dispatch of
+/// what it reads (<c>XmppSession.Inbound.cs</c>), and recovering from a lost link (<c>XmppSession.Recovery.cs</c>).
+/// A subclass negotiates the stream for its protocol (<see cref="ClientSession"/>, <see cref="ComponentSession"/>).
+/// </summary>
+internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
+{
+    private readonly Lock _sendLock = new();
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+    private readonly SendBacklog _backlog = new();
+    private readonly ISessionEvents _events;
+    private XmppStream? _stream;
+    private CancellationTokenSource? _lifetime;
+    private Task? _keepAliveTask;
+    private int _state;
+
+    protected XmppSession(XmppConnectionOptions options, ISessionEvents events, ILogger logger, ILogger trafficLogger)
+    {
+        Options = options;
+        _events = events;
+        Logger = logger;
+        TrafficLogger = trafficLogger;
+        Iqs = new IqTracker(logger, () => Jid);
+    }
+
+    public XmppConnectionOptions Options { get; }
+
+    public ILogger Logger { get; }
+
+    public ILogger TrafficLogger { get; }
+
+    /// <summary>The requests waiting for their responses.</summary>
+    public IqTracker Iqs { get; }
+
+    /// <summary>The endpoint's address: the bound full JID of a client, the domain of a component.</summary>
+    public abstract Jid? Jid { get; }
+
+    public XmppConnectionState State => (XmppConnectionState)Volatile.Read(ref _state);
+
+    /// <summary>Cancelled when the endpoint is disconnected or disposed.</summary>
+    public CancellationToken Lifetime => _lifetime?.Token ?? CancellationToken.None;
+
+    /// <summary>Stanzas received before the stream was activated (e.g. while waiting for stream management's answer), to dispatch first.</summary>
+    protected List<Stanza> EarlyStanzas { get; } = [];
+
+    /// <summary>Set by the subclass's negotiation: whether the stream it just established resumed the previous session.</summary>
+    protected bool ResumedLastTime { get; set; }
+
+    /// <exception cref="InvalidOperationException">Already connected or connecting.</exception>
+    public async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (State != XmppConnectionState.Disconnected)
+            {
+                throw new InvalidOperationException($"The endpoint is {State}; disconnect first.");
+            }
+
+            _lifetime?.Dispose();
+            _lifetime = new CancellationTokenSource();
+            SetState(XmppConnectionState.Connecting, null);
+            XmppStream stream;
+            try
+            {
+                stream = await EstablishWithTimeoutAsync(isReconnect: false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                await _lifetime.CancelAsync().ConfigureAwait(false);
+                SetState(XmppConnectionState.Disconnected, ex);
+                throw;
+            }
+
+            StartDispatch(_lifetime.Token);
+            Activate(stream, resumed: false);
+            if (Options.KeepAliveInterval > TimeSpan.Zero)
+            {
+                var keepAlive = new KeepAlive(this, Options.KeepAliveInterval);
+                _keepAliveTask = Task.Run(() => keepAlive.RunAsync(_lifetime.Token), CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    public async Task DisconnectAsync(CancellationToken cancellationToken)
+    {
+        await _lifecycle.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (State == XmppConnectionState.Disconnected)
+            {
+                return;
+            }
+
+            XmppStream? stream;
+            ConnectionStateChangedEventArgs? change;
+            lock (_sendLock)
+            {
+                stream = _stream;
+                _stream = null;
+                change = ChangeState(XmppConnectionState.Disconnected, null);
+            }
+
+            RaiseStateChanged(change);
+
+            if (stream is not null)
+            {
+                OnClosing(stream);
+                await stream.CloseAsync(TimeSpan.FromSeconds(2), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_lifetime is not null)
+            {
+                await _lifetime.CancelAsync().ConfigureAwait(false);
+            }
+
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+
+            await StopDispatchAsync().ConfigureAwait(false);
+            await AwaitQuietly(_keepAliveTask).ConfigureAwait(false);
+            FailEverythingPending(new XmppTransportException("The connection was closed by this side.", isTransient: false), stream);
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    public void Dispose() => _lifetime?.Dispose();
+
+    /// <summary>Gives a message an id (receipts, corrections and duplicate detection after a re-send rely on it) and lets the protocol adjust the stanza.</summary>
+    public void Prepare(Stanza stanza)
+    {
+        if (stanza is Message && stanza.Id is null)
+        {
+            stanza.Id = Stanza.NewId();
+        }
+
+        PrepareOutgoing(stanza);
+    }
+
+    /// <summary>Prepares and queues a stanza (see <see cref="EnqueueAsync"/>).</summary>
+    public Task SendAsync(Stanza stanza, CancellationToken cancellationToken)
+    {
+        Prepare(stanza);
+        return EnqueueAsync(stanza, cancellationToken);
+    }
+
+    public Task EnqueueAsync(Stanza stanza, CancellationToken cancellationToken)
+    {
+        var completion = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_sendLock)
+        {
+            switch (State)
+            {
+                case XmppConnectionState.Disconnected:
+                case XmppConnectionState.Connecting:
+                    throw new XmppNotConnectedException(State);
+                case XmppConnectionState.Connected when _stream is { } stream && stream.Enqueue(stanza, completion):
+                    break;
+                default:
+                    _backlog.Add(stanza, completion);
+                    break;
+            }
+        }
+
+        return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
+    }
+
+    /// <summary>The live stream, or <see langword="null"/> while there is none.</summary>
+    public XmppStream? CurrentStream
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _stream;
+            }
+        }
+    }
+
+    /// <summary>Opens a new stream and negotiates it up to the point where stanzas can flow.</summary>
+    protected abstract Task<XmppStream> EstablishStreamAsync(bool isReconnect, CancellationToken cancellationToken);
+
+    /// <summary>Lets the protocol adjust a stanza before it is queued (e.g. a component's default sender).</summary>
+    protected virtual void PrepareOutgoing(Stanza stanza)
+    {
+    }
+
+    /// <summary>Called with the new stream before the writer starts: returns stanzas to re-send first (stream management).</summary>
+    protected virtual IReadOnlyList<Stanza> OnActivating(XmppStream stream, bool resumed) => [];
+
+    /// <summary>Handles a top-level element that is not a stanza (stream management nonzas). Returns whether it was handled.</summary>
+    protected virtual bool HandleNonza(XmppStream stream, XmppElement element) => false;
+
+    /// <summary>Called for each stanza read from the stream, before dispatch (stream management counts here).</summary>
+    protected virtual void OnStanzaReceived(XmppStream stream, Stanza stanza)
+    {
+    }
+
+    /// <summary>Called before a graceful close: the last elements to queue ahead of the closing tag (a final stream management ack).</summary>
+    protected virtual void OnClosing(XmppStream stream)
+    {
+    }
+
+    /// <summary>Called when the stream died: returns stanzas that were written but never confirmed and will not be re-sent by a resumption.</summary>
+    protected virtual IReadOnlyList<Stanza> OnStreamLost(bool willReconnect) => [];
+
+    /// <summary>Whether <paramref name="stream"/> is the connection's live stream (not one that was lost or replaced).</summary>
+    protected bool IsCurrentStream(XmppStream stream)
+    {
+        lock (_sendLock)
+        {
+            return ReferenceEquals(_stream, stream);
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/>; false when the connection ended first.</summary>
+    protected async Task<bool> WaitWhileConnectedAsync(TimeSpan delay)
+    {
+        try
+        {
+            await Task.Delay(delay, Lifetime).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<XmppStream> EstablishWithTimeoutAsync(bool isReconnect, CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Lifetime);
+        timeout.CancelAfter(Options.NegotiationTimeout);
+        try
+        {
+            return await EstablishStreamAsync(isReconnect, timeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && !Lifetime.IsCancellationRequested)
+        {
+            throw new XmppTransportException($"Connecting and negotiating the stream took longer than {Options.NegotiationTimeout.TotalSeconds:0.#} s.", isTransient: true, ex);
+        }
+    }
+
+    private void Activate(XmppStream stream, bool resumed)
+    {
+        var lifetime = Lifetime;
+        MarkReceived();
+        ConnectionStateChangedEventArgs? change;
+        lock (_sendLock)
+        {
+            var resend = OnActivating(stream, resumed);
+            stream.StartWriter(lifetime);
+            foreach (var stanza in resend)
+            {
+                stream.Enqueue(stanza);
+            }
+
+            _backlog.MoveTo(stream);
+            foreach (var early in EarlyStanzas)
+            {
+                Dispatch(early);
+            }
+
+            EarlyStanzas.Clear();
+            _stream = stream;
+            change = ChangeState(XmppConnectionState.Connected, null, resumed);
+        }
+
+        RaiseStateChanged(change);
+
+        _ = Task.Run(() => RunSessionAsync(stream, lifetime), CancellationToken.None);
+    }
+
+    private static async Task AwaitQuietly(Task? task)
+    {
+        if (task is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Expected on shutdown.
+        }
+    }
+}

@@ -47,6 +47,18 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
     /// <summary>Cancelled when the endpoint is disconnected or disposed.</summary>
     public CancellationToken Lifetime => _lifetime?.Token ?? CancellationToken.None;
 
+    /// <summary>The live stream, or <see langword="null"/> while there is none.</summary>
+    public XmppStream? CurrentStream
+    {
+        get
+        {
+            lock (_sendLock)
+            {
+                return _stream;
+            }
+        }
+    }
+
     /// <summary>Stanzas received before the stream was activated (e.g. while waiting for stream management's answer), to dispatch first.</summary>
     protected List<Stanza> EarlyStanzas { get; } = [];
 
@@ -179,18 +191,6 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
         }
 
         return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
-    }
-
-    /// <summary>The live stream, or <see langword="null"/> while there is none.</summary>
-    public XmppStream? CurrentStream
-    {
-        get
-        {
-            lock (_sendLock)
-            {
-                return _stream;
-            }
-        }
     }
 
     /// <summary>Opens a new stream and negotiates it up to the point where stanzas can flow.</summary>

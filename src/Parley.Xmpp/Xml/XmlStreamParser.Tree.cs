@@ -236,16 +236,7 @@ internal sealed partial class XmlStreamParser
                 }
             }
 
-            SkipWhitespace(data, ref pos);
-            ExpectByte(data, pos, (byte)'=', offset);
-            pos++;
-            SkipWhitespace(data, ref pos);
-            if (pos >= data.Length || data[pos] is not ((byte)'"' or (byte)'\''))
-            {
-                throw Error("Expected a quoted attribute value", offset + pos);
-            }
-
-            var quote = data[pos++];
+            var quote = ReadEqualsAndQuote(data, ref pos, offset, "Expected a quoted attribute value");
             var rest = data[pos..];
             var length = rest.IndexOfAny(quote == '"' ? DoubleQuotedValueStops : SingleQuotedValueStops);
             attribute.IsPlain = true;

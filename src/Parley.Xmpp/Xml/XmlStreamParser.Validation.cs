@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Unicode;
 
@@ -39,16 +40,7 @@ internal sealed partial class XmlStreamParser
             }
 
             var name = data[nameStart..pos];
-            SkipWhitespace(data, ref pos);
-            ExpectByte(data, pos, (byte)'=', offset);
-            pos++;
-            SkipWhitespace(data, ref pos);
-            if (pos >= data.Length || data[pos] is not ((byte)'"' or (byte)'\''))
-            {
-                throw Error("Malformed XML declaration", offset + pos);
-            }
-
-            var quote = data[pos++];
+            var quote = ReadEqualsAndQuote(data, ref pos, offset, "Malformed XML declaration");
             var length = data[pos..].IndexOf(quote);
             if (length < 0)
             {
@@ -198,6 +190,26 @@ internal sealed partial class XmlStreamParser
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// Reads what follows an attribute name up to its value: white space, '=', white space and the opening quote, which it
+    /// returns (<paramref name="pos"/> is then on the value's first byte). Throws <paramref name="malformed"/> when the quote
+    /// is missing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte ReadEqualsAndQuote(ReadOnlySpan<byte> data, ref int pos, long offset, string malformed)
+    {
+        SkipWhitespace(data, ref pos);
+        ExpectByte(data, pos, (byte)'=', offset);
+        pos++;
+        SkipWhitespace(data, ref pos);
+        if (pos >= data.Length || data[pos] is not ((byte)'"' or (byte)'\''))
+        {
+            throw Error(malformed, offset + pos);
+        }
+
+        return data[pos++];
     }
 
     private static int SkipWhitespace(ReadOnlySpan<byte> data, ref int pos)

@@ -281,7 +281,7 @@ internal sealed class XmppStream : IAsyncDisposable
                 }
             }
         }
-        catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (IsLinkGone(ex))
         {
             var failure = ex as XmppTransportException ?? new XmppTransportException("The connection closed before the stanza was written.", isTransient: true, ex);
             // Flushed or not, these bytes may never have left: without stream management nobody will re-send
@@ -376,7 +376,7 @@ internal sealed class XmppStream : IAsyncDisposable
                 await _readerDone.Task.WaitAsync(timeout.Token).ConfigureAwait(false);
             }
         }
-        catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+        catch (Exception ex) when (IsLinkGone(ex))
         {
             // The link is already gone or too slow; closing the socket below is all that is left to do.
         }
@@ -400,7 +400,7 @@ internal sealed class XmppStream : IAsyncDisposable
             {
                 await _writerTask.ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            catch (Exception ex) when (IsLinkGone(ex))
             {
                 // Already reported to the senders whose stanzas it concerned.
             }
@@ -408,6 +408,14 @@ internal sealed class XmppStream : IAsyncDisposable
 
         await Transport.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Whether <paramref name="ex"/> says the link went away under a write or a close: a transport fault, a cancellation,
+    /// or the completed pipes of a disposed stream (ObjectDisposedException, or InvalidOperationException for a write after
+    /// completion). Anything else is a bug and is not caught.
+    /// </summary>
+    private bool IsLinkGone(Exception ex)
+        => ex is XmppTransportException or OperationCanceledException or ObjectDisposedException || (ex is InvalidOperationException && _disposed);
 
     private readonly record struct Outgoing(XmppElement Element, TaskCompletionSource? Completion);
 }

@@ -130,11 +130,19 @@ public sealed partial class IqRequest
 
     private async Task AnswerAsync(Iq answer, CancellationToken cancellationToken)
     {
-        if (Interlocked.Exchange(ref _answered, 1) != 0)
+        if (!TryClaimAnswer())
         {
             throw new InvalidOperationException($"The IQ request {Stanza.Id} was already answered.");
         }
 
+        await SendAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Makes this caller the one that answers; false when an answer was already sent or is being sent.</summary>
+    private bool TryClaimAnswer() => Interlocked.Exchange(ref _answered, 1) == 0;
+
+    private async Task SendAnswerAsync(Iq answer, CancellationToken cancellationToken)
+    {
         await _deadline.CancelAsync().ConfigureAwait(false);
         try
         {
@@ -148,13 +156,14 @@ public sealed partial class IqRequest
 
     private async Task TryAnswerQuietlyAsync(Iq answer, CancellationToken cancellationToken)
     {
+        if (!TryClaimAnswer())
+        {
+            return; // Answered meanwhile (by the handler or the timeout); the first answer stands.
+        }
+
         try
         {
-            await AnswerAsync(answer, cancellationToken).ConfigureAwait(false);
-        }
-        catch (InvalidOperationException) when (IsAnswered)
-        {
-            // Answered meanwhile (by the handler or the timeout); the first answer stands.
+            await SendAnswerAsync(answer, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is XmppTransportException or OperationCanceledException)
         {

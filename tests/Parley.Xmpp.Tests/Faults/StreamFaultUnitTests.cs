@@ -107,6 +107,67 @@ public sealed class StreamFaultUnitTests
         Assert.Equal("bye", streamError.Text);
     }
 
+    [Fact]
+    public async Task A_server_that_never_closes_its_stream_holds_a_disconnect_for_the_close_wait()
+    {
+        await using var server = SilentOnClose(out _);
+        await using var component = await ConnectComponentAsync(server);
+
+        var watch = Stopwatch.StartNew();
+        await component.DisconnectAsync();
+
+        Assert.True(watch.Elapsed >= TimeSpan.FromSeconds(1.9), $"the disconnect took {watch.Elapsed}");
+        Assert.Equal(XmppConnectionState.Disconnected, component.State);
+    }
+
+    [Fact]
+    public async Task Cancelling_a_disconnect_stops_waiting_for_the_server_and_still_closes_the_connection()
+    {
+        await using var server = SilentOnClose(out var clientGone);
+        await using var component = await ConnectComponentAsync(server);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+
+        var watch = Stopwatch.StartNew();
+        await component.DisconnectAsync(cancel.Token);
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(1.9), $"the disconnect took {watch.Elapsed}");
+        Assert.Equal(XmppConnectionState.Disconnected, component.State);
+        Assert.Contains("</stream:stream>", await clientGone.WaitAsync(Deadline), StringComparison.Ordinal);
+    }
+
+    /// <summary>A server that reads until the client closes the connection and never sends its own closing tag; completes with what it read.</summary>
+    private static FakeXmppServer SilentOnClose(out Task<string> clientGone)
+    {
+        var gone = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        clientGone = gone.Task;
+        return new FakeXmppServer(async (self, stream, ct) =>
+        {
+            await self.AcceptComponentAsync(stream, ct);
+            try
+            {
+                await self.ExpectAsync(stream, "never sent by the client", ct);
+            }
+            finally
+            {
+                gone.TrySetResult(self.Received.ToString());
+            }
+        });
+    }
+
+    private static async Task<XmppComponent> ConnectComponentAsync(FakeXmppServer server)
+    {
+        var component = new XmppComponent(new XmppComponentOptions
+        {
+            Domain = "fake.test",
+            Secret = "s",
+            Host = "127.0.0.1",
+            Port = server.Port,
+            Reconnect = ReconnectPolicy.Disabled,
+        });
+        await component.ConnectAsync();
+        return component;
+    }
+
     /// <summary>Connects a component, lets the server send <paramref name="payload"/>, returns the error the connection ended with.</summary>
     private static async Task<Exception?> RunAgainstAsync(byte[] payload, bool closeAfter = false)
     {

@@ -33,8 +33,11 @@ public sealed class XmppClient : XmppEndpoint
     {
     }
 
-    /// <summary>Creates a client whose stanzas go to <paramref name="outbox"/> instead of its connection (tests without a network).</summary>
-    internal XmppClient(XmppClientOptions options, ILoggerFactory? loggerFactory, IStanzaOutbox? outbox)
+    /// <summary>
+    /// Creates a client whose stanzas go to the outbox <paramref name="outbox"/> makes instead of its connection; the outbox
+    /// answers IQ requests through the <see cref="IqTracker"/> it is given (tests without a network).
+    /// </summary>
+    internal XmppClient(XmppClientOptions options, ILoggerFactory? loggerFactory, Func<IqTracker, IStanzaOutbox>? outbox)
         : base(options, loggerFactory, (events, logger, traffic) => new ClientSession(options, events, logger, traffic), outbox)
     {
         _session = (ClientSession)Session;

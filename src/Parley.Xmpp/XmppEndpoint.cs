@@ -32,16 +32,19 @@ public abstract partial class XmppEndpoint : IAsyncDisposable, ISessionEvents
     /// <param name="options">The connection settings; validated first.</param>
     /// <param name="loggerFactory">Where to log.</param>
     /// <param name="createSession">Makes the engine, given what it reports to, the connection logger and the traffic logger.</param>
-    /// <param name="outbox">Where sent stanzas go instead of the engine; <see langword="null"/> for the engine.</param>
+    /// <param name="outbox">
+    /// Makes where sent stanzas go instead of the engine, given the requests waiting for answers (which it completes as a
+    /// connection's reader would); <see langword="null"/> for the engine.
+    /// </param>
     private protected XmppEndpoint(
-        XmppConnectionOptions options, ILoggerFactory? loggerFactory, Func<ISessionEvents, ILogger, ILogger, XmppSession> createSession, IStanzaOutbox? outbox = null)
+        XmppConnectionOptions options, ILoggerFactory? loggerFactory, Func<ISessionEvents, ILogger, ILogger, XmppSession> createSession, Func<IqTracker, IStanzaOutbox>? outbox = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         Logger = LoggerFactory.CreateLogger(GetType().FullName ?? "Parley.Xmpp");
         Session = createSession(this, Logger, LoggerFactory.CreateLogger("Parley.Xmpp.Traffic"));
-        _outbox = outbox ?? Session;
+        _outbox = outbox?.Invoke(Session.Iqs) ?? Session;
         Disco = new ServiceDiscovery(this);
         SetIqHandler("ping", XmppNamespaces.Ping, static (_, _) => ValueTask.FromResult<XmppElement?>(null));
     }
@@ -254,9 +257,6 @@ public abstract partial class XmppEndpoint : IAsyncDisposable, ISessionEvents
         await SendIqAsync(new Iq(IqType.Get, to, new XmppElement("ping", XmppNamespaces.Ping)), cancellationToken: cancellationToken).ConfigureAwait(false);
         return System.Diagnostics.Stopwatch.GetElapsedTime(started);
     }
-
-    /// <summary>Completes the request a response answers, as the reader does for responses it reads.</summary>
-    internal void CompletePendingIq(Iq response) => Session.Iqs.Complete(response);
 
     ValueTask ISessionEvents.DispatchAsync(Stanza stanza, CancellationToken cancellationToken) => DispatchOneAsync(stanza, cancellationToken);
 

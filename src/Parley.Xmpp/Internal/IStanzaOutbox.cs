@@ -5,7 +5,8 @@ namespace Parley.Xmpp.Internal;
 /// <summary>
 /// Where an endpoint puts the stanzas it sends, once they are prepared (id, default sender, capabilities). The library's
 /// one is the session engine (<see cref="XmppSession"/>): the live connection, the backlog while reconnecting, or a refusal.
-/// Tests give a client another one to see what it sends, and answer it, without a network.
+/// Tests give a client another one to see what it sends, and answer its requests through the client's
+/// <see cref="IqTracker"/>, without a network.
 /// </summary>
 internal interface IStanzaOutbox
 {

@@ -292,7 +292,7 @@ public sealed class EntityCapabilitiesUnitTests
 
         var lookup = offline.Client.Capabilities.GetResourcesInfoAsync(Jid.Parse("bob@example.net"));
         var query = Assert.Single(offline.SentIqs(XmppNamespaces.DiscoInfo));
-        offline.Client.CompletePendingIq(Answer(query, ComplexExampleQuery()));
+        offline.Answer(Answer(query, ComplexExampleQuery()));
         var answers = await lookup.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(5, answers.Count);

@@ -12,9 +12,17 @@ internal sealed class OfflineClient : IAsyncDisposable, IStanzaOutbox
     public static readonly Jid Account = Jid.Parse("alice@example.org");
 
     private readonly ConcurrentQueue<Stanza> _sent = new();
+    private IqTracker? _requests;
 
     public OfflineClient(string account = "alice@example.org") =>
-        Client = new XmppClient(new XmppClientOptions { Jid = Jid.Parse(account), Password = "secret", Reconnect = ReconnectPolicy.Disabled }, loggerFactory: null, outbox: this);
+        Client = new XmppClient(
+            new XmppClientOptions { Jid = Jid.Parse(account), Password = "secret", Reconnect = ReconnectPolicy.Disabled },
+            loggerFactory: null,
+            outbox: requests =>
+            {
+                _requests = requests;
+                return this;
+            });
 
     public XmppClient Client { get; }
 
@@ -28,6 +36,9 @@ internal sealed class OfflineClient : IAsyncDisposable, IStanzaOutbox
     public void ClearSent() => _sent.Clear();
 
     public ValueTask ReceiveAsync(Stanza stanza) => Client.DispatchOneAsync(stanza, CancellationToken.None);
+
+    /// <summary>Delivers the response to a request the client sent, as the connection's reader would.</summary>
+    public void Answer(Iq response) => _requests!.Complete(response);
 
     /// <summary>Delivers an IQ request and returns the client's answer to it.</summary>
     public async Task<Iq> RequestAsync(Iq request)
@@ -44,7 +55,7 @@ internal sealed class OfflineClient : IAsyncDisposable, IStanzaOutbox
         _sent.Enqueue(stanza);
         if (stanza is Iq { IsRequest: true } request && Responder?.Invoke(request) is { } response)
         {
-            Client.CompletePendingIq(response);
+            Answer(response);
         }
 
         return Task.CompletedTask;

@@ -25,7 +25,7 @@ public class DispatchBenchmarks
     public void Setup()
     {
         var buffer = new ReadOnlySequence<byte>(ChatStreamGenerator.Generate(Count));
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var messages = new List<Message>(Count);
         while (parser.TryRead(ref buffer, out _, out var element))
         {

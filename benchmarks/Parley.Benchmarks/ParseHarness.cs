@@ -187,7 +187,7 @@ internal static class ParseHarness
     private static async Task<Result> FeedAsync(byte[] data, int chunk, XmppClient? client, HandlerCounters? handlerCounters)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Math.Min(chunk, 65536), useSynchronizationContext: false));
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var counters = handlerCounters ?? new HandlerCounters();
         long stanzas = 0;
 

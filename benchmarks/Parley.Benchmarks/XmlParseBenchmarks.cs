@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
 using Parley.Xmpp;
+using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Benchmarks;
@@ -24,7 +25,7 @@ public class XmlParseBenchmarks
     public void Setup()
     {
         _stanza = Encoding.UTF8.GetBytes(TypicalMessage);
-        _parser = new XmlStreamParser(XmlLimits.Default);
+        _parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var header = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(ChatStreamGenerator.Header));
         if (!_parser.TryRead(ref header, out _, out _))
         {

@@ -29,7 +29,7 @@ internal sealed class XmppStream : IAsyncDisposable
     {
         Transport = transport;
         ContentNamespace = contentNamespace;
-        _parser = new XmlStreamParser(limits);
+        _parser = new XmlStreamParser(limits, StanzaRootFactory.Instance);
         _logger = logger;
     }
 

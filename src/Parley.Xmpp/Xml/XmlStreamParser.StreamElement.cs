@@ -1,5 +1,4 @@
 using System.Text;
-using Parley.Xmpp.Stanzas;
 
 namespace Parley.Xmpp.Xml;
 

@@ -3,7 +3,6 @@ using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
 using System.Text.Unicode;
-using Parley.Xmpp.Stanzas;
 
 namespace Parley.Xmpp.Xml;
 
@@ -331,23 +330,8 @@ internal sealed partial class XmlStreamParser
         return element;
     }
 
-    private static XmppElement CreateElement(string name, string ns, int depth)
-    {
-        if (depth == 1 && (ns == XmppNamespaces.Client || ns == XmppNamespaces.Component))
-        {
-            switch (name)
-            {
-                case "message":
-                    return new Message(ns);
-                case "presence":
-                    return new Presence(ns);
-                case "iq":
-                    return new Iq(ns);
-            }
-        }
-
-        return new XmppElement(name, ns, nameChecked: true);
-    }
+    private XmppElement CreateElement(string name, string ns, int depth)
+        => (depth == 1 ? _stanzaRoots?.Create(name, ns) : null) ?? new XmppElement(name, ns, nameChecked: true);
 
     private void ParseEndTag(ReadOnlySpan<byte> data, ref int pos, long offset)
     {

@@ -33,8 +33,7 @@ internal enum XmlStreamEventKind
 ///   (the stream must be closed).</item>
 /// <item>A well-formed top-level element that breaks a per-stanza limit of <see cref="XmlLimits"/> is consumed and reported as
 ///   <see cref="XmlStreamEventKind.Refused"/>; the stream goes on.</item>
-/// <item>message/presence/iq in <c>jabber:client</c> or <c>jabber:component:accept</c> become <see cref="Stanzas.Message"/>,
-///   <see cref="Stanzas.Presence"/> and <see cref="Stanzas.Iq"/>.</item>
+/// <item>A stanza's root is made by the <see cref="IStanzaRootFactory"/> given, so message/presence/iq can become typed stanzas.</item>
 /// </list>
 /// </summary>
 /// <remarks>
@@ -62,6 +61,7 @@ internal sealed partial class XmlStreamParser
     private const int MaxBufferedRootNameLength = 64;
 
     private readonly XmlLimits _limits;
+    private readonly IStanzaRootFactory? _stanzaRoots;
     private readonly int _maxSkippedBytes;
 
     private Phase _phase;
@@ -81,10 +81,12 @@ internal sealed partial class XmlStreamParser
 
     /// <summary>Creates a parser for one stream.</summary>
     /// <param name="limits">The limits to enforce.</param>
-    public XmlStreamParser(XmlLimits limits)
+    /// <param name="stanzaRoots">Makes typed stanza roots; without it every element is a plain <see cref="XmppElement"/>.</param>
+    public XmlStreamParser(XmlLimits limits, IStanzaRootFactory? stanzaRoots = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         _limits = limits;
+        _stanzaRoots = stanzaRoots;
         _maxSkippedBytes = Math.Max(limits.MaxStanzaBytes, limits.MaxSkippedStanzaBytes);
         _frames = new Frame[Math.Min(Math.Max(limits.MaxDepth, 1), 256) + 1];
         Reset();

@@ -10,7 +10,7 @@ internal static class TestXml
 
     public static XmppElement Parse(string xml)
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(Header + xml.Trim()));
         Assert.True(parser.TryRead(ref buffer, out var kind, out _));
         Assert.Equal(XmlStreamEventKind.StreamHeader, kind);

@@ -28,7 +28,7 @@ internal static class ParserDriver
     /// <param name="parser">The parser to use, or a new one.</param>
     public static List<ParsedEvent> FeedSegmented(byte[] data, IReadOnlyList<int> chunkSizes, XmlLimits? limits = null, Func<ParsedEvent, bool>? resetAfter = null, XmlStreamParser? parser = null)
     {
-        parser ??= new XmlStreamParser(limits ?? XmlLimits.Default);
+        parser ??= new XmlStreamParser(limits ?? XmlLimits.Default, StanzaRootFactory.Instance);
         var events = new List<ParsedEvent>();
         Segment? first = null, last = null;
         SequencePosition consumed = default;
@@ -60,7 +60,7 @@ internal static class ParserDriver
     /// <summary>Feeds the bytes as reads into one contiguous buffer of the unconsumed bytes (single-segment sequences).</summary>
     public static List<ParsedEvent> FeedContiguous(byte[] data, IReadOnlyList<int> chunkSizes, XmlLimits? limits = null, Func<ParsedEvent, bool>? resetAfter = null)
     {
-        var parser = new XmlStreamParser(limits ?? XmlLimits.Default);
+        var parser = new XmlStreamParser(limits ?? XmlLimits.Default, StanzaRootFactory.Instance);
         var events = new List<ParsedEvent>();
         var pending = Array.Empty<byte>();
         var offset = 0;

@@ -100,7 +100,7 @@ public class XmlSerializerUnitTests
             [("", XmppNamespaces.Client), ("stream", XmppNamespaces.Streams)],
             [("to", "example.test"), ("from", null), ("version", "1.0"), ("xml:lang", "en")]);
 
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(output.WrittenMemory);
         Assert.True(parser.TryRead(ref buffer, out var kind, out var header));
         Assert.Equal(XmlStreamEventKind.StreamHeader, kind);

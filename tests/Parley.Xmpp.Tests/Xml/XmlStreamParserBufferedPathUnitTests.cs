@@ -56,7 +56,7 @@ public sealed class XmlStreamParserBufferedPathUnitTests
     public void Stanzas_whole_in_the_buffer_are_not_scanned()
     {
         var stanzas = string.Concat(Enumerable.Repeat("<message from='a@example.test/r' id='x'><body>hello</body></message>", 100));
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(Bytes(Header + stanzas));
         var count = 0;
         while (parser.TryRead(ref buffer, out var kind, out _))
@@ -76,7 +76,7 @@ public sealed class XmlStreamParserBufferedPathUnitTests
     {
         var stanza = Carbon;
         var inner = stanza.IndexOf("</message>", StringComparison.Ordinal) + "</message>".Length;
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(Bytes(Header));
         Assert.True(parser.TryRead(ref buffer, out _, out _));
 

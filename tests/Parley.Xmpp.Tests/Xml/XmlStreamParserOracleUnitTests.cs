@@ -129,7 +129,7 @@ public sealed class XmlStreamParserOracleUnitTests
             1 => $"<presence id='{i}'><show>away</show></presence>",
             _ => $"<iq type='get' id='{i}'><ping xmlns='urn:xmpp:ping'/></iq>",
         }));
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new System.Buffers.ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(Header + stanzas));
         var kinds = new List<string>();
         while (parser.TryRead(ref buffer, out var kind, out var element))

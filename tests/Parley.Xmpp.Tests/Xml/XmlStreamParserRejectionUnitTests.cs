@@ -73,7 +73,7 @@ public class XmlStreamParserRejectionUnitTests
     public void Oversize_stanza_closes_the_stream_as_soon_as_the_buffered_bytes_exceed_the_hard_cap()
     {
         var limits = new XmlLimits { MaxStanzaBytes = 256, MaxSkippedStanzaBytes = 1024 };
-        var parser = new XmlStreamParser(limits);
+        var parser = new XmlStreamParser(limits, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(Bytes(Header));
         Assert.True(parser.TryRead(ref buffer, out _, out _));
 
@@ -249,7 +249,7 @@ public class XmlStreamParserRejectionUnitTests
     [Fact]
     public void Parser_can_be_used_again_after_reset_following_an_error()
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var bad = new ReadOnlySequence<byte>(Bytes(Header + "<message><!-- no --></message>"));
         Assert.True(parser.TryRead(ref bad, out _, out _));
         Assert.Throws<XmppProtocolException>(() => parser.TryRead(ref bad, out _, out _));

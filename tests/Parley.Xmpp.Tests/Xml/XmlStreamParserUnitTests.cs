@@ -140,7 +140,7 @@ public class XmlStreamParserUnitTests
     [Fact]
     public void Component_stream_yields_stanzas_in_the_component_namespace()
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(ParserDriver.Fixture("component-session.xml"));
         Assert.True(parser.TryRead(ref buffer, out var kind, out _));
         Assert.Equal(XmlStreamEventKind.StreamHeader, kind);
@@ -200,7 +200,7 @@ public class XmlStreamParserUnitTests
     [Fact]
     public void Stream_closed_mid_stanza_returns_false_and_leaves_the_buffer_unchanged()
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var data = Bytes(Header + "<message to='a@b'><body>half a mess");
         var buffer = new ReadOnlySequence<byte>(data);
         Assert.True(parser.TryRead(ref buffer, out _, out _));
@@ -226,7 +226,7 @@ public class XmlStreamParserUnitTests
     [Fact]
     public void Keepalive_white_space_is_consumed_without_an_event()
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(Bytes(Header + " \n\t \r\n "));
         Assert.True(parser.TryRead(ref buffer, out _, out _));
         Assert.False(parser.TryRead(ref buffer, out _, out _));
@@ -244,7 +244,7 @@ public class XmlStreamParserUnitTests
     {
         var body = new string('x', 200_000);
         var data = Bytes(Header + $"<message><body>{body}</body></message>");
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var events = ParserDriver.FeedSegmented(data, [7], parser: parser);
         Assert.Equal(body, ((Message)events[^1].Element!).Body);
 
@@ -255,7 +255,7 @@ public class XmlStreamParserUnitTests
     [Fact]
     public void Self_closing_stream_header_is_followed_by_the_stream_end()
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>(Bytes("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client'/>"));
         Assert.True(parser.TryRead(ref buffer, out var kind, out _));
         Assert.Equal(XmlStreamEventKind.StreamHeader, kind);
@@ -268,7 +268,7 @@ public class XmlStreamParserUnitTests
     [Fact]
     public void XML_declaration_and_byte_order_mark_are_accepted_at_the_start_and_again_after_reset()
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var buffer = new ReadOnlySequence<byte>([0xEF, 0xBB, 0xBF, .. Bytes("<?xml version='1.0' encoding='utf-8' standalone='yes'?>\n" + Header)]);
         Assert.True(parser.TryRead(ref buffer, out var kind, out _));
         Assert.Equal(XmlStreamEventKind.StreamHeader, kind);
@@ -285,7 +285,7 @@ public class XmlStreamParserUnitTests
     [Fact]
     public void A_complete_declaration_is_consumed_while_the_header_is_incomplete()
     {
-        var parser = new XmlStreamParser(XmlLimits.Default);
+        var parser = new XmlStreamParser(XmlLimits.Default, StanzaRootFactory.Instance);
         var declaration = "<?xml version='1.0'?>";
         var buffer = new ReadOnlySequence<byte>(Bytes(declaration + "<stream:str"));
         Assert.False(parser.TryRead(ref buffer, out _, out _));

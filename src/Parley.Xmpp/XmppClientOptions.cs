@@ -20,7 +20,7 @@ public enum TlsMode
 /// <summary>The settings of one connection: where to connect, how to encrypt, limits and timeouts.</summary>
 public abstract class XmppConnectionOptions
 {
-    /// <summary>Connect to this host instead of resolving the domain's SRV records (the seed passed an IP/port).</summary>
+    /// <summary>Connect to this host instead of resolving the domain's SRV records (a server known only by its address and port).</summary>
     public string? Host { get; set; }
 
     /// <summary>The port to use with <see cref="Host"/> (default 5222, or 5223 with <see cref="TlsMode.DirectTls"/>).</summary>

@@ -12,8 +12,8 @@ namespace Parley.Web.Auth;
 /// The auth cookie's format: the sign-in session id and the cookie's own lifetime, protected with ASP.NET Data
 /// Protection, and nothing else. The visitor's claims stay in the database (the <c>sessions</c> and <c>visitors</c>
 /// rows) and are rebuilt on every request by <see cref="VisitorIdentity.ValidateSessionAsync"/>, which any gateway on
-/// the same database can do. A cookie is ~150 characters instead of ~570, and a request no longer carries a
-/// deserialized copy of the whole ticket.
+/// the same database can do. A cookie is ~150 characters (a whole ticket would be ~570), and a request carries no
+/// deserialized copy of a ticket.
 /// </summary>
 /// <remarks>
 /// Cookies written before this format (a full ticket in ASP.NET's own format) are still read, so visitors stay signed

@@ -9,7 +9,7 @@ namespace Parley.Web.Storage;
 /// one link is never overtaken by the next one sent over another.
 /// </summary>
 /// <remarks>
-/// Delivery is at least once, as before the split: a gateway that stops between sending a message and marking it, or
+/// Delivery is at least once: a gateway that stops between sending a message and marking it, or
 /// whose single send outlasts the lease, leaves it pending, and it is sent again.
 /// </remarks>
 internal sealed class PostgresOutbox(PostgresDatabase database, MessageRepository messages) : Outbox(messages)

@@ -11,7 +11,7 @@ using Parley.Xmpp.Stanzas;
 namespace Parley.Web.Xmpp;
 
 /// <summary>
-/// Account mode (the seed's way): each visitor has a real account on the owner's server, <c>web-&lt;visitor id&gt;@example.org</c>,
+/// Account mode: each visitor has a real account on the owner's server, <c>web-&lt;visitor id&gt;@example.org</c>,
 /// created on first use (XEP-0133 add-user as an administrator, XEP-0077 registration, or Openfire's REST API) with a random password that is
 /// stored only after ASP.NET Data Protection and never leaves the gateway. A visitor who has a tab open, or whose message
 /// is being sent, has one client session; <see cref="PresenceTracker"/> closes it once nobody needs it for

@@ -148,7 +148,7 @@ internal sealed partial class XmlStreamParser
     /// One pass for the usual text, printable ASCII with a few other characters: jumps from one byte outside printable
     /// ASCII to the next and decodes only those characters. False when a character is not allowed, or when there are so
     /// many that the vectorized passes of <see cref="ValidateCharacters"/> are faster; that then decides (and reports the
-    /// error as it always did).
+    /// error).
     /// </summary>
     private static bool IsValidSparse(ReadOnlySpan<byte> data)
     {

@@ -322,8 +322,8 @@ internal sealed partial class XmlStreamParser
     /// The fast path for a stanza that is already whole in the first segment (the usual case when one read delivers
     /// several stanzas): the tree builder runs straight away and finds the stanza's end itself, so its bytes are not
     /// scanned first. Returns false, having consumed nothing, when the stanza is or may be incomplete, or is malformed
-    /// in any way; the scanner then takes the item from its first byte as before, and so reports every error exactly
-    /// as it always did. Runs once per item, so a stanza that trickles in is still examined a bounded number of times.
+    /// in any way; the scanner then takes the item from its first byte, so every error is the one the scanner
+    /// reports. Runs once per item, so a stanza that trickles in is still examined a bounded number of times.
     /// </summary>
     private bool TryBuildBuffered(ref ReadOnlySequence<byte> buffer, out XmppElement? element)
     {

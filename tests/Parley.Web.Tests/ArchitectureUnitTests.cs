@@ -9,14 +9,11 @@ namespace Parley.Web.Tests;
 /// </summary>
 public sealed class ArchitectureUnitTests
 {
-    private static readonly Lazy<NamespaceGraph> Graph = new(() => NamespaceGraph.Read(typeof(GatewayApp).Assembly.Location, ns => ns.StartsWith("Parley.Web", StringComparison.Ordinal) ? ns : null));
+    private static readonly Lazy<NamespaceGraph> Graph = new(() => NamespaceGraph.ReadUnder(typeof(GatewayApp).Assembly.Location, "Parley.Web"));
 
     [Fact]
     public void No_two_folders_depend_on_each_other()
-    {
-        var cycles = Graph.Value.Cycles();
-        Assert.True(cycles.Count == 0, "Folders that use each other:\n" + string.Join('\n', cycles));
-    }
+        => Graph.Value.AssertNoCycles();
 
     [Theory]
     [InlineData("Parley.Web.Storage", "Parley.Web.Chat")]

@@ -7,11 +7,7 @@ public sealed class ArchitectureUnitTests
 {
     [Fact]
     public void No_two_namespaces_depend_on_each_other()
-    {
-        var graph = NamespaceGraph.Read(typeof(FileTransferManager).Assembly.Location, ns => ns.StartsWith("Parley.Xmpp.FileTransfer", StringComparison.Ordinal) ? ns : null);
-        var cycles = graph.Cycles();
-        Assert.True(cycles.Count == 0, "Namespaces that use each other:\n" + string.Join('\n', cycles));
-    }
+        => NamespaceGraph.ReadUnder(typeof(FileTransferManager).Assembly.Location, "Parley.Xmpp.FileTransfer").AssertNoCycles();
 
     [Fact]
     public void Every_log_event_id_is_used_once()

@@ -47,6 +47,17 @@ public sealed class NamespaceGraph
         return graph;
     }
 
+    /// <summary>Reads the namespaces of the assembly at <paramref name="path"/> that start with <paramref name="prefix"/>.</summary>
+    public static NamespaceGraph ReadUnder(string path, string prefix)
+        => Read(path, ns => ns.StartsWith(prefix, StringComparison.Ordinal) ? ns : null);
+
+    /// <summary>Fails, naming every circle and an example reference per edge, when namespaces use each other.</summary>
+    public void AssertNoCycles()
+    {
+        var cycles = Cycles();
+        Xunit.Assert.True(cycles.Count == 0, "Namespaces that use each other:\n" + string.Join('\n', cycles));
+    }
+
     /// <summary>Whether <paramref name="from"/> uses <paramref name="to"/> directly.</summary>
     public bool DependsOn(string from, string to) => _edges.TryGetValue(from, out var targets) && targets.ContainsKey(to);
 

@@ -12,9 +12,8 @@ public sealed class ArchitectureUnitTests
     [Fact]
     public void No_two_namespaces_of_the_library_depend_on_each_other()
     {
-        var graph = NamespaceGraph.Read(typeof(XmppEndpoint).Assembly.Location, ns => ns.StartsWith("Parley.Xmpp.", StringComparison.Ordinal) ? ns : null);
+        var graph = NamespaceGraph.ReadUnder(typeof(XmppEndpoint).Assembly.Location, "Parley.Xmpp.");
         Assert.Contains("Parley.Xmpp.Xml", graph.Namespaces);
-        var cycles = graph.Cycles();
-        Assert.True(cycles.Count == 0, "Namespaces that use each other:\n" + string.Join('\n', cycles));
+        graph.AssertNoCycles();
     }
 }

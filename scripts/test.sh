@@ -36,7 +36,9 @@ if ! dotnet build "$SOLUTION" --nologo -v minimal; then
 fi
 
 echo "== dotnet test"
-dotnet test "$SOLUTION" --no-build --nologo \
+# The CLI tests stop `parley` with SIGINT, as Ctrl-C would. A shell that starts this script in the background ignores
+# SIGINT, every child inherits that, and no script can undo it for itself: env restores the default for the tests.
+env --default-signal=INT dotnet test "$SOLUTION" --no-build --nologo \
   --results-directory "$RESULTS" --logger trx \
   --blame-hang --blame-hang-timeout "$HANG_TIMEOUT" --blame-hang-dump-type none \
   "$@"

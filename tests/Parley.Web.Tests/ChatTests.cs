@@ -48,12 +48,19 @@ public sealed class ChatTests(ServerFixture servers)
         var receipt = new Message { To = atOwner.From };
         receipt.AddChild("received", XmppNamespaces.Receipts).SetAttribute("id", atOwner.Id);
         await owner.Client.SendAsync(receipt);
-        await owner.Client.SendAsync(atOwner.CreateReply("Hi Alice, I'm here."));
+        var reply = atOwner.CreateReply("Hi Alice, I'm here.");
+        reply.AddChild("request", XmppNamespaces.Receipts);
+        await owner.Client.SendAsync(reply);
         await tab1.NextMessageAsync(m => m.Id == sent.Id && m.State == "delivered");
         var reply1 = await tab1.NextMessageAsync(m => m.From == "owner");
         var reply2 = await tab2.NextMessageAsync(m => m.From == "owner");
         Assert.Equal("Hi Alice, I'm here.", reply1.Text);
         Assert.Equal(reply1.Id, reply2.Id);
+
+        // The owner's client asked for a receipt (XEP-0184): the visitor's address acknowledges the stored reply.
+        var ownReceipt = await owner.NextAnyMessageAsync(m => m.Element("received", XmppNamespaces.Receipts) is not null);
+        Assert.Equal(visitorJid, ownReceipt.From!.Bare);
+        Assert.Equal(reply.Id, ownReceipt.Element("received", XmppNamespaces.Receipts)!.GetAttribute("id"));
 
         // A reload (history) keeps everything, in order, with the final states.
         var history = await alice.HistoryAsync();

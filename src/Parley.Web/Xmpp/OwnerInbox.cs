@@ -126,6 +126,12 @@ internal sealed partial class OwnerInbox
 
                     Log.OwnerReplied(_logger, visitor.Id, stored.Id);
                 }
+
+                // XEP-0184: the reply is stored (now or, for a copy sent again, before), so every tab will show it.
+                if (message.Id is { Length: > 0 } id && message.Element("request", XmppNamespaces.Receipts) is not null)
+                {
+                    await AcknowledgeAsync(visitor.Id, from, id, cancellationToken);
+                }
             }
         }
         catch (ChatStoreException ex)
@@ -208,6 +214,13 @@ internal sealed partial class OwnerInbox
         }
 
         await _link.TrySendAsync(visitor.Id, presence, openSession: false, cancellationToken);
+    }
+
+    private async Task AcknowledgeAsync(string visitorId, Jid owner, string messageId, CancellationToken cancellationToken)
+    {
+        var receipt = new Message { To = owner };
+        receipt.AddChild("received", XmppNamespaces.Receipts).SetAttribute("id", messageId);
+        await _link.TrySendAsync(visitorId, receipt, openSession: false, cancellationToken);
     }
 
     private async Task ReplyErrorAsync(string visitorId, Message message, StanzaError error, CancellationToken cancellationToken)

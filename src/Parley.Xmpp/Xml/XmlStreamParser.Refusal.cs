@@ -61,9 +61,11 @@ internal sealed partial class XmlStreamParser
             throw Error($"The stream header is larger than the limit of {_limits.MaxStanzaBytes} bytes", _offset, "policy-violation");
         }
 
-        if (length > _maxSkippedBytes)
+        // Only a stanza can be skipped; a declaration or the stream's end tag this long is no XMPP peer's.
+        if (_item != ItemKind.Element || length > _maxSkippedBytes)
         {
-            throw Error($"A top-level element is larger than the limit of {_maxSkippedBytes} bytes", _offset, "policy-violation");
+            var limit = _item == ItemKind.Element ? _maxSkippedBytes : _limits.MaxStanzaBytes;
+            throw Error($"A top-level element is larger than the limit of {limit} bytes", _offset, "policy-violation");
         }
 
         _refusal ??= $"The stanza is larger than the limit of {_limits.MaxStanzaBytes} bytes";

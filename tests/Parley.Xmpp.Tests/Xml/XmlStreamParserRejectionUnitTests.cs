@@ -118,6 +118,16 @@ public class XmlStreamParserRejectionUnitTests
     }
 
     [Fact]
+    public void An_oversize_stream_end_tag_closes_the_stream_at_the_stanza_limit()
+    {
+        var limits = new XmlLimits { MaxStanzaBytes = 256, MaxSkippedStanzaBytes = 4096 };
+        var end = "</stream:stream" + new string(' ', 300) + ">";
+        var error = Assert.Throws<XmppProtocolException>(() => ParserDriver.FeedAll(Bytes(Header + end), limits));
+        Assert.Equal("policy-violation", error.StreamErrorCondition);
+        Assert.Contains("limit of 256 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_stream_header_over_a_per_stanza_limit_closes_the_stream()
     {
         var header = Header.Replace("version='1.0'", "version='1.0'" + string.Concat(Enumerable.Range(0, 9).Select(i => $" a{i}='{i}'")));

@@ -56,6 +56,9 @@ internal sealed class GatewayProcess : IAsyncDisposable
         [
             gatewayAssembly,
             $"--urls=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
+
+            // The base of the links the gateway builds; it refuses to start with files on and none set.
+            $"--Parley:PublicUrl=http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}",
             "--environment=Production",
             "--Logging:LogLevel:Default=Warning",
             "--Logging:LogLevel:Parley.Xmpp.Traffic=None",

@@ -6,7 +6,7 @@ namespace Parley.Web.Benchmarks;
 
 /// <summary>
 /// The owner: a real <see cref="XmppClient"/> on the harness's Prosody that answers every chat message with a body by
-/// sending the same text back to the sender's bare JID (a visitor of the gateway, or the seed design's visitor account),
+/// sending the same text back to the sender's bare JID (a visitor of the gateway, or the polling design's visitor account),
 /// and counts the visitors the gateway announced as available.
 /// </summary>
 internal sealed class EchoOwner : IAsyncDisposable

@@ -11,11 +11,11 @@ return await WebHarness.RunAsync(options);
 namespace Parley.Web.Benchmarks
 {
     /// <summary>The command line: <c>--name N</c> integers with defaults, and <c>--gateway PATH</c>.</summary>
-    internal sealed record Options(int Warmup, int RoundTrips, int SeedRoundTrips, int Sessions, int LoadVisitors, int LoadRoundTrips, int SignInParallel, string GatewayAssembly, string? DumpDirectory, IReadOnlyList<string> GatewayEnvironment)
+    internal sealed record Options(int Warmup, int RoundTrips, int PollingRoundTrips, int OpenVisitors, int LoadVisitors, int LoadRoundTrips, int SignInParallel, string GatewayAssembly, string? DumpDirectory, IReadOnlyList<string> GatewayEnvironment)
     {
         private const string Usage = """
             usage: dotnet run -c Release --project benchmarks/Parley.Web.Benchmarks -- [--warmup 1000] [--roundtrips 2000]
-                   [--seed-roundtrips 60] [--sessions 10000] [--load-visitors 100] [--load-roundtrips 1000] [--signin-parallel 1]
+                   [--polling-roundtrips 60] [--open-visitors 10000] [--load-visitors 100] [--load-roundtrips 1000] [--signin-parallel 1]
                    [--gateway PATH/Parley.Web.dll] [--dump DIR]
                    [--gateway-env NAME=VALUE]...
             --gateway-env: an environment variable for the gateway process, e.g. DOTNET_gcServer=0 (repeatable).
@@ -29,8 +29,8 @@ namespace Parley.Web.Benchmarks
             {
                 ["--warmup"] = 1000,
                 ["--roundtrips"] = 2000,
-                ["--seed-roundtrips"] = 60,
-                ["--sessions"] = 10_000,
+                ["--polling-roundtrips"] = 60,
+                ["--open-visitors"] = 10_000,
                 ["--load-visitors"] = 100,
                 ["--load-roundtrips"] = 1000,
                 ["--signin-parallel"] = 1,
@@ -65,13 +65,13 @@ namespace Parley.Web.Benchmarks
                 }
             }
 
-            if (values["--roundtrips"] < 1 || values["--seed-roundtrips"] < 1 || values["--load-visitors"] < 1 || values["--load-roundtrips"] < 1 || values["--signin-parallel"] < 1)
+            if (values["--roundtrips"] < 1 || values["--polling-roundtrips"] < 1 || values["--load-visitors"] < 1 || values["--load-roundtrips"] < 1 || values["--signin-parallel"] < 1)
             {
-                Console.Error.WriteLine("--roundtrips, --seed-roundtrips, --load-visitors and --load-roundtrips must be at least 1.");
+                Console.Error.WriteLine("--roundtrips, --polling-roundtrips, --load-visitors and --load-roundtrips must be at least 1.");
                 return null;
             }
 
-            return new Options(values["--warmup"], values["--roundtrips"], values["--seed-roundtrips"], values["--sessions"], values["--load-visitors"], values["--load-roundtrips"], values["--signin-parallel"], gateway, dumps, environment);
+            return new Options(values["--warmup"], values["--roundtrips"], values["--polling-roundtrips"], values["--open-visitors"], values["--load-visitors"], values["--load-roundtrips"], values["--signin-parallel"], gateway, dumps, environment);
         }
     }
 }

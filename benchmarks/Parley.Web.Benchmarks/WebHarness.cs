@@ -6,7 +6,7 @@ namespace Parley.Web.Benchmarks;
 
 /// <summary>
 /// The whole run on one private Prosody: (1) sequential round trips visitor → owner → visitor through the gateway
-/// process; (2) the same with the seed design (a login per message, a 1 s poll; see <see cref="SeedVisitor"/>); (3) thousands
+/// process; (2) the same with the polling design (a login per message, a 1 s poll; see <see cref="PollingVisitor"/>); (3) thousands
 /// of open visitor sessions, memory per session, and round trips under that load. Prints a summary against the gateway's
 /// targets (round trip p50 ≤ 3 ms and p99 ≤ 15 ms, ≤ 20 KB per open session).
 /// </summary>
@@ -71,56 +71,56 @@ internal static class WebHarness
         PrintGc(heapBefore, heapAfter, options.RoundTrips);
         Console.WriteLine();
 
-        // 2. The seed design against the same Prosody and owner.
-        Console.WriteLine($"[2] Seed design round trips (fresh login per message, page polls the chat log every 1 s): 3 unmeasured, then {options.SeedRoundTrips:N0} ...");
-        var seedAccount = await server.CreateAccountAsync(cancellationToken: ct);
-        var chatLog = Path.Combine(Path.GetTempPath(), $"parley-seed-chat-{Environment.ProcessId}.log");
-        List<SeedRoundTrip> seed = [];
-        Counters.Sample seedCpu;
-        await using (var seedVisitor = await SeedVisitor.StartAsync(server, seedAccount, chatLog, ct))
+        // 2. The polling design against the same Prosody and owner.
+        Console.WriteLine($"[2] Polling design round trips (fresh login per message, page polls the chat log every 1 s): 3 unmeasured, then {options.PollingRoundTrips:N0} ...");
+        var pollingAccount = await server.CreateAccountAsync(cancellationToken: ct);
+        var chatLog = Path.Combine(Path.GetTempPath(), $"parley-polling-chat-{Environment.ProcessId}.log");
+        List<PollingRoundTrip> polling = [];
+        Counters.Sample pollingCpu;
+        await using (var pollingVisitor = await PollingVisitor.StartAsync(server, pollingAccount, chatLog, ct))
         {
             for (var i = 0; i < 3; i++)
             {
-                await seedVisitor.RoundTripAsync(owner.Jid.Bare, "Seed visitor", $"seed warm {i}", ct);
+                await pollingVisitor.RoundTripAsync(owner.Jid.Bare, "Polling visitor", $"polling warm {i}", ct);
             }
 
             before = counters.Take();
-            for (var i = 0; i < options.SeedRoundTrips; i++)
+            for (var i = 0; i < options.PollingRoundTrips; i++)
             {
-                seed.Add(await seedVisitor.RoundTripAsync(owner.Jid.Bare, "Seed visitor", $"seed {i} the quick brown fox", ct));
+                polling.Add(await pollingVisitor.RoundTripAsync(owner.Jid.Bare, "Polling visitor", $"polling {i} the quick brown fox", ct));
             }
 
-            seedCpu = counters.Take() - before;
+            pollingCpu = counters.Take() - before;
         }
 
         File.Delete(chatLog);
-        var seedShown = Latencies.Of(seed.Select(r => r.Shown));
-        var seedWritten = Latencies.Of(seed.Select(r => r.Written));
-        var seedSent = Latencies.Of(seed.Select(r => r.Sent));
-        Print("seed, reply shown by the 1 s poll", seedShown);
-        Print("seed, reply in the chat log (no poll)", seedWritten);
-        Print("seed, login + send + logout alone", seedSent);
-        PrintCpu(seedCpu, options.SeedRoundTrips, "round trip");
+        var pollingShown = Latencies.Of(polling.Select(r => r.Shown));
+        var pollingWritten = Latencies.Of(polling.Select(r => r.Written));
+        var pollingSent = Latencies.Of(polling.Select(r => r.Sent));
+        Print("polling, reply shown by the 1 s poll", pollingShown);
+        Print("polling, reply in the chat log (no poll)", pollingWritten);
+        Print("polling, login + send + logout alone", pollingSent);
+        PrintCpu(pollingCpu, options.PollingRoundTrips, "round trip");
         Console.WriteLine("    (the gateway takes no part here; its CPU in this phase is its idle work: GC, tiered JIT, timers.)");
         Console.WriteLine();
 
         // 3. Many open sessions.
         SessionsResult? sessions = null;
-        if (options.Sessions > 0)
+        if (options.OpenVisitors > 0)
         {
             sessions = await SessionsAsync(options, http, gateway, owner, counters, ct);
         }
 
         // Summary.
         Console.WriteLine("Summary");
-        Console.WriteLine($"  round trip, gateway:      p50 {Ms(sequential.P50)}  p99 {Ms(sequential.P99)}  (targets <= 3 ms / <= 15 ms: {Met(sequential.P50 <= TargetP50)} / {Met(sequential.P99 <= TargetP99)})");
-        Console.WriteLine($"  round trip, seed design:  p50 {Ms(seedShown.P50)}  p99 {Ms(seedShown.P99)}  -> gateway is {seedShown.P50 / sequential.P50:F0}x (p50) / {seedShown.P99 / sequential.P99:F0}x (p99) faster");
-        Console.WriteLine($"  seed without its poll:    p50 {Ms(seedWritten.P50)}  p99 {Ms(seedWritten.P99)}  -> {seedWritten.P50 / sequential.P50:F0}x / {seedWritten.P99 / sequential.P99:F0}x");
-        Console.WriteLine($"  CPU per round trip:       gateway design {sequentialCpu.PerOperation(options.RoundTrips)}; seed design {seedCpu.PerOperationWithoutGateway(options.SeedRoundTrips)}");
+        Console.WriteLine($"  round trip, gateway:        p50 {Ms(sequential.P50)}  p99 {Ms(sequential.P99)}  (targets <= 3 ms / <= 15 ms: {Met(sequential.P50 <= TargetP50)} / {Met(sequential.P99 <= TargetP99)})");
+        Console.WriteLine($"  round trip, polling design: p50 {Ms(pollingShown.P50)}  p99 {Ms(pollingShown.P99)}  -> gateway is {pollingShown.P50 / sequential.P50:F0}x (p50) / {pollingShown.P99 / sequential.P99:F0}x (p99) faster");
+        Console.WriteLine($"  polling without its poll:   p50 {Ms(pollingWritten.P50)}  p99 {Ms(pollingWritten.P99)}  -> {pollingWritten.P50 / sequential.P50:F0}x / {pollingWritten.P99 / sequential.P99:F0}x");
+        Console.WriteLine($"  CPU per round trip:         gateway design {sequentialCpu.PerOperation(options.RoundTrips)}; polling design {pollingCpu.PerOperationWithoutGateway(options.PollingRoundTrips)}");
         if (sessions is not null)
         {
-            Console.WriteLine($"  {sessions.Count:N0} open sessions:     {sessions.ManagedPerSession / 1024:F1} KiB managed heap, {sessions.RssPerSession / 1024:F1} KiB RSS per session (target <= 20 KB: managed {Met(sessions.ManagedPerSession <= TargetBytesPerSession)}, RSS {Met(sessions.RssPerSession <= TargetBytesPerSession)})");
-            Console.WriteLine($"  round trip under load:    p50 {Ms(sessions.UnderLoad.P50)}  p99 {Ms(sessions.UnderLoad.P99)}  (targets <= 3 ms / <= 15 ms: {Met(sessions.UnderLoad.P50 <= TargetP50)} / {Met(sessions.UnderLoad.P99 <= TargetP99)})");
+            Console.WriteLine($"  {sessions.Count:N0} open sessions:       {sessions.ManagedPerSession / 1024:F1} KiB managed heap, {sessions.RssPerSession / 1024:F1} KiB RSS per session (target <= 20 KB: managed {Met(sessions.ManagedPerSession <= TargetBytesPerSession)}, RSS {Met(sessions.RssPerSession <= TargetBytesPerSession)})");
+            Console.WriteLine($"  round trip under load:      p50 {Ms(sessions.UnderLoad.P50)}  p99 {Ms(sessions.UnderLoad.P99)}  (targets <= 3 ms / <= 15 ms: {Met(sessions.UnderLoad.P50 <= TargetP50)} / {Met(sessions.UnderLoad.P99 <= TargetP99)})");
         }
 
         Console.WriteLine($"  harness CPU {(Process.GetCurrentProcess().TotalProcessorTime - harnessCpuAtStart).TotalSeconds:F1} s, gateway CPU {gateway.CpuSeconds():F1} s, Prosody CPU {(prosodyPid > 0 ? ProcessCpu.Read(prosodyPid) : double.NaN):F1} s; load average now {ProcessCpu.LoadAverage()}.");
@@ -150,7 +150,7 @@ internal static class WebHarness
 
     private static async Task<SessionsResult> SessionsAsync(Options options, HttpClient http, GatewayProcess gateway, EchoOwner owner, Counters counters, CancellationToken ct)
     {
-        var count = options.Sessions;
+        var count = options.OpenVisitors;
         Console.WriteLine($"[3] {count:N0} visitor sessions: sign in, open one event stream each, wait until the gateway announced all to the owner ...");
         var announcedBefore = owner.AvailableVisitors;
         // Also as it is, before the forced collection: what a deployment sees (it never forces one). Noisier: it moves
@@ -345,7 +345,7 @@ internal static class WebHarness
                 $"gateway {Gateway / operations * 1000:F2} ms, Prosody {Prosody / operations * 1000:F2} ms, harness+owner {Harness / operations * 1000:F2} ms");
 
             public string PerOperationWithoutGateway(int operations) => string.Create(CultureInfo.InvariantCulture,
-                $"Prosody {Prosody / operations * 1000:F2} ms, harness+owner+seed clients {Harness / operations * 1000:F2} ms");
+                $"Prosody {Prosody / operations * 1000:F2} ms, harness+owner+polling clients {Harness / operations * 1000:F2} ms");
         }
     }
 }

@@ -7,7 +7,7 @@ using Parley.Xmpp.Stanzas;
 namespace Parley.Web.Benchmarks;
 
 /// <summary>
-/// The seed design: the classic web chat on XMPP without a gateway (a PHP/Python page, a CGI script that logs in per
+/// The polling design: the classic web chat on XMPP without a gateway (a PHP/Python page, a CGI script that logs in per
 /// message, a page that polls a chat log), rebuilt with Parley's client against the same Prosody and the same owner:
 /// <list type="bullet">
 /// <item><c>listener.py</c>: one long-lived client per visitor, logged in with the visitor's own account, appends every
@@ -17,10 +17,10 @@ namespace Parley.Web.Benchmarks;
 /// (what sleekxmpp's <c>SendMsgBot</c> does in <c>session_start</c>).</item>
 /// <item><c>chat.js</c>: <c>setInterval(loadLog, 1000)</c>: the page reads the whole chat log once a second. Here a timer
 /// reads the file directly every second; the CGI hop (<c>chatReader.py</c>, a Python process per poll) is left out,
-/// which only flatters the seed design.</item>
+/// which only flatters the polling design.</item>
 /// </list>
 /// </summary>
-internal sealed class SeedVisitor : IAsyncDisposable
+internal sealed class PollingVisitor : IAsyncDisposable
 {
     private const int MaxLogBytes = 64 * 1024 * 1024;
     private readonly XmppTestServer _server;
@@ -32,7 +32,7 @@ internal sealed class SeedVisitor : IAsyncDisposable
     private readonly Task _poller;
     private Waiter? _waiter;
 
-    private SeedVisitor(XmppTestServer server, TestAccount account, string chatLog)
+    private PollingVisitor(XmppTestServer server, TestAccount account, string chatLog)
     {
         _server = server;
         _account = account;
@@ -42,10 +42,10 @@ internal sealed class SeedVisitor : IAsyncDisposable
         _poller = PollAsync();
     }
 
-    public static async Task<SeedVisitor> StartAsync(XmppTestServer server, TestAccount account, string chatLog, CancellationToken cancellationToken)
+    public static async Task<PollingVisitor> StartAsync(XmppTestServer server, TestAccount account, string chatLog, CancellationToken cancellationToken)
     {
         File.WriteAllText(chatLog, string.Empty);
-        var visitor = new SeedVisitor(server, account, chatLog);
+        var visitor = new PollingVisitor(server, account, chatLog);
         try
         {
             await visitor._listener.ConnectAsync(cancellationToken);
@@ -60,10 +60,10 @@ internal sealed class SeedVisitor : IAsyncDisposable
     }
 
     /// <summary>
-    /// One message the seed design's way. Returns when the page's poll has shown the owner's reply, with the time the send
+    /// One message the polling design's way. Returns when the page's poll has shown the owner's reply, with the time the send
     /// (login, send, logout) took, when the listener wrote the reply to the log, and when the poll saw it (seconds from the click).
     /// </summary>
-    public async Task<SeedRoundTrip> RoundTripAsync(Jid owner, string name, string text, CancellationToken cancellationToken)
+    public async Task<PollingRoundTrip> RoundTripAsync(Jid owner, string name, string text, CancellationToken cancellationToken)
     {
         // A person does not type in step with the page's poll: without this pause every click would follow a poll by
         // a few milliseconds (the previous round trip ended at one), and every reply would wait a whole second.
@@ -85,7 +85,7 @@ internal sealed class SeedVisitor : IAsyncDisposable
 
         var sent = Stopwatch.GetTimestamp();
         var (written, shown) = await waiter.Shown.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
-        return new SeedRoundTrip(
+        return new PollingRoundTrip(
             Stopwatch.GetElapsedTime(clicked, sent).TotalSeconds,
             Stopwatch.GetElapsedTime(clicked, written).TotalSeconds,
             Stopwatch.GetElapsedTime(clicked, shown).TotalSeconds);
@@ -105,7 +105,7 @@ internal sealed class SeedVisitor : IAsyncDisposable
     {
         // No resource: the server assigns one, as for sleekxmpp's send.py.
         var options = server.ClientOptions(account, resource);
-        options.StreamManagement = false; // sleekxmpp 1.x without the xep_0198 plugin, as in the seed design
+        options.StreamManagement = false; // sleekxmpp 1.x without the xep_0198 plugin, as in the polling design
         return options;
     }
 
@@ -175,5 +175,5 @@ internal sealed class SeedVisitor : IAsyncDisposable
     }
 }
 
-/// <summary>One seed-design round trip, in seconds from the click: the send (login, send, logout) done, the reply in the log, the reply shown.</summary>
-internal sealed record SeedRoundTrip(double Sent, double Written, double Shown);
+/// <summary>One polling-design round trip, in seconds from the click: the send (login, send, logout) done, the reply in the log, the reply shown.</summary>
+internal sealed record PollingRoundTrip(double Sent, double Written, double Shown);

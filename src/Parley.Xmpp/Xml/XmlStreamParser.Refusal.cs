@@ -16,11 +16,12 @@ internal sealed partial class XmlStreamParser
 
     private static readonly SearchValues<byte> NameEnd = SearchValues.Create(" \t\r\n/>="u8);
 
-    // Why the current item is refused, once a limit check failed; null while it is within the limits.
+    // Why the current item is refused, once a limit check failed; null while it is within the limits. It stays set after
+    // the item was returned as refused, until the next item starts.
     private string? _refusal;
 
     /// <summary>After a <see cref="XmlStreamEventKind.Refused"/> event: which limit the element broke.</summary>
-    public string? RefusalReason { get; private set; }
+    public string? RefusalReason => _refusal;
 
     /// <summary>Builds the complete stanza in <paramref name="data"/>, or refuses it when it breaks a per-stanza limit.</summary>
     private XmppElement? ReadStanza(ReadOnlySpan<byte> data, long offset, out XmlStreamEventKind kind)
@@ -41,7 +42,6 @@ internal sealed partial class XmlStreamParser
         // Invalid UTF-8 or a forbidden character means a broken stream, refused stanza or not.
         ValidateCharacters(data, offset);
         kind = XmlStreamEventKind.Refused;
-        RefusalReason = _refusal;
         return ReadEnvelope(data, offset);
     }
 

@@ -243,7 +243,6 @@ internal sealed partial class XmlStreamParser
         _knownEndTagEnd = 0;
         _knownEndTagNameLength = 0;
         _refusal = null;
-        RefusalReason = null;
     }
 
     /// <summary>Skips white space at stream level and starts scanning the item at the first <c>&lt;</c>.</summary>

@@ -35,12 +35,15 @@ internal sealed partial class XmlStreamParser
             }
             catch (XmppProtocolException) when (_refusal is not null)
             {
-                // The builder stopped at a limit, not at malformed XML.
+                // The builder stopped at a limit, not at malformed XML; ParseStanza validated the characters first.
             }
         }
+        else
+        {
+            // Invalid UTF-8 or a forbidden character means a broken stream, refused stanza or not.
+            ValidateCharacters(data, offset);
+        }
 
-        // Invalid UTF-8 or a forbidden character means a broken stream, refused stanza or not.
-        ValidateCharacters(data, offset);
         kind = XmlStreamEventKind.Refused;
         return ReadEnvelope(data, offset);
     }

@@ -16,6 +16,12 @@ public sealed class XmppComponentOptions : XmppConnectionOptions
     /// <summary>The shared secret configured on the server.</summary>
     public required string Secret { get; set; }
 
+    /// <summary>
+    /// The server's own domain, where <see cref="XmppEndpoint.ConfirmSentAsync"/> sends its ping; default: the
+    /// component's domain without its first label (<c>chat.example.org</c> → <c>example.org</c>).
+    /// </summary>
+    public string? ServerDomain { get; set; }
+
     internal override void Validate()
     {
         base.Validate();

@@ -232,6 +232,22 @@ public abstract partial class XmppEndpoint : IAsyncDisposable, ISessionEvents
         return _outbox.EnqueueAsync(stanza, cancellationToken);
     }
 
+    /// <summary>
+    /// Completes once the server has confirmed every stanza whose <see cref="SendAsync"/> completed before this call. With
+    /// stream management (a client whose server offers it), that is the server's acknowledgement; the wait lasts across a
+    /// resumption or a new session, which send unacknowledged stanzas again. Otherwise (a component, or no stream
+    /// management) it is a ping to the server on the same stream, which the server answers only after processing
+    /// everything before it; an unanswered ping takes the connection for dead and reconnects.
+    /// </summary>
+    /// <remarks>
+    /// Whatever was not confirmed may or may not have reached the server: send it again for at-least-once delivery (with
+    /// the same id, so the receiver can drop a duplicate).
+    /// </remarks>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="XmppNotConnectedException">Not connected.</exception>
+    /// <exception cref="XmppTransportException">The connection was lost (or, with stream management, given up) before the server confirmed.</exception>
+    public Task ConfirmSentAsync(CancellationToken cancellationToken = default) => Session.ConfirmSentAsync(cancellationToken);
+
     /// <summary>Sends an IQ request and waits for its response, matched on id and on the address it was sent to.</summary>
     /// <param name="request">A get or set IQ.</param>
     /// <param name="timeout">How long to wait; default <see cref="XmppConnectionOptions.DefaultIqTimeout"/>.</param>

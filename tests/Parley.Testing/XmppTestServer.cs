@@ -281,6 +281,37 @@ public abstract partial class XmppTestServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Freezes the server's process tree (SIGSTOP), for fault tests: its sockets stay open and accept bytes into their
+    /// buffers, but nothing is read, answered or routed until <see cref="Resume"/> or <see cref="Kill"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The server is not running.</exception>
+    public void Suspend() => SignalTree(Posix.SigStop);
+
+    /// <summary>Lets a server frozen by <see cref="Suspend"/> run again (SIGCONT).</summary>
+    /// <exception cref="InvalidOperationException">The server is not running.</exception>
+    public void Resume() => SignalTree(Posix.SigCont);
+
+    private void SignalTree(int signal)
+    {
+        ChildProcess? process;
+        lock (_processLock)
+        {
+            process = _process;
+        }
+
+        if (process is null || process.HasExited)
+        {
+            throw new InvalidOperationException($"{this} is not running.");
+        }
+
+        Posix.Signal(process.Id, signal);
+        foreach (var descendant in ProcessTree.Descendants(process.Id).Where(d => d.IsAlive))
+        {
+            Posix.Signal(descendant.Pid, signal);
+        }
+    }
+
     /// <summary>Registers an account, also while the server runs (ejabberd: only while it runs).</summary>
     /// <param name="localpart">The user name (ASCII <c>[a-z0-9._-]</c>, at most 64); a unique one when <see langword="null"/>.</param>
     /// <param name="cancellationToken">Cancels the registration.</param>

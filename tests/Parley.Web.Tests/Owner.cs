@@ -21,10 +21,11 @@ internal sealed class Owner : IAsyncDisposable
 
     public TestAccount Account { get; }
 
-    public static async Task<Owner> ConnectAsync(XmppTestServer server, TestAccount? account = null)
+    public static async Task<Owner> ConnectAsync(XmppTestServer server, TestAccount? account = null, Action<XmppClientOptions>? configure = null)
     {
         account ??= await server.CreateAccountAsync();
         var options = server.ClientOptions(account, "desk");
+        configure?.Invoke(options);
         var client = new XmppClient(options);
         var owner = new Owner(client, account);
         client.OnMessage((message, _) =>

@@ -9,14 +9,14 @@ internal class Outbox(MessageRepository messages)
 {
     /// <summary>
     /// Takes up to <paramref name="limit"/> pending messages to send, oldest first. No transaction stays open: mark
-    /// each message with <see cref="MarkSentAsync"/> once it is written to the XMPP connection; an unmarked one stays
+    /// each message with <see cref="MarkSentAsync"/> once the XMPP server has confirmed it; an unmarked one stays
     /// pending and is handed out again.
     /// </summary>
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public virtual async Task<IReadOnlyList<ChatMessage>> ClaimAsync(int limit, CancellationToken cancellationToken)
         => await messages.GetPendingAsync(limit, cancellationToken);
 
-    /// <summary>Records that a claimed message was written to the XMPP connection (the feed announces the change).</summary>
+    /// <summary>Records that the XMPP server confirmed a claimed message (the feed announces the change).</summary>
     /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
     public virtual Task MarkSentAsync(ChatMessage message, CancellationToken cancellationToken)
         => messages.AdvanceAsync(message.Id, MessageState.Sent, cancellationToken);

@@ -11,8 +11,8 @@ internal enum Direction
 }
 
 /// <summary>
-/// Where a message is. A visitor's message is <see cref="Pending"/> from the moment it is stored until it is written
-/// to the XMPP connection (<see cref="Sent"/>), and <see cref="Delivered"/> when the owner's client confirms it (XEP-0184).
+/// Where a message is. A visitor's message is <see cref="Pending"/> from the moment it is stored until the XMPP server
+/// has confirmed it (<see cref="Sent"/>), and <see cref="Delivered"/> when the owner's client confirms it (XEP-0184).
 /// An owner's message is stored as <see cref="Sent"/>: it has reached the gateway and will be shown to the visitor.
 /// </summary>
 internal enum MessageState

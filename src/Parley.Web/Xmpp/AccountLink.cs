@@ -144,6 +144,29 @@ internal sealed partial class AccountLink : VisitorLink
         }
     }
 
+    public override async Task<IReadOnlyCollection<string>> ConfirmSentAsync(IReadOnlyCollection<string> visitorIds, CancellationToken cancellationToken)
+    {
+        var confirmations = visitorIds.Select(async visitorId =>
+        {
+            if (Find(visitorId)?.Client is not { } client)
+            {
+                return null;
+            }
+
+            try
+            {
+                await client.ConfirmSentAsync(cancellationToken);
+                return visitorId;
+            }
+            catch (XmppTransportException ex)
+            {
+                Log.NotConfirmed(_logger, visitorId, ex.Message);
+                return null;
+            }
+        });
+        return [.. (await Task.WhenAll(confirmations)).OfType<string>()];
+    }
+
     public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -399,5 +422,8 @@ internal sealed partial class AccountLink : VisitorLink
 
         [LoggerMessage(EventId = 124, Level = LogLevel.Debug, Message = "Visitor {Visitor}'s session could not send now: {Reason}")]
         public static partial void SendDeferred(ILogger logger, string visitor, string reason);
+
+        [LoggerMessage(EventId = 125, Level = LogLevel.Warning, Message = "The server did not confirm visitor {Visitor}'s messages; they are sent again: {Reason}")]
+        public static partial void NotConfirmed(ILogger logger, string visitor, string reason);
     }
 }

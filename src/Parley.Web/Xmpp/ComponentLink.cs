@@ -84,6 +84,21 @@ internal sealed partial class ComponentLink : VisitorLink
         return SendAsync(stanza, cancellationToken);
     }
 
+    public override async Task<IReadOnlyCollection<string>> ConfirmSentAsync(IReadOnlyCollection<string> visitorIds, CancellationToken cancellationToken)
+    {
+        // One stream carries every visitor: one round trip confirms them all.
+        try
+        {
+            await _component.ConfirmSentAsync(cancellationToken);
+            return visitorIds;
+        }
+        catch (XmppTransportException ex)
+        {
+            Log.NotConfirmed(_logger, visitorIds.Count, ex.Message);
+            return [];
+        }
+    }
+
     public override ValueTask DisposeAsync() => _component.DisposeAsync();
 
     private async Task<bool> SendAsync(Stanza stanza, CancellationToken cancellationToken)
@@ -104,5 +119,8 @@ internal sealed partial class ComponentLink : VisitorLink
     {
         [LoggerMessage(EventId = 102, Level = LogLevel.Debug, Message = "Not connected, the outbox keeps the stanza for later: {Reason}")]
         public static partial void SendDeferred(ILogger logger, string reason);
+
+        [LoggerMessage(EventId = 106, Level = LogLevel.Warning, Message = "The server did not confirm the messages of {Count} visitors; they are sent again once the link is back: {Reason}")]
+        public static partial void NotConfirmed(ILogger logger, int count, string reason);
     }
 }

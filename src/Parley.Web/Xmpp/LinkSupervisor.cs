@@ -37,6 +37,10 @@ internal sealed partial class LinkSupervisor : BackgroundService
             {
                 Interlocked.Exchange(ref _disconnectedSinceTicks, _time.GetUtcNow().UtcTicks);
             }
+            else
+            {
+                Wake(); // what the lost link left unconfirmed goes out again at once
+            }
         };
         _presence.WorkDue += Wake;
         changes.PendingStored += Wake;

@@ -12,7 +12,8 @@ namespace Parley.Web.Xmpp;
 /// <summary>
 /// What visitors send to the owner: their stored messages from the outbox, in order, each as a <c>chat</c> message
 /// from the visitor's JID with a receipt request (the first one preceded by the one subscription request), and their
-/// typing notifications, which are never stored or queued.
+/// typing notifications, which are never stored or queued. A message is marked sent only once the server has confirmed
+/// it (<see cref="VisitorLink.ConfirmSentAsync"/>); until then it stays pending and is sent again after a lost link.
 /// </summary>
 internal sealed class OutboxSender
 {
@@ -64,12 +65,18 @@ internal sealed class OutboxSender
         return await _link.TrySendAsync(visitorId, ChatStates.Notification(_link.VisitorJid(visitorId), _owner, state), openSession: false, cancellationToken);
     }
 
-    /// <summary>Sends one claimed batch; <see langword="false"/> when the link went down (the rest waits for it).</summary>
+    /// <summary>
+    /// Sends one claimed batch, then waits for the server to confirm it and marks sent what it confirmed. Returns
+    /// <see langword="false"/> when the link went down or something stayed unconfirmed: that stays pending and goes out
+    /// again, with the same stanza id and in order, once the link is back.
+    /// </summary>
     private async Task<bool> SendBatchAsync(IReadOnlyList<ChatMessage> messages, CancellationToken cancellationToken)
     {
         // A visitor whose message cannot go out now (in account mode: their session would not open) keeps the rest of
         // their messages back too, so they stay in order; other visitors' messages still go.
         HashSet<string>? heldBack = null;
+        var written = new List<ChatMessage>(messages.Count);
+        var linkUp = true;
         foreach (var message in messages)
         {
             if (heldBack?.Contains(message.VisitorId) == true)
@@ -88,7 +95,8 @@ internal sealed class OutboxSender
                 subscribe.Add(VisitorLink.Nick(visitor.DisplayName));
                 if (!await _link.TrySendAsync(visitor.Id, subscribe, openSession: true, cancellationToken))
                 {
-                    return false;
+                    linkUp = false;
+                    break;
                 }
             }
 
@@ -96,19 +104,38 @@ internal sealed class OutboxSender
             {
                 if (!_link.IsConnected)
                 {
-                    return false;
+                    linkUp = false;
+                    break;
                 }
 
                 (heldBack ??= new(StringComparer.Ordinal)).Add(visitor.Id);
                 continue;
             }
 
-            await _outbox.MarkSentAsync(message, cancellationToken);
+            written.Add(message);
             _typing.MarkActive(visitor.Id);
+        }
+
+        return await MarkConfirmedAsync(written, cancellationToken) && linkUp;
+    }
+
+    /// <summary>Marks sent the written messages whose visitors the server confirmed; false when some were not confirmed.</summary>
+    private async Task<bool> MarkConfirmedAsync(List<ChatMessage> written, CancellationToken cancellationToken)
+    {
+        if (written.Count == 0)
+        {
+            return true;
+        }
+
+        var visitors = written.Select(m => m.VisitorId).Distinct(StringComparer.Ordinal).ToList();
+        var confirmed = (await _link.ConfirmSentAsync(visitors, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        foreach (var message in written.Where(m => confirmed.Contains(m.VisitorId)))
+        {
+            await _outbox.MarkSentAsync(message, cancellationToken);
             _metrics.MessageToOwner();
         }
 
-        return true;
+        return confirmed.Count == visitors.Count;
     }
 
     private Message Stanza(ChatMessage message, Visitor visitor)

@@ -70,6 +70,13 @@ internal abstract class VisitorLink : IAsyncDisposable
     /// </summary>
     public abstract Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Waits until the server has confirmed every stanza sent so far for these visitors (stream management's
+    /// acknowledgement, or a ping answered after them on the same stream) and returns the visitors whose stanzas it
+    /// confirmed; for the others the link was lost first, and what was sent for them may never have arrived.
+    /// </summary>
+    public abstract Task<IReadOnlyCollection<string>> ConfirmSentAsync(IReadOnlyCollection<string> visitorIds, CancellationToken cancellationToken);
+
     /// <inheritdoc/>
     public abstract ValueTask DisposeAsync();
 

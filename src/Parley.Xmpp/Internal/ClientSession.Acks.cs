@@ -140,7 +140,36 @@ internal sealed partial class ClientSession
         stream.Enqueue(ack);
     }
 
-    protected override IReadOnlyList<Stanza> OnStreamLost(bool willReconnect) => willReconnect ? [] : _sm.TakeUnacked();
+    protected override IReadOnlyList<Stanza> OnStreamLost(bool willReconnect)
+    {
+        if (willReconnect)
+        {
+            return [];
+        }
+
+        var lost = _sm.TakeUnacked();
+        _sm.FailWaiters(new XmppTransportException("The connection ended before the server acknowledged every stanza.", isTransient: true));
+        return lost;
+    }
+
+    /// <summary>
+    /// With stream management, the server's acknowledgement of the last stanza written (asked for at once); it waits
+    /// across a resumption or a new session, which send the unacknowledged stanzas again. Without, a ping round trip.
+    /// </summary>
+    public override Task ConfirmSentAsync(CancellationToken cancellationToken)
+    {
+        if (_sm.WhenAllAcknowledged() is not { } acknowledged)
+        {
+            return base.ConfirmSentAsync(cancellationToken);
+        }
+
+        if (!acknowledged.IsCompleted && CurrentStream is { } stream && _sm.Enabled && !AckRequested(stream))
+        {
+            RequestAck(stream);
+        }
+
+        return acknowledged.WaitAsync(cancellationToken);
+    }
 
     /// <summary>One &lt;r/&gt; of ours (compared by reference), and the stream it went out on.</summary>
     private sealed class AckRequest(XmppStream stream)

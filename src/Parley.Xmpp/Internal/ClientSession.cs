@@ -28,6 +28,8 @@ internal sealed partial class ClientSession : XmppSession
     /// <summary>The account's bare JID (what roster pushes must come from).</summary>
     public Jid AccountJid => _options.Jid.Bare;
 
+    public override Jid ServerAddress => Jid.Create(null, _options.Jid.Domain);
+
     /// <summary>Whether the server announced roster versioning (RFC 6121 §2.6) on the current connection.</summary>
     public bool RosterVersioningOffered { get; set; }
 

@@ -22,6 +22,11 @@ internal sealed class ComponentSession : XmppSession
 
     public override Jid? Jid => _domain;
 
+    public override Jid ServerAddress => Jid.Create(null, _options.ServerDomain ?? ParentDomain(_options.Domain));
+
+    /// <summary>The domain a component's subdomain belongs to (<c>chat.example.org</c> → <c>example.org</c>); itself when it has no parent.</summary>
+    private static string ParentDomain(string domain) => domain.IndexOf('.', StringComparison.Ordinal) is var dot and > 0 && dot < domain.Length - 1 ? domain[(dot + 1)..] : domain;
+
     protected override void PrepareOutgoing(Stanza stanza)
     {
         if (stanza.GetAttribute("from") is null)

@@ -24,7 +24,7 @@ internal sealed class KeepAlive(XmppSession session, TimeSpan interval)
                 var stream = session.CurrentStream;
                 try
                 {
-                    await session.Iqs.RequestAsync(new Iq(IqType.Get, null, new XmppElement("ping", XmppNamespaces.Ping)), interval, session.SendAsync, lifetime).ConfigureAwait(false);
+                    await session.Iqs.RequestAsync(new Iq(IqType.Get, session.ServerAddress, new XmppElement("ping", XmppNamespaces.Ping)), interval, session.SendAsync, lifetime).ConfigureAwait(false);
                 }
                 catch (XmppStanzaException)
                 {

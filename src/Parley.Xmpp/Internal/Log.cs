@@ -83,6 +83,9 @@ internal static partial class Log
     [LoggerMessage(3004, LogLevel.Warning, "The server did not answer our acknowledgement request within {Timeout}; closing the connection for a new session ({Count} unacknowledged stanzas will be sent again)")]
     public static partial void AckTimedOut(ILogger logger, TimeSpan timeout, int count);
 
+    [LoggerMessage(3005, LogLevel.Warning, "The server did not answer the ping that confirms what was sent within {Timeout}; closing the connection")]
+    public static partial void ConfirmationTimedOut(ILogger logger, TimeSpan timeout);
+
     [LoggerMessage(9000, LogLevel.Trace, "SEND {Xml}")]
     public static partial void Sent(ILogger logger, string xml);
 

@@ -3,13 +3,19 @@ using Parley.Xmpp.Stanzas;
 namespace Parley.Xmpp.Internal;
 
 /// <summary>
-/// XEP-0198 state of a client: what we received (h), what the server has not yet acknowledged, and
-/// how to resume. Counters are 32-bit and wrap (XEP-0198 §4).
+/// XEP-0198 state of a client: what we received (h), what the server has not yet acknowledged, how to resume, and who
+/// waits for the acknowledgement of a stanza. Counters are 32-bit and wrap (XEP-0198 §4).
 /// </summary>
 internal sealed class StreamManagement
 {
     private readonly Lock _lock = new();
     private readonly Queue<Stanza> _unacked = new();
+
+    // Keyed by the stanza whose acknowledgement completes the wait; acknowledgements come in order, so that one stanza
+    // acknowledged means every stanza written before it was too. A re-sent stanza is the same object, so a wait carries
+    // over a resumption or a new session.
+    private readonly Dictionary<Stanza, TaskCompletionSource> _waiters = new(ReferenceEqualityComparer.Instance);
+    private Stanza? _lastWritten;
     private uint _acked;
 
     public bool Enabled { get; private set; }
@@ -66,6 +72,12 @@ internal sealed class StreamManagement
             if (Enabled)
             {
                 _unacked.Enqueue(stanza);
+                _lastWritten = stanza;
+            }
+            else if (_waiters.Remove(stanza, out var waiter))
+            {
+                // Sent again on a stream without stream management: nothing will acknowledge it.
+                waiter.TrySetException(new XmppTransportException("The stanza was sent again on a stream without stream management; its acknowledgement cannot come.", isTransient: true));
             }
 
             return Enabled;
@@ -85,11 +97,60 @@ internal sealed class StreamManagement
 
             for (var i = 0u; i < count; i++)
             {
-                _unacked.Dequeue();
+                var acknowledged = _unacked.Dequeue();
+                if (ReferenceEquals(acknowledged, _lastWritten))
+                {
+                    _lastWritten = null;
+                }
+
+                if (_waiters.Remove(acknowledged, out var waiter))
+                {
+                    waiter.TrySetResult();
+                }
             }
 
             _acked = h;
             return true;
+        }
+    }
+
+    /// <summary>
+    /// A task that completes when the server has acknowledged every stanza written under stream management so far, or
+    /// <see langword="null"/> when stream management is off and no such stanza waits. The wait survives a lost stream
+    /// (<see cref="TakeUnacked"/> hands the stanzas out to be sent again) and fails through <see cref="FailWaiters"/>.
+    /// </summary>
+    public Task? WhenAllAcknowledged()
+    {
+        lock (_lock)
+        {
+            if (_lastWritten is not { } last)
+            {
+                return Enabled ? Task.CompletedTask : null;
+            }
+
+            if (!_waiters.TryGetValue(last, out var waiter))
+            {
+                _waiters[last] = waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return waiter.Task;
+        }
+    }
+
+    /// <summary>Fails every wait of <see cref="WhenAllAcknowledged"/>: the stanzas will not be sent again.</summary>
+    public void FailWaiters(Exception reason)
+    {
+        List<TaskCompletionSource> waiters;
+        lock (_lock)
+        {
+            waiters = [.. _waiters.Values];
+            _waiters.Clear();
+            _lastWritten = null;
+        }
+
+        foreach (var waiter in waiters)
+        {
+            waiter.TrySetException(reason);
         }
     }
 

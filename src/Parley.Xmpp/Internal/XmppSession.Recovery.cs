@@ -30,6 +30,7 @@ internal abstract partial class XmppSession
             }
 
             _stream = null;
+            MarkStreamLost();
             _backlog.ReturnUnwritten(stream.DrainUnwritten());
             change = ChangeState(reconnect ? XmppConnectionState.Reconnecting : XmppConnectionState.Disconnected, error);
         }

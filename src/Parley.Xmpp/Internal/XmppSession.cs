@@ -17,6 +17,7 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
     private readonly SendBacklog _backlog = new();
     private readonly ISessionEvents _events;
     private XmppStream? _stream;
+    private TaskCompletionSource? _streamLost; // completed when _stream is lost or closed
     private CancellationTokenSource? _lifetime;
     private Task? _keepAliveTask;
     private int _state;
@@ -121,6 +122,7 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
             {
                 stream = _stream;
                 _stream = null;
+                MarkStreamLost();
                 change = ChangeState(XmppConnectionState.Disconnected, null);
             }
 
@@ -193,6 +195,60 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
         return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
     }
 
+    /// <summary>
+    /// Completes once the server has processed every stanza written before the call: a ping to the server on the live
+    /// stream, answered (with a result or an error) only after everything sent before it on that stream. A subclass with
+    /// stream management waits for the acknowledgement instead.
+    /// </summary>
+    /// <exception cref="XmppNotConnectedException">No live stream.</exception>
+    /// <exception cref="XmppTransportException">The stream was lost before the answer, or no answer came within
+    /// <see cref="XmppConnectionOptions.DefaultIqTimeout"/> (the stream is then taken for dead and reconnected).</exception>
+    public virtual async Task ConfirmSentAsync(CancellationToken cancellationToken)
+    {
+        XmppStream stream;
+        Task lost;
+        lock (_sendLock)
+        {
+            if (_stream is null || _streamLost is null || State != XmppConnectionState.Connected)
+            {
+                throw new XmppNotConnectedException(State);
+            }
+
+            stream = _stream;
+            lost = _streamLost.Task;
+        }
+
+        var ping = new Iq(IqType.Get, ServerAddress, new XmppElement("ping", XmppNamespaces.Ping));
+        Prepare(ping);
+        var answer = Iqs.RequestAsync(ping, Options.DefaultIqTimeout, (iq, _) => WriteOn(stream, iq), cancellationToken);
+        if (await Task.WhenAny(answer, lost).ConfigureAwait(false) == lost)
+        {
+            _ = answer.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            throw new XmppTransportException("The connection was lost before the server confirmed what was sent.", isTransient: true);
+        }
+
+        try
+        {
+            await answer.ConfigureAwait(false);
+        }
+        catch (XmppStanzaException)
+        {
+            // An error (no ping support) is an answer too: the server got this far in the stream.
+        }
+        catch (TimeoutException ex)
+        {
+            Log.ConfirmationTimedOut(Logger, Options.DefaultIqTimeout);
+            stream.Abort();
+            throw new XmppTransportException("The server did not confirm what was sent; the connection is taken for dead.", isTransient: true, ex);
+        }
+    }
+
+    /// <summary>
+    /// The server the stream is connected to, where <see cref="ConfirmSentAsync"/> and the keep-alive ping go (a
+    /// component's server refuses a stanza without a <c>to</c>).
+    /// </summary>
+    public abstract Jid ServerAddress { get; }
+
     /// <summary>Opens a new stream and negotiates it up to the point where stanzas can flow.</summary>
     protected abstract Task<XmppStream> EstablishStreamAsync(bool isReconnect, CancellationToken cancellationToken);
 
@@ -243,6 +299,22 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
         }
     }
 
+    /// <summary>Queues a stanza on one particular stream (not the backlog): an answer must come on the stream it asks about.</summary>
+    private static Task WriteOn(XmppStream stream, Stanza stanza)
+    {
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return stream.Enqueue(stanza, written)
+            ? written.Task
+            : Task.FromException(new XmppTransportException("The connection closed before the stanza was written.", isTransient: true));
+    }
+
+    /// <summary>Ends the live stream's <see cref="ConfirmSentAsync"/> waits; call under the send lock.</summary>
+    private void MarkStreamLost()
+    {
+        _streamLost?.TrySetResult();
+        _streamLost = null;
+    }
+
     private async Task<XmppStream> EstablishWithTimeoutAsync(bool isReconnect, CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Lifetime);
@@ -279,6 +351,7 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
 
             EarlyStanzas.Clear();
             _stream = stream;
+            _streamLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             change = ChangeState(XmppConnectionState.Connected, null, resumed);
         }
 

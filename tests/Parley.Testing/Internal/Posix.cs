@@ -7,6 +7,8 @@ internal static partial class Posix
 {
     public const int SigTerm = 15;
     public const int SigKill = 9;
+    public const int SigStop = 19;
+    public const int SigCont = 18;
     private const int Esrch = 3;
 
     public static bool IsRoot => GetEffectiveUserId() == 0;

@@ -84,4 +84,31 @@ public sealed class ComponentTests(ServerFixture servers)
         var error = await Assert.ThrowsAsync<XmppAuthenticationException>(() => component.ConnectAsync());
         Assert.Equal("not-authorized", error.Condition);
     }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task The_keep_alive_ping_of_a_component_is_addressed_and_answered(string kind)
+    {
+        // A component's server refuses a stanza without 'to' (ejabberd closes the stream with improper-addressing).
+        var server = await servers.GetAsync(kind);
+        using var logs = new Support.CapturingLoggerFactory();
+        var options = OptionsFor(server);
+        options.KeepAliveInterval = TimeSpan.FromMilliseconds(400);
+        await using var component = new XmppComponent(options, logs);
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<XmppConnectionState>();
+        await component.ConnectAsync();
+        component.StateChanged += (_, e) => changes.Enqueue(e.NewState);
+
+        bool IsAnswer(string traffic) => traffic.StartsWith("RECV <iq", StringComparison.Ordinal)
+            && traffic.Contains($"from=\"{server.Domain}\"", StringComparison.Ordinal) && traffic.Contains("type=\"result\"", StringComparison.Ordinal);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (logs.Entries.Count(e => IsAnswer(e.Message)) < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "no keep-alive ping was answered");
+            await Task.Delay(50);
+        }
+
+        Assert.Empty(changes);
+        Assert.Equal(XmppConnectionState.Connected, component.State);
+    }
 }

@@ -6,7 +6,8 @@
 # on 5080, and a port another program holds moves this run to other ones (the summary at the end says which).
 # PARLEY_C2S_PORT or PARLEY_WEB_PORT pin a port: if it is taken, the run stops. Two runs at once need two folders
 # (PARLEY_HOME=/tmp/parley-2 ./scripts/run.sh); a second run on the same folder stops at once.
-# Ctrl-C stops everything.
+# It supervises what it started: when Prosody, the bot host or the gateway exits, a line says so and it is started again
+# (after 1 s, then longer if it keeps exiting) on the same ports. Ctrl-C or SIGTERM stops everything.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOME_DIR=${PARLEY_HOME:-$ROOT/.parley}
@@ -65,23 +66,71 @@ build "$ROOT/src/Parley.Cli/Parley.Cli.csproj" -o "$HOME_DIR/bin" >"$HOME_DIR/bu
 build "$ROOT/src/Parley.Web/Parley.Web.csproj" -o "$HOME_DIR/web" >"$HOME_DIR/build-web.log" 2>&1 \
   || { tail -30 "$HOME_DIR/build-web.log"; exit 1; }
 
-# ---- start Prosody -----------------------------------------------------------------------------------
-PIDS=()
-cleanup() {
+# ---- the services and their supervision ---------------------------------------------------------------
+# Prosody, the bot host and the gateway are children of this script, each started by its run_<service> function (below)
+# with its output appended to its log. One that exits while Parley runs is reported and started again after a pause:
+# 1 s, doubled at each exit up to 30 s, and 1 s again once it had stayed up for a minute. The others keep running; the
+# gateway and the bots reconnect to Prosody by themselves. A pause is a time to wait for, not a sleeping process, so
+# Ctrl-C leaves nothing behind.
+SERVICES=(prosody bots gateway)
+declare -A PID=() STARTED=() PAUSE=() RESTART_AT=()   # by service; times in microseconds since the epoch
+launch() { # service: starts run_<service> in the background
+  "run_$1" 9>&- &
+  PID[$1]=$! STARTED[$1]=${EPOCHREALTIME//[!0-9]/} PAUSE[$1]=${PAUSE[$1]:-1}
+}
+stop() { # service: stops a service that did not start properly; it is not started again
+  kill "${PID[$1]}" 2>/dev/null || true
+  wait "${PID[$1]}" 2>/dev/null || true
+  unset "PID[$1]"
+}
+exited() { # service pid status now: reports the exit and sets when the service starts again
+  local service=$1 signal=""
+  (( $4 - STARTED[$service] >= 60000000 )) && PAUSE[$service]=1
+  RESTART_AT[$service]=$(( $4 + PAUSE[$service] * 1000000 ))
+  (( $3 > 128 )) && signal=" (SIG$(kill -l $(( $3 - 128 ))))"
+  printf '%(%T)T %s (pid %s) exited with status %s%s; starting it again in %s s, at %(%T)T\n' \
+    -1 "$service" "$2" "$3" "$signal" "${PAUSE[$service]}" $(( RESTART_AT[$service] / 1000000 ))
+  PAUSE[$service]=$(( PAUSE[$service] * 2 > 30 ? 30 : PAUSE[$service] * 2 ))
+  PID[$service]=
+}
+supervise() { # until Ctrl-C: twice a second, reports the services that exited and starts those whose pause is over
+  local service pid status now
+  while true; do
+    now=${EPOCHREALTIME//[!0-9]/}
+    for service in "${SERVICES[@]}"; do
+      pid=${PID[$service]:-}
+      if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then  # bash reaps its children itself; wait gives the status
+        wait "$pid" 2>/dev/null && status=0 || status=$?
+        exited "$service" "$pid" "$status" "$now"
+      elif [ -z "$pid" ] && (( now >= RESTART_AT[$service] )); then
+        launch "$service"
+        printf '%(%T)T %s started again (pid %s)\n' -1 "$service" "${PID[$service]}"
+      fi
+    done
+    { sleep 0.5; } 2>/dev/null  # bash's own "Killed" notice says less than the line above
+  done
+}
+cleanup() { # stops every service: SIGTERM, and SIGKILL for one still running 10 s later
   trap - INT TERM EXIT
   echo; echo "Stopping Parley..."
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  local running=() alive pid
+  for pid in "${PID[@]}"; do [ -n "$pid" ] && running+=("$pid"); done
+  [ ${#running[@]} -gt 0 ] || return 0
+  kill "${running[@]}" 2>/dev/null || true
+  for _ in $(seq 1 100); do
+    alive=()
+    for pid in "${running[@]}"; do kill -0 "$pid" 2>/dev/null && alive+=("$pid"); done
+    [ ${#alive[@]} -gt 0 ] || break
+    sleep 0.1
+  done
+  for pid in "${alive[@]}"; do kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null; done
+  wait "${running[@]}" 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
-stop() { # pid: stops a process that did not start properly and forgets it
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  local kept=() pid
-  for pid in "${PIDS[@]}"; do [ "$pid" = "$1" ] || kept+=("$pid"); done
-  PIDS=("${kept[@]}")
-}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
+# ---- start Prosody -----------------------------------------------------------------------------------
 if [ -f "$PROSODY_DIR/prosody.pid" ] && kill -0 "$(cat "$PROSODY_DIR/prosody.pid")" 2>/dev/null; then
   kill "$(cat "$PROSODY_DIR/prosody.pid")"; sleep 1  # a leftover from a run that did not stop cleanly (the lock says no run holds it)
 fi
@@ -93,22 +142,22 @@ fi
 # free ports first would race with every program starting meanwhile, such as a second run.
 PROSODY_LOG=$PROSODY_DIR/prosody.log
 PROSODY_SERVICES=(c2s c2s_direct_tls component http proxy65)
+run_prosody() { exec prosody --config "$CFG" -F >>"$PROSODY_DIR/console.log" 2>&1; }
 start_prosody() { # → 0 all ports bound, 1 a port was taken (Prosody stopped again); exits on any other failure
   local offset service missing
   offset=$(stat -c %s "$PROSODY_LOG" 2>/dev/null || echo 0)
-  prosody --config "$CFG" -F >"$PROSODY_DIR/console.log" 2>&1 9>&- &
-  PROSODY_PID=$!
-  PIDS+=("$PROSODY_PID")
+  : >"$PROSODY_DIR/console.log"
+  launch prosody
   for _ in $(seq 1 300); do
     PROSODY_STARTED=$(tail -c +$((offset + 1)) "$PROSODY_LOG" 2>/dev/null || true)  # this start's lines
     missing=0
     for service in "${PROSODY_SERVICES[@]}"; do grep -q "Activated service '$service' on" <<<"$PROSODY_STARTED" || missing=1; done
     [ "$missing" = 0 ] && break
-    kill -0 "$PROSODY_PID" 2>/dev/null || break
+    kill -0 "${PID[prosody]}" 2>/dev/null || break
     sleep 0.1
   done
   if grep -q "Failed to open server port" <<<"$PROSODY_STARTED"; then
-    stop "$PROSODY_PID"
+    stop prosody
     grep "Failed to open server port" <<<"$PROSODY_STARTED" | sed 's/^/  /'
     return 1
   fi
@@ -164,8 +213,9 @@ $(account reports Report)
 }
 EOJ
 
-"$HOME_DIR/bin/parley-bots" --contentRoot "$BOTS" >"$HOME_DIR/bots.log" 2>&1 9>&- &
-PIDS+=($!)
+run_bots() { exec "$HOME_DIR/bin/parley-bots" --contentRoot "$BOTS" >>"$HOME_DIR/bots.log" 2>&1; }
+: >"$HOME_DIR/bots.log"
+launch bots
 for _ in $(seq 1 150); do [ "$(grep -c " online as " "$HOME_DIR/bots.log" 2>/dev/null)" -ge 3 ] && break; sleep 0.2; done
 [ "$(grep -c " online as " "$HOME_DIR/bots.log")" -ge 3 ] || { echo "The bots did not come online:"; tail -40 "$HOME_DIR/bots.log"; exit 1; }
 
@@ -173,24 +223,26 @@ for _ in $(seq 1 150); do [ "$(grep -c " online as " "$HOME_DIR/bots.log" 2>/dev
 # $HOME_DIR/web-data. Its public URL (the base of the file links the owner gets; the only host it answers besides
 # loopback) must name the port before the gateway starts, so the port cannot be 0 and read back afterwards. The gateway
 # binds it or exits with "address already in use"; then the next port is tried, unless PARLEY_WEB_PORT pins it.
-start_web() { # port → 0 listening, 1 the port was taken (the gateway exited); exits on any other failure
-  Parley__PublicUrl="http://127.0.0.1:$1" Parley__Owner="owner@$DOMAIN" Parley__Component__Domain="chat.$DOMAIN" \
+run_gateway() {
+  Parley__PublicUrl="http://127.0.0.1:$WEB_PORT" Parley__Owner="owner@$DOMAIN" Parley__Component__Domain="chat.$DOMAIN" \
     Parley__Component__Secret="$PARLEY_COMPONENT_SECRET" Parley__Component__Port="$PARLEY_COMPONENT_PORT" \
     Parley__DatabasePath="$HOME_DIR/web-data/parley-web.db" Parley__Guests__Enabled=true \
-    "$HOME_DIR/web/Parley.Web" --urls "http://127.0.0.1:$1" >"$HOME_DIR/web.log" 2>&1 9>&- &
-  WEB_PID=$!
-  PIDS+=("$WEB_PID")
+    exec "$HOME_DIR/web/Parley.Web" --urls "http://127.0.0.1:$WEB_PORT" >>"$HOME_DIR/web.log" 2>&1
+}
+start_web() { # on $WEB_PORT → 0 listening, 1 the port was taken (the gateway exited); exits on any other failure
+  : >"$HOME_DIR/web.log"
+  launch gateway
   for _ in $(seq 1 300); do
-    grep -qs "Now listening on: http://127.0.0.1:$1" "$HOME_DIR/web.log" && return 0
-    kill -0 "$WEB_PID" 2>/dev/null || break
+    grep -qs "Now listening on: http://127.0.0.1:$WEB_PORT" "$HOME_DIR/web.log" && return 0
+    kill -0 "${PID[gateway]}" 2>/dev/null || break
     sleep 0.1
   done
-  stop "$WEB_PID"
+  stop gateway
   grep -qi "address already in use" "$HOME_DIR/web.log" && return 1
   echo "The web gateway did not start:"; tail -30 "$HOME_DIR/web.log"; exit 1
 }
 WEB_PORT=${PARLEY_WEB_PORT:-5080}
-until start_web "$WEB_PORT"; do
+until start_web; do
   [ -n "${PARLEY_WEB_PORT:-}" ] && { echo "Port $WEB_PORT (PARLEY_WEB_PORT) is taken by another program; choose another one."; exit 1; }
   [ "$WEB_PORT" -ge 5089 ] && { echo "The web gateway found no free port from 5080 to 5089."; exit 1; }
   echo "Another program holds port $WEB_PORT: the web gateway tries $((WEB_PORT + 1))."
@@ -202,6 +254,7 @@ grep -q "Component chat.$DOMAIN connected" "$HOME_DIR/web.log" || { echo "The we
 cat <<EOM
 
 Parley is running (Ctrl-C stops it; data in $HOME_DIR).
+Prosody, the bot host and the gateway are started again when one exits; the lines below this say when.
 
   Chat page     http://127.0.0.1:$WEB_PORT/   (sign in with a name; you chat with the owner)
   XMPP server   Prosody on 127.0.0.1:$PARLEY_C2S_PORT, domain $DOMAIN
@@ -210,6 +263,7 @@ Parley is running (Ctrl-C stops it; data in $HOME_DIR).
   Auto-reply    away@$DOMAIN      (answers once a day: the owner is away)
   Report bot    reports@$DOMAIN   (send 1234 or 5678: it sends that project's report; "help" explains)
   Bot log       $HOME_DIR/bots.log   configuration: $BOTS/appsettings.json
+  Other logs    $HOME_DIR/web.log (gateway)   $PROSODY_LOG
 
 Connect Pidgin as the owner: Accounts > Manage Accounts > Add > Protocol XMPP,
   Username: owner   Domain: $DOMAIN   Password: $OWNER_PASSWORD
@@ -219,4 +273,4 @@ Then send a message to echo@$DOMAIN, or send 1234 to reports@$DOMAIN.
 Or from a shell:  $HOME_DIR/bin/parley send reports@$DOMAIN "1234" --jid owner@$DOMAIN --password '$OWNER_PASSWORD' --server 127.0.0.1:$PARLEY_C2S_PORT --trust-cert $FINGERPRINT
 Visitors of the chat page appear in Pidgin as <id>@chat.$DOMAIN with their name; answer them there.
 EOM
-wait -n "${PIDS[@]}"
+supervise

@@ -7,7 +7,7 @@
 # PARLEY_C2S_PORT or PARLEY_WEB_PORT pin a port: if it is taken, the run stops. Two runs at once need two folders
 # (PARLEY_HOME=/tmp/parley-2 ./scripts/run.sh); a second run on the same folder stops at once.
 # It supervises what it started: when Prosody, the bot host or the gateway exits, a line says so and it is started again
-# (after 1 s, then longer if it keeps exiting) on the same ports. Ctrl-C or SIGTERM stops everything.
+# (after 1 s, then longer if it keeps exiting) on the same ports. Ctrl-C, SIGTERM or closing the terminal stops it all.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOME_DIR=${PARLEY_HOME:-$ROOT/.parley}
@@ -111,7 +111,7 @@ supervise() { # until Ctrl-C: twice a second, reports the services that exited a
   done
 }
 cleanup() { # stops every service: SIGTERM, and SIGKILL for one still running 10 s later
-  trap - INT TERM EXIT
+  trap - INT TERM HUP EXIT
   echo; echo "Stopping Parley..."
   local running=() alive pid
   for pid in "${PID[@]}"; do [ -n "$pid" ] && running+=("$pid"); done
@@ -129,6 +129,7 @@ cleanup() { # stops every service: SIGTERM, and SIGKILL for one still running 10
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT
 trap 'cleanup; exit 143' TERM
+trap 'cleanup; exit 129' HUP  # the terminal was closed
 
 # ---- start Prosody -----------------------------------------------------------------------------------
 if [ -f "$PROSODY_DIR/prosody.pid" ] && kill -0 "$(cat "$PROSODY_DIR/prosody.pid")" 2>/dev/null; then

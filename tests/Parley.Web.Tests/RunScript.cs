@@ -66,9 +66,10 @@ internal sealed class RunScript : IAsyncDisposable
         var root = RepositoryRoot();
         var home = Directory.CreateTempSubdirectory("parley-run-").FullName;
         var run = new RunScript(home, LoopbackPorts.Allocate(), LoopbackPorts.Allocate());
+        // If the test host dies, run.sh gets SIGTERM (not the harness's SIGKILL), so it still stops what it started.
         // Ctrl-C in a terminal reaches a script whose SIGINT is at its default; a test host started from a background
         // shell inherits it ignored, and bash cannot trap a signal that was ignored when it started.
-        var spec = new LaunchSpec("/usr/bin/env", ["--default-signal=INT", Path.Combine(root, "scripts", "run.sh")])
+        var spec = new LaunchSpec("/usr/bin/setpriv", ["--pdeathsig", "TERM", "--", "/usr/bin/env", "--default-signal=INT", Path.Combine(root, "scripts", "run.sh")])
         {
             WorkingDirectory = root,
             Environment = new Dictionary<string, string>
@@ -78,14 +79,21 @@ internal sealed class RunScript : IAsyncDisposable
                 ["PARLEY_WEB_PORT"] = run.WebPort.ToString(),
             },
         };
-        run._process = await ChildProcess.StartAsync(spec, run.OnLine, CancellationToken.None);
-        _ = run.CompleteWhenExitedAsync();
-
-        await run.WaitForLineAsync(new Regex("^Parley is running"), timeout);
-        run.OwnerPassword = (await run.WaitForLineAsync(new Regex(@"^  Owner +owner@localhost +password: (\S+)$"), TimeSpan.FromSeconds(5))).Groups[1].Value;
-        run.CertificateSha256 = (await run.WaitForLineAsync(new Regex("its SHA-256 is ([0-9a-f]{64})$"), TimeSpan.FromSeconds(5))).Groups[1].Value;
-        await run.WaitForLineAsync(new Regex(Regex.Escape(SummaryEnd)), TimeSpan.FromSeconds(5));
-        return run;
+        try
+        {
+            run._process = await ChildProcess.StartAsync(spec, run.OnLine, CancellationToken.None);
+            _ = run.CompleteWhenExitedAsync();
+            await run.WaitForLineAsync(new Regex("^Parley is running"), timeout);
+            run.OwnerPassword = (await run.WaitForLineAsync(new Regex(@"^  Owner +owner@localhost +password: (\S+)$"), TimeSpan.FromSeconds(5))).Groups[1].Value;
+            run.CertificateSha256 = (await run.WaitForLineAsync(new Regex("its SHA-256 is ([0-9a-f]{64})$"), TimeSpan.FromSeconds(5))).Groups[1].Value;
+            await run.WaitForLineAsync(new Regex(Regex.Escape(SummaryEnd)), TimeSpan.FromSeconds(5));
+            return run;
+        }
+        catch
+        {
+            await run.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Reads the output from where the last wait stopped until a line matches.</summary>

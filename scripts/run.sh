@@ -84,10 +84,10 @@ stop() { # service: stops a service that did not start properly; it is not start
   unset "PID[$1]"
 }
 exited() { # service pid status now: reports the exit and sets when the service starts again
-  local service=$1 signal=""
+  local service=$1 signal
   (( $4 - STARTED[$service] >= 60000000 )) && PAUSE[$service]=1
   RESTART_AT[$service]=$(( $4 + PAUSE[$service] * 1000000 ))
-  (( $3 > 128 )) && signal=" (SIG$(kill -l $(( $3 - 128 ))))"
+  if (( $3 > 128 )) && signal=$(kill -l $(( $3 - 128 )) 2>/dev/null); then signal=" (SIG$signal)"; else signal=""; fi
   printf '%(%T)T %s (pid %s) exited with status %s%s; starting it again in %s s, at %(%T)T\n' \
     -1 "$service" "$2" "$3" "$signal" "${PAUSE[$service]}" $(( RESTART_AT[$service] / 1000000 ))
   PAUSE[$service]=$(( PAUSE[$service] * 2 > 30 ? 30 : PAUSE[$service] * 2 ))

@@ -245,7 +245,9 @@ public abstract partial class XmppEndpoint : IAsyncDisposable, ISessionEvents
     /// </remarks>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="XmppNotConnectedException">Not connected.</exception>
-    /// <exception cref="XmppTransportException">The connection was lost (or, with stream management, given up) before the server confirmed.</exception>
+    /// <exception cref="XmppTransportException">The connection was lost (or, with stream management, given up) before the
+    /// server confirmed; without stream management also when a connection that carried stanzas sent since the previous
+    /// call was lost, even though a new one is up.</exception>
     public Task ConfirmSentAsync(CancellationToken cancellationToken = default) => Session.ConfirmSentAsync(cancellationToken);
 
     /// <summary>Sends an IQ request and waits for its response, matched on id and on the address it was sent to.</summary>

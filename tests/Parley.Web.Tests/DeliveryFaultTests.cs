@@ -78,6 +78,41 @@ public sealed class DeliveryFaultTests(ServerFixture servers, ITestOutputHelper 
         received.AssertEachOnceOrDuplicateWithSameId(posted, output);
     }
 
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task In_account_mode_messages_in_a_burst_across_a_cut_link_all_reach_the_owner(string kind)
+    {
+        // Each visitor's own client session goes through the link; stream management confirms and re-sends.
+        var server = await servers.GetAsync(kind);
+        await using var link = new FaultyLink(server.ClientPort);
+        await using var owner = await Owner.ConnectAsync(server);
+        var received = new Received(owner);
+        await using var gateway = await GatewayHost.StartAsync(
+            server,
+            owner.Account.Jid.ToString(),
+            null,
+            Unthrottled,
+            "--Parley:Mode=Account",
+            $"--Parley:Accounts:Domain={server.Domain}",
+            $"--Parley:Accounts:Host={server.Host}",
+            $"--Parley:Accounts:Port={link.Port}",
+            $"--Parley:Accounts:CertificateSha256={server.CertificateSha256}",
+            "--Parley:Accounts:Provisioning=AdminCommand",
+            $"--Parley:Accounts:AdminJid={server.AdminJid}",
+            $"--Parley:Accounts:AdminPassword={server.AdminPassword}");
+        await gateway.WaitConnectedAsync();
+        var guests = await SignInAsync(gateway);
+
+        var posting = PostAllAsync(guests, interval: TimeSpan.Zero);
+        await received.WaitForAsync(count: 10);
+        link.DropAll();
+
+        var posted = await posting;
+        await received.WaitForAllAsync(posted.Keys);
+        await WaitAllConfirmedAsync(guests);
+        received.AssertEachOnceOrDuplicateWithSameId(posted, output);
+    }
+
     private static async Task<List<Visitor>> SignInAsync(GatewayHost gateway)
     {
         var guests = new List<Visitor>();

@@ -35,7 +35,7 @@ internal sealed partial class AccountLink : VisitorLink
     private readonly OpenfireUserApi? _openfire;
     private readonly SemaphoreSlim _adminGate = new(1, 1);
     private readonly Lock _lock = new();
-    private readonly Dictionary<string, Session> _sessions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AccountSession> _sessions = new(StringComparer.Ordinal);
     private volatile bool _lastSessionConnected = true; // registration mode has no permanent connection: the last attempt speaks for the server
     private int _disposed;
 
@@ -107,7 +107,7 @@ internal sealed partial class AccountLink : VisitorLink
 
     public override async Task LeaveAsync(string visitorId, CancellationToken cancellationToken)
     {
-        Session? session;
+        AccountSession? session;
         lock (_lock)
         {
             if (!_sessions.Remove(visitorId, out session))
@@ -124,7 +124,9 @@ internal sealed partial class AccountLink : VisitorLink
 
     public override async Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken)
     {
-        var session = openSession ? await OpenAsync(visitorId, cancellationToken) : Find(visitorId);
+        // A session whose connection dropped keeps what it sent unconfirmed until ConfirmSentAsync: it is not replaced
+        // before that, so a new session never carries a visitor's later message ahead of an earlier one.
+        var session = openSession && Find(visitorId) is not { HasUnconfirmed: true } ? await OpenAsync(visitorId, cancellationToken) : Find(visitorId);
         if (session?.Client is not { State: XmppConnectionState.Connected } client)
         {
             return false;
@@ -133,6 +135,11 @@ internal sealed partial class AccountLink : VisitorLink
         stanza.From = null; // the server stamps the session's full JID
         try
         {
+            if (openSession)
+            {
+                session.MarkUnconfirmed(client); // what the outbox sends is confirmed; typing notifications are not
+            }
+
             await client.SendAsync(stanza, cancellationToken);
             RaiseSessionUsed(visitorId);
             return true;
@@ -148,14 +155,19 @@ internal sealed partial class AccountLink : VisitorLink
     {
         var confirmations = visitorIds.Select(async visitorId =>
         {
-            if (Find(visitorId)?.Client is not { } client)
+            // Every client that carried the visitor's stanzas since the last confirmation must confirm them.
+            if (Find(visitorId) is not { } session)
             {
                 return null;
             }
 
             try
             {
-                await client.ConfirmSentAsync(cancellationToken);
+                foreach (var client in session.TakeUnconfirmed())
+                {
+                    await client.ConfirmSentAsync(cancellationToken);
+                }
+
                 return visitorId;
             }
             catch (XmppTransportException ex)
@@ -174,7 +186,7 @@ internal sealed partial class AccountLink : VisitorLink
             return;
         }
 
-        Session[] sessions;
+        AccountSession[] sessions;
         lock (_lock)
         {
             sessions = [.. _sessions.Values];
@@ -195,7 +207,7 @@ internal sealed partial class AccountLink : VisitorLink
         _openfire?.Dispose();
     }
 
-    private Session? Find(string visitorId)
+    private AccountSession? Find(string visitorId)
     {
         lock (_lock)
         {
@@ -204,15 +216,15 @@ internal sealed partial class AccountLink : VisitorLink
     }
 
     /// <summary>The visitor's connected session, opening it (and creating the account) when needed; null when that failed now.</summary>
-    private async Task<Session?> OpenAsync(string visitorId, CancellationToken cancellationToken)
+    private async Task<AccountSession?> OpenAsync(string visitorId, CancellationToken cancellationToken)
     {
-        Session session;
+        AccountSession session;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed != 0, this);
             if (!_sessions.TryGetValue(visitorId, out session!))
             {
-                session = new Session();
+                session = new AccountSession();
                 _sessions.Add(visitorId, session);
             }
         }
@@ -376,7 +388,7 @@ internal sealed partial class AccountLink : VisitorLink
         Log.Provisioned(_logger, jid.ToString());
     }
 
-    private static async Task CloseAsync(Session session)
+    private static async Task CloseAsync(AccountSession session)
     {
         await session.Gate.WaitAsync();
         try
@@ -398,13 +410,6 @@ internal sealed partial class AccountLink : VisitorLink
     // 32 random bytes, URL-safe base64: well within every server's password rules and SASLprep-clean.
     private static string NewPassword()
         => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private sealed class Session
-    {
-        public SemaphoreSlim Gate { get; } = new(1, 1);
-
-        public XmppClient? Client { get; set; }
-    }
 
     private static partial class Log
     {

@@ -103,6 +103,13 @@ internal sealed partial class ComponentLink : VisitorLink
 
     private async Task<bool> SendAsync(Stanza stanza, CancellationToken cancellationToken)
     {
+        // While the component reconnects the outbox keeps what waits, not the library's backlog: a message queued there
+        // would go out on the next stream ahead of one the lost stream took with it, which the outbox sends again.
+        if (_component.State != XmppConnectionState.Connected)
+        {
+            return false;
+        }
+
         try
         {
             await _component.SendAsync(stanza, cancellationToken);

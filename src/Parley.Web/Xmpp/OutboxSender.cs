@@ -116,18 +116,21 @@ internal sealed class OutboxSender
             _typing.MarkActive(visitor.Id);
         }
 
-        return await MarkConfirmedAsync(written, cancellationToken) && linkUp;
+        return await MarkConfirmedAsync(written, heldBack, cancellationToken) && linkUp;
     }
 
-    /// <summary>Marks sent the written messages whose visitors the server confirmed; false when some were not confirmed.</summary>
-    private async Task<bool> MarkConfirmedAsync(List<ChatMessage> written, CancellationToken cancellationToken)
+    /// <summary>
+    /// Marks sent the written messages whose visitors the server confirmed; false when some were not confirmed. Visitors
+    /// held back are asked too: what their link sent before may be what holds them back.
+    /// </summary>
+    private async Task<bool> MarkConfirmedAsync(List<ChatMessage> written, HashSet<string>? heldBack, CancellationToken cancellationToken)
     {
-        if (written.Count == 0)
+        if (written.Count == 0 && heldBack is null)
         {
             return true;
         }
 
-        var visitors = written.Select(m => m.VisitorId).Distinct(StringComparer.Ordinal).ToList();
+        var visitors = written.Select(m => m.VisitorId).Concat(heldBack ?? []).Distinct(StringComparer.Ordinal).ToList();
         var confirmed = (await _link.ConfirmSentAsync(visitors, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         foreach (var message in written.Where(m => confirmed.Contains(m.VisitorId)))
         {

@@ -137,7 +137,10 @@ internal sealed class StreamManagement
         }
     }
 
-    /// <summary>Fails every wait of <see cref="WhenAllAcknowledged"/>: the stanzas will not be sent again.</summary>
+    /// <summary>
+    /// Fails every wait of <see cref="WhenAllAcknowledged"/>: the session ended and its stanzas will not be sent again.
+    /// Stream management is off until the next session enables it, so a later wait cannot take the end for a confirmation.
+    /// </summary>
     public void FailWaiters(Exception reason)
     {
         List<TaskCompletionSource> waiters;
@@ -146,6 +149,7 @@ internal sealed class StreamManagement
             waiters = [.. _waiters.Values];
             _waiters.Clear();
             _lastWritten = null;
+            Enabled = false;
         }
 
         foreach (var waiter in waiters)

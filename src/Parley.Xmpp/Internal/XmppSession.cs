@@ -18,6 +18,11 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
     private readonly ISessionEvents _events;
     private XmppStream? _stream;
     private TaskCompletionSource? _streamLost; // completed when _stream is lost or closed
+
+    // Whether stanzas were queued since the last ConfirmSentAsync, and whether a stream was lost while some were: what
+    // that stream took with it can no longer be confirmed. Both under _sendLock.
+    private bool _sentSinceConfirm;
+    private bool _lostSinceConfirm;
     private CancellationTokenSource? _lifetime;
     private Task? _keepAliveTask;
     private int _state;
@@ -190,6 +195,8 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
                     _backlog.Add(stanza, completion);
                     break;
             }
+
+            _sentSinceConfirm = true;
         }
 
         return cancellationToken.CanBeCanceled ? completion.Task.WaitAsync(cancellationToken) : completion.Task;
@@ -201,8 +208,9 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
     /// stream management waits for the acknowledgement instead.
     /// </summary>
     /// <exception cref="XmppNotConnectedException">No live stream.</exception>
-    /// <exception cref="XmppTransportException">The stream was lost before the answer, or no answer came within
-    /// <see cref="XmppConnectionOptions.DefaultIqTimeout"/> (the stream is then taken for dead and reconnected).</exception>
+    /// <exception cref="XmppTransportException">A stream that carried stanzas sent since the previous call was lost, the
+    /// stream was lost before the answer, or no answer came within <see cref="XmppConnectionOptions.DefaultIqTimeout"/>
+    /// (the stream is then taken for dead and reconnected).</exception>
     public virtual async Task ConfirmSentAsync(CancellationToken cancellationToken)
     {
         XmppStream stream;
@@ -212,6 +220,13 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
             if (_stream is null || _streamLost is null || State != XmppConnectionState.Connected)
             {
                 throw new XmppNotConnectedException(State);
+            }
+
+            var lostSome = _lostSinceConfirm;
+            _lostSinceConfirm = _sentSinceConfirm = false;
+            if (lostSome)
+            {
+                throw new XmppTransportException("A connection was lost since the last confirmation; what was sent on it is not confirmed.", isTransient: true);
             }
 
             stream = _stream;
@@ -313,6 +328,7 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
     {
         _streamLost?.TrySetResult();
         _streamLost = null;
+        _lostSinceConfirm |= _sentSinceConfirm;
     }
 
     private async Task<XmppStream> EstablishWithTimeoutAsync(bool isReconnect, CancellationToken cancellationToken)

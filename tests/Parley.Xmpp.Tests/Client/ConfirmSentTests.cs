@@ -72,6 +72,36 @@ public sealed class ConfirmSentTests(ServerFixture servers)
 
     [Theory]
     [MemberData(nameof(Kinds))]
+    public async Task A_component_does_not_confirm_what_a_lost_connection_carried(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        await using var relay = new FaultyLink(server.ComponentPort);
+        var options = ComponentOptions(server, relay.Port);
+        options.Reconnect = FaultyLink.FastReconnect;
+        await using var component = new XmppComponent(options);
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        component.StateChanged += (_, e) =>
+        {
+            if (e.OldState == XmppConnectionState.Reconnecting && e.NewState == XmppConnectionState.Connected)
+            {
+                reconnected.TrySetResult();
+            }
+        };
+        await component.ConnectAsync();
+
+        // Written, then the link is cut before any confirmation: the new connection cannot vouch for it.
+        relay.Freeze();
+        await component.SendAsync(new Message(Jid.Parse("nobody@" + server.Domain), "maybe lost") { From = Jid.Create("visitor", server.ComponentDomain) });
+        relay.DropAll();
+        await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await Assert.ThrowsAsync<XmppTransportException>(() => component.ConfirmSentAsync().WaitAsync(TimeSpan.FromSeconds(10)));
+
+        // Once told, the caller sends again; from then on the new connection confirms.
+        await component.ConfirmSentAsync().WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
     public async Task A_client_with_stream_management_confirms_across_a_dropped_link(string kind)
     {
         var server = await servers.GetAsync(kind);

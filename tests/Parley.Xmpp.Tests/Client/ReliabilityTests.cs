@@ -34,9 +34,10 @@ public sealed class ReliabilityTests(ServerFixture servers)
 
         Assert.True(await pair.Reconnected.WaitAsync(TimeSpan.FromSeconds(20)), "the session should have been resumed, not restarted");
         await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(20));
-        await WaitUntilAsync(() => received.Count >= 60, TimeSpan.FromSeconds(20));
-        await Task.Delay(300); // a late duplicate would show up now
-        Assert.Equal(Enumerable.Range(0, 60).Select(i => $"m{i}").Order(), received.Order());
+        await pair.SendMarkerAndWaitAsync();
+
+        // Resumption re-sends what the server had not acknowledged ahead of anything newer: same order, nothing twice.
+        Assert.Equal([.. Enumerable.Range(0, 60).Select(i => $"m{i}"), LinkedPair.Marker], received);
     }
 
     [Theory]
@@ -62,9 +63,8 @@ public sealed class ReliabilityTests(ServerFixture servers)
 
         Assert.False(await pair.Reconnected.WaitAsync(TimeSpan.FromSeconds(20)), "a new session, not a resumed one");
         Assert.Contains(logs.Entries, e => e.Id.Id == 3004);
-        await WaitUntilAsync(() => !received.IsEmpty, TimeSpan.FromSeconds(20));
-        await Task.Delay(300); // a late duplicate would show up now
-        Assert.Equal(["through the silence"], received);
+        await pair.SendMarkerAndWaitAsync();
+        Assert.Equal(["through the silence", LinkedPair.Marker], received);
     }
 
     [Theory]
@@ -122,11 +122,25 @@ public sealed class ReliabilityTests(ServerFixture servers)
             Interlocked.Increment(ref redelivered);
             return ValueTask.CompletedTask;
         });
+        var marker = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        again.OnMessage((message, _) =>
+        {
+            if (message.Body == "marker")
+            {
+                marker.TrySetResult();
+            }
+
+            return ValueTask.CompletedTask;
+        });
         await again.ConnectAsync();
         await again.SendPresenceAsync();
         await again.PingAsync();
-        await Task.Delay(500);
-        Assert.Equal(0, Volatile.Read(ref redelivered));
+
+        // The server handed out stored messages when it took the presence, before answering the ping; a message Bob
+        // sends now comes behind them.
+        await b.SendAsync(new Message(again.Jid!, "marker"));
+        await marker.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, Volatile.Read(ref redelivered));
     }
 
     [Theory]
@@ -234,7 +248,11 @@ public sealed class ReliabilityTests(ServerFixture servers)
 
         await Task.WhenAll(sends).WaitAsync(TimeSpan.FromSeconds(60));
         await WaitUntilAsync(() => received.Count + failed.Count >= count, TimeSpan.FromSeconds(60));
-        await Task.Delay(500);
+
+        // A late duplicate would travel ahead of one more message on the same route.
+        await a.SendAsync(new Message(b.Jid!, "marker"));
+        await WaitUntilAsync(() => received.Contains("marker"), TimeSpan.FromSeconds(20));
+        received = new ConcurrentQueue<string>(received.Where(body => body != "marker"));
 
         Assert.True(reconnections >= 1);
         Assert.Equal(XmppConnectionState.Connected, a.State);
@@ -290,9 +308,27 @@ public sealed class ReliabilityTests(ServerFixture servers)
 
         public XmppClient A { get; }
 
+        /// <summary>The body of the message <see cref="SendMarkerAndWaitAsync"/> sends.</summary>
+        public const string Marker = "marker";
+
         public XmppClient B { get; }
 
         public ConcurrentQueue<string> Received { get; } = new();
+
+        /// <summary>
+        /// Alice sends one more message and waits until Bob has it: everything she sent before, and any re-sent copy of
+        /// it, travels ahead of it on the same route, so whatever was going to arrive has arrived.
+        /// </summary>
+        public async Task SendMarkerAndWaitAsync()
+        {
+            await A.SendAsync(new Message(B.Jid!, Marker));
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (!Received.Contains(Marker))
+            {
+                Assert.True(DateTime.UtcNow < deadline, "the marker message never arrived");
+                await Task.Delay(20);
+            }
+        }
 
         /// <summary>Completes with <see cref="ConnectionStateChangedEventArgs.Resumed"/> when Alice is connected again.</summary>
         public Task<bool> Reconnected => _reconnected.Task;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Parley on this machine: a private Prosody on 127.0.0.1 (data in .parley/), an owner account for your
 # XMPP client, Parley's bots and the web chat gateway. Idempotent: a second run reuses the same domain, accounts and passwords.
-#   ./scripts/run.sh                 (env: PARLEY_DOMAIN=localhost PARLEY_HOME=.parley PARLEY_C2S_PORT PARLEY_WEB_PORT)
+#   ./scripts/run.sh                 (env: PARLEY_DOMAIN=localhost PARLEY_HOME=.parley PARLEY_C2S_PORT PARLEY_WEB_PORT
+#                                      PARLEY_CONFIGURATION=Release)
 # Ports are taken by binding them, never by probing first: Prosody starts on 5222/5223/5347/5280/5000 and the gateway
 # on 5080, and a port another program holds moves this run to other ones (the summary at the end says which).
 # PARLEY_C2S_PORT or PARLEY_WEB_PORT pin a port: if it is taken, the run stops. Two runs at once need two folders
@@ -11,6 +12,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOME_DIR=${PARLEY_HOME:-$ROOT/.parley}
+# The test suite runs this script on the Debug build it has just made, instead of building Release once more.
+CONFIGURATION=${PARLEY_CONFIGURATION:-Release}
 DOMAIN=${PARLEY_DOMAIN:-localhost}
 PROSODY_DIR=$HOME_DIR/prosody
 mkdir -p "$PROSODY_DIR"/{data,certs} "$HOME_DIR/bin"
@@ -58,7 +61,7 @@ echo "Building Parley..."
 # Runs with different folders build the same projects (the same obj/ folders): one build at a time.
 # dotnet leaves build servers running, so it gets neither lock's descriptor (they would hold the lock after the build).
 mkdir -p "$ROOT/.cache"
-build() { ( flock 8; dotnet build "$@" -c Release -v quiet -nologo 8>&- 9>&- ) 8>"$ROOT/.cache/run-build.lock"; }
+build() { ( flock 8; dotnet build "$@" -c "$CONFIGURATION" -v quiet -nologo 8>&- 9>&- ) 8>"$ROOT/.cache/run-build.lock"; }
 build "$ROOT/src/Parley.Cli/Parley.Cli.csproj" -o "$HOME_DIR/bin" >"$HOME_DIR/build.log" 2>&1 \
   || { tail -30 "$HOME_DIR/build.log"; exit 1; }
 [ -x "$HOME_DIR/bin/parley-bots" ] || { echo "parley-bots was not built; see $HOME_DIR/build.log"; exit 1; }

@@ -77,6 +77,9 @@ internal sealed class RunScript : IAsyncDisposable
                 ["PARLEY_HOME"] = home,
                 ["PARLEY_C2S_PORT"] = run.ClientPort.ToString(),
                 ["PARLEY_WEB_PORT"] = run.WebPort.ToString(),
+
+                // The suite has built Debug already: an up-to-date check instead of a second full build.
+                ["PARLEY_CONFIGURATION"] = "Debug",
             },
         };
         try

@@ -121,6 +121,14 @@ internal sealed class GatewayOptions
 
         /// <summary>The server's component port.</summary>
         public int Port { get; set; } = 5347;
+
+        /// <summary>
+        /// Whether a visitor's message counts as sent only once the server answered a ping sent after it on the same
+        /// connection. Turn it off only when the server spreads one component domain over several connections at
+        /// random, answers included (ejabberd with several gateways on one domain): an answer that lands on another
+        /// gateway's connection would never confirm anything. Off, a message counts as sent once written.
+        /// </summary>
+        public bool ConfirmSent { get; set; } = true;
     }
 
     internal sealed class FileSettings

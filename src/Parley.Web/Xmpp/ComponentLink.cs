@@ -15,6 +15,7 @@ internal sealed partial class ComponentLink : VisitorLink
 {
     private readonly XmppComponent _component;
     private readonly string _domain;
+    private readonly bool _confirmSent;
     private readonly Jid _owner;
     private readonly ILogger _logger;
 
@@ -22,6 +23,7 @@ internal sealed partial class ComponentLink : VisitorLink
     {
         var settings = options.Value;
         _domain = settings.Component.Domain;
+        _confirmSent = settings.Component.ConfirmSent;
         _owner = settings.OwnerJid;
         _logger = loggerFactory.CreateLogger<ComponentLink>();
         _component = new XmppComponent(
@@ -87,6 +89,11 @@ internal sealed partial class ComponentLink : VisitorLink
     public override async Task<IReadOnlyCollection<string>> ConfirmSentAsync(IReadOnlyCollection<string> visitorIds, CancellationToken cancellationToken)
     {
         // One stream carries every visitor: one round trip confirms them all.
+        if (!_confirmSent)
+        {
+            return visitorIds;
+        }
+
         try
         {
             await _component.ConfirmSentAsync(cancellationToken);

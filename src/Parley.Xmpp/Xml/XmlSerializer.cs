@@ -128,6 +128,11 @@ internal static class XmlSerializer
             WriteRaw(output, "\"");
         }
 
+        foreach (var (prefix, uri) in element.AttributePrefixes)
+        {
+            WriteAttribute(output, "xmlns:" + prefix, uri);
+        }
+
         foreach (var attribute in attributes)
         {
             WriteAttribute(output, attribute.Name, attribute.Value);

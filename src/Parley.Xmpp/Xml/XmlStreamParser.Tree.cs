@@ -282,6 +282,7 @@ internal sealed partial class XmlStreamParser
         var element = CreateElement(localName, ns, depth);
         var attributes = count > declarations ? new XmlAttribute[count - declarations] : null;
         var added = 0;
+        List<(string Prefix, string Uri)>? prefixes = null;
 
         for (var i = 0; i < count; i++)
         {
@@ -320,11 +321,25 @@ internal sealed partial class XmlStreamParser
                 InternedValueKind(name),
                 attribute.IsPlain);
             attributes![added++] = new XmlAttribute(name, value);
+
+            // The name keeps its prefix as written; the element remembers the prefix's namespace to write it out again.
+            if (attribute.Colon >= 0 && attribute.Namespace != XmlChars.XmlNamespace)
+            {
+                var prefix = name[..(attribute.Colon - attribute.NameStart)];
+                if (prefixes is null || !prefixes.Exists(p => p.Prefix == prefix))
+                {
+                    (prefixes ??= []).Add((prefix, attribute.Namespace!));
+                }
+            }
         }
 
         if (attributes is not null)
         {
             element.SetParsedAttributes(attributes);
+            if (prefixes is not null)
+            {
+                element.SetParsedAttributePrefixes([.. prefixes]);
+            }
         }
 
         return element;

@@ -17,6 +17,10 @@ public class XmppElement
     // Children in an array of which the first _childCount slots are used. The parser hands over an exact-size array
     // (it knows the count when the element closes), so a parsed element pays for one array and no list object.
     private XmppElement[]? _children;
+
+    // The namespaces of the prefixes its attributes use (other than xml:), for a parsed element that has such attributes:
+    // an attribute keeps its name as written ("p:name"), so writing it out needs the declaration of p.
+    private (string Prefix, string Uri)[]? _attributePrefixes;
     private int _childCount;
 
     /// <summary>Creates an element.</summary>
@@ -56,6 +60,8 @@ public class XmppElement
         {
             _attributes = (XmlAttribute[])attributes.Clone();
         }
+
+        _attributePrefixes = other._attributePrefixes;
 
         if (other._childCount > 0)
         {
@@ -161,6 +167,12 @@ public class XmppElement
     /// duplicates itself). The element owns the array afterwards.
     /// </summary>
     internal void SetParsedAttributes(XmlAttribute[] attributes) => _attributes = attributes;
+
+    /// <summary>The namespace bindings of the prefixes (other than <c>xml</c>) that the attributes use, as parsed.</summary>
+    internal ReadOnlySpan<(string Prefix, string Uri)> AttributePrefixes => _attributePrefixes;
+
+    /// <summary>Gives a parsed element the bindings of the prefixes its attributes use. The element owns the array afterwards.</summary>
+    internal void SetParsedAttributePrefixes((string Prefix, string Uri)[] prefixes) => _attributePrefixes = prefixes;
 
     /// <summary>
     /// Gives a new element, which has no children yet, its parsed children (used by the parser: the children are new and

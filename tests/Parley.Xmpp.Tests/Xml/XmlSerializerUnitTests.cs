@@ -113,6 +113,21 @@ public class XmlSerializerUnitTests
     }
 
     [Fact]
+    public void Parsed_prefixed_attributes_are_written_with_their_prefix_declared()
+    {
+        // Without the declarations, echoing or forwarding such a stanza would write XML that no peer accepts.
+        var received = "<message xmlns:p='urn:example:p' xmlns:q='urn:example:q' p:a='1' xml:lang='en'><x xmlns='urn:example:x' q:b='2' p:c='3'/></message>"u8.ToArray();
+        var parsed = ParseOne(received);
+        Assert.Equal("1", parsed.GetAttribute("p:a"));
+
+        var written = Serialize(parsed);
+        var again = ParseOne(written);
+        Assert.Equal(Encoding.UTF8.GetString(written), Encoding.UTF8.GetString(Serialize(again)));
+        Assert.Equal("2", again.Children[0].GetAttribute("q:b"));
+        Assert.Equal(Encoding.UTF8.GetString(written), Encoding.UTF8.GetString(Serialize(parsed.Clone())));
+    }
+
+    [Fact]
     public void Typical_message_round_trips()
     {
         var message = new Message(Jid.Parse("juliet@example.com/balcony"), "Wherefore art thou, Romeo? <3 & \"more\"")

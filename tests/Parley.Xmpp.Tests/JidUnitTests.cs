@@ -44,6 +44,29 @@ public class JidUnitTests
     }
 
     [Fact]
+    public void Parse_rejects_noncharacters_and_unpaired_surrogates_with_a_FormatException()
+    {
+        // Built in code: test data attributes would carry the unpaired surrogates as U+FFFD.
+        string[] texts =
+        [
+            "ju\uFFFEliet@example.com", // a noncharacter: .NET's normalization throws ArgumentException on U+FFFE
+            "juliet@example.com/ba\uFFFEl",
+            "juliet@example.com/ba\uFDD0l",
+            "ju\uD800liet@example.com", // unpaired surrogates are refused, never read as U+FFFD
+            "juliet@example.com/ba\uDC00l",
+            "juliet@example.com/bal\uD83D",
+        ];
+        foreach (var text in texts)
+        {
+            Assert.False(Jid.TryParse(text, out _), text);
+            Assert.Throws<FormatException>(() => Jid.Parse(text));
+        }
+
+        Assert.Throws<FormatException>(() => Jid.Create("ju\uFFFEliet", "example.com"));
+        Assert.Throws<FormatException>(() => Jid.Create("juliet", "example.com", "r\uD800"));
+    }
+
+    [Fact]
     public void Parse_rejects_an_empty_resource()
     {
         var error = Assert.Throws<FormatException>(() => Jid.Parse("juliet@example.com/"));

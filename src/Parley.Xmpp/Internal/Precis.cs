@@ -39,6 +39,12 @@ internal static class Precis
     /// <summary>Applies the UsernameCaseMapped profile (RFC 8265 §3.3): width mapping, lower-casing, NFC, IdentifierClass.</summary>
     public static bool TryEnforceUsernameCaseMapped(string value, out string result, out string error)
     {
+        if (!CheckCodePoints(value, out error))
+        {
+            result = string.Empty;
+            return false;
+        }
+
         var builder = new StringBuilder(value.Length);
         foreach (var rune in value.EnumerateRunes())
         {
@@ -60,6 +66,12 @@ internal static class Precis
     /// <summary>Applies the OpaqueString profile (RFC 8265 §4.2): non-ASCII spaces to U+0020, NFC, FreeformClass.</summary>
     public static bool TryEnforceOpaqueString(string value, out string result, out string error)
     {
+        if (!CheckCodePoints(value, out error))
+        {
+            result = string.Empty;
+            return false;
+        }
+
         var builder = new StringBuilder(value.Length);
         foreach (var rune in value.EnumerateRunes())
         {
@@ -76,6 +88,11 @@ internal static class Precis
         if (value.Length == 0)
         {
             error = "it is empty";
+            return false;
+        }
+
+        if (!CheckCodePoints(value, out error))
+        {
             return false;
         }
 
@@ -111,6 +128,34 @@ internal static class Precis
 
             previous = rune;
             index += consumed;
+        }
+
+        error = string.Empty;
+        return true;
+    }
+
+    /// <summary>
+    /// Refuses what no profile allows and no mapping changes, before anything maps or normalizes: an unpaired surrogate
+    /// (rune enumeration would turn it into U+FFFD) and a noncharacter (normalization throws on U+FFFE).
+    /// </summary>
+    private static bool CheckCodePoints(string value, out string error)
+    {
+        var rest = value.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var consumed) != System.Buffers.OperationStatus.Done)
+            {
+                error = "it holds an unpaired surrogate";
+                return false;
+            }
+
+            if ((rune.Value & 0xFFFE) == 0xFFFE || rune.Value is >= 0xFDD0 and <= 0xFDEF)
+            {
+                error = $"it may not contain the noncharacter U+{rune.Value:X4}";
+                return false;
+            }
+
+            rest = rest[consumed..];
         }
 
         error = string.Empty;

@@ -73,6 +73,44 @@ internal static class Socks5
         }
     }
 
+    /// <summary>
+    /// The streamhost's side: reads a client's greeting, answers it, and reads its request. Only "no authentication" and
+    /// CONNECT to a domain name are accepted; anything else is answered with a refusal and gives <see langword="null"/>.
+    /// </summary>
+    /// <returns>The requested destination (the bytestream's hash), or <see langword="null"/> when the client was refused.</returns>
+    /// <exception cref="IOException">The client closed the connection during the handshake.</exception>
+    /// <exception cref="SocketException">The connection failed.</exception>
+    /// <exception cref="OperationCanceledException">Timed out or cancelled.</exception>
+    public static async Task<string?> ReadConnectRequestAsync(Socket client, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[262];
+        await ReadExactlyAsync(client, buffer.AsMemory(0, 2), cancellationToken).ConfigureAwait(false);
+        if (buffer[0] != 5 || buffer[1] == 0)
+        {
+            return null;
+        }
+
+        var methods = buffer[1];
+        await ReadExactlyAsync(client, buffer.AsMemory(0, methods), cancellationToken).ConfigureAwait(false);
+        if (Array.IndexOf(buffer, (byte)0, 0, methods) < 0)
+        {
+            await client.SendAsync(new byte[] { 5, 0xFF }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        await client.SendAsync(new byte[] { 5, 0 }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+        await ReadExactlyAsync(client, buffer.AsMemory(0, 5), cancellationToken).ConfigureAwait(false);
+        if (buffer[0] != 5 || buffer[1] != 1 || buffer[3] != 3)
+        {
+            await client.SendAsync(new byte[] { 5, 7, 0, 1, 0, 0, 0, 0, 0, 0 }, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            return null;
+        }
+
+        var length = buffer[4];
+        await ReadExactlyAsync(client, buffer.AsMemory(0, length + 2), cancellationToken).ConfigureAwait(false);
+        return Encoding.ASCII.GetString(buffer, 0, length);
+    }
+
     public static async ValueTask ReadExactlyAsync(Socket socket, Memory<byte> buffer, CancellationToken cancellationToken)
     {
         while (buffer.Length > 0)

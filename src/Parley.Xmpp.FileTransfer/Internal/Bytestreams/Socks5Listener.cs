@@ -155,32 +155,12 @@ internal sealed class Socks5Listener : IAsyncDisposable
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
             deadline.CancelAfter(HandshakeTimeout);
             client.NoDelay = true;
-            var buffer = new byte[262];
-            await Socks5.ReadExactlyAsync(client, buffer.AsMemory(0, 2), deadline.Token).ConfigureAwait(false);
-            if (buffer[0] != 5 || buffer[1] == 0)
+            var destination = await Socks5.ReadConnectRequestAsync(client, deadline.Token).ConfigureAwait(false);
+            if (destination is null)
             {
                 return;
             }
 
-            var methods = buffer[1];
-            await Socks5.ReadExactlyAsync(client, buffer.AsMemory(0, methods), deadline.Token).ConfigureAwait(false);
-            if (Array.IndexOf(buffer, (byte)0, 0, methods) < 0)
-            {
-                await client.SendAsync(new byte[] { 5, 0xFF }, SocketFlags.None, deadline.Token).ConfigureAwait(false);
-                return;
-            }
-
-            await client.SendAsync(new byte[] { 5, 0 }, SocketFlags.None, deadline.Token).ConfigureAwait(false);
-            await Socks5.ReadExactlyAsync(client, buffer.AsMemory(0, 5), deadline.Token).ConfigureAwait(false);
-            if (buffer[0] != 5 || buffer[1] != 1 || buffer[3] != 3)
-            {
-                await client.SendAsync(new byte[] { 5, 7, 0, 1, 0, 0, 0, 0, 0, 0 }, SocketFlags.None, deadline.Token).ConfigureAwait(false);
-                return;
-            }
-
-            var length = buffer[4];
-            await Socks5.ReadExactlyAsync(client, buffer.AsMemory(0, length + 2), deadline.Token).ConfigureAwait(false);
-            var destination = Encoding.ASCII.GetString(buffer, 0, length);
             if (!_expected.TryGetValue(destination, out var waiting) || waiting.Task.IsCompleted)
             {
                 // Not ours, or a second connection for a stream that already has one.
@@ -188,10 +168,10 @@ internal sealed class Socks5Listener : IAsyncDisposable
                 return;
             }
 
-            var reply = new byte[7 + length];
+            var reply = new byte[7 + destination.Length];
             reply[0] = 5;
             reply[3] = 3;
-            reply[4] = length;
+            reply[4] = (byte)destination.Length;
             Encoding.ASCII.GetBytes(destination, reply.AsSpan(5));
             await client.SendAsync(reply, SocketFlags.None, deadline.Token).ConfigureAwait(false);
             handedOver = waiting.TrySetResult(client);

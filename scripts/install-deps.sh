@@ -31,6 +31,7 @@ TEST_PACKAGES=(
   xauth            # writes the X authority cookie of that private display
   sqlite3          # reads Dino's dino.db (account row, file_transfer state) from the harness
   util-linux       # unshare: Dino runs in a private mount namespace (its own /etc/hosts, resolv.conf, CA bundle)
+  afl++            # afl-fuzz: the fuzz tests run each harness of fuzz/Parley.Fuzz briefly (scripts/fuzz.sh)
 )
 case "${1:-test}" in
   run) PACKAGES=("${RUN_PACKAGES[@]}") ;;

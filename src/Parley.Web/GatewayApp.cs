@@ -167,8 +167,12 @@ internal static class GatewayApp
         services.AddHealthChecks()
             .AddCheck<ComponentHealthCheck>("xmpp")
             .AddCheck<DatabaseHealthCheck>("database");
-        services.ConfigureHttpJsonOptions(static options => options.SerializerOptions.MaxDepth = 8);
+        services.ConfigureHttpJsonOptions(ConfigureRequestJson);
     }
+
+    /// <summary>The JSON options request bodies are read with (on top of the web defaults).</summary>
+    internal static void ConfigureRequestJson(Microsoft.AspNetCore.Http.Json.JsonOptions options)
+        => options.SerializerOptions.MaxDepth = 8;
 
     private static void UseGateway(this WebApplication app)
     {

@@ -92,7 +92,8 @@ internal static class WidgetApi
     public static bool IsSiteName(string? name)
         => name is { Length: >= 1 and <= 253 } && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or ':');
 
-    private static string DisplayName(string name, string subject)
+    /// <summary>The name a site's user is shown with: the site's name for them made valid, else their id, else "Visitor".</summary>
+    internal static string DisplayName(string name, string subject)
     {
         // The site decides the name; cut to what the page shows rather than refusing the user.
         var trimmed = name.Length > ChatApi.MaxNameLength * 2 ? name[..(ChatApi.MaxNameLength * 2)] : name;

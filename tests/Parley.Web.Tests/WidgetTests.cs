@@ -135,6 +135,18 @@ public sealed class WidgetTests(ServerFixture servers)
     }
 
     [Fact]
+    public void A_signed_timestamp_past_the_year_9999_is_expired_not_a_server_error()
+    {
+        var time = new ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        var options = Options.Create(new GatewayOptions { Widget = { Sites = { new() { Host = "shop.test", Secret = HostSite.Secret } } } });
+        var tokens = new EmbedTokens(options, time);
+        const long Ts = 376_722_550_042;
+        var sig = HostSite.Sign(HostSite.Secret, "u", "N", Ts);
+        Assert.Equal(EmbedTokenCheck.Expired, tokens.Verify("shop.test", "u", "N", "376722550042", sig, out var identity));
+        Assert.Null(identity);
+    }
+
+    [Fact]
     public async Task The_bubble_on_another_sites_page_opens_the_chat_signed_in_as_the_sites_user()
     {
         var server = await servers.GetAsync(Servers.Prosody);

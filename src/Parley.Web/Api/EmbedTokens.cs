@@ -78,7 +78,14 @@ internal sealed class EmbedTokens(IOptions<GatewayOptions> options, TimeProvider
             return EmbedTokenCheck.BadSignature;
         }
 
-        var issued = DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture));
+        // Twelve digits reach past the year 9999, which no clock shows: such a token is from the future.
+        var seconds = long.Parse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture);
+        if (seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
+        {
+            return EmbedTokenCheck.Expired;
+        }
+
+        var issued = DateTimeOffset.FromUnixTimeSeconds(seconds);
         var now = time.GetUtcNow();
         if (issued > now + ClockSkew || now - issued > settings.TokenLifetime)
         {

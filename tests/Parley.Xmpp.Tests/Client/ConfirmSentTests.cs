@@ -50,14 +50,7 @@ public sealed class ConfirmSentTests(ServerFixture servers)
         options.DefaultIqTimeout = TimeSpan.FromSeconds(1);
         options.Reconnect = FaultyLink.FastReconnect;
         await using var component = new XmppComponent(options);
-        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        component.StateChanged += (_, e) =>
-        {
-            if (e.OldState == XmppConnectionState.Reconnecting && e.NewState == XmppConnectionState.Connected)
-            {
-                reconnected.TrySetResult();
-            }
-        };
+        var reconnected = Reconnected(component);
         await component.ConnectAsync();
         await component.ConfirmSentAsync().WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -66,7 +59,7 @@ public sealed class ConfirmSentTests(ServerFixture servers)
         await Assert.ThrowsAsync<XmppTransportException>(() => component.ConfirmSentAsync().WaitAsync(TimeSpan.FromSeconds(10)));
 
         // The silent connection was taken for dead; the new one (relayed normally again) confirms.
-        await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await reconnected.WaitAsync(TimeSpan.FromSeconds(20));
         await component.ConfirmSentAsync().WaitAsync(TimeSpan.FromSeconds(10));
     }
 
@@ -79,21 +72,14 @@ public sealed class ConfirmSentTests(ServerFixture servers)
         var options = ComponentOptions(server, relay.Port);
         options.Reconnect = FaultyLink.FastReconnect;
         await using var component = new XmppComponent(options);
-        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        component.StateChanged += (_, e) =>
-        {
-            if (e.OldState == XmppConnectionState.Reconnecting && e.NewState == XmppConnectionState.Connected)
-            {
-                reconnected.TrySetResult();
-            }
-        };
+        var reconnected = Reconnected(component);
         await component.ConnectAsync();
 
         // Written, then the link is cut before any confirmation: the new connection cannot vouch for it.
         relay.Freeze();
         await component.SendAsync(new Message(Jid.Parse("nobody@" + server.Domain), "maybe lost") { From = Jid.Create("visitor", server.ComponentDomain) });
         relay.DropAll();
-        await reconnected.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        await reconnected.WaitAsync(TimeSpan.FromSeconds(20));
         await Assert.ThrowsAsync<XmppTransportException>(() => component.ConfirmSentAsync().WaitAsync(TimeSpan.FromSeconds(10)));
 
         // Once told, the caller sends again; from then on the new connection confirms.
@@ -163,6 +149,20 @@ public sealed class ConfirmSentTests(ServerFixture servers)
         Reconnect = ReconnectPolicy.Disabled,
         KeepAliveInterval = TimeSpan.Zero,
     };
+
+    /// <summary>Completes when the endpoint is connected again after reconnecting.</summary>
+    private static Task Reconnected(XmppEndpoint endpoint)
+    {
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        endpoint.StateChanged += (_, e) =>
+        {
+            if (e.OldState == XmppConnectionState.Reconnecting && e.NewState == XmppConnectionState.Connected)
+            {
+                reconnected.TrySetResult();
+            }
+        };
+        return reconnected.Task;
+    }
 
     private static ConcurrentQueue<string> Collect(XmppClient client)
     {

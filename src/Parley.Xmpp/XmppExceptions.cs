@@ -1,5 +1,3 @@
-using Parley.Xmpp.Stanzas;
-
 namespace Parley.Xmpp;
 
 /// <summary>The base of every exception the library throws for a reason that lies outside the caller's code.</summary>
@@ -109,27 +107,4 @@ public sealed class XmppAuthenticationException : XmppException
 
     /// <summary>The SASL condition (RFC 6120 §6.5), e.g. <c>not-authorized</c>, or <c>mechanism-too-weak</c> when no acceptable mechanism was offered.</summary>
     public string Condition { get; }
-}
-
-/// <summary>The peer answered a request with a stanza error.</summary>
-public sealed class XmppStanzaException : XmppException
-{
-    /// <summary>Creates the exception.</summary>
-    /// <param name="error">The error the peer sent.</param>
-    /// <param name="from">Who sent it.</param>
-    public XmppStanzaException(StanzaError error, Jid? from = null)
-        : base(from is null ? $"The request failed: {error}." : $"{from} answered with an error: {error}.")
-    {
-        Error = error;
-        From = from;
-    }
-
-    /// <summary>The stanza error.</summary>
-    public StanzaError Error { get; }
-
-    /// <summary>The condition, e.g. <c>item-not-found</c>.</summary>
-    public string Condition => Error.Condition;
-
-    /// <summary>The entity that answered.</summary>
-    public Jid? From { get; }
 }

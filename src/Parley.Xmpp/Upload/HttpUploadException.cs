@@ -1,3 +1,5 @@
+using Parley.Xmpp.Stanzas;
+
 namespace Parley.Xmpp.Upload;
 
 /// <summary>Why an HTTP file upload (XEP-0363) failed.</summary>

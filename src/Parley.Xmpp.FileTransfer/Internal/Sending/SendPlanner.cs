@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Im;
+using Parley.Xmpp.Stanzas;
 
 namespace Parley.Xmpp.FileTransfer;
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Parley.Testing;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Benchmarks;

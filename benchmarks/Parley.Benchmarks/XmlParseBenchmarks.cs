@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

@@ -1,5 +1,6 @@
 using Parley.Testing;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Benchmarks;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Parley.Testing;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Benchmarks;

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Bots;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Bots;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Bots;

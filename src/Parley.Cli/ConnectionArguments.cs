@@ -1,5 +1,6 @@
 using System.Globalization;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Cli;
 
@@ -47,7 +48,7 @@ internal sealed class ConnectionArguments
             {
                 case "--jid":
                     var jid = Value();
-                    options.Jid = Xmpp.Jid.TryParse(jid, out var parsed) && parsed.Local is not null
+                    options.Jid = Xmpp.Core.Jid.TryParse(jid, out var parsed) && parsed.Local is not null
                         ? parsed
                         : throw new UsageException($"--jid '{jid}' is not an account address (user@domain[/resource]).");
                     break;
@@ -80,7 +81,7 @@ internal sealed class ConnectionArguments
         }
 
         options.Password ??= environment(PasswordVariable);
-        options.Jid ??= Xmpp.Jid.TryParse(environment("PARLEY_JID"), out var fromEnvironment) ? fromEnvironment : null;
+        options.Jid ??= Xmpp.Core.Jid.TryParse(environment("PARLEY_JID"), out var fromEnvironment) ? fromEnvironment : null;
         return (options, rest);
     }
 

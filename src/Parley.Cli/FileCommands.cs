@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.FileTransfer;
 
 namespace Parley.Cli;

@@ -3,7 +3,7 @@ using Parley.Web.Api;
 using Parley.Web.Configuration;
 using Parley.Web.Text;
 using Parley.Web.Xmpp;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Web;

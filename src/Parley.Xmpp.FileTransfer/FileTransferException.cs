@@ -1,3 +1,5 @@
+using Parley.Xmpp.Core;
+
 namespace Parley.Xmpp.FileTransfer;
 
 /// <summary>Why a transfer failed.</summary>

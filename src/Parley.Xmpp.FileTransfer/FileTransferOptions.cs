@@ -1,4 +1,5 @@
 using System.Net;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Upload;
 
 namespace Parley.Xmpp.FileTransfer;

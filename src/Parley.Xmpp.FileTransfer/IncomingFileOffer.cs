@@ -1,3 +1,5 @@
+using Parley.Xmpp.Core;
+
 namespace Parley.Xmpp.FileTransfer;
 
 /// <summary>A file a peer offers us. The incoming policy answers it with <see cref="Accept"/> or <see cref="Decline"/>.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

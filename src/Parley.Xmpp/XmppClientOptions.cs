@@ -1,5 +1,6 @@
 using System.Net.Security;
 using System.Security.Authentication;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Im;
 using Parley.Xmpp.Internal;
 using Parley.Xmpp.Stanzas;

@@ -1,4 +1,5 @@
 using Parley.Testing;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Bots.Tests;

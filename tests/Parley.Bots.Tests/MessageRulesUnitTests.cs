@@ -1,3 +1,5 @@
+using Parley.Xmpp.Core;
+
 namespace Parley.Bots.Tests;
 
 public sealed class MessageRulesUnitTests

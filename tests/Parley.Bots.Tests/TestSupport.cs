@@ -8,6 +8,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Bots.Hosting;
 using Parley.Testing;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Im;
 
 namespace Parley.Bots.Tests;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using Parley.Testing;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.FileTransfer;
 using Xunit.Abstractions;
 

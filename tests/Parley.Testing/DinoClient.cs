@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Parley.Testing.Internal;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Testing;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using Parley.Testing.Internal;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Testing;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Parley.Testing.Internal;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Testing;
 

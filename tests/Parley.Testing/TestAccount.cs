@@ -1,4 +1,4 @@
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Testing;
 

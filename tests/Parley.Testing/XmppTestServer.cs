@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Parley.Testing.Internal;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Testing;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Parley.Testing;
 using Parley.Web.Storage;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Tests;

@@ -1,7 +1,7 @@
 using System.Net;
 using Parley.Testing;
 using Parley.Web.Xmpp;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Tests;

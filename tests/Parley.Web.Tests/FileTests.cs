@@ -11,7 +11,7 @@ using Parley.Web.Api;
 using Parley.Web.Chat;
 using Parley.Web.Storage;
 using Parley.Web.Text;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Upload;
 

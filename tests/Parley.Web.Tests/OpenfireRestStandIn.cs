@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Parley.Testing;
 using Parley.Xmpp;
 using Parley.Xmpp.Accounts;
+using Parley.Xmpp.Core;
 
 namespace Parley.Web.Tests;
 

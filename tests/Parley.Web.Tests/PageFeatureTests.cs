@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Web.Xmpp;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Tests;

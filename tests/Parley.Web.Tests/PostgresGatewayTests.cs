@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Npgsql;
 using Parley.Testing;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using System.Threading.Channels;
 using Parley.Testing.Internal;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Xunit.Abstractions;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Im;
 
 namespace Parley.Xmpp.FileTransfer.Tests;

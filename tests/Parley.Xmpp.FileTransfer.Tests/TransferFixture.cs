@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Parley.Testing;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.FileTransfer.Tests;
 

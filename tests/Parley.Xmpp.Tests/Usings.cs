@@ -1,3 +1,4 @@
 global using Parley.Xmpp;
+global using Parley.Xmpp.Core;
 global using Parley.Xmpp.Stanzas;
 global using Parley.Xmpp.Xml;

@@ -1,6 +1,6 @@
 using System.Buffers;
 using System.Text;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Forms;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;

@@ -1,5 +1,5 @@
 using System.Text;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Fuzz.Targets;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Sasl;
 
 namespace Parley.Fuzz.Targets;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.FileTransfer;
 
 namespace Parley.Fuzz.Targets;

@@ -2,6 +2,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
 using Parley.Bots.Reports;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.FileTransfer;
 
 namespace Parley.Bots.Hosting;

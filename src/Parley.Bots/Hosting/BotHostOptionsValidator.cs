@@ -23,7 +23,7 @@ internal sealed class BotHostOptionsValidator : IValidateOptions<BotHostOptions>
             }
 
             void Error(string text) => errors.Add($"Parley:Bots:{botName}: {text}");
-            if (!Xmpp.Jid.TryParse(bot.Jid, out var jid) || jid.Local is null)
+            if (!Xmpp.Core.Jid.TryParse(bot.Jid, out var jid) || jid.Local is null)
             {
                 Error($"Jid '{bot.Jid}' is not an account address (user@domain[/resource]).");
             }

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Bots.Hosting;
 

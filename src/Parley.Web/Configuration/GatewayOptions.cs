@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Web.Configuration;

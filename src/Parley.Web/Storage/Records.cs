@@ -1,3 +1,4 @@
+
 namespace Parley.Web.Storage;
 
 /// <summary>Who sent a message.</summary>

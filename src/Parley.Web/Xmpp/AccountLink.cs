@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
 using Parley.Web.Storage;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Stanzas;

@@ -1,4 +1,4 @@
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
 using Parley.Web.Storage;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Xmpp;

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using Parley.Web.Storage;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 
 namespace Parley.Web.Xmpp;
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
 using Parley.Web.Diagnostics;
 using Parley.Web.Storage;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Upload;
 using Parley.Xmpp.Xml;

@@ -1,5 +1,5 @@
 using Parley.Web.Storage;
-using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

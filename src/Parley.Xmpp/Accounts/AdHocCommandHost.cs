@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Forms;
 using Parley.Xmpp.Im;
 using Parley.Xmpp.Stanzas;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Forms;
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp.Im;

@@ -1,3 +1,4 @@
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp.Im;

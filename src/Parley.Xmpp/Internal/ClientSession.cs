@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Sasl;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Net;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;

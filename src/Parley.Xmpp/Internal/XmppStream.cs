@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Net;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;

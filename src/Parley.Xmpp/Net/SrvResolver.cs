@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Net;
 

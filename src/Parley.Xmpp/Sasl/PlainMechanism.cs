@@ -1,4 +1,5 @@
 using System.Text;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Sasl;
 

@@ -1,3 +1,5 @@
+using Parley.Xmpp.Core;
+
 namespace Parley.Xmpp.Sasl;
 
 /// <summary>TLS channel-binding data for SCRAM-*-PLUS (RFC 5929 / RFC 9266).</summary>

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Sasl;
 

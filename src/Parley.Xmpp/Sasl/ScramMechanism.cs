@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Sasl;
 

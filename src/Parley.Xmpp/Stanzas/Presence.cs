@@ -1,4 +1,5 @@
 using System.Globalization;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp.Stanzas;

@@ -1,3 +1,5 @@
+using Parley.Xmpp.Core;
+
 namespace Parley.Xmpp.Stanzas;
 
 /// <summary>The peer answered a request with a stanza error.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Forms;
 using Parley.Xmpp.Im;
 using Parley.Xmpp.Net;

@@ -1,3 +1,5 @@
+using Parley.Xmpp.Core;
+
 namespace Parley.Xmpp.Upload;
 
 /// <summary>An HTTP upload service (XEP-0363) found through service discovery.</summary>

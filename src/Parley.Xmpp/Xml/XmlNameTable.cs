@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Xml;
 

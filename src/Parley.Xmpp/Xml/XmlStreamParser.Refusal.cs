@@ -1,4 +1,5 @@
 using System.Buffers;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Xml;
 

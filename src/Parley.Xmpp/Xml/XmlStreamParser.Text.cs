@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.Xml;
 

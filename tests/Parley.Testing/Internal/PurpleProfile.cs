@@ -130,13 +130,13 @@ internal static class PurpleProfile
 
 /// <summary>The values of a libpurple profile.</summary>
 internal sealed record PurpleProfileSettings(
-    Parley.Xmpp.Jid Jid,
+    Parley.Xmpp.Core.Jid Jid,
     string Password,
     string ConnectHost,
     int Port,
     string? ProxyJid,
     string CertificatePemPath,
-    IReadOnlyList<Parley.Xmpp.Jid> AutoAcceptFrom,
+    IReadOnlyList<Parley.Xmpp.Core.Jid> AutoAcceptFrom,
     string DownloadDirectory,
     string PublicAddress,
     int StreamhostPort,

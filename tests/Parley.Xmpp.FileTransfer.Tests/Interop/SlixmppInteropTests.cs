@@ -1,4 +1,5 @@
 using Parley.Testing;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.FileTransfer.Tests.Interop;
 

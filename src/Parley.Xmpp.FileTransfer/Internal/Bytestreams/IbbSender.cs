@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

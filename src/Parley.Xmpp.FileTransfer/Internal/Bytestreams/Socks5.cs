@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.FileTransfer;
 

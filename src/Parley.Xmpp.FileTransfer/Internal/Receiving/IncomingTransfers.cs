@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.FileTransfer;
 

@@ -1,8 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
-using Parley.Xmpp.Internal;
 
-namespace Parley.Xmpp;
+namespace Parley.Xmpp.Core;
 
 /// <summary>
 /// An XMPP address (RFC 7622): <c>[local@]domain[/resource]</c>, held in normalized form so that

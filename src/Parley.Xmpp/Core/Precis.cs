@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp.Core;
 
 /// <summary>
 /// The PRECIS string classes (RFC 8264) and the two profiles XMPP addresses use (RFC 8265):

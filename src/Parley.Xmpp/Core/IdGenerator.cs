@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Parley.Xmpp;
+namespace Parley.Xmpp.Core;
 
 /// <summary>Stanza ids: a random per-process prefix plus a counter, so ids are unique and not guessable across connections.</summary>
 internal static class IdGenerator

@@ -1,4 +1,4 @@
-namespace Parley.Xmpp;
+namespace Parley.Xmpp.Core;
 
 /// <summary>Namespace URIs used by the core library.</summary>
 public static class XmppNamespaces

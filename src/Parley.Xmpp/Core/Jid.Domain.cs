@@ -3,9 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Parley.Xmpp.Internal;
 
-namespace Parley.Xmpp;
+namespace Parley.Xmpp.Core;
 
 /// <summary>
 /// The domainpart (RFC 7622 §3.2): an IPv4 address, an IPv6 literal in brackets, or a domain name held to DNS lengths and

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Parley.Xmpp;
+namespace Parley.Xmpp.Core;
 
 /// <summary>
 /// JID escaping (XEP-0106): writes the characters a localpart may not hold (space <c>" &amp; ' / : &lt; &gt; @</c>)

@@ -1,4 +1,4 @@
-namespace Parley.Xmpp;
+namespace Parley.Xmpp.Core;
 
 /// <summary>The base of every exception the library throws for a reason that lies outside the caller's code.</summary>
 public abstract class XmppException : Exception

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Internal;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Xmpp;

@@ -1,6 +1,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Net;
 using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp;

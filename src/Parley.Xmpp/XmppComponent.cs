@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Internal;
 using Parley.Xmpp.Net;
 
 namespace Parley.Xmpp;

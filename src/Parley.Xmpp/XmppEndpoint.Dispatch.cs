@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Internal;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

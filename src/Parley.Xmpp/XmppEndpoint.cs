@@ -4,7 +4,6 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Im;
-using Parley.Xmpp.Internal;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

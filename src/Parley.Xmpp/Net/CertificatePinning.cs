@@ -2,7 +2,7 @@ using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Parley.Xmpp;
+namespace Parley.Xmpp.Net;
 
 /// <summary>Certificate checks: the system trust store, plus fingerprints the user chose to trust.</summary>
 internal static class CertificatePinning

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Parley.Xmpp.Internal;
 
 namespace Parley.Xmpp.Tests.Im;
 

@@ -1,4 +1,3 @@
-using Parley.Xmpp.Internal;
 
 namespace Parley.Xmpp.Tests.Internal;
 

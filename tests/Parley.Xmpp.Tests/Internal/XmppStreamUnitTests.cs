@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging.Abstractions;
-using Parley.Xmpp.Internal;
-using Parley.Xmpp.Net;
 using Parley.Xmpp.Tests.Faults;
 
 namespace Parley.Xmpp.Tests.Internal;

@@ -5,7 +5,7 @@ using Parley.Xmpp.Sasl;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The client's side of the engine (RFC 6120/6121, XEP-0198): connects and secures the stream, authenticates with SASL,

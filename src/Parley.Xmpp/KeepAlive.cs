@@ -2,7 +2,7 @@ using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// Pings the server (XEP-0199) when nothing arrived for the keep-alive interval, and aborts a link that does not answer

@@ -1,10 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Net;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The first steps of a client stream, before authentication: connect (TCP or direct TLS), open the stream,

@@ -6,8 +6,9 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Net;
 
-namespace Parley.Xmpp.Net;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The byte pipe of one connection: a TCP socket, optionally wrapped in TLS. It never looks at XMPP bytes;

@@ -1,6 +1,6 @@
 using Parley.Xmpp.Stanzas;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>What the session engine reports to the endpoint that owns it.</summary>
 internal interface ISessionEvents

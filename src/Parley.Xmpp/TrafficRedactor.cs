@@ -1,7 +1,7 @@
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>Renders elements for the trace-level traffic log with secrets replaced: SASL data, component handshakes, passwords in registration and data forms.</summary>
 internal static class TrafficRedactor

@@ -1,7 +1,7 @@
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// Where an endpoint puts the stanzas it sends, once they are prepared (id, default sender, capabilities). The library's

@@ -2,7 +2,7 @@ using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// Stanzas sent while the connection is being re-established, in order, each with its sender's completion; they go out

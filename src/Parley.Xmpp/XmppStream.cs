@@ -3,11 +3,10 @@ using System.IO.Pipelines;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Net;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// One XML stream over one transport: writes the stream header, reads top-level elements through the

@@ -3,7 +3,7 @@ using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The engine behind an <see cref="XmppEndpoint"/>: one connection at a time, its state, the send path (the live stream's

@@ -1,7 +1,7 @@
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// A lost link: what the writer never wrote goes back to the backlog, then the session reconnects under

@@ -2,11 +2,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Net;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>The external component's side of the engine (XEP-0114): the handshake, and its domain as the default sender.</summary>
 internal sealed class ComponentSession : XmppSession

@@ -1,7 +1,7 @@
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// XEP-0198 state of a client: what we received (h), what the server has not yet acknowledged, how to resume, and who

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The last <see cref="Capacity"/> (sender, id) pairs of received messages, for the receive-side duplicate check.

@@ -3,7 +3,7 @@ using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The receive side: the reader task reads the stream and hands stanzas to one dispatch loop through a queue, so handlers

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The IQ requests waiting for their responses. A response completes its request only when it carries the request's id

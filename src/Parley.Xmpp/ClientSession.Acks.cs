@@ -3,7 +3,7 @@ using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Internal;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// When stream management asks for and gives acknowledgements: an &lt;r/&gt; after a burst (at once for a long one, after a

@@ -42,20 +42,20 @@ public sealed class XmppClient : XmppEndpoint
     {
         _session = (ClientSession)Session;
         Disco.AddIdentity(new Im.DiscoIdentity("client", "bot", options.SoftwareName));
-        Roster = new Im.RosterManager(this);
-        Presences = new Im.PresenceManager(this);
-        Capabilities = new Im.EntityCapabilities(this);
+        Roster = new RosterManager(this);
+        Presences = new PresenceManager(this);
+        Capabilities = new EntityCapabilities(this);
         _session.DecoratePresence = Capabilities.Decorate;
     }
 
     /// <summary>The roster (RFC 6121 §2): contacts, pushes, subscription management.</summary>
-    public Im.RosterManager Roster { get; }
+    public RosterManager Roster { get; }
 
     /// <summary>Presence of contacts and subscription requests (RFC 6121 §3–4).</summary>
-    public Im.PresenceManager Presences { get; }
+    public PresenceManager Presences { get; }
 
     /// <summary>Entity capabilities (XEP-0115): our own hash and a cache of peers'.</summary>
-    public Im.EntityCapabilities Capabilities { get; }
+    public EntityCapabilities Capabilities { get; }
 
     /// <summary>Whether stream management (XEP-0198) is active on the current connection.</summary>
     public bool IsStreamManagementEnabled => _session.IsStreamManagementEnabled;

@@ -3,7 +3,6 @@ using System.Collections.Immutable;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Im;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 

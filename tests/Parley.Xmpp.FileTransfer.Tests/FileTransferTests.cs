@@ -172,7 +172,7 @@ public sealed class FileTransferTests(ServerFixture servers) : IDisposable
         Assert.True(info.Supports(FileTransferNamespaces.FileTransferProfile));
         Assert.True(info.Supports(FileTransferNamespaces.Bytestreams));
         Assert.True(info.Supports(FileTransferNamespaces.InBandBytestreams));
-        Assert.Equal(Parley.Xmpp.Im.EntityCapabilities.ComputeVer(pair.Receiver.Disco.GetOwnInfo()), Parley.Xmpp.Im.EntityCapabilities.ComputeVer(info));
+        Assert.Equal(Parley.Xmpp.EntityCapabilities.ComputeVer(pair.Receiver.Disco.GetOwnInfo()), Parley.Xmpp.EntityCapabilities.ComputeVer(info));
     }
 
     [Theory]

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Parley.Xmpp.Im;
+namespace Parley.Xmpp;
 
 /// <summary>Raises the IM layer's events so that a subscriber's bug cannot break the library's own bookkeeping or an IQ answer.</summary>
 internal static class EventInvoker

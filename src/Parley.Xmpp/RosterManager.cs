@@ -1,9 +1,10 @@
 using System.Collections.Immutable;
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Im;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Im;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// The roster (RFC 6121 §2): fetches it, keeps a copy up to date from the server's roster pushes, and adds,

@@ -1,8 +1,9 @@
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Im;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
-namespace Parley.Xmpp.Im;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// Entity capabilities (XEP-0115): announces a hash of our disco#info in every available presence, answers

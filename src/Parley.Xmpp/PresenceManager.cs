@@ -1,7 +1,8 @@
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Im;
 using Parley.Xmpp.Stanzas;
 
-namespace Parley.Xmpp.Im;
+namespace Parley.Xmpp;
 
 /// <summary>
 /// Presence (RFC 6121 §3–4): which resources of which contacts are available, with their latest presence and

@@ -5,6 +5,11 @@ using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp;
 
+/// <summary>Handles an incoming IQ request. Return the result payload (or <see langword="null"/> for an empty result); throw <see cref="XmppStanzaException"/> to answer with that error.</summary>
+/// <param name="request">The request.</param>
+/// <param name="cancellationToken">Cancelled when the connection is disposed.</param>
+public delegate ValueTask<Xml.XmppElement?> IqRequestHandler(Iq request, CancellationToken cancellationToken);
+
 /// <summary>
 /// Handles an incoming IQ request that may be answered later: the handler takes the request, returns quickly so that the
 /// following stanzas are dispatched, and answers through <see cref="IqRequest.RespondAsync"/> or

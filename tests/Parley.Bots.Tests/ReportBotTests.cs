@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Parley.Testing;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Upload;
 
 namespace Parley.Bots.Tests;

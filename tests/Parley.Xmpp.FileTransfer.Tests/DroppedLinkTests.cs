@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Parley.Testing;
+using Parley.Xmpp.Core;
 
 namespace Parley.Xmpp.FileTransfer.Tests;
 

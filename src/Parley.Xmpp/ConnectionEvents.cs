@@ -1,19 +1,7 @@
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Xmpp;
-
-/// <summary>Where a connection stands.</summary>
-public enum XmppConnectionState
-{
-    /// <summary>Not connected, and not trying to.</summary>
-    Disconnected,
-    /// <summary>The first connection attempt is under way.</summary>
-    Connecting,
-    /// <summary>Connected, authenticated and ready to send.</summary>
-    Connected,
-    /// <summary>The link dropped; reconnecting. Stanzas sent now wait and go out once connected.</summary>
-    Reconnecting,
-}
 
 /// <summary>Tells that the connection state changed.</summary>
 public sealed class ConnectionStateChangedEventArgs : EventArgs
@@ -54,8 +42,3 @@ public sealed class UndeliveredStanzasEventArgs : EventArgs
     /// <summary>Why the connection ended.</summary>
     public Exception? Reason { get; }
 }
-
-/// <summary>Handles an incoming IQ request. Return the result payload (or <see langword="null"/> for an empty result); throw <see cref="XmppStanzaException"/> to answer with that error.</summary>
-/// <param name="request">The request.</param>
-/// <param name="cancellationToken">Cancelled when the connection is disposed.</param>
-public delegate ValueTask<Xml.XmppElement?> IqRequestHandler(Iq request, CancellationToken cancellationToken);

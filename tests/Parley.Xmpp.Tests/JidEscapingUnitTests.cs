@@ -70,6 +70,13 @@ public class JidEscapingUnitTests
     }
 
     [Fact]
+    public void Escape_and_Unescape_take_an_empty_localpart_as_it_is()
+    {
+        Assert.Equal(string.Empty, JidEscaping.Escape(string.Empty));
+        Assert.Equal(string.Empty, JidEscaping.Unescape(string.Empty));
+    }
+
+    [Fact]
     public void Escape_and_Unescape_reject_null()
     {
         Assert.Throws<ArgumentNullException>(() => JidEscaping.Escape(null!));

@@ -88,6 +88,40 @@ public class JidUnitTests
     [InlineData("\u1100x@example.com")] // a lone conjoining jamo (old Hangul jamo are disallowed)
     [InlineData("a\u200Db@example.com")] // ZERO WIDTH JOINER outside a virama context
     [InlineData("a\u00B7b@example.com")] // MIDDLE DOT outside "l·l"
+    [InlineData("l\u00B7x@example.com")] // MIDDLE DOT needs an 'l' on both sides
+    [InlineData("x\u00B7l@example.com")]
+    [InlineData("l\u00B7@example.com")]
+    [InlineData("\u0375a@example.com")] // GREEK LOWER NUMERAL SIGN must be followed by Greek
+    [InlineData("\u03B1\u0375@example.com")]
+    [InlineData("a\u30FBb@example.com")] // KATAKANA MIDDLE DOT needs Hiragana, Katakana or Han in the string
+    [InlineData("\u30FB@example.com")]
+    [InlineData("\u0660\u06F0@example.com")] // Arabic-Indic digits mixed with the extended ones
+    [InlineData("\u06F9\u0669@example.com")]
+    [InlineData("a\u0640b@example.com")] // RFC 5892 exceptions that are DISALLOWED although their category is not
+    [InlineData("a\u07FAb@example.com")]
+    [InlineData("a\u302Eb@example.com")]
+    [InlineData("a\u302Fb@example.com")]
+    [InlineData("a\u3031b@example.com")]
+    [InlineData("a\u3035b@example.com")]
+    [InlineData("a\u303Bb@example.com")]
+    [InlineData("\uFB01@example.com")] // LATIN SMALL LIGATURE FI: a letter with a compatibility mapping
+    [InlineData("\u11FFx@example.com")] // the first and last code points of each old Hangul jamo range
+    [InlineData("\uA960x@example.com")]
+    [InlineData("\uA97Cx@example.com")]
+    [InlineData("\uD7B0x@example.com")]
+    [InlineData("\uD7C6x@example.com")]
+    [InlineData("\uD7CBx@example.com")]
+    [InlineData("\uD7FBx@example.com")]
+    [InlineData("a\u034Fb@example.com")] // default-ignorable code points that are marks or letters by category
+    [InlineData("a\u3164b@example.com")]
+    [InlineData("a\u17B4b@example.com")]
+    [InlineData("a\u17B5b@example.com")]
+    [InlineData("a\u180Bb@example.com")]
+    [InlineData("a\u180Fb@example.com")]
+    [InlineData("a\uFE00b@example.com")]
+    [InlineData("a\uFE0Fb@example.com")]
+    [InlineData("a\U000E0100b@example.com")]
+    [InlineData("a\U000E01EFb@example.com")]
     public void Parse_rejects_localparts_with_forbidden_characters(string text)
     {
         Assert.False(Jid.TryParse(text, out _));
@@ -99,6 +133,13 @@ public class JidUnitTests
     [InlineData("\u0915\u094D\u200D\u0937@example.com", "\u0915\u094D\u200D\u0937")] // ZWJ after a virama
     [InlineData("\u05D0\u05F3@example.com", "\u05D0\u05F3")] // GERESH after a Hebrew letter
     [InlineData("back\\slash!#$%@example.com", "back\\slash!#$%")] // ASCII punctuation other than the eight is fine
+    [InlineData("\u0375\u03B1@example.com", "\u0375\u03B1")] // GREEK LOWER NUMERAL SIGN before Greek
+    [InlineData("\u30A2\u30FB\u30A2@example.com", "\u30A2\u30FB\u30A2")] // KATAKANA MIDDLE DOT with Katakana
+    [InlineData("\u0660\u0669@example.com", "\u0660\u0669")] // Arabic-Indic digits, not mixed
+    [InlineData("\u06F0\u06F9@example.com", "\u06F0\u06F9")]
+    [InlineData("\u06FD\u06FE\u0F0B\u3007@example.com", "\u06FD\u06FE\u0F0B\u3007")] // RFC 5892 exceptions that are PVALID
+    [InlineData("\u00E9!~@example.com", "\u00E9!~")] // the first and last ASCII characters, on the non-ASCII path
+    [InlineData("a\uFF01@example.com", "a!")] // the first full-width form is width-mapped too
     public void Parse_accepts_contextual_and_ASCII_characters_where_allowed(string text, string local)
     {
         Assert.Equal(local, Jid.Parse(text).Local);
@@ -124,6 +165,7 @@ public class JidUnitTests
     [InlineData("e\u0301@example.com/e\u0301", "\u00E9", "example.com", "\u00E9")] // NFC in localpart and resourcepart
     [InlineData("x@example.com/a\u2003b", "x", "example.com", "a b")] // OpaqueString maps non-ASCII spaces
     [InlineData("x@example.com/Ⅳ", "x", "example.com", "Ⅳ")] // compatibility characters are fine in a resource
+    [InlineData("\u1F88@example.com/\u1F88", "\u1F80", "example.com", "\u1F88")] // a titlecase letter (Lt): lower-cased in a localpart only
     public void Parse_normalizes(string text, string? local, string domain, string? resource)
     {
         var jid = Jid.Parse(text);
@@ -133,11 +175,38 @@ public class JidUnitTests
         Assert.Equal(resource, jid.Resource);
     }
 
+    // FreeformClass takes symbols and punctuation of every category, and titlecase letters, other numbers and
+    // enclosing marks, all of which IdentifierClass refuses.
+    [Theory]
+    [InlineData("\u0BF0")] // TAMIL NUMBER TEN (No)
+    [InlineData("\u2211\u20AC\u02C2")] // N-ARY SUMMATION (Sm), EURO SIGN (Sc), MODIFIER LETTER LEFT ARROWHEAD (Sk)
+    [InlineData("\u203F\u2010\u300C\u300D\u00AB\u00BB\u00A1")] // Pc, Pd, Ps, Pe, Pi, Pf, Po
+    [InlineData("a\u20DD")] // COMBINING ENCLOSING CIRCLE (Me)
+    public void Parse_accepts_in_a_resource_what_a_localpart_refuses(string text)
+    {
+        Assert.Equal(text, Jid.Parse($"x@example.com/{text}").Resource);
+        Assert.False(Jid.TryParse($"{text}@example.com", out _));
+    }
+
+    // Disallowed in both classes: default-ignorable, noncharacter, control.
+    [Theory]
+    [InlineData("a\u034Fb")]
+    [InlineData("a\uFE0Fb")]
+    [InlineData("a\uFDD0b")]
+    [InlineData("a\uFFFFb")]
+    [InlineData("a\u0007b")]
+    public void Parse_rejects_resources_with_disallowed_characters(string text)
+    {
+        Assert.False(Jid.TryParse($"x@example.com/{text}", out _));
+    }
+
     [Theory]
     [InlineData("juliet@127.0.0.1", "127.0.0.1")]
     [InlineData("juliet@[::1]", "[::1]")]
     [InlineData("juliet@[0:0:0:0:0:0:0:1]/r", "[::1]")]
     [InlineData("[2001:DB8::0001]", "[2001:db8::1]")]
+    [InlineData("juliet@255.255.255.255", "255.255.255.255")]
+    [InlineData("juliet@0.0.0.0.", "0.0.0.0")]
     public void Parse_accepts_IP_literals(string text, string domain)
     {
         Assert.Equal(domain, Jid.Parse(text).Domain);
@@ -163,6 +232,8 @@ public class JidUnitTests
     [InlineData("juliet@xn--zz.example")] // invalid Punycode
     [InlineData("juliet@♚.example")] // symbols are not IDNA2008 PVALID even though UTS #46 accepts them
     [InlineData("juliet@xn--ls8h.example")] // the same as an A-label (U+1F4A9)
+    [InlineData("juliet@1.2.3.4..")] // one final dot is stripped, not two
+    [InlineData("juliet@1.2.3.4.5")]
     public void Parse_rejects_invalid_domainparts(string text)
     {
         Assert.False(Jid.TryParse(text, out _));
@@ -194,6 +265,9 @@ public class JidUnitTests
         Assert.False(Jid.TryParse($"{greek}π@example.com", out _));
         Assert.False(Jid.TryParse($"x@example.com/{greek}π", out _));
 
+        // Exactly 1023 bytes of non-ASCII text is still fine.
+        Assert.True(Jid.TryParse($"{greek}a@example.com/{greek}a", out _));
+
         // Far too long input is refused without normalizing it.
         Assert.False(Jid.TryParse(new string('a', 100_000), out _));
     }
@@ -204,6 +278,8 @@ public class JidUnitTests
     [InlineData("@")]
     [InlineData("/")]
     [InlineData("@/")]
+    [InlineData("@example.com")]
+    [InlineData("@example.com/r")]
     public void TryParse_rejects_degenerate_input(string? text)
     {
         Assert.False(Jid.TryParse(text, out var jid));
@@ -275,5 +351,66 @@ public class JidUnitTests
         var error = Assert.Throws<FormatException>(() => Jid.Parse("jul:iet@example.com"));
         Assert.Contains("':'", error.Message, StringComparison.Ordinal);
         Assert.Contains("JidEscaping", error.Message, StringComparison.Ordinal);
+
+        var ascii1024 = new string('a', 1024);
+        var greek512 = new string('π', 512);
+        (string Text, string Reason)[] cases =
+        [
+            ("", "it is empty"),
+            ("@example.com", "the localpart before '@' is empty"),
+            ("juliet@example.com/", "the resourcepart after '/' is empty"),
+            ($"{ascii1024}@example.com", "the localpart is longer than 1023 bytes"),
+            ($"{greek512}@example.com", "the localpart is longer than 1023 bytes"),
+            ($"x@example.com/{ascii1024}", "the resourcepart is longer than 1023 bytes"),
+            ($"x@example.com/{greek512}", "the resourcepart is longer than 1023 bytes"),
+            ("henry\u2163@example.com", "the localpart is invalid: it may not contain U+2173 (PRECIS IdentifierClass)"),
+            ("juliet@example.com/a\u0007b", "the resourcepart is invalid: it may not contain U+0007 (PRECIS FreeformClass)"),
+            ("ju\uFF1Aliet@example.com", "the localpart may not contain ':'"),
+            ("juliet@ex_ample.com", "the domainpart may not contain '_'"),
+            ("juliet@ex\u0001ample.com", "the domainpart may not contain U+0001"),
+            ("juliet@example..com", "the domainpart has an empty label"),
+            ($"juliet@{new string('a', 64)}.com", "a domain label is longer than 63 characters"),
+            ($"juliet@{string.Join('.', Enumerable.Repeat(new string('a', 63), 5))}", "the domain name is longer than 253 characters"),
+            ("juliet@-example.com", "a domain label may not start or end with '-'"),
+            ("juliet@ab--cd.example", "'--' in the third and fourth position unless it is an A-label"),
+            ("juliet@1.2.3", "the domainpart is neither a domain name nor a valid IPv4 address"),
+            ("juliet@[::1", "the domainpart is not a valid IPv6 literal"),
+            ("juliet@\u265A.example", "the domain label '\u265A' is not a valid U-label"),
+        ];
+        foreach (var (text, reason) in cases)
+        {
+            var message = Assert.Throws<FormatException>(() => Jid.Parse(text)).Message;
+            Assert.Contains(reason, message, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("Invalid JID part: the resourcepart after '/' is empty", Assert.Throws<FormatException>(() => Jid.Parse("a@b").WithResource("")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_error_message_quotes_at_most_100_characters_of_the_input()
+    {
+        var input = new string('a', 2000) + ":";
+        var message = Assert.Throws<FormatException>(() => Jid.Parse(input)).Message;
+
+        Assert.Contains(string.Concat(new string('a', 100), "…"), message, StringComparison.Ordinal);
+        Assert.DoesNotContain(new string('a', 101), message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_rejects_an_unpaired_surrogate_in_any_part()
+    {
+        // Built in code: test data passed through xUnit's serialization would arrive with U+FFFD instead.
+        var surrogate = new string('\uD800', 1);
+        Assert.False(Jid.TryParse($"a{surrogate}b@example.com", out _));
+        Assert.False(Jid.TryParse($"x@example.com/a{surrogate}b", out _));
+        Assert.False(Jid.TryParse($"x@a{surrogate}b.example", out _));
+        var error = Assert.Throws<FormatException>(() => Jid.Create("x", "example.com", $"a{surrogate}"));
+        Assert.Contains("unpaired surrogate", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_of_null_is_an_ArgumentNullException()
+    {
+        Assert.Throws<ArgumentNullException>(() => Jid.Parse(null!));
     }
 }

@@ -122,6 +122,7 @@ public class JidUnitTests
     [InlineData("a\uFE0Fb@example.com")]
     [InlineData("a\U000E0100b@example.com")]
     [InlineData("a\U000E01EFb@example.com")]
+    [InlineData("a\uFFFEb@example.com")] // a noncharacter that Unicode normalization refuses
     public void Parse_rejects_localparts_with_forbidden_characters(string text)
     {
         Assert.False(Jid.TryParse(text, out _));
@@ -194,6 +195,7 @@ public class JidUnitTests
     [InlineData("a\uFE0Fb")]
     [InlineData("a\uFDD0b")]
     [InlineData("a\uFFFFb")]
+    [InlineData("a\uFFFEb")]
     [InlineData("a\u0007b")]
     public void Parse_rejects_resources_with_disallowed_characters(string text)
     {

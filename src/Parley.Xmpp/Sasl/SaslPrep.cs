@@ -43,6 +43,14 @@ internal static class SaslPrep
             }
 
             index += consumed;
+
+            // C.4; checked before NFKC, which throws on U+FFFE (nothing maps to or from a noncharacter).
+            if (IsNoncharacter(rune.Value))
+            {
+                error = $"it contains U+{rune.Value:X4}, which SASLprep prohibits";
+                return false;
+            }
+
             if (IsNonAsciiSpace(rune.Value))
             {
                 builder.Append(' ');
@@ -67,6 +75,8 @@ internal static class SaslPrep
         error = string.Empty;
         return true;
     }
+
+    private static bool IsNoncharacter(int cp) => cp is >= 0xFDD0 and <= 0xFDEF || (cp & 0xFFFE) == 0xFFFE;
 
     // RFC 3454 C.1.2.
     private static bool IsNonAsciiSpace(int cp) => cp is 0x00A0 or 0x1680 or (>= 0x2000 and <= 0x200B) or 0x202F or 0x205F or 0x3000;

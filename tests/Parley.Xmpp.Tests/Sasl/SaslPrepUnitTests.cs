@@ -31,6 +31,8 @@ public class SaslPrepUnitTests
     [InlineData("a\u200Db\uFEFFc", "abc")] // mapped to nothing
     [InlineData("e\u0301", "\u00E9")] // composed
     [InlineData("p\u00E4ss w\u00F6rd \u00BD", "p\u00E4ss w\u00F6rd 1\u20442")]
+    [InlineData("a\u1680b", "a b")] // OGHAM SPACE MARK: a space NFKC leaves alone
+    [InlineData("a\u180Bb\u180Dc\uFE00d\uFE0F", "abcd")] // the ends of the variation-selector ranges of B.1
     public void Maps_and_normalizes(string input, string expected)
     {
         Assert.True(SaslPrep.TryPrepare(input, storedString: true, out var result, out _));
@@ -47,13 +49,56 @@ public class SaslPrepUnitTests
     [InlineData("a\u202Eb")] // RIGHT-TO-LEFT OVERRIDE
     [InlineData("a\u2FF0b")] // ideographic description character
     [InlineData("a\uFFFDb")] // REPLACEMENT CHARACTER
-    [InlineData("a\uD800b")] // lone surrogate
     [InlineData("a\U000E0041b")] // tag
     [InlineData("a\u2028b")] // LINE SEPARATOR
     public void Rejects_prohibited_characters(string input)
     {
         Assert.False(SaslPrep.TryPrepare(input, storedString: false, out var result, out _));
         Assert.Null(result);
+    }
+
+    // The first and last code point of each range of the prohibited tables that mapping and NFKC leave in place.
+    [Theory]
+    [InlineData(0x1F)]
+    [InlineData(0x80)]
+    [InlineData(0x9F)]
+    [InlineData(0x06DD)]
+    [InlineData(0x070F)]
+    [InlineData(0x180E)]
+    [InlineData(0x2029)]
+    [InlineData(0x2061)]
+    [InlineData(0x2063)]
+    [InlineData(0x206A)]
+    [InlineData(0x206F)]
+    [InlineData(0xFFF9)]
+    [InlineData(0xFFFC)]
+    [InlineData(0x1D173)]
+    [InlineData(0x1D17A)]
+    [InlineData(0xF8FF)]
+    [InlineData(0xF0000)]
+    [InlineData(0xFFFFD)]
+    [InlineData(0x100000)]
+    [InlineData(0x10FFFD)]
+    [InlineData(0xFDEF)]
+    [InlineData(0xFFFE)]
+    [InlineData(0x2FFB)]
+    [InlineData(0x202A)]
+    [InlineData(0xE0001)]
+    [InlineData(0xE0020)]
+    [InlineData(0xE007F)]
+    public void Rejects_the_ends_of_each_prohibited_range(int codePoint)
+    {
+        Assert.False(SaslPrep.TryPrepare($"a{char.ConvertFromUtf32(codePoint)}b", storedString: false, out _, out var error));
+        Assert.Contains($"U+{codePoint:X4}", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Rejects_an_unpaired_surrogate()
+    {
+        // Built in code: test data passed through xUnit's serialization would arrive with U+FFFD instead.
+        Assert.False(SaslPrep.TryPrepare("a" + new string('\uD800', 1) + "b", storedString: false, out var result, out var error));
+        Assert.Null(result);
+        Assert.Contains("unpaired surrogate", error, StringComparison.Ordinal);
     }
 
     [Fact]

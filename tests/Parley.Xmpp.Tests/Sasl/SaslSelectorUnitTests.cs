@@ -129,4 +129,24 @@ public class SaslSelectorUnitTests
 
         Assert.Equal("SCRAM-SHA-256", mechanism.Name);
     }
+
+    [Fact]
+    public void The_refusal_lists_names_up_to_20_characters_and_mentions_PLAIN_only_when_offered()
+    {
+        var longest = new string('A', 20);
+        var tooLong = new string('B', 21);
+
+        var error = Assert.Throws<XmppAuthenticationException>(() => SaslSelector.Select([longest, tooLong, "  "], Plaintext(), false));
+        Assert.Contains($"offered {longest};", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(tooLong, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("PLAIN is refused", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Null_arguments_are_refused()
+    {
+        Assert.Throws<ArgumentNullException>(() => SaslSelector.Select(null!, Tls12(), false));
+        Assert.Throws<ArgumentNullException>(() => SaslSelector.Select(["PLAIN"], null!, false));
+        Assert.Throws<ArgumentNullException>(() => new PlainMechanism(null!));
+    }
 }

@@ -259,6 +259,131 @@ public class ScramMechanismUnitTests
     }
 
     [Fact]
+    public void A_server_final_message_repeated_after_success_is_refused()
+    {
+        var scram = Sha1();
+        scram.GetInitialResponse();
+        scram.EvaluateChallenge(Utf8(Sha1ServerFirst));
+        scram.VerifySuccess(Utf8(Sha1ServerFinal));
+
+        var error = Assert.Throws<XmppAuthenticationException>(() => scram.EvaluateChallenge(Utf8(Sha1ServerFinal)));
+        Assert.Equal("malformed-request", error.Condition);
+    }
+
+    [Fact]
+    public void Success_with_data_before_the_proof_was_sent_is_a_malformed_request()
+    {
+        var scram = Sha1();
+        scram.GetInitialResponse();
+
+        var error = Assert.Throws<XmppAuthenticationException>(() => scram.VerifySuccess(Utf8(Sha1ServerFinal)));
+        Assert.Equal("malformed-request", error.Condition);
+    }
+
+    [Fact]
+    public void A_refused_server_message_ends_the_exchange()
+    {
+        // A server error instead of server-first: a good server-first afterwards is refused too.
+        var first = Sha1();
+        first.GetInitialResponse();
+        Assert.Throws<XmppAuthenticationException>(() => first.EvaluateChallenge(Utf8("e=other-error")));
+        Assert.Throws<XmppAuthenticationException>(() => first.EvaluateChallenge(Utf8(Sha1ServerFirst)));
+
+        // A malformed server-final in <success/>: the right one afterwards does not make it succeed.
+        var final = Sha1();
+        final.GetInitialResponse();
+        final.EvaluateChallenge(Utf8(Sha1ServerFirst));
+        Assert.Throws<XmppAuthenticationException>(() => final.VerifySuccess(Utf8("x=1")));
+        Assert.Throws<XmppAuthenticationException>(() => final.VerifySuccess(Utf8(Sha1ServerFinal)));
+    }
+
+    [Fact]
+    public void A_message_of_exactly_the_payload_limit_is_taken_and_one_byte_more_is_refused()
+    {
+        static string Padded(int length) => Sha1ServerFirst + ",x=" + new string('a', length - Sha1ServerFirst.Length - 3);
+
+        var exact = Sha1();
+        exact.GetInitialResponse();
+        Assert.StartsWith("c=biws,r=", Text(exact.EvaluateChallenge(Utf8(Padded(SaslMechanism.MaxPayloadBytes)))), StringComparison.Ordinal);
+
+        var over = Sha1();
+        over.GetInitialResponse();
+        var error = Assert.Throws<XmppAuthenticationException>(() => over.EvaluateChallenge(Utf8(Padded(SaslMechanism.MaxPayloadBytes + 1))));
+        Assert.Contains($"longer than {SaslMechanism.MaxPayloadBytes} bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_UTF8_in_an_extension_is_refused()
+    {
+        var scram = Sha1();
+        scram.GetInitialResponse();
+
+        var error = Assert.Throws<XmppAuthenticationException>(() => scram.EvaluateChallenge([.. Utf8(Sha1ServerFirst + ",x="), 0xFF]));
+        Assert.Contains("not valid UTF-8", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_iteration_count_of_one_is_taken()
+    {
+        var server = new TestScramServer(HashAlgorithmName.SHA1, "pencil", "QSXCR+Q6sek8bf92", iterations: 1);
+        var scram = new ScramMechanism(HashAlgorithmName.SHA1, Credentials(), null, serverOffersPlus: false);
+
+        var serverFirst = server.First(Text(scram.GetInitialResponse()));
+        var serverFinal = server.Final(Text(scram.EvaluateChallenge(Utf8(serverFirst))), Utf8("n,,"));
+        scram.VerifySuccess(Utf8(serverFinal));
+    }
+
+    [Theory]
+    [InlineData(64, false)]
+    [InlineData(65, true)]
+    public void A_server_error_longer_than_64_characters_is_not_repeated(int length, bool unreadable)
+    {
+        var value = new string('x', length);
+        var scram = Sha1();
+        scram.GetInitialResponse();
+
+        var message = Assert.Throws<XmppAuthenticationException>(() => scram.EvaluateChallenge(Utf8("e=" + value))).Message;
+        Assert.Equal(unreadable, message.Contains("(unreadable)", StringComparison.Ordinal));
+        Assert.Equal(!unreadable, message.Contains(value, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_server_error_with_control_characters_is_not_repeated()
+    {
+        var scram = Sha1();
+        scram.GetInitialResponse();
+
+        var message = Assert.Throws<XmppAuthenticationException>(() => scram.EvaluateChallenge(Utf8("e=bad\u001B[2Jnews"))).Message;
+        Assert.Contains("(unreadable)", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001B", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Nonces_may_hold_every_printable_character_but_the_comma()
+    {
+        var scram = new ScramMechanism(HashAlgorithmName.SHA1, Credentials(), null, false, "!~");
+
+        Assert.EndsWith(",r=!~", Text(scram.GetInitialResponse()), StringComparison.Ordinal);
+        Assert.StartsWith("c=biws,r=!~~!", Text(scram.EvaluateChallenge(Utf8("r=!~~!,s=QSXCR+Q6sek8bf92,i=1"))), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_user_name_is_a_query_string_and_the_password_a_stored_string()
+    {
+        // RFC 5802 §2.2 and RFC 4013 §2.5: an unassigned code point (U+0378) may be in the user name, not in the password.
+        var scram = new ScramMechanism(HashAlgorithmName.SHA1, Credentials(username: "u\u0378"), null, false, Sha1ClientNonce);
+        Assert.Equal($"n,,n=u\u0378,r={Sha1ClientNonce}", Text(scram.GetInitialResponse()));
+        Assert.Throws<ArgumentException>(() => new ScramMechanism(HashAlgorithmName.SHA1, Credentials(password: "p\u0378"), null, false));
+
+        var user = Assert.Throws<ArgumentException>(() => new ScramMechanism(HashAlgorithmName.SHA1, Credentials(username: "u\u0080"), null, false));
+        Assert.Contains("The user name cannot be used with SCRAM", user.Message, StringComparison.Ordinal);
+        var empty = Assert.Throws<ArgumentException>(() => new ScramMechanism(HashAlgorithmName.SHA1, Credentials(password: "\u00AD"), null, false));
+        Assert.Contains("it is empty after SASLprep", empty.Message, StringComparison.Ordinal);
+        var prohibited = Assert.Throws<ArgumentException>(() => new ScramMechanism(HashAlgorithmName.SHA1, Credentials(password: "bell\u0007"), null, false));
+        Assert.Contains("U+0007", prohibited.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Username_commas_and_equals_signs_are_escaped()
     {
         var scram = new ScramMechanism(HashAlgorithmName.SHA256, Credentials(username: "a,b=c"), null, serverOffersPlus: false, "nonce");

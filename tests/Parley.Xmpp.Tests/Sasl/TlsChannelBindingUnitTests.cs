@@ -58,6 +58,7 @@ public class TlsChannelBindingUnitTests
     [Theory]
     [InlineData("SHA256")]
     [InlineData("SHA384")]
+    [InlineData("SHA512")]
     public void End_point_hash_of_RSA_PSS_comes_from_its_parameters(string hash)
     {
         using var certificate = SelfSigned(new HashAlgorithmName(hash), RSASignaturePadding.Pss);
@@ -73,6 +74,18 @@ public class TlsChannelBindingUnitTests
         using var certificate = new CertificateRequest("CN=ec", key, HashAlgorithmName.SHA384).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
 
         Assert.Equal(SHA384.HashData(certificate.RawData), TlsChannelBinding.ComputeTlsServerEndPoint(certificate));
+    }
+
+    [Theory]
+    [InlineData("SHA256")]
+    [InlineData("SHA512")]
+    public void End_point_hash_of_ECDSA_follows_its_hash(string hash)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var certificate = new CertificateRequest("CN=ec", key, new HashAlgorithmName(hash)).CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
+
+        Assert.Equal(CryptographicOperations.HashData(new HashAlgorithmName(hash), certificate.RawData), TlsChannelBinding.ComputeTlsServerEndPoint(certificate));
+        Assert.Throws<ArgumentNullException>(() => TlsChannelBinding.ComputeTlsServerEndPoint(null!));
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing with Stryker.NET over one target; not part of ./scripts/test.sh (one target takes minutes to an hour).
 #
-#   ./scripts/mutation.sh xml|jid|sasl|outbox [extra dotnet-stryker options]
+#   ./scripts/mutation.sh xml|jid|sasl|outbox-store|outbox-sender [extra dotnet-stryker options]
 #
 # Each target's files, tests and settings are in tests/mutation/<target>/stryker-config.json; the scores and what
 # they cover are in tests/README.md. Reports: StrykerOutput/<target>/reports/mutation-report.{html,json}.
@@ -9,7 +9,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TARGETS=(xml jid sasl outbox)
+TARGETS=(xml jid sasl outbox-store outbox-sender)
 export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1
 
 target=${1:-}
@@ -20,7 +20,7 @@ fi
 shift
 
 case "$target" in
-  outbox)
+  outbox-*)
     # The gateway's tests start private Prosody, ejabberd and PostgreSQL instances.
     "$ROOT/scripts/install-deps.sh"
     TEST_PROJECT=tests/Parley.Web.Tests ;;

@@ -17,6 +17,10 @@ internal sealed partial class ComponentLink : VisitorLink
     private readonly XmppComponent _component;
     private readonly string _domain;
     private readonly bool _confirmSent;
+
+    // Set when the connection drops, cleared by ConfirmSentAsync: until the outbox has asked, it sends nothing on the next
+    // connection, so a message never overtakes an earlier one the lost connection took with it.
+    private volatile bool _interrupted;
     private readonly Jid _owner;
     private readonly ILogger _logger;
 
@@ -49,6 +53,7 @@ internal sealed partial class ComponentLink : VisitorLink
             }
             else if (e.OldState == XmppConnectionState.Connected)
             {
+                _interrupted = true;
                 RaiseConnectionChanged(false);
             }
         };
@@ -83,6 +88,11 @@ internal sealed partial class ComponentLink : VisitorLink
 
     public override Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken)
     {
+        if (_interrupted)
+        {
+            return Task.FromResult(false);
+        }
+
         stanza.From = VisitorJid(visitorId);
         return SendAsync(stanza, cancellationToken);
     }
@@ -90,7 +100,8 @@ internal sealed partial class ComponentLink : VisitorLink
     public override async Task<IReadOnlyCollection<string>> ConfirmSentAsync(IReadOnlyCollection<string> visitorIds, CancellationToken cancellationToken)
     {
         // One stream carries every visitor: one round trip confirms them all.
-        if (!_confirmSent)
+        _interrupted = false;
+        if (!_confirmSent || visitorIds.Count == 0)
         {
             return visitorIds;
         }

@@ -116,7 +116,8 @@ internal sealed class OutboxSender
             _typing.MarkActive(visitor.Id);
         }
 
-        return await MarkConfirmedAsync(written, heldBack, cancellationToken) && linkUp;
+        // A lost link ends the batch: asking for confirmation then also lets the link send again, from the oldest pending.
+        return await MarkConfirmedAsync(written, linkUp ? heldBack : heldBack ?? [], cancellationToken) && linkUp;
     }
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed partial class ReportBot : Bot
     private readonly IReportSource _source;
     private readonly Func<BotContext, IReportDelivery> _deliveryFactory;
     private readonly SemaphoreSlim _slots;
-    private readonly HashSet<Jid> _busy = [];
+    private readonly Dictionary<Jid, TaskCompletionSource> _busy = [];
     private readonly List<Task> _running = [];
     private readonly Lock _lock = new();
     private IReportDelivery? _delivery;
@@ -73,20 +73,47 @@ public sealed partial class ReportBot : Bot
         }
 
         var user = message.From!.Bare;
-        bool accepted;
-        lock (_lock)
+        if (TryTakeUser(user) is { } previous)
         {
-            accepted = _busy.Add(user);
-        }
-
-        if (!accepted)
-        {
-            await Context.ReplyAsync(message, "I am still working on your previous request; one moment please.", cancellationToken).ConfigureAwait(false);
+            // The previous answer may have gone out a moment ago, its request not yet finished: give it a second before
+            // saying so, without holding up the message loop.
+            Track(Task.Run(() => StartAfterAsync(previous, message, user, project), CancellationToken.None));
             return;
         }
 
         // The work runs beside the message loop so that other users are served meanwhile.
-        var work = Task.Run(() => ServeAsync(message, user, project, Context.Stopping), CancellationToken.None);
+        Track(Task.Run(() => ServeAsync(message, user, project, Context.Stopping), CancellationToken.None));
+    }
+
+    /// <summary>Marks the user busy; returns <see langword="null"/> when that worked, else the running request's end.</summary>
+    private Task? TryTakeUser(Jid user)
+    {
+        lock (_lock)
+        {
+            if (_busy.TryGetValue(user, out var running))
+            {
+                return running.Task;
+            }
+
+            _busy[user] = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return null;
+        }
+    }
+
+    private async Task StartAfterAsync(Task previous, Message message, Jid user, string project)
+    {
+        await previous.WaitAsync(TimeSpan.FromSeconds(1), Context.Stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (TryTakeUser(user) is not null)
+        {
+            await Context.ReplyAsync(message, "I am still working on your previous request; one moment please.", Context.Stopping).ConfigureAwait(false);
+            return;
+        }
+
+        await ServeAsync(message, user, project, Context.Stopping).ConfigureAwait(false);
+    }
+
+    private void Track(Task work)
+    {
         lock (_lock)
         {
             _running.RemoveAll(t => t.IsCompleted);
@@ -160,10 +187,13 @@ public sealed partial class ReportBot : Bot
         }
         finally
         {
+            TaskCompletionSource? done;
             lock (_lock)
             {
-                _busy.Remove(user);
+                _busy.Remove(user, out done);
             }
+
+            done?.TrySetResult();
         }
     }
 

@@ -125,9 +125,20 @@ internal sealed class RunScript : IAsyncDisposable
     /// <summary>The one running child of run.sh whose command line contains <paramref name="marker"/>.</summary>
     public ProcessIdentity Child(string marker)
     {
-        var found = ProcessTree.Descendants(Pid).Where(p => ProcessTree.CommandLine(p.Pid)?.Contains(marker, StringComparison.Ordinal) == true).ToList();
-        Assert.True(found.Count == 1, $"run.sh has {found.Count} running children with '{marker}' in their command line. Its output:\n{Output}");
-        return found[0];
+        // A child read in the instant between its fork and its exec still shows the shell's command line: look again
+        // for a few seconds before calling it missing.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            var found = ProcessTree.Descendants(Pid).Where(p => ProcessTree.CommandLine(p.Pid)?.Contains(marker, StringComparison.Ordinal) == true).ToList();
+            if (found.Count == 1)
+            {
+                return found[0];
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"run.sh has {found.Count} running children with '{marker}' in their command line. Its output:\n{Output}");
+            Thread.Sleep(100);
+        }
     }
 
     /// <summary>Waits until something accepts TCP connections on 127.0.0.1:<paramref name="port"/>.</summary>

@@ -1,6 +1,4 @@
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Stanzas;
-using Parley.Xmpp.Xml;
 
 namespace Parley.Xmpp;
 
@@ -17,28 +15,20 @@ internal sealed class KeepAlive(XmppSession session, TimeSpan interval)
         {
             while (await timer.WaitForNextTickAsync(lifetime).ConfigureAwait(false))
             {
-                if (session.State != XmppConnectionState.Connected || Environment.TickCount64 - session.LastReceivedTicks < interval.TotalMilliseconds)
+                if (session.State != XmppConnectionState.Connected || session.CurrentStream is not { } stream
+                    || Environment.TickCount64 - session.LastReceivedTicks < interval.TotalMilliseconds)
                 {
                     continue;
                 }
 
-                var stream = session.CurrentStream;
                 try
                 {
-                    await session.Iqs.RequestAsync(new Iq(IqType.Get, session.ServerAddress, new XmppElement("ping", XmppNamespaces.Ping)), interval, session.SendAsync, lifetime).ConfigureAwait(false);
-                }
-                catch (XmppStanzaException)
-                {
-                    // Any answer, even an error, proves the link is alive.
-                }
-                catch (XmppNotConnectedException)
-                {
-                    return; // Disconnected since the state was read; there is no link left to test.
+                    await session.PingServerAsync(stream, interval, lifetime).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is TimeoutException or XmppTransportException)
                 {
+                    // A timeout has aborted the stream already; a transport failure is being recovered by the reader.
                     Log.KeepAliveFailed(session.Logger, ex.Message);
-                    stream?.Abort();
                 }
             }
         }

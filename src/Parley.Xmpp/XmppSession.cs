@@ -234,9 +234,7 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
             lost = _streamLost.Task;
         }
 
-        var ping = new Iq(IqType.Get, ServerAddress, new XmppElement("ping", XmppNamespaces.Ping));
-        Prepare(ping);
-        var answer = Iqs.RequestAsync(ping, Options.DefaultIqTimeout, (iq, _) => WriteOn(stream, iq), cancellationToken);
+        var answer = PingServerAsync(stream, Options.DefaultIqTimeout, cancellationToken);
         if (await Task.WhenAny(answer, lost).ConfigureAwait(false) == lost)
         {
             _ = answer.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
@@ -247,15 +245,36 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
         {
             await answer.ConfigureAwait(false);
         }
-        catch (XmppStanzaException)
-        {
-            // An error (no ping support) is an answer too: the server got this far in the stream.
-        }
         catch (TimeoutException ex)
         {
             Log.ConfirmationTimedOut(Logger, Options.DefaultIqTimeout);
-            stream.Abort();
             throw new XmppTransportException("The server did not confirm what was sent; the connection is taken for dead.", isTransient: true, ex);
+        }
+    }
+
+    /// <summary>
+    /// Pings the server (XEP-0199) on <paramref name="stream"/>. Any answer, a result or an error (no ping support),
+    /// comes only after the server has read everything written before it on that stream, so it proves the link alive.
+    /// </summary>
+    /// <exception cref="TimeoutException">No answer within <paramref name="timeout"/>: the stream was aborted as dead,
+    /// which starts a reconnect.</exception>
+    /// <exception cref="XmppTransportException">The stream closed before the ping was written or answered.</exception>
+    public async Task PingServerAsync(XmppStream stream, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var ping = new Iq(IqType.Get, ServerAddress, new XmppElement("ping", XmppNamespaces.Ping));
+        Prepare(ping);
+        try
+        {
+            await Iqs.RequestAsync(ping, timeout, (iq, _) => WriteOn(stream, iq), cancellationToken).ConfigureAwait(false);
+        }
+        catch (XmppStanzaException)
+        {
+            // An answer all the same.
+        }
+        catch (TimeoutException)
+        {
+            stream.Abort();
+            throw;
         }
     }
 

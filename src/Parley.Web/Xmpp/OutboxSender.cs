@@ -117,16 +117,17 @@ internal sealed class OutboxSender
         }
 
         // A lost link ends the batch: asking for confirmation then also lets the link send again, from the oldest pending.
-        return await MarkConfirmedAsync(written, linkUp ? heldBack : heldBack ?? [], cancellationToken) && linkUp;
+        return await MarkConfirmedAsync(written, heldBack, askAlways: !linkUp, cancellationToken) && linkUp;
     }
 
     /// <summary>
     /// Marks sent the written messages whose visitors the server confirmed; false when some were not confirmed. Visitors
-    /// held back are asked too: what their link sent before may be what holds them back.
+    /// held back are asked too: what their link sent before may be what holds them back. With <paramref name="askAlways"/>
+    /// the link is asked even when there is nothing to confirm.
     /// </summary>
-    private async Task<bool> MarkConfirmedAsync(List<ChatMessage> written, HashSet<string>? heldBack, CancellationToken cancellationToken)
+    private async Task<bool> MarkConfirmedAsync(List<ChatMessage> written, HashSet<string>? heldBack, bool askAlways, CancellationToken cancellationToken)
     {
-        if (written.Count == 0 && heldBack is null)
+        if (written.Count == 0 && heldBack is null && !askAlways)
         {
             return true;
         }

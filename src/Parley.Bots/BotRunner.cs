@@ -22,6 +22,7 @@ public sealed partial class BotRunner : IAsyncDisposable
     private readonly BotMetrics _metrics;
     private readonly CancellationTokenSource _stopping = new();
     private readonly BotMetrics? _ownMetrics;
+    private readonly BotContext _context;
     private IDisposable? _registration;
     private DateTimeOffset _startedAt;
     private int _state; // 0 new, 1 started, 2 stopped
@@ -47,7 +48,8 @@ public sealed partial class BotRunner : IAsyncDisposable
         _time = time ?? TimeProvider.System;
         _metrics = metrics ?? (_ownMetrics = new BotMetrics());
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Parley.Bots." + name);
-        bot.Attach(new BotContext(name, client, _logger, _time, _metrics, _stopping.Token));
+        _context = new BotContext(name, client, _logger, _time, _metrics, _stopping.Token);
+        bot.Attach(_context);
     }
 
     /// <summary>The bot's name.</summary>
@@ -151,16 +153,51 @@ public sealed partial class BotRunner : IAsyncDisposable
             return; // messages only arrive once bound
         }
 
-        var verdict = _rules.Evaluate(message, self.Bare, _startedAt);
+        var verdict = _rules.Evaluate(message, self.Bare, _startedAt, out var rateLimit);
         _metrics.Message(Name, verdict);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        if (verdict == MessageVerdict.RateLimited)
+        {
+            await RefuseAsync(message, rateLimit, linked.Token).ConfigureAwait(false);
+            return;
+        }
+
         if (verdict != MessageVerdict.Accepted)
         {
             LogIgnored(_logger, Name, message.From?.ToString() ?? "(none)", verdict);
             return;
         }
 
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopping.Token);
+        if (rateLimit.Refused > 0)
+        {
+            LogLimitEnded(_logger, Name, message.From!.Bare.ToString(), rateLimit.Refused);
+        }
+
         await _bot.OnMessageAsync(message, linked.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A limited sender is told once per run of refusals when the bot answers again, so nothing is dropped in silence;
+    /// the rest of the run is only counted, and logged when it ends.
+    /// </summary>
+    private async Task RefuseAsync(Message message, RateLimitDecision rateLimit, CancellationToken cancellationToken)
+    {
+        if (!rateLimit.NoticeDue)
+        {
+            LogIgnored(_logger, Name, message.From?.ToString() ?? "(none)", MessageVerdict.RateLimited);
+            return;
+        }
+
+        var seconds = (int)Math.Ceiling(rateLimit.RetryAfter.TotalSeconds);
+        LogLimited(_logger, Name, message.From!.Bare.ToString(), seconds);
+        try
+        {
+            await _context.ReplyAsync(message, $"Too many messages — I answer again in {seconds} s.", cancellationToken).ConfigureAwait(false);
+        }
+        catch (XmppException ex)
+        {
+            LogNoticeFailed(_logger, Name, ex.Message);
+        }
     }
 
     [LoggerMessage(8000, LogLevel.Information, "Bot {Bot} online as {Jid}")]
@@ -174,6 +211,15 @@ public sealed partial class BotRunner : IAsyncDisposable
 
     [LoggerMessage(8003, LogLevel.Warning, "Bot {Bot} did not disconnect cleanly: {Reason}")]
     private static partial void LogDisconnectFailed(ILogger logger, string bot, string reason);
+
+    [LoggerMessage(8005, LogLevel.Information, "Bot {Bot} is limiting {From}: answers again in {Seconds} s")]
+    private static partial void LogLimited(ILogger logger, string bot, string from, int seconds);
+
+    [LoggerMessage(8006, LogLevel.Information, "Bot {Bot} answers {From} again after refusing {Count} messages")]
+    private static partial void LogLimitEnded(ILogger logger, string bot, string from, int count);
+
+    [LoggerMessage(8007, LogLevel.Warning, "Bot {Bot} could not send a rate-limit notice: {Reason}")]
+    private static partial void LogNoticeFailed(ILogger logger, string bot, string reason);
 
     [LoggerMessage(8004, LogLevel.Warning, "Bot {Bot}: the server did not reflect its presence within {Seconds} s; going on")]
     private static partial void LogNoPresenceEcho(ILogger logger, string bot, double seconds);

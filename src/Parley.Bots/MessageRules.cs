@@ -60,8 +60,16 @@ public sealed class MessageRules
     /// <param name="message">The message received.</param>
     /// <param name="account">The bot's own bare JID.</param>
     /// <param name="startedAt">When the bot started.</param>
-    public MessageVerdict Evaluate(Message message, Jid account, DateTimeOffset startedAt)
+    public MessageVerdict Evaluate(Message message, Jid account, DateTimeOffset startedAt) => Evaluate(message, account, startedAt, out _);
+
+    /// <summary>Decides whether the bot sees <paramref name="message"/>, and says how the rate limit judged its sender.</summary>
+    /// <param name="message">The message received.</param>
+    /// <param name="account">The bot's own bare JID.</param>
+    /// <param name="startedAt">When the bot started.</param>
+    /// <param name="rateLimit">The rate limit's decision; <c>default</c> (allowed) when the limit was not consulted.</param>
+    public MessageVerdict Evaluate(Message message, Jid account, DateTimeOffset startedAt, out RateLimitDecision rateLimit)
     {
+        rateLimit = RateLimitDecision.Unlimited;
         ArgumentNullException.ThrowIfNull(message);
         ArgumentNullException.ThrowIfNull(account);
         if (message.Type is not (MessageType.Chat or MessageType.Normal))
@@ -94,7 +102,12 @@ public sealed class MessageRules
             return MessageVerdict.NotAllowed;
         }
 
-        return _rateLimiter is null || _rateLimiter.TryTake(from.Bare) ? MessageVerdict.Accepted : MessageVerdict.RateLimited;
+        if (_rateLimiter is not null)
+        {
+            rateLimit = _rateLimiter.Take(from.Bare);
+        }
+
+        return rateLimit.Allowed ? MessageVerdict.Accepted : MessageVerdict.RateLimited;
     }
 }
 
@@ -188,7 +201,14 @@ public sealed class SenderRateLimiter
 
     /// <summary>Takes a token for <paramref name="sender"/>; false when its bucket is empty.</summary>
     /// <param name="sender">The sender's bare JID.</param>
-    public bool TryTake(Jid sender)
+    public bool TryTake(Jid sender) => Take(sender).Allowed;
+
+    /// <summary>
+    /// Takes a token for <paramref name="sender"/>, and says when a refused sender may send again and how many of their
+    /// messages were refused in a row: the first refusal is the one worth a notice, later ones only count.
+    /// </summary>
+    /// <param name="sender">The sender's bare JID.</param>
+    public RateLimitDecision Take(Jid sender)
     {
         ArgumentNullException.ThrowIfNull(sender);
         var now = _time.GetTimestamp();
@@ -202,15 +222,37 @@ public sealed class SenderRateLimiter
                     _buckets.Remove(oldest);
                 }
 
-                bucket = new Bucket(_capacity, now);
+                bucket = new Bucket(_capacity, now, 0);
             }
 
             var tokens = Math.Min(_capacity, bucket.Tokens + ((now - bucket.Updated) * _perTick));
-            var allowed = tokens >= 1;
-            _buckets[sender] = new Bucket(allowed ? tokens - 1 : tokens, now);
-            return allowed;
+            if (tokens >= 1)
+            {
+                _buckets[sender] = new Bucket(tokens - 1, now, 0);
+                return new RateLimitDecision(true, bucket.Refused, TimeSpan.Zero);
+            }
+
+            _buckets[sender] = new Bucket(tokens, now, bucket.Refused + 1);
+            var retryAfter = TimeSpan.FromSeconds((1 - tokens) / (_perTick * _time.TimestampFrequency));
+            return new RateLimitDecision(false, bucket.Refused + 1, retryAfter);
         }
     }
 
-    private readonly record struct Bucket(double Tokens, long Updated);
+    private readonly record struct Bucket(double Tokens, long Updated, int Refused);
+}
+
+/// <summary>What a <see cref="SenderRateLimiter"/> decided for one message.</summary>
+/// <param name="Allowed">Whether the message may be answered.</param>
+/// <param name="Refused">
+/// For a refused message, how many were refused in a row, this one included (1: the first, the one worth a notice).
+/// For an allowed message, how many were refused just before it (the run of refusals that this message ends).
+/// </param>
+/// <param name="RetryAfter">For a refused message, when the sender may send again.</param>
+public readonly record struct RateLimitDecision(bool Allowed, int Refused, TimeSpan RetryAfter)
+{
+    /// <summary>The decision without a limit: allowed, nothing refused.</summary>
+    public static RateLimitDecision Unlimited { get; } = new(true, 0, TimeSpan.Zero);
+
+    /// <summary>Whether this is the first refusal in a row: the one the sender is told about.</summary>
+    public bool NoticeDue => !Allowed && Refused == 1;
 }

@@ -93,6 +93,45 @@ public sealed class MessageRulesUnitTests
     }
 
     [Fact]
+    public void A_run_of_refusals_asks_for_one_notice_says_when_to_retry_and_is_counted_when_it_ends()
+    {
+        var time = new ManualTime();
+        var limiter = new SenderRateLimiter(burst: 1, perMinute: 6, time); // one token per 10 s
+        var alice = Jid.Parse("alice@example.org");
+        Assert.Equal(RateLimitDecision.Unlimited, limiter.Take(alice));
+
+        time.Advance(TimeSpan.FromSeconds(4));
+        var first = limiter.Take(alice);
+        Assert.False(first.Allowed);
+        Assert.True(first.NoticeDue);
+        Assert.Equal(6, first.RetryAfter.TotalSeconds, precision: 3);
+
+        var second = limiter.Take(alice);
+        Assert.False(second.NoticeDue);
+        Assert.Equal(2, second.Refused);
+
+        time.Advance(TimeSpan.FromSeconds(6));
+        var back = limiter.Take(alice);
+        Assert.True(back.Allowed);
+        Assert.Equal(2, back.Refused);
+        time.Advance(TimeSpan.FromSeconds(10));
+        Assert.Equal(0, limiter.Take(alice).Refused);
+    }
+
+    [Fact]
+    public void The_rules_report_the_limits_decision_only_for_a_message_that_reached_the_limit()
+    {
+        var rules = new MessageRules(AllowList.Everyone, new SenderRateLimiter(burst: 1, perMinute: 1, new ManualTime()));
+        var message = From("alice@example.org/phone", "hi");
+        Assert.Equal(MessageVerdict.Accepted, rules.Evaluate(message, Bot, Start, out var allowed));
+        Assert.True(allowed.Allowed);
+        Assert.Equal(MessageVerdict.RateLimited, rules.Evaluate(message, Bot, Start, out var refused));
+        Assert.True(refused.NoticeDue);
+        Assert.Equal(MessageVerdict.NoBody, rules.Evaluate(From("alice@example.org/phone", " "), Bot, Start, out var untouched));
+        Assert.Equal(RateLimitDecision.Unlimited, untouched);
+    }
+
+    [Fact]
     public void The_limiter_forgets_the_least_recently_seen_sender_beyond_its_capacity()
     {
         var time = new ManualTime();

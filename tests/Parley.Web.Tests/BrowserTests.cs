@@ -63,7 +63,7 @@ public sealed class BrowserTests(ServerFixture servers)
         // The owner approves the visitor's subscription request: the page shows the owner's presence.
         await owner.Client.Presences.ApproveSubscriptionAsync(atOwner.From!.Bare);
         await owner.Client.SendPresenceAsync();
-        await Assertions.Expect(page.Locator("#owner-presence")).ToHaveTextAsync("I am online");
+        await Assertions.Expect(page.Locator("#owner-presence")).ToHaveTextAsync("Online");
         await Assertions.Expect(second.Locator("#owner-presence")).ToHaveClassAsync("presence online");
 
         // The owner's replies appear in both tabs without a reload, markup as text.

@@ -207,7 +207,7 @@ function onComposerInput() {
 function showPresence(owner) {
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
-  badge.textContent = owner === 'online' ? 'I am online' : owner === 'away' ? 'I am away' : 'I am offline';
+  badge.textContent = owner === 'online' ? 'Online' : owner === 'away' ? 'Away — leave a message' : 'Offline';
   $('offline-note').hidden = owner !== 'offline';
 }
 
@@ -234,6 +234,7 @@ function connect() {
   events.addEventListener('message', (event) => {
     const message = JSON.parse(event.data);
     if (message.from === 'owner' && !message.auto) { showOwnerTyping('active'); }
+    if (message.from === 'owner' && !state.items.has(message.id)) { attention.reply('New reply', message.text); }
     render(message);
   });
   events.addEventListener('typing', (event) => { showOwnerTyping(JSON.parse(event.data).owner); });
@@ -271,6 +272,7 @@ async function openChat(session) {
 
 function showSignIn(session) {
   if (state.events) { state.events.close(); state.events = null; }
+  attention.clear();
   state.conversation = null;
   state.items.clear();
   $('messages').replaceChildren();
@@ -349,6 +351,8 @@ $('file').addEventListener('change', async () => {
     setStatus('');
   } catch (error) { setStatus(error.message); }
 });
+
+attention.start();
 
 $('messages').addEventListener('scroll', () => { if ($('messages').scrollTop < 60) { loadOlder(); } });
 

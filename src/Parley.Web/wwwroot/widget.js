@@ -18,10 +18,26 @@
   }
 
   window.addEventListener('message', function (event) {
-    if (!frame || event.source !== frame.contentWindow || event.origin !== origin) { return; }
-    if (!event.data || event.data.type !== 'parley:ready') { return; }
-    frame.contentWindow.postMessage({ type: 'parley:site-token', token: siteToken() }, origin);
+    if (!frame || event.source !== frame.contentWindow || event.origin !== origin || !event.data) { return; }
+    if (event.data.type === 'parley:ready') {
+      frame.contentWindow.postMessage({ type: 'parley:site-token', token: siteToken() }, origin);
+    } else if (event.data.type === 'parley:unread') {
+      showUnread(event.data.count);
+    }
   });
+
+  // Replies the visitor has not seen yet (the chat counts them while its frame is closed or not focused): on the
+  // bubble, and in the host page's title the way the chat page shows them in its own.
+  var hostTitle = null;
+  function showUnread(count) {
+    var n = Math.max(0, Math.min(99, Number(count) | 0));
+    badge.textContent = String(n);
+    badge.style.display = n ? '' : 'none';
+    bubble.setAttribute('aria-label', n ? label + ' (' + n + ' unread)' : label);
+    if (n && hostTitle === null) { hostTitle = document.title; }
+    if (hostTitle !== null) { document.title = n ? '(' + n + ') ' + hostTitle : hostTitle; }
+    if (!n) { hostTitle = null; }
+  }
 
   var bubble = document.createElement('button');
   bubble.id = 'parley-chat-bubble';
@@ -43,7 +59,12 @@
   var close = document.createElement('span');
   close.textContent = '×';
   close.hidden = true;
-  bubble.append(icon, close);
+  var badge = document.createElement('span');
+  Object.assign(badge.style, {
+    position: 'absolute', top: '-.2rem', right: '-.2rem', minWidth: '1.3rem', height: '1.3rem', padding: '0 .3rem',
+    borderRadius: '.65rem', background: '#b91c1c', color: '#fff', font: '600 .8rem/1.3rem system-ui, sans-serif', display: 'none',
+  });
+  bubble.append(icon, close, badge);
   Object.assign(bubble.style, {
     position: 'fixed', right: '1rem', bottom: '1rem', zIndex: '2147483647', width: '3.5rem', height: '3.5rem',
     borderRadius: '50%', border: '0', background: '#2563eb', color: '#fff', fontSize: '1.6rem', lineHeight: '1',
@@ -80,6 +101,8 @@
       frame.hidden = !frame.hidden;
     }
     var open = !frame.hidden;
+    // Opening the chat puts the focus in it: the page there clears its count, and tells this page so.
+    if (open) { frame.focus(); }
     bubble.setAttribute('aria-expanded', String(open));
     icon.style.display = open ? 'none' : '';
     close.hidden = !open;

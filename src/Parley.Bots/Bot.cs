@@ -20,6 +20,15 @@ public abstract class Bot
     /// <exception cref="InvalidOperationException">The bot is not attached to a runner yet.</exception>
     protected BotContext Context => _context ?? throw new InvalidOperationException("The bot is not running.");
 
+    /// <summary>What the bot's "Help" command (XEP-0050) answers; <see langword="null"/> offers no help command.</summary>
+    public virtual string? Help => null;
+
+    /// <summary>Offers the bot's own ad-hoc commands (XEP-0050) besides "Help"; called once before the bot connects.</summary>
+    /// <param name="commands">Where to add them.</param>
+    protected internal virtual void AddCommands(BotCommands commands)
+    {
+    }
+
     /// <summary>Called once before the bot connects: load state, open resources.</summary>
     /// <param name="cancellationToken">Cancels the start.</param>
     public virtual Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Xmpp;
+using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
@@ -72,8 +73,16 @@ public sealed partial class BotRunner : IAsyncDisposable
         _startedAt = _time.GetUtcNow();
         await _bot.StartAsync(cancellationToken).ConfigureAwait(false);
 
-        // Registered before connecting: offline messages arrive right after the first presence.
+        // Registered before connecting: offline messages arrive right after the first presence, and a client asks for
+        // the command list as soon as it sees the bot online.
         _registration = Client.OnMessage(HandleAsync);
+        var commands = new BotCommands(Client.AddExtension(new AdHocCommandHost()), _rules);
+        if (_bot.Help is { } help)
+        {
+            commands.Add("help", "Help", (_, _) => ValueTask.FromResult(AdHocResponse.Completed(help)));
+        }
+
+        _bot.AddCommands(commands);
         await Client.ConnectAsync(cancellationToken).ConfigureAwait(false);
 
         // Online means available at the server: it reflects our initial presence to us once it has processed it (RFC 6121
@@ -188,11 +197,10 @@ public sealed partial class BotRunner : IAsyncDisposable
             return;
         }
 
-        var seconds = (int)Math.Ceiling(rateLimit.RetryAfter.TotalSeconds);
-        LogLimited(_logger, Name, message.From!.Bare.ToString(), seconds);
+        LogLimited(_logger, Name, message.From!.Bare.ToString(), (int)Math.Ceiling(rateLimit.RetryAfter.TotalSeconds));
         try
         {
-            await _context.ReplyAsync(message, $"Too many messages — I answer again in {seconds} s.", cancellationToken).ConfigureAwait(false);
+            await _context.ReplyAsync(message, BotCommands.RateLimitNotice(rateLimit), cancellationToken).ConfigureAwait(false);
         }
         catch (XmppException ex)
         {

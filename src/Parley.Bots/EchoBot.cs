@@ -9,6 +9,9 @@ public sealed class EchoBot : Bot
     public override string Status => "Echo bot: I repeat what you say";
 
     /// <inheritdoc />
+    public override string Help => "I send back every message you send me.";
+
+    /// <inheritdoc />
     public override async ValueTask OnMessageAsync(Message message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);

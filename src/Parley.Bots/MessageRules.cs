@@ -102,13 +102,17 @@ public sealed class MessageRules
             return MessageVerdict.NotAllowed;
         }
 
-        if (_rateLimiter is not null)
-        {
-            rateLimit = _rateLimiter.Take(from.Bare);
-        }
-
+        rateLimit = TakeRateLimit(from.Bare);
         return rateLimit.Allowed ? MessageVerdict.Accepted : MessageVerdict.RateLimited;
     }
+
+    /// <summary>Whether the allow-list lets <paramref name="sender"/> talk to the bot (messages and commands alike).</summary>
+    /// <param name="sender">The sender, full or bare.</param>
+    public bool Allows(Jid sender) => _allowList.Allows(sender);
+
+    /// <summary>Takes a token from the sender's rate limit; allowed whenever there is no limit.</summary>
+    /// <param name="sender">The sender's bare JID.</param>
+    public RateLimitDecision TakeRateLimit(Jid sender) => _rateLimiter?.Take(sender) ?? RateLimitDecision.Unlimited;
 }
 
 /// <summary>Who may talk to a bot: bare JIDs (<c>alice@example.org</c>) and domains (<c>example.org</c>, which also admits its subdomains when written <c>*.example.org</c>).</summary>

@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging;
+using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Forms;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Upload;
 
@@ -14,6 +16,7 @@ namespace Parley.Bots.Reports;
 public sealed partial class ReportBot : Bot
 {
     private const int MaxEchoedInput = 40;
+    private const string ProjectField = "project";
     private readonly Regex _projectPattern;
     private readonly IReportSource _source;
     private readonly Func<BotContext, IReportDelivery> _deliveryFactory;
@@ -47,6 +50,55 @@ public sealed partial class ReportBot : Bot
     public override string Status => "Send a project number for its report (help for help)";
 
     /// <inheritdoc />
+    public override string Help => HelpText;
+
+    /// <summary>
+    /// "Get a report": a form with the project number; a valid one starts the same request a chat message would, and its
+    /// progress and the file come in a chat with the requester's client.
+    /// </summary>
+    protected internal override void AddCommands(BotCommands commands)
+    {
+        ArgumentNullException.ThrowIfNull(commands);
+        commands.Add("report", "Get a report", (request, _) => ValueTask.FromResult(request.IsFirstStage ? AskForProject() : Submit(request)));
+    }
+
+    private static AdHocResponse AskForProject()
+    {
+        var form = new DataForm(DataFormType.Form) { Title = "Get a report" };
+        form.Instructions.Add("The project's number; the report comes as a file in a chat with you.");
+        var field = form.GetOrAddField(ProjectField);
+        field.Label = "Project number";
+        field.Required = true;
+        return AdHocResponse.Executing(form);
+    }
+
+    private AdHocResponse Submit(AdHocRequest request)
+    {
+        if (request.Action == AdHocAction.Cancel)
+        {
+            return AdHocResponse.Completed("Cancelled.");
+        }
+
+        var project = request.Form?[ProjectField]?.Value?.Trim() ?? string.Empty;
+        if (!IsProjectNumber(project))
+        {
+            return AdHocResponse.Failed($"'{Shorten(project)}' is not a project number. {HelpText}");
+        }
+
+        if (TryTakeUser(request.From.Bare) is not null)
+        {
+            return AdHocResponse.Failed("I am still working on your previous request; one moment please.");
+        }
+
+        // The answers go where a chat message's would: to the client that ran the command.
+        var asMessage = new Message { From = request.From, Type = MessageType.Chat, Body = $"report {project}" };
+        Track(Task.Run(() => ServeAsync(asMessage, request.From.Bare, project, Context.Stopping), CancellationToken.None));
+        return AdHocResponse.Completed($"Fetching report {project}; it follows in a chat with you.");
+    }
+
+    private static string Shorten(string input) => input.Length > MaxEchoedInput ? input[..MaxEchoedInput] + "…" : input;
+
+    /// <inheritdoc />
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         _delivery = _deliveryFactory(Context);
@@ -67,8 +119,7 @@ public sealed partial class ReportBot : Bot
         var project = text.StartsWith("report ", StringComparison.OrdinalIgnoreCase) ? text["report ".Length..].Trim() : text;
         if (!IsProjectNumber(project))
         {
-            var shown = project.Length > MaxEchoedInput ? project[..MaxEchoedInput] + "…" : project;
-            await Context.ReplyAsync(message, $"'{shown}' is not a project number. {HelpText}", cancellationToken).ConfigureAwait(false);
+            await Context.ReplyAsync(message, $"'{Shorten(project)}' is not a project number. {HelpText}", cancellationToken).ConfigureAwait(false);
             return;
         }
 

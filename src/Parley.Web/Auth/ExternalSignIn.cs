@@ -2,6 +2,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.OAuth;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -11,26 +12,35 @@ namespace Parley.Web.Auth;
 internal sealed record ProviderDto(string Name, string DisplayName, string Url);
 
 /// <summary>
-/// Sign-in with OAuth 2.0 / OpenID Connect providers: one ASP.NET Core OAuth scheme per configured provider,
-/// <c>GET /auth/signin/{name}</c> to start, <c>/auth/callback/{name}</c> to come back, <c>GET /api/auth/providers</c> for the page.
-/// The external result is never kept in a cookie of its own: the callback turns it into the gateway's visitor session
-/// (the same as a guest's, so sign-out ends it server-side) and the correlation cookie is deleted by the handler.
+/// Sign-in with OAuth 2.0 / OpenID Connect providers: one scheme per configured provider (ASP.NET Core's OpenID Connect
+/// handler for OpenID providers, its OAuth handler for GitHub and Facebook), <c>GET /auth/signin/{name}</c> to start,
+/// <c>/auth/callback/{name}</c> to come back, <c>GET /api/auth/providers</c> for the page. The external result is never kept
+/// in a cookie of its own: the callback turns it into the gateway's visitor session (the same as a guest's, so sign-out
+/// ends it server-side) and the handler deletes its correlation and nonce cookies.
 /// </summary>
 internal static class ExternalSignIn
 {
     public const string FailedPath = "/?signin=failed";
     public const string UnavailablePath = "/?signin=unavailable";
+
+    /// <summary>The issuer half of the visitor's identity, put on the external principal by the scheme's events.</summary>
+    public const string IssuerClaim = "parley:external-iss";
+
+    /// <summary>The subject half of the visitor's identity.</summary>
+    public const string SubjectClaim = "parley:external-sub";
+
+    /// <summary>Back-channel answers (discovery, keys, token, user info) are read up to this size.</summary>
+    public const int MaxBackchannelBytes = 64 * 1024;
+
     private const string SchemePrefix = "oauth-";
 
     public static string SchemeFor(string provider) => SchemePrefix + provider;
 
-    /// <summary>Registers options validation, discovery and one OAuth scheme per enabled provider in <paramref name="configuration"/>.</summary>
+    /// <summary>Registers options validation and one scheme per enabled provider in <paramref name="configuration"/>.</summary>
     public static IServiceCollection AddExternalSignIn(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<ExternalAuthOptions>().Bind(configuration.GetSection(ExternalAuthOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ExternalAuthOptions>, ExternalAuthOptionsValidator>();
-        services.AddSingleton<OidcDiscovery>();
-        services.AddSingleton<OidcSigningKeys>();
 
         var authentication = services.AddAuthentication();
         foreach (var (name, settings) in ExternalAuthOptions.ReadEnabled(configuration))
@@ -41,7 +51,19 @@ internal static class ExternalSignIn
                 continue;
             }
 
-            authentication.AddOAuth<ExternalOAuthOptions, ExternalOAuthHandler>(SchemeFor(name), ProviderCatalog.DefaultDisplayName(kind, name), options => Configure(options, name, kind, settings));
+            var scheme = SchemeFor(name);
+            var displayName = ProviderCatalog.DefaultDisplayName(kind, name);
+            if (ProviderCatalog.IsOpenId(kind))
+            {
+                authentication.AddOpenIdConnect(scheme, displayName, options => OpenIdSignIn.Configure(options, name, kind, settings));
+                // After the handler's own post-configuration, which creates the back channel.
+                services.AddOptions<OpenIdConnectOptions>(scheme).PostConfigure(static options => options.Backchannel.MaxResponseContentBufferSize = MaxBackchannelBytes);
+            }
+            else
+            {
+                authentication.AddOAuth<OAuthOptions, PublicCallbackOAuthHandler>(scheme, displayName, options => OAuthSignIn.Configure(options, name, kind, settings));
+                services.AddOptions<OAuthOptions>(scheme).PostConfigure(static options => options.Backchannel.MaxResponseContentBufferSize = MaxBackchannelBytes);
+            }
         }
 
         return services;
@@ -51,87 +73,43 @@ internal static class ExternalSignIn
     public static IEndpointRouteBuilder MapExternalSignIn(this IEndpointRouteBuilder routes)
     {
         routes.MapGet("/api/auth/providers", GetProviders);
-        routes.MapGet("/auth/signin/{provider}", SignIn);
+        routes.MapGet("/auth/signin/{provider}", SignInAsync);
         return routes;
     }
 
-    private static void Configure(ExternalOAuthOptions options, string name, ProviderKind kind, ProviderSettings settings)
+    /// <summary>The cookie settings the correlation and nonce cookies share: HttpOnly, SameSite=Lax (the callback is a top-level GET), Secure on HTTPS.</summary>
+    internal static void ConfigureFlowCookie(CookieBuilder cookie, string name)
     {
-        options.ProviderName = name;
-        options.Kind = kind;
-        options.Authority = settings.Authority;
-        options.KnownMetadata = ProviderCatalog.Known(kind, settings.Tenant);
-        options.ClientId = settings.ClientId;
-        options.ClientSecret = settings.ClientSecret;
-        options.CallbackPath = $"/auth/callback/{name}";
-
-        // The handler builds its requests from the metadata; these only satisfy OAuthOptions.Validate for discovered providers.
-        options.AuthorizationEndpoint = options.KnownMetadata?.AuthorizationEndpoint.AbsoluteUri ?? settings.Authority;
-        options.TokenEndpoint = options.KnownMetadata?.TokenEndpoint.AbsoluteUri ?? settings.Authority;
-        options.UserInformationEndpoint = options.KnownMetadata?.UserInfoEndpoint.AbsoluteUri ?? settings.Authority;
-        options.UsePkce = true;
-        options.SaveTokens = false;
-        options.Scope.Clear();
-        foreach (var scope in ProviderCatalog.ParseScopes(settings.Scopes) is { Length: > 0 } configured ? configured : ProviderCatalog.DefaultScopes(kind))
-        {
-            options.Scope.Add(scope);
-        }
-
-        options.SignInScheme = CookieAuthenticationDefaults.AuthenticationScheme;
-        options.RemoteAuthenticationTimeout = TimeSpan.FromMinutes(10);
-        options.BackchannelTimeout = TimeSpan.FromSeconds(15);
-        options.CorrelationCookie.Name = "parley.correlation.";
-        options.CorrelationCookie.HttpOnly = true;
-        options.CorrelationCookie.SameSite = SameSiteMode.Lax;
-        options.CorrelationCookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-        options.Events = new OAuthEvents
-        {
-            OnTicketReceived = IssueVisitorSessionAsync,
-            OnRemoteFailure = static context =>
-            {
-                AuthLog.SignInFailed(context.HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalSignIn)), context.Scheme.Name, context.Failure?.Message ?? "unknown");
-                context.Response.Redirect(FailedPath);
-                context.HandleResponse();
-                return Task.CompletedTask;
-            },
-        };
+        cookie.Name = name;
+        cookie.HttpOnly = true;
+        cookie.SameSite = SameSiteMode.Lax;
+        cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
     }
 
-    private static Ok<List<ProviderDto>> GetProviders(HttpContext context, IOptions<ExternalAuthOptions> options)
+    /// <summary>The events every scheme shares: the visitor session at the end, a logged refusal otherwise.</summary>
+    internal static Task OnRemoteFailureAsync(RemoteFailureContext context)
     {
-        context.Response.Headers.CacheControl = "no-store";
-        return TypedResults.Ok(options.Value.Enabled
-            .Select(static p => new ProviderDto(
-                p.Name,
-                p.Settings.DisplayName is { Length: > 0 } label ? label : ProviderCatalog.DefaultDisplayName(p.Settings.KindFor(p.Name) ?? ProviderKind.OpenIdConnect, p.Name),
-                $"/auth/signin/{p.Name}"))
-            .ToList());
-    }
-
-    private static Results<ChallengeHttpResult, NotFound> SignIn(string provider, IOptions<ExternalAuthOptions> options)
-    {
-        if (!options.Value.Enabled.Any(p => p.Name == provider))
-        {
-            return TypedResults.NotFound();
-        }
-
-        // Always back to the page itself: no return URL from the request, so the callback cannot be made an open redirect.
-        return TypedResults.Challenge(new AuthenticationProperties { RedirectUri = "/" }, [SchemeFor(provider)]);
+        // The exception's type names the check that refused (audience, lifetime, signature, nonce...); its message the detail.
+        var failure = context.Failure is { } e ? $"{e.GetType().Name}: {e.Message}" : "unknown";
+        AuthLog.SignInFailed(Logger(context.HttpContext), context.Scheme.Name, failure);
+        context.Response.Redirect(FailedPath);
+        context.HandleResponse();
+        return Task.CompletedTask;
     }
 
     /// <summary>
     /// The provider vouched for issuer + subject: find or create that visitor, end the browser's current session (if any)
     /// and sign in with a new server-side session, exactly as a guest sign-in does. The external principal is not stored.
     /// </summary>
-    private static async Task IssueVisitorSessionAsync(TicketReceivedContext context)
+    internal static async Task IssueVisitorSessionAsync(TicketReceivedContext context)
     {
         var http = context.HttpContext;
         var cancellationToken = http.RequestAborted;
         var principal = context.Principal;
-        var issuer = principal?.FindFirstValue(ExternalOAuthHandler.IssuerClaim);
-        var subject = principal?.FindFirstValue(ExternalOAuthHandler.SubjectClaim);
+        var issuer = principal?.FindFirstValue(IssuerClaim);
+        var subject = principal?.FindFirstValue(SubjectClaim);
         var name = principal?.FindFirstValue(ClaimTypes.Name);
-        var logger = http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalSignIn));
+        var logger = Logger(http);
         if (issuer is null || subject is null || name is null)
         {
             // Fail() here would still let the handler sign the external principal in: answer ourselves instead.
@@ -147,6 +125,57 @@ internal static class ExternalSignIn
         AuthLog.SignedIn(logger, context.Scheme.Name, visitor.Id);
         http.Response.Redirect("/");
         context.HandleResponse();
+    }
+
+    /// <summary>Puts the visitor's identity on the external principal, replacing whatever the handler mapped.</summary>
+    internal static void SetIdentity(ClaimsPrincipal principal, string issuer, ExternalProfile profile)
+    {
+        var identity = principal.Identity as ClaimsIdentity ?? throw new InvalidOperationException("The handler's principal has no claims identity.");
+        foreach (var type in (string[])[IssuerClaim, SubjectClaim, ClaimTypes.Name])
+        {
+            foreach (var claim in identity.FindAll(type).ToList())
+            {
+                identity.RemoveClaim(claim);
+            }
+        }
+
+        identity.AddClaim(new Claim(IssuerClaim, issuer));
+        identity.AddClaim(new Claim(SubjectClaim, profile.Subject));
+        identity.AddClaim(new Claim(ClaimTypes.Name, DisplayNames.Clean(profile.Name)));
+    }
+
+    internal static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalSignIn));
+
+    private static Ok<List<ProviderDto>> GetProviders(HttpContext context, IOptions<ExternalAuthOptions> options)
+    {
+        context.Response.Headers.CacheControl = "no-store";
+        return TypedResults.Ok(options.Value.Enabled
+            .Select(static p => new ProviderDto(
+                p.Name,
+                p.Settings.DisplayName is { Length: > 0 } label ? label : ProviderCatalog.DefaultDisplayName(p.Settings.KindFor(p.Name) ?? ProviderKind.OpenIdConnect, p.Name),
+                $"/auth/signin/{p.Name}"))
+            .ToList());
+    }
+
+    private static async Task<IResult> SignInAsync(string provider, HttpContext http, IOptions<ExternalAuthOptions> options, IOptionsMonitor<OpenIdConnectOptions> openId)
+    {
+        if (!options.Value.Enabled.Any(p => p.Name == provider))
+        {
+            return TypedResults.NotFound();
+        }
+
+        // An OpenID provider that cannot be reached or describes itself unacceptably sends the browser back with a notice
+        // instead of an error page; the handler then finds the document in its cache.
+        var scheme = SchemeFor(provider);
+        var kind = options.Value.Providers[provider].KindFor(provider) ?? ProviderKind.OpenIdConnect;
+        if (ProviderCatalog.IsOpenId(kind) && await OpenIdSignIn.CheckProviderAsync(openId.Get(scheme), kind, http.RequestAborted) is { } problem)
+        {
+            AuthLog.ProviderUnavailable(Logger(http), provider, problem);
+            return TypedResults.Redirect(UnavailablePath);
+        }
+
+        // Always back to the page itself: no return URL from the request, so the callback cannot be made an open redirect.
+        return TypedResults.Challenge(new AuthenticationProperties { RedirectUri = "/" }, [scheme]);
     }
 }
 

@@ -1,21 +1,20 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Net;
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 
 namespace Parley.Web.Auth;
 
-/// <summary>Where a provider's endpoints are and which issuer its identities belong to.</summary>
-/// <param name="Issuer">The issuer half of the visitor's identity (issuer + subject).</param>
+/// <summary>A visitor as the provider describes them: who (subject) and what to call them.</summary>
+internal sealed record ExternalProfile(string Subject, string? Name);
+
+/// <summary>The endpoints of a provider that speaks plain OAuth 2.0 (no discovery, no id_token).</summary>
 /// <param name="AuthorizationEndpoint">Where the browser is sent to sign in.</param>
 /// <param name="TokenEndpoint">Where the code is redeemed (back channel).</param>
 /// <param name="UserInfoEndpoint">Where the access token buys the subject and name (back channel).</param>
-/// <param name="ValidateIdToken">Whether an id_token in the token response is checked against <paramref name="Issuer"/> (OpenID providers found by discovery).</param>
-/// <param name="JwksUri">Where the provider publishes the keys its id_tokens are signed with (with <paramref name="ValidateIdToken"/>).</param>
-internal sealed record ProviderMetadata(string Issuer, Uri AuthorizationEndpoint, Uri TokenEndpoint, Uri UserInfoEndpoint, bool ValidateIdToken, Uri? JwksUri = null);
-
-/// <summary>A visitor as the provider describes them: who (subject) and what to call them.</summary>
-internal sealed record ExternalProfile(string Subject, string? Name);
+internal sealed record OAuthEndpoints(string AuthorizationEndpoint, string TokenEndpoint, string UserInfoEndpoint);
 
 /// <summary>The known providers' endpoints, default scopes and user-info formats, and the rules for configured values.</summary>
 internal static partial class ProviderCatalog
@@ -39,35 +38,49 @@ internal static partial class ProviderCatalog
         _ => ["openid", "profile"],
     };
 
-    /// <summary>The fixed endpoints of a known provider; <see langword="null"/> for <see cref="ProviderKind.OpenIdConnect"/> (discovered).</summary>
-    public static ProviderMetadata? Known(ProviderKind kind, string tenant) => kind switch
+    /// <summary>Whether the kind is an OpenID provider (discovery, id_token) rather than plain OAuth 2.0.</summary>
+    public static bool IsOpenId(ProviderKind kind) => kind is ProviderKind.OpenIdConnect or ProviderKind.Google or ProviderKind.Microsoft;
+
+    /// <summary>Where an OpenID provider's discovery document is: the configured authority, or the known provider's issuer.</summary>
+    public static string Authority(ProviderKind kind, ProviderSettings settings) => kind switch
     {
-        ProviderKind.Google => new ProviderMetadata(
-            "https://accounts.google.com",
-            new Uri("https://accounts.google.com/o/oauth2/v2/auth"),
-            new Uri("https://oauth2.googleapis.com/token"),
-            new Uri("https://openidconnect.googleapis.com/v1/userinfo"),
-            ValidateIdToken: false),
-        // Known providers' id_tokens are not compared: Google's iss comes with or without "https://", and with
-        // common/consumers/organizations Microsoft's names the user's own tenant. User info is the identity anyway.
-        ProviderKind.Microsoft => new ProviderMetadata(
-            $"https://login.microsoftonline.com/{tenant}/v2.0",
-            new Uri($"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/authorize"),
-            new Uri($"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"),
-            new Uri("https://graph.microsoft.com/oidc/userinfo"),
-            ValidateIdToken: false),
-        ProviderKind.GitHub => new ProviderMetadata(
-            "https://github.com",
-            new Uri("https://github.com/login/oauth/authorize"),
-            new Uri("https://github.com/login/oauth/access_token"),
-            new Uri("https://api.github.com/user"),
-            ValidateIdToken: false),
-        ProviderKind.Facebook => new ProviderMetadata(
-            "https://www.facebook.com",
-            new Uri("https://www.facebook.com/v19.0/dialog/oauth"),
-            new Uri("https://graph.facebook.com/v19.0/oauth/access_token"),
-            new Uri("https://graph.facebook.com/v19.0/me?fields=id,name"),
-            ValidateIdToken: false),
+        ProviderKind.Google => "https://accounts.google.com",
+        ProviderKind.Microsoft => $"https://login.microsoftonline.com/{settings.Tenant}/v2.0",
+        _ => settings.Authority,
+    };
+
+    /// <summary>
+    /// The issuer half of a known provider's visitors (issuer + subject); <see langword="null"/> for a configured OpenID
+    /// provider, whose visitors carry the issuer its discovery document names and its id_tokens are checked against.
+    /// </summary>
+    /// <remarks>
+    /// Fixed per configuration rather than taken from the token: Google's <c>iss</c> comes with or without
+    /// <c>https://</c>, and with <c>common</c>, <c>consumers</c> or <c>organizations</c> Microsoft's names the user's own
+    /// tenant, while a visitor must stay the same visitor.
+    /// </remarks>
+    public static string? IdentityIssuer(ProviderKind kind, string tenant) => kind switch
+    {
+        ProviderKind.Google => "https://accounts.google.com",
+        ProviderKind.Microsoft => $"https://login.microsoftonline.com/{tenant}/v2.0",
+        ProviderKind.GitHub => "https://github.com",
+        ProviderKind.Facebook => "https://www.facebook.com",
+        _ => null,
+    };
+
+    /// <summary>The issuers Google's id_tokens carry (OpenID Connect Core 3.1.3.7 allows both spellings for Google).</summary>
+    public static readonly string[] GoogleIssuers = ["https://accounts.google.com", "accounts.google.com"];
+
+    /// <summary>The fixed endpoints of a plain OAuth 2.0 provider; <see langword="null"/> for OpenID providers (discovered).</summary>
+    public static OAuthEndpoints? OAuth(ProviderKind kind) => kind switch
+    {
+        ProviderKind.GitHub => new OAuthEndpoints(
+            "https://github.com/login/oauth/authorize",
+            "https://github.com/login/oauth/access_token",
+            "https://api.github.com/user"),
+        ProviderKind.Facebook => new OAuthEndpoints(
+            "https://www.facebook.com/v19.0/dialog/oauth",
+            "https://graph.facebook.com/v19.0/oauth/access_token",
+            "https://graph.facebook.com/v19.0/me?fields=id,name"),
         _ => null,
     };
 
@@ -88,16 +101,29 @@ internal static partial class ProviderCatalog
             ProviderKind.Facebook => String(user, "id"),
             _ => String(user, "sub"),
         };
-        if (subject is null || subject.Length > MaxSubjectLength || subject.Any(static c => c is < '!' or > '~'))
+        return Profile(kind, subject, property => String(user, property));
+    }
+
+    /// <summary>Reads subject and name from the claims of a validated id_token; <see langword="null"/> when there is no usable subject.</summary>
+    public static ExternalProfile? ReadProfile(ProviderKind kind, ClaimsPrincipal token)
+        => Profile(kind, token.FindFirst("sub")?.Value, property => token.FindFirst(property)?.Value is { Length: > 0 } text ? text : null);
+
+    /// <summary>Whether a subject fits the visitor store: 1-255 printable ASCII characters (OpenID Connect Core 2).</summary>
+    public static bool IsUsableSubject([NotNullWhen(true)] string? subject)
+        => subject is { Length: > 0 and <= MaxSubjectLength } && !subject.Any(static c => c is < '!' or > '~');
+
+    private static ExternalProfile? Profile(ProviderKind kind, string? subject, Func<string, string?> text)
+    {
+        if (!IsUsableSubject(subject))
         {
             return null;
         }
 
         var name = kind switch
         {
-            ProviderKind.GitHub => String(user, "name") ?? String(user, "login"),
-            ProviderKind.Facebook => String(user, "name"),
-            _ => String(user, "name") ?? String(user, "preferred_username") ?? String(user, "nickname"),
+            ProviderKind.GitHub => text("name") ?? text("login"),
+            ProviderKind.Facebook => text("name"),
+            _ => text("name") ?? text("preferred_username") ?? text("nickname"),
         };
         return new ExternalProfile(subject, name);
     }

@@ -19,7 +19,9 @@ public sealed record OpenIdClient(string ClientId, string ClientSecret);
 /// The package is installed by <c>scripts/install-deps.sh</c> into <c>&lt;repo&gt;/.cache/oidc-provider</c> (git-ignored).
 /// Logins: the provider's own form accepts any login and password and the login becomes the subject (<c>alice</c>,
 /// <c>bob</c>, <c>nameless</c> and <c>mallory</c> have particular profiles, see <c>OpenId/provider.mjs</c>); an authorization
-/// request with <c>login_hint=&lt;login&gt;</c> signs in without the form. Consent is implied. PKCE (S256) is required.
+/// request with <c>login_hint=&lt;login&gt;</c>, or the interaction URL it leads to with that query, signs in without the
+/// form. Consent is implied. PKCE (S256) is required; pushed authorization requests (RFC 9126) are offered. Each login step
+/// prints <c>interaction {json}</c>: the parameters of the authorization request as the provider received them.
 /// </remarks>
 public sealed class OpenIdProvider : IAsyncDisposable
 {

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Authentication.OAuth;
+using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -22,7 +23,7 @@ namespace Parley.Web.Tests;
 public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture openId) : IClassFixture<OpenIdFixture>
 {
     [Fact]
-    public async Task The_authorization_request_is_the_code_flow_with_PKCE_S256_and_a_protected_state()
+    public async Task The_authorization_request_is_pushed_and_is_the_code_flow_with_PKCE_S256_a_nonce_and_a_protected_state()
     {
         await using var gateway = await StartAsync();
         using var visitor = gateway.NewVisitor();
@@ -31,37 +32,54 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
         Assert.Equal(HttpStatusCode.Found, start.StatusCode);
         var authorize = start.Headers.Location!;
         Assert.Equal(openId.Provider.Issuer.GetLeftPart(UriPartial.Authority), authorize.GetLeftPart(UriPartial.Authority));
+
+        // The provider offers pushed authorization requests: the browser carries only a reference to what was pushed.
         var query = QueryHelpers.ParseQuery(authorize.Query);
-        Assert.Equal("code", query["response_type"]);
-        Assert.Equal(new Uri(gateway.BaseAddress, "/auth/callback/op").AbsoluteUri, query["redirect_uri"]);
-        Assert.Contains("openid", query["scope"].ToString().Split(' '));
-        Assert.Equal("S256", query["code_challenge_method"]);
-        Assert.Equal(43, query["code_challenge"].ToString().Length);
-        Assert.False(query.ContainsKey("code_verifier"));
+        Assert.Equal(["client_id", "request_uri"], query.Keys.Order(StringComparer.Ordinal));
+        Assert.StartsWith("urn:ietf:params:oauth:request_uri:", query["request_uri"].ToString(), StringComparison.Ordinal);
 
-        // The verifier travels only inside the protected state, and the challenge is its SHA-256.
-        var properties = StateFormat(gateway).Unprotect(query["state"])!;
-        var verifier = properties.Items[OAuthConstants.CodeVerifierKey]!;
-        Assert.Equal(query["code_challenge"], Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))));
-        Assert.Equal("/", properties.RedirectUri);
-
-        // The correlation cookie: HttpOnly, SameSite=Lax, not Secure on plain http (SameAsRequest), scoped to the callback.
-        var correlation = Assert.Single(start.Headers.GetValues("Set-Cookie"), c => c.StartsWith("parley.correlation.", StringComparison.Ordinal));
-        Assert.Contains("httponly", correlation, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("samesite=lax", correlation, StringComparison.OrdinalIgnoreCase);
-        Assert.DoesNotContain("secure", correlation, StringComparison.OrdinalIgnoreCase);
-        Assert.Contains("path=/auth/callback/op", correlation, StringComparison.OrdinalIgnoreCase);
+        // The flow's cookies: HttpOnly, SameSite=Lax, not Secure on plain http (SameAsRequest), scoped to the callback.
+        var setCookies = start.Headers.GetValues("Set-Cookie").ToList();
+        foreach (var prefix in (string[])["parley.correlation.", "parley.nonce."])
+        {
+            var cookie = Assert.Single(setCookies, c => c.StartsWith(prefix, StringComparison.Ordinal));
+            Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("samesite=lax", cookie, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("path=/auth/callback/op", cookie, StringComparison.OrdinalIgnoreCase);
+        }
 
         var callback = await OidcFlow.AuthorizeAsync(visitor, authorize, "alice");
+        var state = QueryHelpers.ParseQuery(callback.Query)["state"].ToString();
+
+        // What the provider received: the code flow, the public callback, PKCE S256 and a nonce.
+        var pushed = ReceivedAuthorizationRequest(state);
+        Assert.Equal("code", pushed.GetProperty("response_type").GetString());
+        Assert.Equal(new Uri(gateway.BaseAddress, "/auth/callback/op").AbsoluteUri, pushed.GetProperty("redirect_uri").GetString());
+        Assert.Contains("openid", pushed.GetProperty("scope").GetString()!.Split(' '));
+        Assert.Equal("S256", pushed.GetProperty("code_challenge_method").GetString());
+        Assert.False(pushed.TryGetProperty("code_verifier", out _));
+        Assert.True(pushed.GetProperty("nonce").GetString()!.Length >= 32);
+
+        // The verifier travels only inside the protected state, and the challenge is its SHA-256.
+        var properties = StateFormat(gateway).Unprotect(state)!;
+        var verifier = properties.Items[OAuthConstants.CodeVerifierKey]!;
+        Assert.Equal(pushed.GetProperty("code_challenge").GetString(), Base64Url(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))));
+        Assert.Equal("/", properties.RedirectUri);
+
         using var back = await visitor.Http.GetAsync(callback);
         Assert.Equal(HttpStatusCode.Redirect, back.StatusCode);
         Assert.Equal("/", back.Headers.Location!.OriginalString);
 
-        // Only the visitor session is set; the correlation cookie is deleted; no external-identity cookie exists.
+        // Only the visitor session is set; the flow's cookies are deleted; no external-identity cookie exists.
         var cookies = back.Headers.GetValues("Set-Cookie").ToList();
-        Assert.All(cookies, c => Assert.True(c.StartsWith("parley.visitor=", StringComparison.Ordinal) || c.StartsWith("parley.correlation.", StringComparison.Ordinal), c));
-        Assert.Contains(cookies, c => c.StartsWith("parley.correlation.", StringComparison.Ordinal) && c.Contains("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase));
+        Assert.All(cookies, c => Assert.True(
+            c.StartsWith("parley.visitor=", StringComparison.Ordinal)
+            || ((c.StartsWith("parley.correlation.", StringComparison.Ordinal) || c.StartsWith("parley.nonce.", StringComparison.Ordinal))
+                && c.Contains("expires=Thu, 01 Jan 1970", StringComparison.OrdinalIgnoreCase)),
+            c));
         Assert.False(OidcFlow.HasCookie(visitor, "parley.correlation."));
+        Assert.False(OidcFlow.HasCookie(visitor, "parley.nonce."));
 
         var session = await visitor.RefreshSessionAsync();
         Assert.True(session.GetProperty("signedIn").GetBoolean());
@@ -130,11 +148,11 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
         Assert.True(OidcFlow.HasCookie(other, "parley.correlation."));
         await AssertRefusedAsync(other, callback.AbsoluteUri);
 
-        // The provider reporting an error (the user cancelled) with a genuine state and correlation cookie: no session either.
+        // The provider reporting an error (the user cancelled at its login step) with a genuine state and correlation cookie: no session either.
         using var cancelled = gateway.NewVisitor();
-        var cancelledState = QueryHelpers.ParseQuery((await OidcFlow.StartAsync(cancelled)).Query)["state"].ToString();
-        await AssertRefusedAsync(cancelled, QueryHelpers.AddQueryString(
-            callback.GetLeftPart(UriPartial.Path), new Dictionary<string, string?> { ["error"] = "access_denied", ["state"] = cancelledState }));
+        var cancelledCallback = await OidcFlow.AuthorizeAsync(cancelled, await OidcFlow.StartAsync(cancelled), login: null);
+        Assert.Equal("access_denied", QueryHelpers.ParseQuery(cancelledCallback.Query)["error"]);
+        await AssertRefusedAsync(cancelled, cancelledCallback.AbsoluteUri);
 
         // None of that used the code up: the browser that started the flow still completes it.
         using var genuine = await visitor.Http.GetAsync(callback);
@@ -255,8 +273,24 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
         Assert.False((await visitor.RefreshSessionAsync()).GetProperty("signedIn").GetBoolean());
     }
 
+    /// <summary>The authorization request with this state as the provider printed it at its login step.</summary>
+    private JsonElement ReceivedAuthorizationRequest(string state)
+    {
+        const string Prefix = "interaction ";
+        foreach (var line in openId.Provider.Output.Where(static l => l.StartsWith(Prefix, StringComparison.Ordinal)))
+        {
+            var parameters = JsonDocument.Parse(line[Prefix.Length..]).RootElement;
+            if (parameters.TryGetProperty("state", out var s) && s.GetString() == state)
+            {
+                return parameters;
+            }
+        }
+
+        throw new InvalidOperationException("The provider printed no authorization request with this state.");
+    }
+
     private static Microsoft.AspNetCore.Authentication.ISecureDataFormat<Microsoft.AspNetCore.Authentication.AuthenticationProperties> StateFormat(GatewayHost gateway)
-        => gateway.Services.GetRequiredService<IOptionsMonitor<ExternalOAuthOptions>>().Get(ExternalSignIn.SchemeFor("op")).StateDataFormat;
+        => gateway.Services.GetRequiredService<IOptionsMonitor<OpenIdConnectOptions>>().Get(ExternalSignIn.SchemeFor("op")).StateDataFormat;
 
     private static string WithState(Uri callback, string state)
     {

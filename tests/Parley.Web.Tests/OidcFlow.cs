@@ -14,12 +14,19 @@ internal static class OidcFlow
         return response.Headers.Location!;
     }
 
-    /// <summary>Signs in at the provider as <paramref name="login"/> (via login_hint, no form) and returns the redirect back to the gateway's callback, not yet followed.</summary>
-    public static async Task<Uri> AuthorizeAsync(Visitor visitor, Uri authorize, string login)
+    /// <summary>Signs in at the provider as <paramref name="login"/> (a login_hint on its interaction URL, no form) and returns the redirect back to the gateway's callback, not yet followed.</summary>
+    /// <remarks>With <paramref name="login"/> <see langword="null"/> the user cancels at the provider's login step instead.</remarks>
+    public static async Task<Uri> AuthorizeAsync(Visitor visitor, Uri authorize, string? login)
     {
-        var next = new Uri(QueryHelpers.AddQueryString(authorize.AbsoluteUri, "login_hint", login));
+        var next = authorize;
         for (var hops = 0; hops < 12; hops++)
         {
+            // The provider's login step: the hint signs in without its form (see OpenId/provider.mjs).
+            if (next.AbsolutePath.StartsWith("/interaction/", StringComparison.Ordinal) && next.Segments.Length == 3 && next.Query.Length == 0)
+            {
+                next = login is null ? new Uri(next, next.AbsolutePath + "/abort") : new Uri(QueryHelpers.AddQueryString(next.AbsoluteUri, "login_hint", login));
+            }
+
             using var response = await visitor.Http.GetAsync(next);
             Assert.True(
                 response.StatusCode is HttpStatusCode.Found or HttpStatusCode.SeeOther or HttpStatusCode.RedirectMethod,

@@ -35,6 +35,8 @@ internal static class OpenIdSignIn
         options.SignedOutCallbackPath = $"/auth/signed-out/{name}";
         options.SignInScheme = Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationDefaults.AuthenticationScheme;
         options.SaveTokens = false;
+        // The library's name and version are nobody's business at the provider.
+        options.DisableTelemetry = true;
         options.MapInboundClaims = false;
         options.GetClaimsFromUserInfoEndpoint = true;
         options.Scope.Clear();
@@ -78,16 +80,6 @@ internal static class OpenIdSignIn
                 // Built from the configured public address, never from the request's Host header; the handler keeps it
                 // in the state for the code redemption.
                 context.ProtocolMessage.RedirectUri = PublicRedirectUri(context.HttpContext, context.Options.CallbackPath);
-                return Task.CompletedTask;
-            },
-            OnAuthorizationCodeReceived = static context =>
-            {
-                var endpoint = context.TokenEndpointRequest?.TokenEndpoint;
-                if (endpoint is null || !Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || !ProviderCatalog.IsAcceptableEndpoint(uri, new Uri(context.Options.Authority!)))
-                {
-                    context.Fail("The provider's token endpoint is not an https URL.");
-                }
-
                 return Task.CompletedTask;
             },
             OnTokenValidated = context =>
@@ -134,8 +126,10 @@ internal static class OpenIdSignIn
         }
         catch (InvalidOperationException e)
         {
-            // The configuration manager reports every failure to fetch or read the document this way (IDX20803).
-            return e.Message;
+            // The configuration manager reports every failure to fetch or read the document this way (IDX20803), with the
+            // inner exception's whole text in its message; the innermost cause says what went wrong.
+            var cause = e.GetBaseException();
+            return $"{options.MetadataAddress ?? options.Authority} could not be read: {cause.GetType().Name}: {cause.Message}";
         }
 
         var authority = new Uri(options.Authority!);

@@ -4,7 +4,9 @@
 //   OP_REGISTRATION_TOKEN   the initial access token for dynamic client registration (POST /reg), so each
 //                           test registers its own confidential client with its own redirect URI
 // Logging in: the provider's own login form accepts any login and password; the login becomes the subject.
-// For HTTP-level tests an authorization request with login_hint=<login> logs in without the form.
+// For HTTP-level tests an authorization request with login_hint=<login>, or the interaction URL it redirects to with
+// ?login_hint=<login> (the way with pushed authorization requests, whose parameters the browser never carries), logs
+// in without the form.
 // Consent is granted without a page (the gateway counts as a first-party client here).
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -65,7 +67,9 @@ const provider = new Provider(issuer, {
 provider.use(async (ctx, next) => {
   if (ctx.method === 'GET' && /^\/interaction\/[^/]+$/.test(ctx.path)) {
     const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const hint = details.params.login_hint;
+    // What the client asked for, whether in the browser's URL or pushed over the back channel (PAR), for tests to read.
+    console.log(`interaction ${JSON.stringify(details.params)}`);
+    const hint = ctx.query.login_hint ?? details.params.login_hint;
     if (details.prompt.name === 'login' && typeof hint === 'string' && /^[a-z0-9-]{1,64}$/.test(hint)) {
       const to = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: hint } }, { mergeWithLastSubmission: false });
       ctx.status = 303;

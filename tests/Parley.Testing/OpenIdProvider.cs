@@ -161,6 +161,20 @@ public sealed class OpenIdProvider : IAsyncDisposable
             document.RootElement.GetProperty("client_secret").GetString()!);
     }
 
+    /// <summary>
+    /// From now on the token responses to <paramref name="clientId"/> carry a bad id_token instead of the genuine one:
+    /// <c>no-nonce</c>, <c>replay</c> (the previous response's), <c>aud</c>, <c>expired</c>, <c>none</c> (unsigned),
+    /// <c>hs256</c> (the client secret as the key); <c>genuine</c> goes back to normal. See <c>OpenId/provider.mjs</c>.
+    /// </summary>
+    /// <exception cref="OpenIdProviderException">The provider refused the request.</exception>
+    public Task MisbehaveAsync(string clientId, string mode, CancellationToken cancellationToken = default)
+        => ControlAsync($"/test/id-token?client_id={Uri.EscapeDataString(clientId)}&mode={Uri.EscapeDataString(mode)}", cancellationToken);
+
+    /// <summary>Publishes a new signing key in the key set and signs <paramref name="clientId"/>'s id_tokens with it from now on.</summary>
+    /// <exception cref="OpenIdProviderException">The provider refused the request.</exception>
+    public Task RotateSigningKeyAsync(string clientId, CancellationToken cancellationToken = default)
+        => ControlAsync($"/test/rotate?client_id={Uri.EscapeDataString(clientId)}", cancellationToken);
+
     /// <summary>Kills the provider and its process tree and removes its folder.</summary>
     public ValueTask DisposeAsync()
     {
@@ -169,6 +183,17 @@ public sealed class OpenIdProvider : IAsyncDisposable
         _process.Dispose();
         _instance.Release();
         return ValueTask.CompletedTask;
+    }
+
+    private async Task ControlAsync(string pathAndQuery, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Issuer, pathAndQuery));
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", _registrationToken);
+        using var response = await _http.SendAsync(request, cancellationToken);
+        if (response.StatusCode != HttpStatusCode.NoContent)
+        {
+            throw new OpenIdProviderException($"{pathAndQuery} answered {(int)response.StatusCode}.");
+        }
     }
 
     private static async Task<OpenIdProvider?> TryStartAsync(InstanceDirectory instance, string script, string modules, CancellationToken cancellationToken)

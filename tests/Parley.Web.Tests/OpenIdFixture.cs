@@ -25,14 +25,18 @@ public sealed class OpenIdFixture : IAsyncLifetime
     /// provider only accepts the redirect URI registered for this gateway.
     /// </summary>
     internal async Task<GatewayHost> StartGatewayAsync(XmppTestServer server, string owner, params string[] extra)
+        => (await StartGatewayWithClientAsync(server, owner, null, extra)).Gateway;
+
+    /// <summary>As <see cref="StartGatewayAsync"/>, on the SQLite file <paramref name="databasePath"/> if given; returns the client registered for it as well.</summary>
+    internal async Task<(GatewayHost Gateway, OpenIdClient Client)> StartGatewayWithClientAsync(XmppTestServer server, string owner, string? databasePath, params string[] extra)
     {
         var port = LoopbackPorts.Allocate();
         var origin = string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}");
         var client = await Provider.RegisterClientAsync(new Uri($"{origin}/auth/callback/op"));
-        return await GatewayHost.StartAsync(
+        var gateway = await GatewayHost.StartAsync(
             server,
             owner,
-            null,
+            databasePath,
             [
                 $"--urls={origin}",
                 $"--Parley:Auth:Providers:op:Authority={Provider.Issuer.GetLeftPart(UriPartial.Authority)}",
@@ -41,5 +45,6 @@ public sealed class OpenIdFixture : IAsyncLifetime
                 "--Parley:Auth:Providers:op:DisplayName=Test OP",
                 .. extra,
             ]);
+        return (gateway, client);
     }
 }

@@ -42,6 +42,11 @@ internal static class ExternalSignIn
         services.AddOptions<ExternalAuthOptions>().Bind(configuration.GetSection(ExternalAuthOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<ExternalAuthOptions>, ExternalAuthOptionsValidator>();
 
+        // An id_token signed with a key the cached set does not hold makes the token handler ask for the provider's keys
+        // again and retry once. By default that fetch runs in the background and the retry still sees the old set, so the
+        // first sign-in after a key rotation would fail; with this switch the retry waits for the new set.
+        AppContext.SetSwitch("Switch.Microsoft.IdentityModel.UpdateConfigAsBlocking", true);
+
         var authentication = services.AddAuthentication();
         foreach (var (name, settings) in ExternalAuthOptions.ReadEnabled(configuration))
         {

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
 using Microsoft.IdentityModel.Validators;
 using Parley.Web.Configuration;
 
@@ -14,6 +16,13 @@ namespace Parley.Web.Auth;
 /// </summary>
 internal static class OpenIdSignIn
 {
+    private static readonly string[] SignatureAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
     /// <summary>Sets up the handler's options for provider <paramref name="name"/>.</summary>
     public static void Configure(OpenIdConnectOptions options, string name, ProviderKind kind, ProviderSettings settings)
     {
@@ -60,6 +69,8 @@ internal static class OpenIdSignIn
 
         var validation = options.TokenValidationParameters;
         validation.NameClaimType = "name";
+        // Public-key signatures only: a shared-secret (HS) signature would let anyone holding the client secret mint tokens.
+        validation.ValidAlgorithms = SignatureAlgorithms;
         if (kind == ProviderKind.Google)
         {
             validation.ValidIssuers = ProviderCatalog.GoogleIssuers;
@@ -80,6 +91,17 @@ internal static class OpenIdSignIn
                 // Built from the configured public address, never from the request's Host header; the handler keeps it
                 // in the state for the code redemption.
                 context.ProtocolMessage.RedirectUri = PublicRedirectUri(context.HttpContext, context.Options.CallbackPath);
+                return Task.CompletedTask;
+            },
+            OnTokenResponseReceived = static context =>
+            {
+                // The handler skips the signature requirement for an id_token from the token endpoint (Core 3.1.3.7
+                // lets TLS vouch for it); a token the provider did not sign at all is refused here all the same.
+                if (context.TokenEndpointResponse.IdToken is { } idToken && !IsSigned(idToken))
+                {
+                    context.Fail(new SecurityTokenInvalidSignatureException("The id_token from the token endpoint is not signed."));
+                }
+
                 return Task.CompletedTask;
             },
             OnTokenValidated = context =>
@@ -151,6 +173,21 @@ internal static class OpenIdSignIn
         }
 
         return null;
+    }
+
+    /// <summary>Whether <paramref name="idToken"/> is a JWS with an algorithm other than <c>none</c> and a signature.</summary>
+    private static bool IsSigned(string idToken)
+    {
+        try
+        {
+            var token = new JsonWebToken(idToken);
+            return token.Alg is { Length: > 0 } alg && alg != SecurityAlgorithms.None && token.EncodedSignature.Length > 0;
+        }
+        catch (ArgumentException)
+        {
+            // Not a compact JWS at all.
+            return false;
+        }
     }
 
     internal static string PublicRedirectUri(HttpContext http, PathString callbackPath)

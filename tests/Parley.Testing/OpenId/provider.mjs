@@ -8,7 +8,19 @@
 // ?login_hint=<login> (the way with pushed authorization requests, whose parameters the browser never carries), logs
 // in without the form.
 // Consent is granted without a page (the gateway counts as a first-party client here).
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+// Misbehaving on purpose, for refusal tests (Bearer OP_REGISTRATION_TOKEN, per client):
+//   POST /test/id-token?client_id=<id>&mode=<mode>   from now on the client's token responses carry another id_token:
+//     no-nonce  the genuine one without its nonce claim, signed with the provider's key
+//     replay    the genuine id_token of the client's previous token response (another flow's nonce)
+//     aud       the genuine one for audience 'another-client', signed with the provider's key
+//     expired   the genuine one issued two hours and expired one hour ago, signed with the provider's key
+//     none      the genuine claims unsigned (alg none)
+//     hs256     the genuine claims signed with HS256, the client's secret as the key
+//     genuine   what the provider issued (the default)
+//   POST /test/rotate?client_id=<id>   a new signing key (kid rotated-<n>) is published in /jwks from now on and signs
+//                                      the client's id_tokens
+
+import { createHmac, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -78,6 +90,70 @@ provider.use(async (ctx, next) => {
     }
   }
   await next();
+});
+
+const controls = { modes: new Map(), previous: new Map(), rotated: new Map(), published: [] };
+const base64url = (value) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+
+function es256(header, payload, key) {
+  const input = `${base64url(header)}.${base64url(payload)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+
+function misbehave(genuine, mode, client) {
+  const [h, p] = genuine.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url'));
+  const payload = JSON.parse(Buffer.from(p, 'base64url'));
+  const now = Math.floor(Date.now() / 1000);
+  switch (mode) {
+    case 'no-nonce': delete payload.nonce; return es256(header, payload, privateKey);
+    case 'replay': return controls.previous.get(client.clientId) ?? genuine;
+    case 'aud': payload.aud = 'another-client'; return es256(header, payload, privateKey);
+    case 'expired': payload.iat = now - 7200; payload.exp = now - 3600; return es256(header, payload, privateKey);
+    case 'none': return `${base64url({ alg: 'none', typ: header.typ })}.${base64url(payload)}.`;
+    case 'hs256': {
+      const input = `${base64url({ alg: 'HS256', typ: header.typ })}.${base64url(payload)}`;
+      return `${input}.${createHmac('sha256', client.clientSecret).update(input).digest('base64url')}`;
+    }
+    case 'rotated': {
+      const key = controls.rotated.get(client.clientId);
+      return es256({ ...header, kid: key.kid }, payload, key.privateKey);
+    }
+    default: return genuine;
+  }
+}
+
+provider.use(async (ctx, next) => {
+  if (ctx.path.startsWith('/test/')) {
+    const clientId = ctx.query.client_id;
+    if (ctx.method !== 'POST' || ctx.get('authorization') !== `Bearer ${registrationToken}` || typeof clientId !== 'string') {
+      ctx.status = 403;
+      return;
+    }
+    if (ctx.path === '/test/id-token' && typeof ctx.query.mode === 'string') {
+      controls.modes.set(clientId, ctx.query.mode);
+    } else if (ctx.path === '/test/rotate') {
+      const kid = `rotated-${controls.published.length + 1}`;
+      const { privateKey: rotatedKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      controls.rotated.set(clientId, { kid, privateKey: rotatedKey });
+      controls.published.push({ ...publicKey.export({ format: 'jwk' }), kid, use: 'sig', alg: 'ES256' });
+      controls.modes.set(clientId, 'rotated');
+    } else {
+      ctx.status = 404;
+      return;
+    }
+    ctx.status = 204;
+    return;
+  }
+  await next();
+  if (ctx.method === 'POST' && ctx.path === '/token' && ctx.status === 200 && typeof ctx.body?.id_token === 'string') {
+    const client = ctx.oidc.client;
+    const genuine = ctx.body.id_token;
+    ctx.body.id_token = misbehave(genuine, controls.modes.get(client.clientId), client);
+    controls.previous.set(client.clientId, genuine);
+  } else if (ctx.method === 'GET' && ctx.path === '/jwks' && ctx.status === 200 && controls.published.length > 0) {
+    ctx.body = { keys: [...ctx.body.keys, ...controls.published] };
+  }
 });
 
 provider.on('server_error', (ctx, error) => console.error('server_error', error));

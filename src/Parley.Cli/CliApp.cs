@@ -1,38 +1,46 @@
-using Microsoft.Extensions.Logging;
-using Parley.Bots;
-using Parley.Xmpp;
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Stanzas;
 
 namespace Parley.Cli;
 
-/// <summary>The <c>parley</c> command: sends a message, runs the echo bot. One line on failure, non-zero exit code.</summary>
+/// <summary>
+/// Runs <c>parley</c>: parses the command line, runs the command and turns the outcome into an exit code. A failure is
+/// one line on standard error starting with <c>parley: </c>.
+/// </summary>
 internal static class CliApp
 {
-    private const string Usage = """
-        usage: parley <command> [options]
+    /// <summary>Exit code of a command that did what it was asked.</summary>
+    public const int Success = 0;
 
-        commands:
-          send <jid> <text>     send one chat message and exit
-          echo                  run the echo bot until Ctrl-C
-          send-file <jid> <path>  send a file (Jingle, SI over SOCKS5 or in-band: what the peer supports)
-          receive --to <folder>   accept incoming files into <folder> until Ctrl-C
+    /// <summary>Exit code when the connection or the protocol failed (server unreachable, certificate not trusted, refused).</summary>
+    public const int Failure = 1;
 
-        connection options (every command):
-          --jid <user@domain[/resource]>   the account (or PARLEY_JID); a full JID keeps its resource
-          --password <secret>              the password (or PARLEY_PASSWORD)
-          --server <host[:port]>           connect here instead of the domain's SRV records
-          --trust-cert <sha256>            trust the server certificate with this SHA-256 (hex, colons optional)
-          --direct-tls                     TLS from the first byte (XEP-0368) instead of STARTTLS
-          -v, --verbose                    log connection events; --trace logs the XML (secrets redacted)
-        """;
+    /// <summary>Exit code of a command-line mistake: an unknown option, a missing or malformed value.</summary>
+    public const int UsageError = 2;
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, Func<string, string?> environment)
+    /// <summary>Exit code when the server refused the account's credentials.</summary>
+    public const int AuthenticationFailed = 3;
+
+    /// <summary>Exit code of a command stopped by Ctrl-C before it was done (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
+    public static async Task<int> RunAsync(string[] args, CliConsole console)
     {
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        var commands = new ParleyCommands(console);
+
+        // No response files: a message text such as "@bob see you" is text, not the name of a file of arguments.
+        var parsed = commands.Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (args.Length == 0)
         {
-            await output.WriteLineAsync(Usage).ConfigureAwait(false);
-            return args.Length == 0 ? 2 : 0;
+            await commands.Root.Parse(["--help"]).InvokeAsync(Invocation(console.Error, console.Error)).ConfigureAwait(false);
+            return UsageError;
+        }
+
+        if (parsed.Action is ParseErrorAction)
+        {
+            await WriteParseErrorsAsync(parsed, console.Error).ConfigureAwait(false);
+            return UsageError;
         }
 
         using var cancellation = new CancellationTokenSource();
@@ -44,34 +52,21 @@ internal static class CliApp
         Console.CancelKeyPress += onCancel;
         try
         {
-            var (connection, rest) = ConnectionArguments.Parse(args[1..], environment);
-            using var loggerFactory = LoggerFactory.Create(builder =>
-            {
-                builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(connection.Trace ? LogLevel.Trace : connection.Verbose ? LogLevel.Debug : LogLevel.Warning);
-                builder.AddFilter("Parley.Xmpp.Traffic", connection.Trace ? LogLevel.Trace : LogLevel.None);
-            });
-            return args[0] switch
-            {
-                "send" => await SendAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
-                "echo" => await EchoAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
-                "send-file" => await FileCommands.SendFileAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
-                "receive" => await FileCommands.ReceiveAsync(connection, rest, output, loggerFactory, cancellation.Token).ConfigureAwait(false),
-                _ => throw new UsageException($"unknown command '{args[0]}'."),
-            };
+            return await parsed.InvokeAsync(Invocation(console.Output, console.Error), cancellation.Token).ConfigureAwait(false);
         }
         catch (UsageException ex)
         {
-            await error.WriteLineAsync($"parley: {ex.Message} (parley --help for usage)").ConfigureAwait(false);
-            return 2;
+            await console.Error.WriteLineAsync($"parley: {ex.Message} ({HelpHint(parsed)})").ConfigureAwait(false);
+            return UsageError;
         }
         catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
-            return 130;
+            return Interrupted;
         }
         catch (Exception ex) when (ex is XmppException or TimeoutException)
         {
-            await error.WriteLineAsync($"parley: {OneLine(ex.Message)}").ConfigureAwait(false);
-            return ex is XmppAuthenticationException ? 3 : 1;
+            await console.Error.WriteLineAsync($"parley: {OneLine(ex.Message)}").ConfigureAwait(false);
+            return ex is XmppAuthenticationException ? AuthenticationFailed : Failure;
         }
         finally
         {
@@ -79,55 +74,33 @@ internal static class CliApp
         }
     }
 
-    private static async Task<int> SendAsync(ConnectionArguments connection, List<string> rest, TextWriter output, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    private static InvocationConfiguration Invocation(TextWriter output, TextWriter error) => new()
     {
-        if (rest.Count != 2)
+        Output = output,
+        Error = error,
+
+        // Exceptions reach RunAsync's catch blocks, which map them to the documented exit codes.
+        EnableDefaultExceptionHandler = false,
+
+        // Ctrl-C cancels the command's token and the command decides how to stop; the library would otherwise end the
+        // process after a fixed grace period, cutting the echo bot's and the receiver's clean shutdown short.
+        ProcessTerminationTimeout = null,
+    };
+
+    /// <summary>One line per mistake, the last with the command's help hint; an unknown option gets the nearest known one.</summary>
+    private static async Task WriteParseErrorsAsync(ParseResult parsed, TextWriter error)
+    {
+        var messages = parsed.Errors.Select(e => OneLine(e.Message)).Distinct(StringComparer.Ordinal).ToList();
+        for (var i = 0; i < messages.Count; i++)
         {
-            throw new UsageException("send needs exactly <jid> and <text> (quote the text).");
+            var suggestion = OptionSuggestions.For(parsed, messages[i]);
+            var hint = i == messages.Count - 1 ? $" ({HelpHint(parsed)})" : string.Empty;
+            await error.WriteLineAsync($"parley: {messages[i]}{suggestion}{hint}").ConfigureAwait(false);
         }
-
-        if (!Jid.TryParse(rest[0], out var to))
-        {
-            throw new UsageException($"'{rest[0]}' is not a valid JID.");
-        }
-
-        await using var client = new XmppClient(connection.ToClientOptions(), loggerFactory);
-        await client.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        await client.SendAsync(new Message(to, rest[1]), cancellationToken).ConfigureAwait(false);
-
-        // A ping round trip proves the server processed the message before we close.
-        await client.PingAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"sent to {to}").ConfigureAwait(false);
-        return 0;
     }
 
-    private static async Task<int> EchoAsync(ConnectionArguments connection, List<string> rest, TextWriter output, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
-    {
-        if (rest.Count != 0)
-        {
-            throw new UsageException($"echo takes no arguments, got '{rest[0]}'.");
-        }
-
-        var options = connection.ToClientOptions();
-        options.Reconnect = new ReconnectPolicy();
-
-        // The same echo bot and message rules as the bot host (Parley.Bots), with its default rate limit.
-        var rules = new MessageRules(AllowList.Everyone, new SenderRateLimiter(burst: 5, perMinute: 12));
-        await using var runner = new BotRunner("echo", new XmppClient(options, loggerFactory), new EchoBot(), rules, loggerFactory);
-        await runner.StartAsync(cancellationToken).ConfigureAwait(false);
-        await output.WriteLineAsync($"echo bot online as {runner.Client.Jid}; Ctrl-C to stop").ConfigureAwait(false);
-        try
-        {
-            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            await output.WriteLineAsync("stopping").ConfigureAwait(false);
-        }
-
-        await runner.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        return 0;
-    }
+    private static string HelpHint(ParseResult parsed) =>
+        parsed.CommandResult.Command is RootCommand ? "parley --help for usage" : $"parley {parsed.CommandResult.Command.Name} --help for usage";
 
     private static string OneLine(string text) => text.ReplaceLineEndings(" ");
 }

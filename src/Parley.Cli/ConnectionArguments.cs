@@ -1,133 +1,38 @@
-using System.Globalization;
 using Parley.Xmpp;
 using Parley.Xmpp.Core;
 
 namespace Parley.Cli;
 
-/// <summary>The connection options every command shares, parsed from the command line and the environment.</summary>
-internal sealed class ConnectionArguments
+/// <summary>The connection settings every command shares, read from the command line, the environment and the password source.</summary>
+internal sealed record ConnectionArguments(
+    Jid? Jid,
+    string? Password,
+    ServerAddress? Server,
+    IReadOnlyList<string> TrustedCertificates,
+    bool DirectTls,
+    bool Verbose,
+    bool Trace)
 {
-    public const string PasswordVariable = "PARLEY_PASSWORD";
-
-    public Jid? Jid { get; private set; }
-
-    public string? Password { get; private set; }
-
-    public string? Host { get; private set; }
-
-    public int? Port { get; private set; }
-
-    public List<string> TrustedCertificates { get; } = [];
-
-    public bool DirectTls { get; private set; }
-
-    public bool Verbose { get; private set; }
-
-    public bool Trace { get; private set; }
-
-    /// <summary>Takes the connection options out of <paramref name="args"/>; returns the remaining (positional) arguments.</summary>
-    /// <exception cref="UsageException">An option is malformed or lacks its value.</exception>
-    public static (ConnectionArguments Options, List<string> Positional) Parse(IReadOnlyList<string> args, Func<string, string?> environment)
-    {
-        var options = new ConnectionArguments();
-        var rest = new List<string>();
-        for (var i = 0; i < args.Count; i++)
-        {
-            var arg = args[i];
-            string Value()
-            {
-                if (i + 1 >= args.Count)
-                {
-                    throw new UsageException($"{arg} needs a value.");
-                }
-
-                return args[++i];
-            }
-
-            switch (arg)
-            {
-                case "--jid":
-                    var jid = Value();
-                    options.Jid = Xmpp.Core.Jid.TryParse(jid, out var parsed) && parsed.Local is not null
-                        ? parsed
-                        : throw new UsageException($"--jid '{jid}' is not an account address (user@domain[/resource]).");
-                    break;
-                case "--password":
-                    options.Password = Value();
-                    break;
-                case "--server":
-                    (options.Host, options.Port) = ParseServer(Value());
-                    break;
-                case "--trust-cert":
-                    options.TrustedCertificates.Add(Value());
-                    break;
-                case "--direct-tls":
-                    options.DirectTls = true;
-                    break;
-                case "-v" or "--verbose":
-                    options.Verbose = true;
-                    break;
-                case "--trace":
-                    options.Trace = true;
-                    break;
-                case "--":
-                    rest.AddRange(args.Skip(i + 1));
-                    i = args.Count;
-                    break;
-                default:
-                    rest.Add(arg);
-                    break;
-            }
-        }
-
-        options.Password ??= environment(PasswordVariable);
-        options.Jid ??= Xmpp.Core.Jid.TryParse(environment("PARLEY_JID"), out var fromEnvironment) ? fromEnvironment : null;
-        return (options, rest);
-    }
-
-    private static (string Host, int? Port) ParseServer(string value)
-    {
-        // host, host:port, [v6]:port
-        if (value.StartsWith('['))
-        {
-            var close = value.IndexOf(']', StringComparison.Ordinal);
-            if (close < 0)
-            {
-                throw new UsageException($"--server '{value}': missing ']'.");
-            }
-
-            var host = value[1..close];
-            var portText = value[(close + 1)..].TrimStart(':');
-            return (host, portText.Length == 0 ? null : ParsePort(portText, value));
-        }
-
-        var colon = value.LastIndexOf(':');
-        return colon < 0 ? (value, null) : (value[..colon], ParsePort(value[(colon + 1)..], value));
-    }
-
-    private static int ParsePort(string text, string whole) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536
-            ? port
-            : throw new UsageException($"--server '{whole}': '{text}' is not a port (1-65535).");
-
+    /// <summary>The client options for these settings; no automatic reconnect.</summary>
+    /// <exception cref="UsageException">The account or the password is missing, or a fingerprint is malformed.</exception>
     public XmppClientOptions ToClientOptions()
     {
         if (Jid is null)
         {
-            throw new UsageException("--jid is required (or set PARLEY_JID).");
+            throw new UsageException($"--jid is required (or set {ConnectionOptions.JidVariable}).");
         }
 
         if (Password is null)
         {
-            throw new UsageException($"--password is required (or set {PasswordVariable}).");
+            throw new UsageException($"a password is required: {PasswordSource.Choices}.");
         }
 
         var options = new XmppClientOptions
         {
             Jid = Jid,
             Password = Password,
-            Host = Host,
-            Port = Port,
+            Host = Server?.Host,
+            Port = Server?.Port,
             Tls = DirectTls ? TlsMode.DirectTls : TlsMode.StartTlsRequired,
             Reconnect = ReconnectPolicy.Disabled,
         };
@@ -147,5 +52,8 @@ internal sealed class ConnectionArguments
     }
 }
 
-/// <summary>A command-line mistake: printed as one line with the usage hint, exit code 2.</summary>
+/// <summary>A host and an optional port from <c>--server</c>.</summary>
+internal sealed record ServerAddress(string Host, int? Port);
+
+/// <summary>A command-line mistake found after parsing: printed as one line with the usage hint, exit code 2.</summary>
 internal sealed class UsageException(string message) : Exception(message);

@@ -1,3 +1,4 @@
 using Parley.Cli;
 
-return await CliApp.RunAsync(args, Console.Out, Console.Error, Environment.GetEnvironmentVariable);
+var console = new CliConsole(Console.Out, Console.Error, Console.In, ErrorIsTerminal: !Console.IsErrorRedirected, Environment.GetEnvironmentVariable);
+return await CliApp.RunAsync(args, console);

@@ -88,7 +88,10 @@ public sealed class CliTests(ServerFixture servers)
             var (code, stdout, stderr) = await RunAsync(["send-file", $"{receiver.Jid}/inbox", source, "--jid", sender.Jid.ToString(), .. connect], sender.Password);
             Assert.True(code == 0, stderr + stdout);
             Assert.Contains($"sha-256 {sha}", stdout, StringComparison.Ordinal);
-            Assert.Contains("100%", stdout, StringComparison.Ordinal);
+            // Standard error is a pipe here: progress comes as whole lines, none of it on standard output.
+            Assert.Contains("report 42.bin: 100% (3,000,000 of 3,000,000 bytes)", stderr.Split('\n'));
+            Assert.DoesNotContain('\r', stderr);
+            Assert.DoesNotContain("%", stdout, StringComparison.Ordinal);
             await WaitForLineAsync(receive, "received report 42.bin", TimeSpan.FromSeconds(30));
             Assert.Equal(sha, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(folder, "report 42.bin")))));
 
@@ -158,39 +161,76 @@ public sealed class CliTests(ServerFixture servers)
     }
 
     [Theory]
-    [InlineData(new[] { "send", "a@b.test" }, "send needs exactly")]
+    [InlineData(new[] { "send", "a@b.test" }, "Required argument missing for command: 'send'")]
     [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "not a jid" }, "--jid")]
     [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "a@b.test", "--server", "host:99999" }, "is not a port")]
+    [InlineData(new[] { "send", "a@b.test", "hi", "--jid=a@b.test", "--server=host:0" }, "--server 'host:0': '0' is not a port")]
     [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "a@b.test", "--trust-cert", "abc" }, "--trust-cert")]
-    [InlineData(new[] { "frobnicate" }, "unknown command")]
+    [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "a@b.test", "--password", "x", "--password-stdin" }, "give only one of --password, --password-file and --password-stdin")]
+    [InlineData(new[] { "send", "a@b.test", "hi", "--jid", "a@b.test", "--password-file", "/nonexistent/parley-password" }, "--password-file '/nonexistent/parley-password'")]
+    [InlineData(new[] { "send-file", "a@b.test", "/nonexistent/report.pdf" }, "/nonexistent/report.pdf")]
+    [InlineData(new[] { "receive" }, "'--to' is required")]
+    [InlineData(new[] { "echo", "--direct-tls=maybe" }, "maybe")]
+    [InlineData(new[] { "frobnicate" }, "Unrecognized command or argument 'frobnicate'")]
+    [InlineData(new[] { "--jid", "a@b.test" }, "name a command")]
     public async Task Usage_mistakes_exit_2_with_one_line(string[] args, string expected)
     {
-        var (code, _, stderr) = await RunAsync(args, "pw");
+        var (code, stdout, stderr) = await RunAsync(args, "pw");
         Assert.Equal(2, code);
         var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("parley: ", line, StringComparison.Ordinal);
         Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.EndsWith("--help for usage)", line, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stdout);
     }
 
-    private static Process Start(IEnumerable<string> args, string password)
+    private static Process Start(IEnumerable<string> args, string? password, string? executable = null) =>
+        Start(args, password is null ? [] : new Dictionary<string, string> { ["PARLEY_PASSWORD"] = password }, executable);
+
+    /// <summary>Starts parley (the built parley.dll, or <paramref name="executable"/>) with these variables added to the environment.</summary>
+    internal static Process Start(IEnumerable<string> args, IReadOnlyDictionary<string, string> environment, string? executable = null)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(ParleyDll);
+        var info = new ProcessStartInfo(executable ?? "dotnet") { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (executable is null)
+        {
+            info.ArgumentList.Add(ParleyDll);
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
         }
 
-        info.Environment["PARLEY_PASSWORD"] = password;
+        // A PARLEY_* variable of the machine running the tests must not stand in for what a test gives.
+        info.Environment.Remove("PARLEY_PASSWORD");
+        info.Environment.Remove("PARLEY_JID");
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         return Process.Start(info) ?? throw new InvalidOperationException("could not start parley");
     }
 
-    internal static async Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, string password)
+    internal static Task<(int Code, string Stdout, string Stderr)> RunAsync(IEnumerable<string> args, string? password) =>
+        RunAsync(Start(args, password), standardInput: null);
+
+    /// <summary>Waits for a started parley to exit, after writing <paramref name="standardInput"/> (if any) and closing its input.</summary>
+    internal static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Process process, string? standardInput)
     {
-        using var process = Start(args, password);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout, await stderr);
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            if (standardInput is not null)
+            {
+                await process.StandardInput.WriteAsync(standardInput);
+            }
+
+            process.StandardInput.Close();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            return (process.ExitCode, await stdout, await stderr);
+        }
     }
 
     private static async Task WaitForLineAsync(Process process, string marker, TimeSpan timeout)

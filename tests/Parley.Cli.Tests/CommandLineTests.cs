@@ -182,37 +182,5 @@ public sealed class CommandLineTests(ServerFixture servers)
     internal static string ExpectedVersion() => FileVersionInfo.GetVersionInfo(CliTests.ParleyDll).ProductVersion
         ?? throw new InvalidOperationException("parley.dll has no product version");
 
-    private static string[] Connect(XmppTestServer server) => ["--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256];
-
-    /// <summary>A client of the receiving account that collects the messages with a body.</summary>
-    private sealed class Inbox : IAsyncDisposable
-    {
-        private readonly XmppClient _client;
-        private readonly System.Threading.Channels.Channel<Message> _messages = System.Threading.Channels.Channel.CreateUnbounded<Message>();
-
-        private Inbox(XmppClient client) => _client = client;
-
-        public string Jid => _client.Jid!.ToString();
-
-        public static async Task<Inbox> OpenAsync(XmppTestServer server, TestAccount account)
-        {
-            var inbox = new Inbox(new XmppClient(server.ClientOptions(account, "inbox")));
-            inbox._client.OnMessage((m, _) =>
-            {
-                if (m.Body is not null)
-                {
-                    inbox._messages.Writer.TryWrite(m);
-                }
-
-                return ValueTask.CompletedTask;
-            });
-            await inbox._client.ConnectAsync();
-            await inbox._client.SendPresenceAsync();
-            return inbox;
-        }
-
-        public async Task<Message> NextAsync() => await _messages.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15));
-
-        public ValueTask DisposeAsync() => _client.DisposeAsync();
-    }
+    internal static string[] Connect(XmppTestServer server) => ["--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256];
 }

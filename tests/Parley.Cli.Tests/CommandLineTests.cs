@@ -76,7 +76,7 @@ public sealed class CommandLineTests(ServerFixture servers)
         // The library offers every name that contains the word, not only those that start with it.
         Assert.Equal(["send", "send-file", "--server", "--verbose"], commands.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
-        var (_, options, _) = await CliTests.RunAsync(["[suggest]", "send", "--password"], password: null);
+        var (_, options, _) = await CliTests.RunAsync(["[suggest]", "send", "--passw"], password: null);
         Assert.Equal(["--password", "--password-file", "--password-stdin"], options.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 

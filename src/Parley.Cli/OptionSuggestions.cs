@@ -18,7 +18,7 @@ internal static class OptionSuggestions
             var typed = token.Split('=', 2)[0];
             var best = KnownOptions(parsed.CommandResult.Command)
                 .Select(name => (Name: name, Distance: Distance(typed, name)))
-                .Where(c => c.Distance <= Math.Max(1, typed.Length / 4))
+                .Where(c => c.Distance > 0 && c.Distance <= Math.Max(1, typed.Length / 4))
                 .OrderBy(c => c.Distance)
                 .ThenBy(c => c.Name, StringComparer.Ordinal)
                 .FirstOrDefault();

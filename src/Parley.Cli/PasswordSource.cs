@@ -15,6 +15,9 @@ internal sealed class PasswordSource
     /// <summary>The longest password read from a file or standard input, in characters.</summary>
     public const int MaxLength = 1024;
 
+    /// <summary>A larger password file is refused unread: a wrong path (a log, a disk image) is not read whole.</summary>
+    public const int MaxFileBytes = 8192;
+
     public const string Choices = $"--password-file <path>, --password-stdin or ${Variable}";
 
     public Option<string> Password { get; } = new("--password")
@@ -73,11 +76,10 @@ internal sealed class PasswordSource
     {
         try
         {
-            // UTF-8 takes at most 4 bytes a character; the limit on bytes keeps a wrong path (a log, a disk image) from being read whole.
             using var reader = new StreamReader(file.FullName, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { Options = FileOptions.Asynchronous });
-            if (reader.BaseStream.Length > (MaxLength * 4) + 8)
+            if (reader.BaseStream.Length > MaxFileBytes)
             {
-                throw new UsageException($"--password-file '{file}' is larger than a password file can be ({(MaxLength * 4) + 8} bytes).");
+                throw new UsageException($"--password-file '{file}' is larger than a password file can be ({MaxFileBytes} bytes).");
             }
 
             return NonEmpty(await ReadLineAsync(reader, cancellationToken).ConfigureAwait(false), $"--password-file '{file}'");

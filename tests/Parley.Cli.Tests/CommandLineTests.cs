@@ -81,7 +81,7 @@ public sealed class CommandLineTests(ServerFixture servers)
     }
 
     [Fact]
-    public async Task A_text_that_starts_with_an_at_sign_is_sent_as_text_and_options_take_equals_signs()
+    public async Task Texts_that_start_with_an_at_sign_or_follow_a_double_dash_are_sent_as_text_and_options_take_equals_signs()
     {
         // --opt=value for every connection option, and "@…" is not read as a response file.
         var server = await servers.GetAsync(Servers.Prosody);
@@ -95,6 +95,11 @@ public sealed class CommandLineTests(ServerFixture servers)
         Assert.True(code == 0, stderr);
         Assert.Contains("sent to", stdout, StringComparison.Ordinal);
         Assert.Equal("@bob see you at 5", (await inbox.NextAsync()).Body);
+
+        // After "--" a word that looks like an option is text.
+        (code, _, stderr) = await CliTests.RunAsync(["send", $"--jid={sender.Jid}", .. Connect(server), inbox.Jid, "--", "--verbose is text here"], sender.Password);
+        Assert.True(code == 0, stderr);
+        Assert.Equal("--verbose is text here", (await inbox.NextAsync()).Body);
     }
 
     [Fact]

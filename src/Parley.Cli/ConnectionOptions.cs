@@ -10,7 +10,7 @@ internal sealed class ConnectionOptions
 {
     public const string JidVariable = "PARLEY_JID";
 
-    public Option<Jid> Jid { get; } = new("--jid")
+    public Option<Jid> Account { get; } = new("--jid")
     {
         Description = $"The account; a full JID keeps its resource. Default: ${JidVariable}.",
         HelpName = "user@domain[/resource]",
@@ -56,7 +56,7 @@ internal sealed class ConnectionOptions
 
     public void AddTo(Command root)
     {
-        root.Add(Jid);
+        root.Add(Account);
         Password.AddTo(root);
         root.Add(Server);
         root.Add(TrustCertificates);
@@ -69,8 +69,8 @@ internal sealed class ConnectionOptions
     /// <exception cref="UsageException">Two password sources, or a password file or standard input that holds no usable password.</exception>
     public async Task<ConnectionArguments> ReadAsync(ParseResult result, CliConsole console, CancellationToken cancellationToken)
     {
-        var jid = result.GetValue(Jid);
-        if (jid is null && global::Parley.Xmpp.Core.Jid.TryParse(console.Environment(JidVariable), out var fromEnvironment) && fromEnvironment.Local is not null)
+        var jid = result.GetValue(Account);
+        if (jid is null && Jid.TryParse(console.Environment(JidVariable), out var fromEnvironment) && fromEnvironment.Local is not null)
         {
             jid = fromEnvironment;
         }
@@ -89,7 +89,7 @@ internal sealed class ConnectionOptions
     private static Jid? ParseAccount(ArgumentResult result)
     {
         var text = result.Tokens[0].Value;
-        if (global::Parley.Xmpp.Core.Jid.TryParse(text, out var jid) && jid.Local is not null)
+        if (Jid.TryParse(text, out var jid) && jid.Local is not null)
         {
             return jid;
         }

@@ -84,7 +84,10 @@ internal sealed class ParleyCommands
             var connection = await _connection.ReadAsync(result, _console, cancellationToken).ConfigureAwait(false);
             using var loggerFactory = LoggerFactory.Create(builder =>
             {
-                builder.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(connection.Trace ? LogLevel.Trace : connection.Verbose ? LogLevel.Debug : LogLevel.Warning);
+                // Logs are diagnostics: standard error, so standard output holds only the results a script reads.
+                builder.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+                    .AddSimpleConsole(o => o.SingleLine = true)
+                    .SetMinimumLevel(connection.Trace ? LogLevel.Trace : connection.Verbose ? LogLevel.Debug : LogLevel.Warning);
                 builder.AddFilter("Parley.Xmpp.Traffic", connection.Trace ? LogLevel.Trace : LogLevel.None);
             });
             return await run(result, connection, loggerFactory, cancellationToken).ConfigureAwait(false);

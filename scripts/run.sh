@@ -274,7 +274,7 @@ Connect Pidgin as the owner: Accounts > Manage Accounts > Add > Protocol XMPP,
   Advanced: Connection security "Require encryption", Connect port $PARLEY_C2S_PORT, Connect server 127.0.0.1
   Pidgin asks to accept the self-signed certificate: its SHA-256 is $FINGERPRINT
 Then send a message to echo@$DOMAIN, or send 1234 to reports@$DOMAIN.
-Or from a shell:  $HOME_DIR/bin/parley send reports@$DOMAIN "1234" --jid owner@$DOMAIN --password '$OWNER_PASSWORD' --server 127.0.0.1:$PARLEY_C2S_PORT --trust-cert $FINGERPRINT
+Or from a shell:  PARLEY_PASSWORD='$OWNER_PASSWORD' $HOME_DIR/bin/parley send reports@$DOMAIN "1234" --jid owner@$DOMAIN --server 127.0.0.1:$PARLEY_C2S_PORT --trust-cert $FINGERPRINT
 Visitors of the chat page appear in Pidgin as <id>@chat.$DOMAIN with their name; answer them there.
 EOM
 supervise

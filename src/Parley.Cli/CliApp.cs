@@ -28,14 +28,14 @@ internal static class CliApp
     public static async Task<int> RunAsync(string[] args, CliConsole console)
     {
         var commands = new ParleyCommands(console);
-
-        // No response files: a message text such as "@bob see you" is text, not the name of a file of arguments.
-        var parsed = commands.Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (args.Length == 0)
         {
             await commands.Root.Parse(["--help"]).InvokeAsync(Invocation(console.Error, console.Error)).ConfigureAwait(false);
             return UsageError;
         }
+
+        // No response files: a message text such as "@bob see you" is text, not the name of a file of arguments.
+        var parsed = commands.Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
 
         if (parsed.Action is ParseErrorAction)
         {

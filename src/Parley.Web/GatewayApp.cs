@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.DataProtection;
@@ -146,24 +145,6 @@ internal static class GatewayApp
             options.Cookie.SameSite = SameSiteMode.Strict;
             options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
-        services.AddRateLimiter(options =>
-        {
-            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            options.AddPolicy(ChatApi.GuestPolicy, static context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "",
-                _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.Guests.PerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                }));
-            options.AddPolicy(ChatApi.SendPolicy, static context => RateLimitPartition.GetFixedWindowLimiter(
-                context.User.VisitorId() ?? "",
-                _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = context.RequestServices.GetRequiredService<IOptions<GatewayOptions>>().Value.MessagesPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                }));
-        });
         services.AddHealthChecks()
             .AddCheck<ComponentHealthCheck>("xmpp")
             .AddCheck<DatabaseHealthCheck>("database");
@@ -205,7 +186,7 @@ internal static class GatewayApp
         });
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseRateLimiter();
+        app.UseRequestLimits();
         app.MapChatApi();
         app.MapExternalSignIn();
         app.MapHealthChecks("/healthz", new HealthCheckOptions

@@ -13,7 +13,7 @@ namespace Parley.Web;
 /// </summary>
 internal static class GatewayServices
 {
-    /// <summary>The database of <c>Parley:Database:Provider</c>, its change feed, the migrator (run at start) and the repositories.</summary>
+    /// <summary>The database of <c>Parley:Database:Provider</c>, its change feed, the migrator (run at start), the repositories and the purge of expired limits.</summary>
     public static void AddStore(this IServiceCollection services, IConfiguration configuration)
     {
         // Hosted services start in order: the schema exists before changes are listened for and before the outbox is sent.
@@ -43,6 +43,8 @@ internal static class GatewayServices
         services.AddSingleton<SessionRepository>();
         services.AddSingleton<AccountRepository>();
         services.AddSingleton<MessageRepository>();
+        services.AddSingleton<LimitRepository>();
+        services.AddHostedService<LimitPurge>();
     }
 
     /// <summary>The visitors' link of <c>Parley:Mode</c> and the three parts that use it, run by the <see cref="LinkSupervisor"/>.</summary>

@@ -10,7 +10,8 @@ namespace Parley.Web.Tests;
 /// <summary>
 /// Scale-out: two gateway instances on loopback sharing one PostgreSQL and one ejabberd (both connect as the same
 /// XEP-0114 component; ejabberd routes among the connections). The visitor's cookies are carried from A to B by hand,
-/// or every request goes through a round-robin proxy without sticky sessions.
+/// or every request goes through a round-robin proxy without sticky sessions. The rate limits and used site tokens are
+/// shared through the database.
 /// </summary>
 [Collection(ServerFixture.CollectionName)]
 public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>
@@ -162,6 +163,104 @@ public sealed class ScaleOutTests(ServerFixture servers, PostgresFixture postgre
         var history = await visitor.HistoryAsync();
         Assert.Equal(2 * lines.Length, history.Messages.Count);
         Assert.All(proxy.Hits, hits => Assert.True(hits >= 3, $"A backend got only {hits} requests: {string.Join(", ", proxy.Hits)}."));
+    }
+
+    [Fact]
+    public async Task The_limits_hold_for_both_gateways_together_a_visitor_sending_through_both_gets_the_configured_total()
+    {
+        var server = await servers.GetAsync(Servers.Ejabberd);
+        var database = await postgres.CreateDatabaseAsync();
+        await using var owner = await Owner.ConnectAsync(server);
+        string[] limits = ["--Parley:MessagesPerMinute=4", "--Parley:Guests:PerMinute=3"];
+        await using var a = await StartAsync(server, owner, database, connected: true, limits);
+        await using var b = await StartAsync(server, owner, database, connected: true, limits);
+
+        // Guest sign-ins from one address (127.0.0.1): three in all, whichever gateway takes them.
+        using var visitor = a.NewVisitor();
+        Assert.Equal(HttpStatusCode.OK, (await visitor.SignInAsGuestAsync("Through both")).StatusCode);
+        using (var second = b.NewVisitor())
+        using (var third = a.NewVisitor())
+        {
+            Assert.Equal(HttpStatusCode.OK, (await second.SignInAsGuestAsync("Second")).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await third.SignInAsGuestAsync("Third")).StatusCode);
+        }
+
+        foreach (var gateway in new[] { b, a })
+        {
+            using var fourth = gateway.NewVisitor();
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await fourth.SignInAsGuestAsync("One too many")).StatusCode);
+        }
+
+        // The same visitor on B (cookies carried over): four messages through A and B in turn, then neither takes a fifth.
+        using var onB = b.NewVisitor();
+        foreach (var cookie in visitor.Cookies.GetAllCookies().Cast<Cookie>())
+        {
+            onB.Cookies.Add(b.BaseAddress, new Cookie(cookie.Name, cookie.Value, "/"));
+        }
+
+        Assert.True((await onB.RefreshSessionAsync()).GetProperty("signedIn").GetBoolean());
+        string[] lines = ["one via A", "two via B", "three via A", "four via B"];
+        for (var i = 0; i < lines.Length; i++)
+        {
+            await (i % 2 == 0 ? visitor : onB).SendAsync(lines[i]);
+        }
+
+        foreach (var through in new[] { visitor, onB })
+        {
+            using var refused = await through.PostAsync($"/api/conversations/{visitor.Conversation}/messages", new { text = "fifth" });
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.InRange(refused.Headers.RetryAfter?.Delta ?? TimeSpan.Zero, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        }
+
+        var atOwner = new List<string>();
+        foreach (var _ in lines)
+        {
+            atOwner.Add((await owner.NextMessageAsync()).Body!);
+        }
+
+        Assert.Equal(lines.Order(StringComparer.Ordinal), atOwner.Order(StringComparer.Ordinal));
+        Assert.Equal(lines, (await onB.HistoryAsync()).Messages.Select(m => m.Text));
+    }
+
+    [Fact]
+    public async Task A_site_token_used_on_one_gateway_is_refused_as_a_replay_on_the_other()
+    {
+        var server = await servers.GetAsync(Servers.Ejabberd);
+        var database = await postgres.CreateDatabaseAsync();
+        await using var owner = await Owner.ConnectAsync(server);
+        string[] widget = [.. WidgetTests.SiteArgs, "--Parley:Widget:AllowedOrigins:0=https://shop.example"];
+        await using var a = await StartAsync(server, owner, database, connected: true, [.. widget, .. await WidgetTests.HttpsAsync()]);
+        await using var b = await StartAsync(server, owner, database, connected: true, [.. widget, .. await WidgetTests.HttpsAsync()]);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var token = WidgetSignInTests.Token("customer-9", "Nine", now);
+
+        async Task<HttpResponseMessage> EmbedAsync(GatewayHost gateway, WidgetSignInTests.SiteToken siteToken)
+        {
+            using var browser = await WidgetSignInTests.FramedVisitorAsync(gateway);
+            return await browser.PostAsync("/api/embed", siteToken);
+        }
+
+        using (var first = await EmbedAsync(a, token))
+        {
+            Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        }
+
+        // The copy of the token replayed on B, in another browser, is refused there too.
+        using (var replay = await EmbedAsync(b, token))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, replay.StatusCode);
+            Assert.Contains("already used", await replay.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // B takes a token of its own, which A then refuses.
+        var later = WidgetSignInTests.Token("customer-9", "Nine", now - 1);
+        using (var onB = await EmbedAsync(b, later))
+        {
+            Assert.Equal(HttpStatusCode.OK, onB.StatusCode);
+        }
+
+        using var replayOnA = await EmbedAsync(a, later);
+        Assert.Equal(HttpStatusCode.Forbidden, replayOnA.StatusCode);
     }
 
     private static LinkSupervisor Gateway(GatewayHost host) => host.Services.GetRequiredService<LinkSupervisor>();

@@ -9,7 +9,7 @@ using Parley.Web.Storage;
 namespace Parley.Web.Tests;
 
 /// <summary>The store's contract, the same tests against SQLite and a private PostgreSQL 15 (a fresh database per test).</summary>
-public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
+public sealed partial class StoreContractTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     public static TheoryData<string> Providers => [StoreUnderTest.Sqlite, StoreUnderTest.Postgres];
 
@@ -475,7 +475,7 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         var location = provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath();
         await using (StoreDatabase current = provider == StoreUnderTest.Postgres ? new PostgresDatabase(location, TimeProvider.System) : new SqliteDatabase(location, TimeProvider.System))
         {
-            await new StoreMigrator(new EarlierSchema(current, current.Migrations.Count - 1)).InitializeAsync(default);
+            await new StoreMigrator(new EarlierSchema(current, current.Migrations.ToList().IndexOf(SharedMigrations.AutomaticColumn))).InitializeAsync(default);
         }
 
         await ExecuteAsync(provider, location, """
@@ -503,8 +503,8 @@ public sealed class StoreContractTests(PostgresFixture postgres) : IClassFixture
         }
     }
 
-    private async Task<StoreUnderTest> OpenAsync(string provider) => await StoreUnderTest.OpenAsync(
-        provider, provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath());
+    private async Task<StoreUnderTest> OpenAsync(string provider, TimeProvider? time = null) => await StoreUnderTest.OpenAsync(
+        provider, provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath(), time);
 
     private static async Task<List<string>> QueryAsync(string provider, string location, string sql)
     {

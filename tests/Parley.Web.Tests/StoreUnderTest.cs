@@ -5,7 +5,7 @@ using Parley.Web.Storage;
 namespace Parley.Web.Tests;
 
 /// <summary>
-/// A store of either provider — its database, migrator, repositories, outbox and change feed — with a hub listening
+/// A store of either provider — its database, migrator, repositories, limits, outbox and change feed — with a hub listening
 /// to the feed (as in the gateway), initialized.
 /// </summary>
 internal sealed class StoreUnderTest : IAsyncDisposable
@@ -24,6 +24,7 @@ internal sealed class StoreUnderTest : IAsyncDisposable
         Visitors = new VisitorRepository(database);
         Sessions = new SessionRepository(database);
         Accounts = new AccountRepository(database);
+        Limits = new LimitRepository(database);
         Messages = messages;
         Outbox = outbox;
         Hub = hub;
@@ -43,6 +44,8 @@ internal sealed class StoreUnderTest : IAsyncDisposable
     public AccountRepository Accounts { get; }
 
     public MessageRepository Messages { get; }
+
+    public LimitRepository Limits { get; }
 
     public Outbox Outbox { get; }
 

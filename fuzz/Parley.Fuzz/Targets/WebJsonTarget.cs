@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Parley.Web;
 using Parley.Web.Api;
 using Parley.Web.Configuration;
+using Parley.Web.Storage;
 using Parley.Web.Text;
 using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
@@ -14,7 +15,7 @@ namespace Parley.Fuzz.Targets;
 /// The gateway's JSON request bodies, read with the options the app configures for them, as each of the four request
 /// types (guest sign-in, message, typing, a site's sign-in token), then checked the way their endpoints check them. A
 /// site token is checked as sent and once more signed with the configured site's secret, so the fuzzer gets past the
-/// signature to the timestamp, the replay check and the display name.
+/// signature to the timestamp, the used-token record and the display name.
 /// </summary>
 /// <remarks>
 /// Clear error: <see cref="JsonException"/> (the framework answers it with 400). Anything else thrown while reading a
@@ -81,9 +82,11 @@ internal sealed class WebJsonTarget : FuzzTarget
             return;
         }
 
-        if (!tokens.TryUse(identity, request.Ts) || tokens.TryUse(identity, request.Ts))
+        // The used-token record must outlive the last moment the token is accepted, or a replay would pass after the purge.
+        var issued = DateTimeOffset.FromUnixTimeSeconds(long.Parse(request.Ts, System.Globalization.CultureInfo.InvariantCulture));
+        if (identity.UsedUntil < issued + Settings().Widget.TokenLifetime || EmbedTokens.UsedTokenKey(identity).Length > LimitRepository.MaxKeyLength)
         {
-            throw new FuzzFindingException("A fresh site token was refused, or a used one accepted again.");
+            throw new FuzzFindingException("A site token's used-token record expires before the token does, or its key is too long to record.");
         }
 
         CheckDisplayName(WidgetApi.DisplayName(identity.Name, identity.Subject), "site user's name");

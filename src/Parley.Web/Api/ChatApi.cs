@@ -72,7 +72,7 @@ internal static class ChatApi
         });
 
         api.MapGet("/session", GetSession);
-        api.MapPost("/guest", SignInGuestAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(GuestPolicy);
+        api.MapPost("/guest", SignInGuestAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(GuestPolicy);
         api.MapPost("/signout", SignOutAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireAuthorization();
 
         var conversation = api.MapGroup("/conversations/{id}").RequireAuthorization().AddEndpointFilter(static async (context, next) =>
@@ -84,11 +84,11 @@ internal static class ChatApi
                 : TypedResults.NotFound();
         });
         conversation.MapGet("/messages", GetHistoryAsync);
-        conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(SendPolicy);
+        conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(SendPolicy);
         conversation.MapGet("/events", GetEvents);
         conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
         conversation.MapFileApi(routes);
-        api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRateLimiting(GuestPolicy);
+        api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(GuestPolicy);
         return routes;
     }
 

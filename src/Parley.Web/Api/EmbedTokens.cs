@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
+using Parley.Web.Storage;
 using Parley.Web.Text;
 
 namespace Parley.Web.Api;
@@ -29,14 +30,19 @@ internal enum EmbedTokenCheck
     Replayed,
 }
 
-/// <summary>A site user as a verified token names them.</summary>
-internal sealed record EmbedIdentity(string Issuer, string Subject, string Name, string Signature);
+/// <summary>
+/// A site user as a verified token names them. <see cref="UsedUntil"/> is how long the token must be remembered as
+/// used: until <see cref="EmbedTokens.Verify"/> refuses it as expired on any gateway whose clock is within
+/// <see cref="EmbedTokens.ClockSkew"/> of this one's.
+/// </summary>
+internal sealed record EmbedIdentity(string Issuer, string Subject, string Name, string Signature, DateTimeOffset UsedUntil);
 
 /// <summary>
 /// Checks the sign-in tokens that a host site's server computes for its signed-in user:
 /// <c>sig = hex(HMAC-SHA256(secret, user + "\n" + name + "\n" + ts))</c>, with <c>ts</c> in Unix seconds (UTF-8; the
 /// newline cannot occur in either field, so no two (user, name) pairs sign the same bytes). A token is accepted within
-/// <c>TokenLifetime</c> of its timestamp, and once: its signature is remembered until it would have expired anyway.
+/// <c>TokenLifetime</c> of its timestamp, and once: <see cref="WidgetApi"/> records its signature as used in the store,
+/// shared by every gateway on the database, until it would have expired anyway.
 /// </summary>
 internal sealed class EmbedTokens(IOptions<GatewayOptions> options, TimeProvider time)
 {
@@ -47,12 +53,7 @@ internal sealed class EmbedTokens(IOptions<GatewayOptions> options, TimeProvider
     /// <summary>How far in the future a timestamp may be (the two servers' clocks differ a little).</summary>
     public static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(1);
 
-    private const int MaxRemembered = 100_000;
-
-    private readonly Lock _lock = new();
-    private readonly Dictionary<string, DateTimeOffset> _used = new(StringComparer.Ordinal);
-
-    /// <summary>Checks a token without using it up.</summary>
+    /// <summary>Checks a token without using it up (that is <see cref="UsedTokenKey"/> in the store).</summary>
     public EmbedTokenCheck Verify(string? site, string? user, string? name, string? timestamp, string? signature, out EmbedIdentity? identity)
     {
         identity = null;
@@ -92,43 +93,15 @@ internal sealed class EmbedTokens(IOptions<GatewayOptions> options, TimeProvider
             return EmbedTokenCheck.Expired;
         }
 
-        identity = new EmbedIdentity(IssuerPrefix + secret.Host.ToLowerInvariant(), user, name, signature.ToLowerInvariant());
+        identity = new EmbedIdentity(IssuerPrefix + secret.Host.ToLowerInvariant(), user, name, signature.ToLowerInvariant(), issued + settings.TokenLifetime + ClockSkew);
         return EmbedTokenCheck.Valid;
     }
 
-    /// <summary>Marks a verified token used; false when it already was (a replay), or when too many live tokens are remembered.</summary>
-    public bool TryUse(EmbedIdentity identity, string timestamp)
-    {
-        var expires = DateTimeOffset.FromUnixTimeSeconds(long.Parse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture)) + options.Value.Widget.TokenLifetime + ClockSkew;
-        var now = time.GetUtcNow();
-        lock (_lock)
-        {
-            if (_used.TryGetValue(identity.Signature, out var until) && until > now)
-            {
-                return false;
-            }
-
-            if (_used.Count >= MaxRemembered)
-            {
-                foreach (var (key, at) in _used)
-                {
-                    if (at <= now)
-                    {
-                        _used.Remove(key);
-                    }
-                }
-
-                // Refusing is safe (the site user can reload); forgetting a live token would let it be replayed.
-                if (_used.Count >= MaxRemembered)
-                {
-                    return false;
-                }
-            }
-
-            _used[identity.Signature] = expires;
-            return true;
-        }
-    }
+    /// <summary>
+    /// The name a verified token is recorded under once used (<see cref="LimitRepository.TryUseOnceAsync"/>): the same
+    /// signature from any gateway is the same token.
+    /// </summary>
+    public static string UsedTokenKey(EmbedIdentity identity) => IssuerPrefix + identity.Signature;
 
     /// <summary>The exact bytes (as text) a site signs.</summary>
     public static string SignedText(string user, string name, string timestamp) => user + "\n" + name + "\n" + timestamp;

@@ -28,7 +28,7 @@ internal static class FileApi
 
     public static RouteGroupBuilder MapFileApi(this RouteGroupBuilder conversation, IEndpointRouteBuilder routes)
     {
-        conversation.MapPost("/files", UploadAsync).AddEndpointFilter(ChatApi.RequireAntiforgeryAsync).RequireRateLimiting(ChatApi.SendPolicy);
+        conversation.MapPost("/files", UploadAsync).AddEndpointFilter(ChatApi.RequireAntiforgeryAsync).RequireRequestLimit(ChatApi.SendPolicy);
         routes.MapGet(DownloadPrefix + "{key}/{name}", Download);
         return conversation;
     }

@@ -27,7 +27,7 @@ internal static class WidgetApi
     /// link or a frame must never hand somebody's browser to another identity, nor end a guest's conversation, silently.
     /// </summary>
     public static async Task<Results<Ok<SessionDto>, ProblemHttpResult>> SignInFromSiteAsync(
-        EmbedRequest request, HttpContext context, FrameTickets frames, EmbedTokens tokens, VisitorSignIn signIn, CancellationToken cancellationToken)
+        EmbedRequest request, HttpContext context, FrameTickets frames, EmbedTokens tokens, LimitRepository limits, VisitorSignIn signIn, CancellationToken cancellationToken)
     {
         if (!frames.Accepts(context.Request))
         {
@@ -59,7 +59,8 @@ internal static class WidgetApi
             }
         }
 
-        if (!tokens.TryUse(identity, request.Ts!))
+        // Recorded in the store, so a token used on one gateway is refused on every other one sharing the database.
+        if (!await limits.TryUseOnceAsync(EmbedTokens.UsedTokenKey(identity), identity.UsedUntil, cancellationToken))
         {
             return Refused(EmbedTokenCheck.Replayed);
         }

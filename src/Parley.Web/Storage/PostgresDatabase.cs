@@ -64,6 +64,9 @@ internal sealed class PostgresDatabase : StoreDatabase
 
         // The automatic reply's mark (it was a stanza-id prefix).
         SharedMigrations.AutomaticColumn,
+
+        // Used widget tokens and rate-limit counters, shared by the gateways on one database.
+        SharedMigrations.RequestLimits,
     ];
 
     private int _disposed;

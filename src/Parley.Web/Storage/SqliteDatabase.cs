@@ -62,6 +62,9 @@ internal sealed class SqliteDatabase : StoreDatabase
 
         // The automatic reply's mark (it was a stanza-id prefix).
         SharedMigrations.AutomaticColumn,
+
+        // Used widget tokens and rate-limit counters (kept across restarts).
+        SharedMigrations.RequestLimits,
     ];
 
     private readonly string _connectionString;

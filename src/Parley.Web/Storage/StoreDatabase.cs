@@ -33,7 +33,7 @@ internal abstract class StoreDatabase : IAsyncDisposable
     /// <summary>Whether this error means the database is unavailable or full (and which), or <see langword="null"/> for any other error.</summary>
     public abstract StoreFailure? Classify(Exception error);
 
-    /// <summary>Runs one message write transaction; a database with a single writer runs them one at a time.</summary>
+    /// <summary>Runs one write (a message's transaction, a limit's statement); a database with a single writer runs them one at a time.</summary>
     public virtual Task<T> RunWriteAsync<T>(Func<Task<T>> write, CancellationToken cancellationToken) => write();
 
     /// <inheritdoc/>

@@ -89,4 +89,20 @@ internal static class SharedMigrations
         ALTER TABLE messages ADD COLUMN automatic INTEGER NOT NULL DEFAULT 0;
         UPDATE messages SET automatic = 1 WHERE direction = 'owner' AND stanza_id LIKE 'parley-auto-%';
         """;
+
+    /// <summary>
+    /// What <see cref="LimitRepository"/> keeps: used single-use tokens and rate-limit counters, each with its expiry
+    /// (Unix milliseconds), indexed for the purge.
+    /// </summary>
+    public const string RequestLimits = """
+        CREATE TABLE used_tokens (
+            token TEXT PRIMARY KEY,
+            expires_at BIGINT NOT NULL);
+        CREATE INDEX used_tokens_expiry ON used_tokens (expires_at);
+        CREATE TABLE rate_counters (
+            counter TEXT PRIMARY KEY,
+            window_ends BIGINT NOT NULL,
+            hits INTEGER NOT NULL);
+        CREATE INDEX rate_counters_expiry ON rate_counters (window_ends);
+        """;
 }

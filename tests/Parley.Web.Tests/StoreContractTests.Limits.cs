@@ -91,4 +91,29 @@ public sealed partial class StoreContractTests
         // A flood stops counting one past the limit.
         Assert.Equal([(Limit + 1).ToString(CultureInfo.InvariantCulture)], await QueryAsync(provider, a.Location, "SELECT hits FROM rate_counters"));
     }
+
+    [Fact]
+    public async Task The_purge_service_deletes_expired_rows_by_itself_and_keeps_live_ones()
+    {
+        var time = new WidgetTests.ManualTime(LimitsStart);
+        await using var db = await OpenAsync(StoreUnderTest.Sqlite, time);
+        Assert.True(await db.Limits.TryUseOnceAsync("embed:old", LimitsStart + TimeSpan.FromMinutes(1), default));
+        Assert.True(await db.Limits.TryUseOnceAsync("embed:live", LimitsStart + TimeSpan.FromMinutes(10), default));
+        Assert.True((await db.Limits.CountAsync("guest:198.51.100.9", 5, TimeSpan.FromMinutes(1), default)).Allowed);
+        time.Now = LimitsStart + TimeSpan.FromMinutes(2);
+
+        // The store's clock says two minutes later; the service's timer runs on the real clock, every 50 ms.
+        using var purge = new LimitPurge(db.Limits, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<LimitPurge>.Instance, TimeSpan.FromMilliseconds(50));
+        await purge.StartAsync(default);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while ((await QueryAsync(StoreUnderTest.Sqlite, db.Location, "SELECT count(*) FROM used_tokens")).Single() != "1"
+            || (await QueryAsync(StoreUnderTest.Sqlite, db.Location, "SELECT count(*) FROM rate_counters")).Single() != "0")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The purge service did not delete the expired rows within 10 s.");
+            await Task.Delay(50);
+        }
+
+        await purge.StopAsync(default);
+        Assert.Equal(["embed:live"], await QueryAsync(StoreUnderTest.Sqlite, db.Location, "SELECT token FROM used_tokens"));
+    }
 }

@@ -1,18 +1,19 @@
 namespace Parley.Web.Storage;
 
 /// <summary>
-/// Keeps the tables of <see cref="LimitRepository"/> bounded: every <see cref="Interval"/> it deletes the used tokens
-/// and counters that expired. With several gateways each one purges; deleting what another already deleted is harmless.
+/// Keeps the tables of <see cref="LimitRepository"/> bounded: every <see cref="DefaultInterval"/> (or the interval
+/// given) it deletes the used tokens and counters that expired. With several gateways each one purges; deleting what
+/// another already deleted is harmless.
 /// </summary>
-internal sealed partial class LimitPurge(LimitRepository limits, TimeProvider time, ILogger<LimitPurge> logger) : BackgroundService
+internal sealed partial class LimitPurge(LimitRepository limits, TimeProvider time, ILogger<LimitPurge> logger, TimeSpan? interval = null) : BackgroundService
 {
     /// <summary>How often expired rows are deleted.</summary>
-    public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(1);
 
     /// <inheritdoc/>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(Interval, time);
+        using var timer = new PeriodicTimer(interval ?? DefaultInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try

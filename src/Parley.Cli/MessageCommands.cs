@@ -21,13 +21,14 @@ internal static class MessageCommands
         return 0;
     }
 
-    public static async Task<int> EchoAsync(ConnectionArguments connection, CliConsole console, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    public static async Task<int> EchoAsync(ConnectionArguments connection, int? perMinute, CliConsole console, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         var options = connection.ToClientOptions();
         options.Reconnect = new ReconnectPolicy();
 
-        // The same echo bot and message rules as the bot host (Parley.Bots), with its default rate limit.
-        var rules = new MessageRules(AllowList.Everyone, new SenderRateLimiter(burst: 5, perMinute: 12));
+        // The same echo bot and message rules as the bot host (Parley.Bots). Run by hand, to try a client or a server,
+        // it answers everything unless a limit is asked for.
+        var rules = new MessageRules(AllowList.Everyone, perMinute is { } limit ? new SenderRateLimiter(burst: limit, perMinute: limit) : null);
         await using var runner = new BotRunner("echo", new XmppClient(options, loggerFactory), new EchoBot(), rules, loggerFactory);
         await runner.StartAsync(cancellationToken).ConfigureAwait(false);
         await console.Output.WriteLineAsync($"echo bot online as {runner.Client.Jid}; Ctrl-C to stop").ConfigureAwait(false);

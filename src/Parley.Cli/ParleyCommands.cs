@@ -47,9 +47,21 @@ internal sealed class ParleyCommands
 
     private Command CreateEcho()
     {
-        var command = new Command("echo", "Run the echo bot (the bot host's rules and rate limit) until Ctrl-C.");
-        SetAction(command, (_, connection, loggerFactory, cancellationToken) =>
-            MessageCommands.EchoAsync(connection, _console, loggerFactory, cancellationToken));
+        var rateLimit = new Option<int?>("--rate-limit")
+        {
+            Description = "Answer each sender at most this many messages a minute (and as many at once); the first one over it is told when the bot answers again. Default: no limit.",
+            HelpName = "per-minute",
+        };
+        rateLimit.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is < 1 or > 10_000)
+            {
+                result.AddError("--rate-limit takes a number of messages a minute from 1 to 10000.");
+            }
+        });
+        var command = new Command("echo", "Run the echo bot (the bot host's rules) until Ctrl-C.") { rateLimit };
+        SetAction(command, (result, connection, loggerFactory, cancellationToken) =>
+            MessageCommands.EchoAsync(connection, result.GetValue(rateLimit), _console, loggerFactory, cancellationToken));
         return command;
     }
 

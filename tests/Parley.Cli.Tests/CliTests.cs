@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using Parley.Testing;
 using Parley.Xmpp;
 using Parley.Xmpp.Stanzas;
@@ -16,34 +17,86 @@ public sealed class CliTests(ServerFixture servers)
     internal static readonly string ParleyDll = Path.Combine(AppContext.BaseDirectory, "parley.dll");
 
     [Fact]
-    public async Task Parley_echo_answers_a_message_sent_from_another_client()
+    public async Task Parley_echo_answers_every_message_of_a_quick_burst_in_order()
     {
         var server = await servers.GetAsync(Servers.Prosody);
         var (bot, user) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
         using var echo = Start(["echo", "--jid", $"{bot.Jid}/echo", "--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256], bot.Password);
         await WaitForLineAsync(echo, "online", TimeSpan.FromSeconds(30));
+        await using var client = await ConnectCollectingAsync(server, user);
 
-        await using var client = new XmppClient(server.ClientOptions(user, "t"));
-        var reply = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
-        client.OnMessage((m, _) =>
+        // Without --rate-limit nothing is dropped: 20 messages 10 ms apart come back, in order.
+        var sent = Enumerable.Range(1, 20).Select(i => $"ping {i} <b>&amp;</b>").ToList();
+        foreach (var text in sent)
         {
-            if (m.Body is not null)
-            {
-                reply.TrySetResult(m);
-            }
+            await client.Client.SendAsync(new Message(bot.Jid.WithResource("echo"), text));
+            await Task.Delay(10);
+        }
 
-            return ValueTask.CompletedTask;
-        });
-        await client.ConnectAsync();
-        await client.SendAsync(new Message(bot.Jid.WithResource("echo"), "ping <b>&amp;</b>"));
-        var answer = await reply.Task.WaitAsync(TimeSpan.FromSeconds(15));
-        Assert.Equal("ping <b>&amp;</b>", answer.Body);
-        Assert.Equal(bot.Jid.WithResource("echo"), answer.From);
+        var answers = new List<Message>();
+        for (var i = 0; i < sent.Count; i++)
+        {
+            answers.Add(await client.Replies.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15)));
+        }
+
+        Assert.Equal(sent, answers.Select(a => a.Body));
+        Assert.All(answers, a => Assert.Equal(bot.Jid.WithResource("echo"), a.From));
 
         // Ctrl-C stops it cleanly.
         Assert.Equal(0, Interrupt(echo.Id));
         Assert.True(echo.WaitForExit(15_000));
         Assert.Equal(0, echo.ExitCode);
+    }
+
+    [Fact]
+    public async Task Parley_echo_with_a_rate_limit_answers_that_many_and_then_says_when_it_answers_again()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        var (bot, user) = (await server.CreateAccountAsync(), await server.CreateAccountAsync());
+        using var echo = Start(["echo", "--rate-limit=2", "--jid", $"{bot.Jid}/echo", "--server", $"{server.Host}:{server.ClientPort}", "--trust-cert", server.CertificateSha256], bot.Password);
+        await WaitForLineAsync(echo, "online", TimeSpan.FromSeconds(30));
+        await using var client = await ConnectCollectingAsync(server, user);
+
+        for (var i = 1; i <= 5; i++)
+        {
+            await client.Client.SendAsync(new Message(bot.Jid.WithResource("echo"), $"flood {i}"));
+        }
+
+        // The bot's answers come in order; the last one proves nothing more is on its way.
+        async Task<string?> NextAsync() => (await client.Replies.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15))).Body;
+        Assert.Equal("flood 1", await NextAsync());
+        Assert.Equal("flood 2", await NextAsync());
+        Assert.Matches(@"^Too many messages — I answer again in \d+ s\.$", await NextAsync());
+        await client.Client.PingAsync(bot.Jid.WithResource("echo"));
+        Assert.False(client.Replies.Reader.TryRead(out _));
+        Assert.Equal(0, Interrupt(echo.Id));
+        Assert.True(echo.WaitForExit(15_000));
+    }
+
+    /// <summary>A client that collects the bodies of the messages it receives.</summary>
+    private sealed class Collecting(XmppClient client) : IAsyncDisposable
+    {
+        public XmppClient Client { get; } = client;
+
+        public Channel<Message> Replies { get; } = Channel.CreateUnbounded<Message>();
+
+        public ValueTask DisposeAsync() => Client.DisposeAsync();
+    }
+
+    private static async Task<Collecting> ConnectCollectingAsync(XmppTestServer server, TestAccount user)
+    {
+        var collecting = new Collecting(new XmppClient(server.ClientOptions(user, "t")));
+        collecting.Client.OnMessage((m, _) =>
+        {
+            if (m.Body is not null)
+            {
+                collecting.Replies.Writer.TryWrite(m);
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        await collecting.Client.ConnectAsync();
+        return collecting;
     }
 
     [Fact]
@@ -171,6 +224,7 @@ public sealed class CliTests(ServerFixture servers)
     [InlineData(new[] { "send-file", "a@b.test", "/nonexistent/report.pdf" }, "/nonexistent/report.pdf")]
     [InlineData(new[] { "receive" }, "'--to' is required")]
     [InlineData(new[] { "echo", "--direct-tls=maybe" }, "maybe")]
+    [InlineData(new[] { "echo", "--rate-limit", "0" }, "--rate-limit takes a number of messages a minute")]
     [InlineData(new[] { "frobnicate" }, "Unrecognized command or argument 'frobnicate'")]
     [InlineData(new[] { "--jid", "a@b.test" }, "name a command")]
     public async Task Usage_mistakes_exit_2_with_one_line(string[] args, string expected)

@@ -191,11 +191,33 @@ public sealed class FileTransferManager : IXmppExtension, IAsyncDisposable
         }
 
         var parts = Volatile.Read(ref _parts) ?? throw new InvalidOperationException("Add the manager to a client first (AddExtension).");
-        return await parts.Sender.SendAsync(to, file, cancellationToken).ConfigureAwait(false);
+        using var activity = FileTransferInstruments.Source.StartActivity("xmpp.file_transfer.send", System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("parley.xmpp.file_transfer.size", size);
+        try
+        {
+            var result = await parts.Sender.SendAsync(to, file, cancellationToken).ConfigureAwait(false);
+            FileTransferInstruments.RecordSent(result);
+            if (activity is not null)
+            {
+                activity.SetTag(FileTransferInstruments.MethodTag, result.Method.ToString());
+                activity.SetTag(FileTransferInstruments.TransportTag, result.Transport.ToString());
+                activity.SetTag(FileTransferInstruments.OutcomeTag, "completed");
+            }
+
+            return result;
+        }
+        catch (Exception ex)
+        {
+            FileTransferInstruments.RecordSendFailed(ex);
+            activity?.SetTag(FileTransferInstruments.OutcomeTag, FileTransferInstruments.OutcomeOf(ex));
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, ex.Message);
+            throw;
+        }
     }
 
     private void RaiseTransferReceived(IncomingFileTransferEventArgs args)
     {
+        FileTransferInstruments.RecordReceived(args);
         try
         {
             TransferReceived?.Invoke(this, args);

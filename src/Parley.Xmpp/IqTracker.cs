@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
@@ -39,6 +40,9 @@ internal sealed class IqTracker(ILogger logger, Func<Jid?> ownJid)
             throw new ArgumentException($"An IQ with id '{id}' is already waiting for its response.", nameof(request));
         }
 
+        using var activity = StartActivity(request);
+        var started = XmppInstruments.IqDurationEnabled ? Stopwatch.GetTimestamp() : 0;
+        var outcome = "failed";
         try
         {
             await send(request, cancellationToken).ConfigureAwait(false);
@@ -49,20 +53,51 @@ internal sealed class IqTracker(ILogger logger, Func<Jid?> ownJid)
             }
             catch (TimeoutException ex)
             {
+                outcome = "timeout";
                 throw new TimeoutException($"No response to IQ '{id}' ({request.Payload?.Name} {request.Payload?.Namespace}) from {request.To?.ToString() ?? "the server"} within {wait.TotalSeconds:0.#} s.", ex);
             }
 
             if (response.Type == IqType.Error)
             {
-                throw new XmppStanzaException(response.Error ?? new StanzaError("undefined-condition", StanzaErrorType.Cancel), response.From);
+                outcome = "error";
+                var error = response.Error ?? new StanzaError("undefined-condition", StanzaErrorType.Cancel);
+                activity?.SetTag("parley.xmpp.error.condition", error.Condition);
+                throw new XmppStanzaException(error, response.From);
             }
 
+            outcome = "result";
             return response;
+        }
+        catch (Exception ex)
+        {
+            if (ex is OperationCanceledException && outcome == "failed")
+            {
+                outcome = "cancelled";
+            }
+
+            XmppInstruments.SetError(activity, ex);
+            throw;
         }
         finally
         {
             _pending.TryRemove(new KeyValuePair<string, PendingIq>(id, pending));
+            XmppInstruments.RecordIq(outcome, started);
+            activity?.SetTag(XmppInstruments.OutcomeTag, outcome);
         }
+    }
+
+    /// <summary>A client span for the request, named after its payload's namespace (a handful per application, never an id or address).</summary>
+    private static Activity? StartActivity(Iq request)
+    {
+        if (!XmppInstruments.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var activity = XmppInstruments.Source.StartActivity("xmpp.iq", ActivityKind.Client);
+        activity?.SetTag("parley.xmpp.iq.type", request.Type == IqType.Get ? "get" : "set");
+        activity?.SetTag("parley.xmpp.iq.namespace", request.Payload?.Namespace);
+        return activity;
     }
 
     /// <summary>Completes the request a response answers; a response nobody waits for, or from the wrong sender, is dropped.</summary>

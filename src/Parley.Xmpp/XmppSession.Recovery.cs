@@ -38,6 +38,7 @@ internal abstract partial class XmppSession
 
         RaiseStateChanged(change);
 
+        XmppInstruments.RecordLost(reconnect);
         Log.ConnectionLost(Logger, error.Message, error);
         stream.Abort();
         await stream.DisposeAsync().ConfigureAwait(false);

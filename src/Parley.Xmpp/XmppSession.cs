@@ -351,17 +351,34 @@ internal abstract partial class XmppSession : IStanzaOutbox, IDisposable
         _lostSinceConfirm |= _sentSinceConfirm;
     }
 
+    /// <summary>Opens and negotiates a stream within <see cref="XmppConnectionOptions.NegotiationTimeout"/>; traced and measured as one connect attempt.</summary>
     private async Task<XmppStream> EstablishWithTimeoutAsync(bool isReconnect, CancellationToken cancellationToken)
     {
+        using var activity = XmppInstruments.Source.StartActivity("xmpp.connect", System.Diagnostics.ActivityKind.Client);
+        activity?.SetTag("server.address", ServerAddress.Domain);
+        activity?.SetTag(XmppInstruments.KindTag, isReconnect ? "reconnect" : "connect");
+        var started = XmppInstruments.ConnectsEnabled ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Lifetime);
         timeout.CancelAfter(Options.NegotiationTimeout);
         try
         {
-            return await EstablishStreamAsync(isReconnect, timeout.Token).ConfigureAwait(false);
+            var stream = await EstablishStreamAsync(isReconnect, timeout.Token).ConfigureAwait(false);
+            var outcome = ResumedLastTime ? "resumed" : "established";
+            XmppInstruments.RecordConnect(isReconnect, outcome, started);
+            activity?.SetTag(XmppInstruments.OutcomeTag, outcome);
+            return stream;
         }
-        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested && !Lifetime.IsCancellationRequested)
+        catch (Exception ex)
         {
-            throw new XmppTransportException($"Connecting and negotiating the stream took longer than {Options.NegotiationTimeout.TotalSeconds:0.#} s.", isTransient: true, ex);
+            XmppInstruments.RecordConnect(isReconnect, "failed", started);
+            activity?.SetTag(XmppInstruments.OutcomeTag, "failed");
+            XmppInstruments.SetError(activity, ex);
+            if (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested && !Lifetime.IsCancellationRequested)
+            {
+                throw new XmppTransportException($"Connecting and negotiating the stream took longer than {Options.NegotiationTimeout.TotalSeconds:0.#} s.", isTransient: true, ex);
+            }
+
+            throw;
         }
     }
 

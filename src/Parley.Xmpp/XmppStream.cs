@@ -171,6 +171,11 @@ internal sealed class XmppStream : IAsyncDisposable
             if (found)
             {
                 input.AdvanceTo(buffer.Start);
+                if (element is Stanza stanza)
+                {
+                    XmppInstruments.RecordReceived(stanza);
+                }
+
                 if (element is not null && _logger.IsEnabled(LogLevel.Trace))
                 {
                     Log.Received(_logger, TrafficRedactor.ToLogString(element));
@@ -322,6 +327,10 @@ internal sealed class XmppStream : IAsyncDisposable
         // can go out over a component stream unchanged.
         var scope = element is Stanza ? element.Namespace : ContentNamespace;
         XmlSerializer.WriteElement(Transport.Output, element, scope);
+        if (element is Stanza stanza)
+        {
+            XmppInstruments.RecordSent(stanza);
+        }
     }
 
     private async Task WriteBytesAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)

@@ -35,6 +35,7 @@ internal static class GatewayApp
             builder.WebHost.UseUrls(DefaultUrl);
         }
 
+        builder.AddGatewayOperations();
         builder.Services.AddGateway(builder.Configuration);
         var app = builder.Build();
         app.UseGateway();

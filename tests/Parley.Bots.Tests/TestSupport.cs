@@ -13,7 +13,7 @@ using Parley.Xmpp.Im;
 
 namespace Parley.Bots.Tests;
 
-/// <summary>The real bot host (generic host, configuration, validation) with bots on a harness server.</summary>
+/// <summary>The real bot host (generic host, configuration, validation, the same services as Program.cs) with bots on a harness server.</summary>
 internal sealed class BotHost : IAsyncDisposable
 {
     private readonly IHost _host;
@@ -33,6 +33,7 @@ internal sealed class BotHost : IAsyncDisposable
             // Diagnostics: the bots' log and the XML traffic on the console.
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Environment.GetEnvironmentVariable("PARLEY_BOTS_TEST_TRACE") == "1" ? LogLevel.Trace : LogLevel.Debug);
         }
+        builder.AddBotHostOperations();
         builder.Services.AddParleyBots(builder.Configuration);
         return builder.Build();
     }

@@ -1,15 +1,15 @@
 using System.Collections.Concurrent;
 using System.Net;
-using Parley.Testing;
+using Xunit;
 
-namespace Parley.Web.Tests;
+namespace Parley.Testing;
 
 /// <summary>
 /// A tiny OTLP/HTTP collector on 127.0.0.1: it takes protobuf posts to <c>/v1/traces</c> and <c>/v1/metrics</c>, keeps
 /// their bodies and answers 200 with an empty export response (an empty protobuf message). It does not decode them; the
 /// tests look for strings (service and instrument names), which protobuf carries as plain UTF-8.
 /// </summary>
-internal sealed class OtlpReceiver : IAsyncDisposable
+public sealed class OtlpReceiver : IAsyncDisposable
 {
     private const int MaxBody = 8 * 1024 * 1024;
     private readonly HttpListener _listener = new();
@@ -25,8 +25,10 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
+    /// <summary>The collector's base address, for <c>Parley:Telemetry:OtlpEndpoint</c>.</summary>
     public Uri BaseAddress { get; }
 
+    /// <summary>Starts listening on a free loopback port.</summary>
     public static OtlpReceiver Start() => new(LoopbackPorts.Allocate());
 
     /// <summary>The bodies of the protobuf posts received on <paramref name="path"/>.</summary>
@@ -45,6 +47,7 @@ internal sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops listening.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();

@@ -63,11 +63,11 @@ public static class OperationsExtensions
         // Read raw here only to decide what to register; the values themselves come from the validated options.
         if (!bool.TryParse(section[nameof(TelemetryOptions.Traces)], out var traces) || traces)
         {
-            telemetry.WithTracing(builder =>
+            telemetry.WithTracing(traceProvider =>
             {
-                builder.AddHttpClientInstrumentation();
-                tracing(builder);
-                builder.AddOtlpExporter(TracesExporter, configure: null);
+                traceProvider.AddHttpClientInstrumentation();
+                tracing(traceProvider);
+                traceProvider.AddOtlpExporter(TracesExporter, configure: null);
             });
             services.AddOptions<OtlpExporterOptions>(TracesExporter)
                 .Configure<IOptions<TelemetryOptions>>(static (exporter, options) => Point(exporter, options.Value, "v1/traces"));
@@ -75,11 +75,11 @@ public static class OperationsExtensions
 
         if (!bool.TryParse(section[nameof(TelemetryOptions.Metrics)], out var measured) || measured)
         {
-            telemetry.WithMetrics(builder =>
+            telemetry.WithMetrics(meterProvider =>
             {
-                builder.AddRuntimeInstrumentation().AddHttpClientInstrumentation();
-                metrics(builder);
-                builder.AddOtlpExporter(MetricsExporter, configure: null);
+                meterProvider.AddRuntimeInstrumentation().AddHttpClientInstrumentation();
+                metrics(meterProvider);
+                meterProvider.AddOtlpExporter(MetricsExporter, configure: null);
             });
             services.AddOptions<OtlpExporterOptions>(MetricsExporter)
                 .Configure<IOptions<TelemetryOptions>>(static (exporter, options) => Point(exporter, options.Value, "v1/metrics"));

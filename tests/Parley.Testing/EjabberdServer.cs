@@ -10,7 +10,7 @@ namespace Parley.Testing;
 /// A private ejabberd 23.01 (Debian package <c>ejabberd</c>) run with <c>ejabberdctl foreground</c> with:
 /// c2s with STARTTLS, direct TLS c2s (<c>tls: true</c>, XEP-0368), in-band registration (XEP-0077), an
 /// admin with ad-hoc commands (mod_adhoc + mod_configure, XEP-0133), stream management (XEP-0198),
-/// carbons, ping, offline storage, websocket (<c>/ws</c>), a XEP-0114 component, a SOCKS5 proxy (XEP-0065)
+/// carbons, ping, offline storage, websocket (<c>/ws</c>), group chat (XEP-0045, <c>mod_muc</c>), a XEP-0114 component, a SOCKS5 proxy (XEP-0065)
 /// and HTTP upload (XEP-0363).
 /// </summary>
 /// <remarks>
@@ -283,6 +283,10 @@ public sealed partial class EjabberdServer : XmppTestServer
               mod_carboncopy: {}
               mod_configure: {}
               mod_disco: {}
+              mod_muc:
+                hosts:
+                  - {{Yaml(MucJid)}}
+                access_create: local
               mod_offline:
                 access_max_user_messages: max_user_offline_messages
               mod_ping: {}

@@ -9,7 +9,7 @@ namespace Parley.Testing;
 /// A private Prosody 0.12 (Debian package <c>prosody</c>) run in the foreground (<c>prosody -F</c>) with:
 /// c2s with STARTTLS, direct TLS c2s (XEP-0368), in-band registration (XEP-0077), an admin with ad-hoc
 /// commands (XEP-0133), stream management (XEP-0198, mod_smacks is in core since 0.12), carbons, ping,
-/// offline storage, websocket, a XEP-0114 component, a SOCKS5 proxy (XEP-0065) and HTTP file upload
+/// offline storage, websocket, group chat (XEP-0045, <c>muc</c>), a XEP-0114 component, a SOCKS5 proxy (XEP-0065) and HTTP file upload
 /// (XEP-0363). No s2s. Nagle is off (stop-and-wait protocols such as IBB would stall on delayed ACKs).
 /// </summary>
 public sealed class ProsodyServer : XmppTestServer
@@ -144,6 +144,10 @@ public sealed class ProsodyServer : XmppTestServer
         Line("  http_host = \"127.0.0.1\" -- slot URLs become http://127.0.0.1:<http port>/file_share/...");
         Line("  http_file_share_size_limit = 100 * 1024 * 1024");
         Line("  http_file_share_daily_quota = 10 * 1024 * 1024 * 1024");
+        Line(string.Empty);
+        Line($"Component {Lua(MucJid)} \"muc\"");
+        Line("  muc_room_locking = false -- a new room is usable at once, as on ejabberd");
+        Line("  restrict_room_creation = false");
         Line(string.Empty);
         Line($"Component {Lua(ComponentDomain)}");
         Line($"  component_secret = {Lua(ComponentSecret)}");

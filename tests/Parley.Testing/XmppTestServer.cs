@@ -100,6 +100,9 @@ public abstract partial class XmppTestServer : IAsyncDisposable
     /// <summary>The XEP-0363 HTTP upload service (<c>upload.&lt;domain&gt;</c>).</summary>
     public string UploadJid => "upload." + Domain;
 
+    /// <summary>The XEP-0045 group chat service (<c>conference.&lt;domain&gt;</c>); anyone may create rooms.</summary>
+    public string MucJid => "conference." + Domain;
+
     /// <summary>The plain HTTP port (file upload, websocket).</summary>
     /// <exception cref="InvalidOperationException">The server was never started.</exception>
     public int HttpPort => Ports.Http;

@@ -69,11 +69,13 @@ public sealed partial class Room
             return;
         }
 
-        var args = new RoomMessageEventArgs(this, from.Resource, message, isPrivate: false);
         var key = MucStanzas.DedupeKey(Jid, from.Resource, message);
+        RoomMessageEventArgs args;
         bool firstJoin;
         lock (_lock)
         {
+            args = new RoomMessageEventArgs(this, from.Resource, message, isPrivate: false, isOwn: from.Resource is { } nick && nick == _nick);
+
             // History replayed after a rejoin overlaps what we saw before; a live message is never a replay.
             var fresh = _seen.Add(string.Empty, key);
             if (!fresh && args.IsHistory)

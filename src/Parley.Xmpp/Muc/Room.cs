@@ -209,20 +209,24 @@ public sealed partial class Room
         }
 
         StopSelfPing();
-        _manager.Forget(this);
-        if (_manager.Client.State != XmppConnectionState.Connected)
-        {
-            return;
-        }
-
-        await _manager.Client.SendAsync(new Presence(PresenceType.Unavailable, occupant) { Status = status }, cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_manager.Client.State != XmppConnectionState.Connected)
+            {
+                return;
+            }
+
+            await _manager.Client.SendAsync(new Presence(PresenceType.Unavailable, occupant) { Status = status }, cancellationToken).ConfigureAwait(false);
             await left.Task.WaitAsync(Options.JoinTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException ex)
         {
             throw new TimeoutException($"{Jid} did not confirm that we left within {Options.JoinTimeout}.", ex);
+        }
+        finally
+        {
+            // Only now: the room's confirmation must still reach this room.
+            _manager.Forget(this);
         }
     }
 

@@ -43,9 +43,10 @@ public enum RoomExitReason
 /// <summary>A message in a room, or a private message from an occupant.</summary>
 public sealed class RoomMessageEventArgs : EventArgs
 {
-    internal RoomMessageEventArgs(Room room, string? nick, Message message, bool isPrivate)
+    internal RoomMessageEventArgs(Room room, string? nick, Message message, bool isPrivate, bool isOwn = false)
     {
         Room = room;
+        IsOwn = isOwn;
         Nick = nick;
         Message = message;
         Body = message.Body ?? string.Empty;
@@ -70,6 +71,9 @@ public sealed class RoomMessageEventArgs : EventArgs
 
     /// <summary>Whether this is history the room replayed rather than a live message.</summary>
     public bool IsHistory => Delay is not null;
+
+    /// <summary>Whether the room reflected a message we sent (it came from our own nickname): a bot must not answer it.</summary>
+    public bool IsOwn { get; }
 
     /// <summary>Whether this is a private message to us (type <c>chat</c> from an occupant JID) rather than one to the room.</summary>
     public bool IsPrivate { get; }

@@ -102,11 +102,6 @@ public sealed class RoomManager
 
         OccupantJid(room, nick);
         var effective = (options ?? new RoomJoinOptions()).Validated();
-        if (Client.State == XmppConnectionState.Disconnected)
-        {
-            throw new XmppNotConnectedException(Client.State, $"Cannot join {room} while disconnected; call ConnectAsync first.");
-        }
-
         var joined = new Room(this, room, nick, effective);
         lock (_lock)
         {

@@ -86,6 +86,16 @@ public sealed class ProsodyServer : XmppTestServer
         }
     }
 
+    /// <summary>Runs one Lua statement in the running server through its admin shell (<c>prosodyctl shell</c>); returns what the shell printed.</summary>
+    /// <param name="lua">The statement; its return value is printed.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="XmppTestServerException">prosodyctl failed.</exception>
+    public Task<string> RunShellAsync(string lua, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(lua);
+        return RunToolAsync(Prosodyctl(["shell", "> " + lua], "shell"), cancellationToken);
+    }
+
     private LaunchSpec Prosodyctl(IReadOnlyList<string> arguments, string? display = null) =>
         new("prosodyctl", ["--config", ConfigPath, .. arguments])
         {

@@ -249,6 +249,32 @@ public sealed class MucTests(ServerFixture servers)
         Assert.Equal(["parley", "slix"], room.Occupants.Select(o => o.Nick));
     }
 
+    [Fact]
+    public async Task A_room_that_silently_dropped_us_is_found_by_the_self_ping_and_joined_again()
+    {
+        await using var t = await MucSetup.StartAsync(servers, Servers.Prosody);
+        var room = await t.Client.Rooms.JoinAsync(t.Room, "parley", new RoomJoinOptions { SelfPingInterval = TimeSpan.FromSeconds(1) });
+        var rejoined = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        room.Rejoined += (_, _) => rejoined.TrySetResult();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.False(rejoined.Task.IsCompleted, "self-pings while we are in the room must not rejoin");
+
+        // Prosody's own API takes our occupant out without telling anyone, as a restarted or confused service would.
+        const string Marker = "parley-muc-dropped";
+        var prosody = Assert.IsType<ProsodyServer>(t.Server);
+        var output = await prosody.RunShellAsync(
+            $"local room = prosody.hosts[\"{t.Server.MucJid}\"].modules.muc.get_room_from_jid(\"{t.Room}\"); " +
+            $"local occupant = room:get_occupant_by_nick(\"{t.Room}/parley\"); occupant.role = nil; room:save_occupant(occupant); return \"{Marker}\"");
+        Assert.Contains(Marker, output);
+
+        await rejoined.Task.WaitAsync(Wait);
+        Assert.Equal(RoomState.Joined, room.State);
+        var heard = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        room.MessageReceived += (_, e) => heard.TrySetResult(e.Body);
+        await t.Slix.RunAsync(new { op = "say", room = t.Room.ToString(), body = "can you hear me?" });
+        Assert.Equal("can you hear me?", await heard.Task.WaitAsync(Wait));
+    }
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var cts = new CancellationTokenSource(Wait);

@@ -26,8 +26,8 @@ internal static partial class MucLog
     [LoggerMessage(4306, LogLevel.Warning, "A self-ping found that {Room} no longer has us; joining again")]
     public static partial void SelfPingNotJoined(ILogger logger, string room);
 
-    [LoggerMessage(4307, LogLevel.Debug, "Self-pings of {Room} stopped: {Reason}")]
-    public static partial void SelfPingStopped(ILogger logger, string room, string reason);
+    [LoggerMessage(4307, LogLevel.Debug, "A self-ping of {Room} got no answer: {Reason}")]
+    public static partial void SelfPingFailed(ILogger logger, string room, string reason);
 
     [LoggerMessage(4308, LogLevel.Debug, "Dropped a message {Room} replayed that we had seen")]
     public static partial void ReplayedMessageDropped(ILogger logger, string room);

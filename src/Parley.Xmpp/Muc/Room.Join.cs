@@ -268,7 +268,19 @@ public sealed partial class Room
                     continue;
                 }
 
-                var result = await PingSelfAsync(cancellationToken).ConfigureAwait(false);
+                SelfPingResult result;
+                try
+                {
+                    result = await PingSelfAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (XmppTransportException ex)
+                {
+                    // The link dropped under the ping. A resumed session keeps the room, so the loop goes on; a new
+                    // session rejoins, which cancels this loop and starts another.
+                    MucLog.SelfPingFailed(_manager.Client.Logger, Jid.ToString(), ex.Message);
+                    result = SelfPingResult.Unknown;
+                }
+
                 Touch();
                 if (result == SelfPingResult.NotJoined)
                 {
@@ -280,11 +292,6 @@ public sealed partial class Room
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-        }
-        catch (XmppTransportException ex)
-        {
-            // The connection is gone; a new session starts a new loop after the rejoin.
-            MucLog.SelfPingStopped(_manager.Client.Logger, Jid.ToString(), ex.Message);
         }
     }
 

@@ -84,6 +84,29 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:PublicUrl must be the gateway's http(s) address such as https://chat.example.org, got '{options.PublicUrl}'.");
         }
 
+        if (options.Admins.Count > 100)
+        {
+            errors.Add($"{GatewayOptions.Section}:Admins may list at most 100 JIDs.");
+        }
+
+        foreach (var admin in options.Admins)
+        {
+            if (!Jid.TryParse(admin, out var adminJid) || adminJid.Local is null || adminJid.Resource is not null)
+            {
+                errors.Add($"{GatewayOptions.Section}:Admins must hold bare JIDs (user@example.org), got '{admin}'.");
+            }
+        }
+
+        if (options.AddressBlockTime < TimeSpan.FromMinutes(1) || options.AddressBlockTime > TimeSpan.FromDays(365))
+        {
+            errors.Add($"{GatewayOptions.Section}:AddressBlockTime must be between 1 minute and 365 days.");
+        }
+
+        if (options.ActiveVisitorWindow < TimeSpan.FromMinutes(1) || options.ActiveVisitorWindow > TimeSpan.FromDays(30))
+        {
+            errors.Add($"{GatewayOptions.Section}:ActiveVisitorWindow must be between 1 minute and 30 days.");
+        }
+
         if (options.OfflineAutoReply.Length > 1000 || !TextRules.IsXmlSafe(options.OfflineAutoReply))
         {
             errors.Add($"{GatewayOptions.Section}:OfflineAutoReply must be at most 1000 characters of text.");

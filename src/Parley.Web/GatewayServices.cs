@@ -45,6 +45,7 @@ internal static class GatewayServices
         services.AddSingleton<MessageRepository>();
         services.AddSingleton<LimitRepository>();
         services.AddHostedService<LimitPurge>();
+        services.AddSingleton<OwnerControlRepository>();
     }
 
     /// <summary>The visitors' link of <c>Parley:Mode</c> and the three parts that use it, run by the <see cref="LinkSupervisor"/>.</summary>
@@ -78,11 +79,19 @@ internal static class GatewayServices
         });
         services.AddSingleton<OutboxSender>();
         services.AddSingleton<LinkSupervisor>();
+        services.AddSingleton(static sp =>
+        {
+            // A tab learns a block or an ended conversation when it reconnects: the stream reads the visitor's standing first.
+            var commands = ActivatorUtilities.CreateInstance<OwnerCommands>(sp);
+            commands.VisitorChanged += sp.GetRequiredService<ChatHub>().DisconnectVisitor;
+            return commands;
+        });
 
-        // The inbox takes the link's stanzas before the supervisor first connects it.
+        // The inbox takes the link's stanzas, and the owner's commands are offered, before the supervisor first connects it.
         services.AddHostedService(static sp =>
         {
             sp.GetRequiredService<OwnerInbox>();
+            sp.GetRequiredService<VisitorLink>().OfferCommands(sp.GetRequiredService<OwnerCommands>().Host);
             return sp.GetRequiredService<LinkSupervisor>();
         });
     }

@@ -174,6 +174,12 @@ public sealed class ServiceDiscovery
     /// <summary>Nodes answered like the root (entity capabilities queries "node#ver").</summary>
     internal Func<string, bool>? IsOwnCapsNode { get; set; }
 
+    /// <summary>
+    /// Answers disco#items for a node whose items depend on who asks (the ad-hoc command list), before
+    /// <see cref="NodeItemsProvider"/>; <see langword="null"/> for other nodes.
+    /// </summary>
+    internal Func<string, Jid, IReadOnlyList<DiscoItem>?>? RequesterNodeItemsProvider { get; set; }
+
     private ValueTask<XmppElement?> AnswerInfoAsync(Iq request, CancellationToken cancellationToken)
     {
         var node = request.Payload!.GetAttribute("node");
@@ -189,7 +195,9 @@ public sealed class ServiceDiscovery
     private ValueTask<XmppElement?> AnswerItemsAsync(Iq request, CancellationToken cancellationToken)
     {
         var node = request.Payload!.GetAttribute("node");
-        var items = node is null ? _items : NodeItemsProvider?.Invoke(node);
+        var items = node is null
+            ? _items
+            : (request.From is { } from ? RequesterNodeItemsProvider?.Invoke(node, from) : null) ?? NodeItemsProvider?.Invoke(node);
         if (items is null)
         {
             throw new XmppStanzaException(StanzaError.ItemNotFound($"No node '{node}' here."));

@@ -36,7 +36,18 @@ internal sealed record MessageDto(long Id, string From, string Text, DateTimeOff
         message.Attachment is { } file ? new FileDto(file.Url, file.Name, file.Size) : null);
 }
 
-internal sealed record SessionDto(bool SignedIn, string? Name, string? Conversation, bool Guests, string? Csrf);
+/// <summary>
+/// The sign-in state. <see cref="Closed"/>: the owner blocked this visitor; <see cref="EndedAfter"/>: the last message of
+/// the conversation the owner ended (the page starts after it); <see cref="Away"/>: the owner's away message.
+/// </summary>
+internal sealed record SessionDto(bool SignedIn, string? Name, string? Conversation, bool Guests, string? Csrf)
+{
+    public bool Closed { get; init; }
+
+    public long EndedAfter { get; init; }
+
+    public string? Away { get; init; }
+}
 
 internal sealed record HistoryDto(IReadOnlyList<MessageDto> Messages, bool HasMore);
 
@@ -71,7 +82,7 @@ internal static class ChatApi
             return await next(context);
         });
 
-        api.MapGet("/session", GetSession);
+        api.MapGet("/session", GetSessionAsync);
         api.MapPost("/guest", SignInGuestAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(GuestPolicy);
         api.MapPost("/signout", SignOutAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireAuthorization();
 
@@ -82,31 +93,46 @@ internal static class ChatApi
             return id is not null && id == context.HttpContext.User.VisitorId()
                 ? await next(context)
                 : TypedResults.NotFound();
-        });
+        }).AddEndpointFilter(ConversationControls.RefuseWhenBlockedAsync);
         conversation.MapGet("/messages", GetHistoryAsync);
         conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(SendPolicy);
-        conversation.MapGet("/events", GetEvents);
+        conversation.MapGet("/events", GetEventsAsync);
         conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
         conversation.MapFileApi(routes);
         api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(GuestPolicy);
         return routes;
     }
 
-    private static Ok<SessionDto> GetSession(HttpContext context, IAntiforgery antiforgery, IOptions<GatewayOptions> options)
+    private static async Task<Ok<SessionDto>> GetSessionAsync(
+        HttpContext context, IAntiforgery antiforgery, IOptions<GatewayOptions> options, OwnerControlRepository controls, CancellationToken cancellationToken)
     {
         var csrf = antiforgery.GetAndStoreTokens(context).RequestToken;
         var user = context.User;
-        return TypedResults.Ok(user.VisitorId() is { } id
-            ? new SessionDto(true, user.Identity?.Name, id, options.Value.Guests.Enabled, csrf)
-            : new SessionDto(false, null, null, options.Value.Guests.Enabled, csrf));
+        if (user.VisitorId() is not { } id)
+        {
+            return TypedResults.Ok(new SessionDto(false, null, null, options.Value.Guests.Enabled, csrf));
+        }
+
+        var standing = await controls.GetStandingAsync(id, cancellationToken);
+        return TypedResults.Ok(new SessionDto(true, user.Identity?.Name, id, options.Value.Guests.Enabled, csrf)
+        {
+            Closed = standing?.Blocked ?? false,
+            EndedAfter = standing?.EndedAfter ?? 0,
+            Away = await controls.GetSettingAsync(OwnerControlRepository.AwayMessageSetting, cancellationToken),
+        });
     }
 
-    private static async Task<Results<Ok<SessionDto>, NotFound, ValidationProblem>> SignInGuestAsync(
-        GuestRequest request, HttpContext context, VisitorSignIn signIn, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
+    private static async Task<Results<Ok<SessionDto>, NotFound, ValidationProblem, IResult>> SignInGuestAsync(
+        GuestRequest request, HttpContext context, VisitorSignIn signIn, OwnerControlRepository controls, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         if (!options.Value.Guests.Enabled)
         {
             return TypedResults.NotFound();
+        }
+
+        if (await ConversationControls.IsGuestAddressBlockedAsync(context, controls, cancellationToken))
+        {
+            return TypedResults.Ok(ConversationControls.Closed());
         }
 
         var name = NormalizeName(request.Name);
@@ -117,6 +143,7 @@ internal static class ChatApi
 
         // A guest is a fresh identity every time: nobody can sign in "as" an earlier guest by choosing the same name.
         var visitor = await signIn.SignInAsync(context, context.User, VisitorIdentity.GuestIssuer, Guid.NewGuid().ToString("N"), name, cancellationToken);
+        await ConversationControls.RecordVisitAsync(context, visitor.Id, null, controls, cancellationToken);
         return TypedResults.Ok(new SessionDto(true, visitor.DisplayName, visitor.Id, true, null));
     }
 
@@ -127,10 +154,12 @@ internal static class ChatApi
         return TypedResults.NoContent();
     }
 
-    private static async Task<Ok<HistoryDto>> GetHistoryAsync(string id, long? before, int? limit, MessageRepository messages, CancellationToken cancellationToken)
+    private static async Task<Ok<HistoryDto>> GetHistoryAsync(
+        string id, long? before, int? limit, MessageRepository messages, OwnerControlRepository controls, CancellationToken cancellationToken)
     {
         var take = Math.Clamp(limit ?? 50, 1, 100);
-        var page = await messages.GetHistoryAsync(id, before, take + 1, cancellationToken);
+        var endedAfter = (await controls.GetStandingAsync(id, cancellationToken))?.EndedAfter ?? 0;
+        var page = await messages.GetHistoryAsync(id, before, take + 1, endedAfter, cancellationToken);
         var hasMore = page.Count > take;
         return TypedResults.Ok(new HistoryDto(page.Skip(hasMore ? 1 : 0).Select(MessageDto.Of).ToList(), hasMore));
     }
@@ -163,10 +192,13 @@ internal static class ChatApi
         return TypedResults.NoContent();
     }
 
-    private static IResult GetEvents(
-        string id, long? after, HttpContext context, ChatHub hub, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates,
-        IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
+    private static async Task<IResult> GetEventsAsync(
+        string id, long? after, string? page, HttpContext context, ChatHub hub, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates,
+        OwnerControlRepository controls, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
+        var standing = await controls.GetStandingAsync(id, context.RequestAborted) ?? new VisitorStanding(false, 0);
+        await ConversationControls.RecordVisitAsync(context, id, page, controls, context.RequestAborted);
+
         // EventSource sends the id of the last event it saw when it reconnects; that wins over the query.
         var from = after ?? 0;
         if (long.TryParse(context.Request.Headers["Last-Event-ID"], out var lastEventId) && lastEventId > from)
@@ -189,7 +221,7 @@ internal static class ChatApi
         }
 
         context.Response.RegisterForDispose(subscription);
-        return new EventStream(subscription, from, messages, ownerPresence, chatStates);
+        return new EventStream(subscription, from, standing, messages, ownerPresence, chatStates);
     }
 
     /// <summary>
@@ -198,7 +230,7 @@ internal static class ChatApi
     /// task of its own (it waits on its subscription), which matters with thousands of tabs open.
     /// </summary>
     internal sealed class EventStream(
-        ChatHub.Subscription subscription, long after, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates) : IResult
+        ChatHub.Subscription subscription, long after, VisitorStanding standing, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates) : IResult
     {
         private static readonly byte[] Ping = "event: ping\ndata: {}\n\n"u8.ToArray();
 
@@ -220,6 +252,19 @@ internal static class ChatApi
             using var aborted = requestAborted.UnsafeRegister(CompleteSubscription, subscription);
             try
             {
+                // A blocked visitor's tab is told once and the stream ends; the page then stops reconnecting.
+                if (standing.Blocked)
+                {
+                    WriteEvent(writer, "closed", "{}", id: null, retry: true);
+                    await FlushAsync(writer, requestAborted);
+                    return;
+                }
+
+                if (standing.EndedAfter > 0)
+                {
+                    WriteEvent(writer, "conversation", JsonSerializer.Serialize(new { endedAfter = standing.EndedAfter }, Json), id: null, retry: false);
+                }
+
                 WriteEvent(writer, "presence", Serialize(ownerPresence.For(subscription.VisitorId)), id: null, retry: true);
                 if (!await FlushAsync(writer, requestAborted))
                 {
@@ -235,7 +280,7 @@ internal static class ChatApi
                 var last = after;
                 while (true)
                 {
-                    var changes = await messages.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, requestAborted);
+                    var changes = await messages.GetChangesAsync(subscription.VisitorId, last, CatchUpBatch, standing.EndedAfter, requestAborted);
                     foreach (var change in changes)
                     {
                         last = change.Seq;
@@ -274,7 +319,7 @@ internal static class ChatApi
                     {
                         if (pushEvent.Message is { } message)
                         {
-                            if (message.Seq > last)
+                            if (message.Seq > last && message.Id > standing.EndedAfter)
                             {
                                 last = message.Seq;
                                 WriteMessage(writer, message);

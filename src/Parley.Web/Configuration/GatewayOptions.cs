@@ -13,6 +13,18 @@ internal sealed class GatewayOptions
     /// <summary>The owner's bare JID: every visitor's messages go there, and only its replies reach visitors.</summary>
     public string Owner { get; set; } = "";
 
+    /// <summary>
+    /// Bare JIDs besides the owner who may list and run the owner's ad-hoc commands (XEP-0050) on the gateway's address:
+    /// see the active visitors, block and unblock them, end conversations, set the away message.
+    /// </summary>
+    public List<string> Admins { get; set; } = [];
+
+    /// <summary>How long a blocked guest's address may not sign in as a guest again, when the owner blocks it too.</summary>
+    public TimeSpan AddressBlockTime { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How long after their last visit a visitor still counts as active for the owner's "active visitors" command.</summary>
+    public TimeSpan ActiveVisitorWindow { get; set; } = TimeSpan.FromHours(2);
+
     /// <summary>How visitors exist on XMPP: <see cref="GatewayMode.Component"/> (default) or <see cref="GatewayMode.Account"/>.</summary>
     public GatewayMode Mode { get; set; } = GatewayMode.Component;
 
@@ -81,6 +93,13 @@ internal sealed class GatewayOptions
     public TimeSpan XmppDownUnhealthyAfter { get; set; } = TimeSpan.FromMinutes(1);
 
     internal Jid OwnerJid => Jid.Parse(Owner).Bare;
+
+    /// <summary>The owner and the administrators, as bare JIDs (entries that do not parse are refused at start-up).</summary>
+    internal IReadOnlySet<Jid> Controllers => Admins
+        .Select(static admin => Jid.TryParse(admin, out var jid) ? jid.Bare : null)
+        .OfType<Jid>()
+        .Append(OwnerJid)
+        .ToHashSet();
 
     internal string KeysDirectory => DataProtectionKeysPath is { Length: > 0 } path
         ? Path.GetFullPath(path)

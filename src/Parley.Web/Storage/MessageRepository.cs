@@ -19,7 +19,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
     internal const string Columns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic";
 
     /// <summary>A message state as a number, for "only forward" comparisons.</summary>
-    private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 ELSE 2 END)";
+    private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 ELSE 3 END)";
 
     /// <summary>Stores a visitor's message as pending (before anything is sent); the feed announces it.</summary>
     /// <exception cref="ChatStoreException">The database is unavailable or full: the message was not stored.</exception>
@@ -78,11 +78,34 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
             [("@key", stanzaId), ("@visitor", visitorId), ("@state", StateName(MessageState.Delivered)), ("@rank", (int)MessageState.Delivered)],
             cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// Marks the visitor's message with this stanza id undelivered: the owner's server bounced it. Only a message not yet
+    /// delivered changes, and nothing moves it on afterwards.
+    /// </summary>
+    /// <exception cref="ChatStoreException">The database is unavailable or full.</exception>
+    public Task<ChatMessage?> MarkUndeliveredAsync(string visitorId, string stanzaId, CancellationToken cancellationToken)
+        => WriteAsync((connection, transaction) => WriteChangeAsync(
+            connection,
+            transaction,
+            NextSeqOfVisitor,
+            ("@visitor", visitorId),
+            AdvanceSql("visitor_id = @visitor AND direction = 'visitor' AND stanza_id = @key AND state IN ('pending', 'sent')"),
+            [("@key", stanzaId), ("@visitor", visitorId), ("@state", StateName(MessageState.Undelivered)), ("@rank", (int)MessageState.Undelivered)],
+            cancellationToken), cancellationToken);
+
     /// <summary>A page of the visitor's conversation in id order: the newest <paramref name="limit"/> messages, or those before <paramref name="beforeId"/>.</summary>
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
-    public async Task<IReadOnlyList<ChatMessage>> GetHistoryAsync(string visitorId, long? beforeId, int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ChatMessage>> GetHistoryAsync(string visitorId, long? beforeId, int limit, CancellationToken cancellationToken)
+        => GetHistoryAsync(visitorId, beforeId, limit, 0, cancellationToken);
+
+    /// <summary>A page of the visitor's current conversation: as above, only messages after <paramref name="afterId"/> (where the owner ended the last one).</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable.</exception>
+    public async Task<IReadOnlyList<ChatMessage>> GetHistoryAsync(string visitorId, long? beforeId, int limit, long afterId, CancellationToken cancellationToken)
     {
-        var page = await SelectAsync("visitor_id = @visitor AND id < @before ORDER BY id DESC LIMIT @limit", [("@visitor", visitorId), ("@before", beforeId ?? long.MaxValue), ("@limit", limit)], cancellationToken);
+        var page = await SelectAsync(
+            "visitor_id = @visitor AND id < @before AND id > @floor ORDER BY id DESC LIMIT @limit",
+            [("@visitor", visitorId), ("@before", beforeId ?? long.MaxValue), ("@floor", afterId), ("@limit", limit)],
+            cancellationToken);
         page.Reverse();
         return page;
     }
@@ -90,7 +113,15 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
     /// <summary>The visitor's messages that were stored or changed after <paramref name="afterSeq"/>, in change order.</summary>
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public Task<List<ChatMessage>> GetChangesAsync(string visitorId, long afterSeq, int limit, CancellationToken cancellationToken)
-        => SelectAsync("visitor_id = @visitor AND seq > @after ORDER BY seq LIMIT @limit", [("@visitor", visitorId), ("@after", afterSeq), ("@limit", limit)], cancellationToken);
+        => GetChangesAsync(visitorId, afterSeq, limit, 0, cancellationToken);
+
+    /// <summary>As above, only for messages after <paramref name="afterId"/> (the visitor's current conversation).</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable.</exception>
+    public Task<List<ChatMessage>> GetChangesAsync(string visitorId, long afterSeq, int limit, long afterId, CancellationToken cancellationToken)
+        => SelectAsync(
+            "visitor_id = @visitor AND seq > @after AND id > @floor ORDER BY seq LIMIT @limit",
+            [("@visitor", visitorId), ("@after", afterSeq), ("@floor", afterId), ("@limit", limit)],
+            cancellationToken);
 
     /// <summary>The message that change <paramref name="seq"/> of the visitor produced, or <see langword="null"/> when a later change superseded it.</summary>
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
@@ -107,6 +138,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
     {
         MessageState.Sent => "sent",
         MessageState.Delivered => "delivered",
+        MessageState.Undelivered => "undelivered",
         _ => "pending",
     };
 
@@ -215,6 +247,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
         {
             "sent" => MessageState.Sent,
             "delivered" => MessageState.Delivered,
+            "undelivered" => MessageState.Undelivered,
             _ => MessageState.Pending,
         },
         reader.GetString(6),

@@ -67,6 +67,15 @@ internal sealed class PostgresDatabase : StoreDatabase
 
         // Used widget tokens and rate-limit counters, shared by the gateways on one database.
         SharedMigrations.RequestLimits,
+
+        // The owner's controls (blocks, ended conversations, the away message).
+        SharedMigrations.OwnerControls,
+
+        // The state "undelivered" (the owner's server bounced the message).
+        """
+        ALTER TABLE messages DROP CONSTRAINT messages_state_check;
+        ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('pending', 'sent', 'delivered', 'undelivered'));
+        """,
     ];
 
     private int _disposed;

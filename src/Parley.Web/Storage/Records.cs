@@ -15,12 +15,20 @@ internal enum Direction
 /// Where a message is. A visitor's message is <see cref="Pending"/> from the moment it is stored until the XMPP server
 /// has confirmed it (<see cref="Sent"/>), and <see cref="Delivered"/> when the owner's client confirms it (XEP-0184).
 /// An owner's message is stored as <see cref="Sent"/>: it has reached the gateway and will be shown to the visitor.
+/// <see cref="Undelivered"/>: the owner's server bounced it (the owner blocked the visitor, XEP-0191); it stays so.
 /// </summary>
 internal enum MessageState
 {
     Pending,
     Sent,
     Delivered,
+    Undelivered,
+}
+
+/// <summary>The issuer every guest identity has (the sign-in side names it too).</summary>
+internal static class VisitorIssuers
+{
+    public const string Guest = "guest";
 }
 
 /// <summary>A visitor: one identity (issuer + subject) with a stable id that is also their JID's localpart.</summary>

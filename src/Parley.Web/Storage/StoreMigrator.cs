@@ -105,4 +105,26 @@ internal static class SharedMigrations
             hits INTEGER NOT NULL);
         CREATE INDEX rate_counters_expiry ON rate_counters (window_ends);
         """;
+
+    /// <summary>
+    /// The owner's controls: a block and the end of the current conversation on each visitor (the id of the last
+    /// message before the end: the visitor's page shows only later ones), what the visitor's last visit said about them,
+    /// guests' addresses blocked for a while, and settings such as the away message.
+    /// </summary>
+    public const string OwnerControls = """
+        ALTER TABLE visitors ADD COLUMN blocked_at BIGINT;
+        ALTER TABLE visitors ADD COLUMN ended_after BIGINT NOT NULL DEFAULT 0;
+        ALTER TABLE visitors ADD COLUMN seen_at BIGINT;
+        ALTER TABLE visitors ADD COLUMN last_address TEXT;
+        ALTER TABLE visitors ADD COLUMN last_page TEXT;
+        ALTER TABLE visitors ADD COLUMN email TEXT;
+        CREATE INDEX visitors_seen ON visitors (seen_at);
+        CREATE TABLE address_blocks (
+            address TEXT PRIMARY KEY,
+            visitor_id TEXT,
+            until_ms BIGINT NOT NULL);
+        CREATE TABLE gateway_settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL);
+        """;
 }

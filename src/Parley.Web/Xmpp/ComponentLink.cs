@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
 using Parley.Web.Storage;
 using Parley.Xmpp;
+using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
@@ -116,6 +117,14 @@ internal sealed partial class ComponentLink : VisitorLink
             Log.NotConfirmed(_logger, visitorIds.Count, ex.Message);
             return [];
         }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>The commands answer on the component's domain (and, as the server routes them alike, on visitors' addresses).</remarks>
+    public override bool OfferCommands(AdHocCommandHost commands)
+    {
+        _component.AddExtension(commands);
+        return true;
     }
 
     public override ValueTask DisposeAsync() => _component.DisposeAsync();

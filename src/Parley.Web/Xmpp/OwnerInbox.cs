@@ -71,8 +71,14 @@ internal sealed partial class OwnerInbox
     {
         var to = message.To;
         var from = message.From;
-        if (to is null || _link.VisitorIdOf(to) is not { } visitorId || from is null || message.Type == MessageType.Error)
+        if (to is null || _link.VisitorIdOf(to) is not { } visitorId || from is null)
         {
+            return;
+        }
+
+        if (message.Type == MessageType.Error)
+        {
+            await OnBounceAsync(visitorId, message, cancellationToken);
             return;
         }
 
@@ -139,6 +145,30 @@ internal sealed partial class OwnerInbox
             // Not stored: tell the owner's client, so the reply is not silently lost (RFC 6120 8.3.3.18, type wait).
             XmppSideLog.StoreFailed(_logger, ex.Message);
             await ReplyErrorAsync(visitorId, message, new StanzaError("resource-constraint", StanzaErrorType.Wait, "The gateway cannot store messages right now; send it again later."), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The owner's server bounced a visitor's message (the owner blocked the visitor with XEP-0191, or the account is
+    /// gone): the visitor's page shows it as not delivered. Errors from anybody else change nothing.
+    /// </summary>
+    private async Task OnBounceAsync(string visitorId, Message error, CancellationToken cancellationToken)
+    {
+        if (error.From?.Bare != _owner || error.Id is not { Length: > 0 } id)
+        {
+            return;
+        }
+
+        try
+        {
+            if (await _messages.MarkUndeliveredAsync(visitorId, id, cancellationToken) is not null)
+            {
+                Log.Bounced(_logger, visitorId, id, error.Error?.Condition ?? "error");
+            }
+        }
+        catch (ChatStoreException ex)
+        {
+            XmppSideLog.StoreFailed(_logger, ex.Message);
         }
     }
 
@@ -237,5 +267,8 @@ internal sealed partial class OwnerInbox
 
         [LoggerMessage(EventId = 104, Level = LogLevel.Debug, Message = "The owner replied to visitor {Visitor} (message {MessageId})")]
         public static partial void OwnerReplied(ILogger logger, string visitor, long messageId);
+
+        [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "The owner's server bounced visitor {Visitor}'s message {StanzaId} ({Condition}); shown as not delivered")]
+        public static partial void Bounced(ILogger logger, string visitor, string stanzaId, string condition);
     }
 }

@@ -81,6 +81,15 @@ internal sealed class PresenceTracker
         }
     }
 
+    /// <summary>The visitors the owner was told are here, or are about to be (a tab is open), at most <paramref name="limit"/>.</summary>
+    public IReadOnlyCollection<string> Present(int limit)
+    {
+        lock (_lock)
+        {
+            return _announced.Concat(_arriving).Distinct(StringComparer.Ordinal).Take(limit).ToList();
+        }
+    }
+
     /// <summary>Announces the visitors whose tabs opened; stops at the first that cannot be announced now (retried on the next pass).</summary>
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public async Task AnnounceArrivingAsync(CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using Parley.Web.Storage;
+using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
@@ -76,6 +77,12 @@ internal abstract class VisitorLink : IAsyncDisposable
     /// confirmed; for the others the link was lost first, and what was sent for them may never have arrived.
     /// </summary>
     public abstract Task<IReadOnlyCollection<string>> ConfirmSentAsync(IReadOnlyCollection<string> visitorIds, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Offers ad-hoc commands (XEP-0050) on the gateway's own address; false when the link has no address of its own that
+    /// stays connected (then the commands are not offered).
+    /// </summary>
+    public virtual bool OfferCommands(AdHocCommandHost commands) => false;
 
     /// <inheritdoc/>
     public abstract ValueTask DisposeAsync();

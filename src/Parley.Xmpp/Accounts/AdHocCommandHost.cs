@@ -148,7 +148,10 @@ public sealed class AdHocCommandHost : IXmppExtension
     /// <param name="node">Its node, unique on this endpoint.</param>
     /// <param name="name">Its human-readable name.</param>
     /// <param name="handler">Runs each stage.</param>
-    /// <param name="isAllowed">Who may execute it; by default everyone. Others get <c>forbidden</c>. (Disco lists the command to everyone.)</param>
+    /// <param name="isAllowed">
+    /// Who may execute it; by default everyone. Others get <c>forbidden</c>, and disco#items of the command list does not
+    /// show it to them.
+    /// </param>
     /// <exception cref="InvalidOperationException">A command with that node exists.</exception>
     public void AddCommand(string node, string name, AdHocCommandHandler handler, Func<Jid, bool>? isAllowed = null)
     {
@@ -181,7 +184,9 @@ public sealed class AdHocCommandHost : IXmppExtension
         var disco = endpoint.Disco;
         var previousItems = disco.NodeItemsProvider;
         var previousInfo = disco.NodeInfoProvider;
-        disco.NodeItemsProvider = node => node == XmppNamespaces.Commands ? ListItems() : previousItems?.Invoke(node);
+        disco.NodeItemsProvider = node => node == XmppNamespaces.Commands ? ListItems(null) : previousItems?.Invoke(node);
+        var previousRequesterItems = disco.RequesterNodeItemsProvider;
+        disco.RequesterNodeItemsProvider = (node, from) => node == XmppNamespaces.Commands ? ListItems(from) : previousRequesterItems?.Invoke(node, from);
         disco.NodeInfoProvider = node => DescribeNode(node) ?? previousInfo?.Invoke(node);
     }
 
@@ -259,10 +264,17 @@ public sealed class AdHocCommandHost : IXmppExtension
 
     private ILogger Logger => _endpoint?.Logger ?? NullLogger.Instance;
 
-    private List<DiscoItem> ListItems()
+    /// <summary>The commands, or with a requester only those they may execute (XEP-0050 §2.2 lets the list depend on who asks).</summary>
+    private List<DiscoItem> ListItems(Jid? requester)
     {
         var own = _endpoint?.Jid;
-        return own is null ? [] : _commands.Values.OrderBy(c => c.Node, StringComparer.Ordinal).Select(c => new DiscoItem(own, c.Node, c.Name)).ToList();
+        return own is null
+            ? []
+            : _commands.Values
+                .Where(c => requester is null || c.IsAllowed is null || c.IsAllowed(requester))
+                .OrderBy(c => c.Node, StringComparer.Ordinal)
+                .Select(c => new DiscoItem(own, c.Node, c.Name))
+                .ToList();
     }
 
     private DiscoInfo? DescribeNode(string node)

@@ -107,7 +107,7 @@ public sealed class OfflineTests(ServerFixture servers)
 
         var note = page.Locator("#offline-note");
         await Assertions.Expect(note).ToBeVisibleAsync();
-        await Assertions.Expect(note).ToHaveTextAsync("The owner is offline — leave a message, it will be delivered");
+        await Assertions.Expect(note).ToHaveTextAsync("Nobody is here right now — leave a message, it will be delivered");
         await page.FillAsync("#text", "Please call me back");
         await page.PressAsync("#text", "Enter");
         var atOwner = await owner.NextMessageAsync();

@@ -122,7 +122,7 @@ internal static class ChatApi
         });
     }
 
-    private static async Task<Results<Ok<SessionDto>, NotFound, ValidationProblem, IResult>> SignInGuestAsync(
+    private static async Task<Results<Ok<SessionDto>, NotFound, ValidationProblem, ProblemHttpResult>> SignInGuestAsync(
         GuestRequest request, HttpContext context, VisitorSignIn signIn, OwnerControlRepository controls, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         if (!options.Value.Guests.Enabled)
@@ -132,7 +132,7 @@ internal static class ChatApi
 
         if (await ConversationControls.IsGuestAddressBlockedAsync(context, controls, cancellationToken))
         {
-            return TypedResults.Ok(ConversationControls.Closed());
+            return ConversationControls.Closed();
         }
 
         var name = NormalizeName(request.Name);

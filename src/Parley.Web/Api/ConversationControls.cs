@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Api;
@@ -33,7 +34,7 @@ internal static class ConversationControls
     }
 
     /// <summary>403 with <see cref="ClosedTitle"/>.</summary>
-    public static IResult Closed() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: ClosedTitle);
+    public static ProblemHttpResult Closed() => TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, title: ClosedTitle);
 
     /// <summary>Whether guests from the request's address are blocked now.</summary>
     public static Task<bool> IsGuestAddressBlockedAsync(HttpContext context, OwnerControlRepository controls, CancellationToken cancellationToken)

@@ -3,7 +3,10 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { csrf: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false };
+const state = { csrf: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false, endedAfter: 0, away: null };
+const OFFLINE_TEXT = 'Nobody is here right now — leave a message, it will be delivered';
+// The page the widget was opened on (widget.js passes it in the fragment, which never reaches a server log).
+const openedOn = new URLSearchParams(location.hash.slice(1)).get('page');
 // Typing notifications (XEP-0085) both ways: what this page last told the owner, and the owner's indicator.
 const typing = { sent: 'active', lastComposing: 0, idle: null, ownerTimer: null };
 const COMPOSING_REPEAT_MS = 4000;
@@ -136,7 +139,7 @@ function formatTime(iso) {
 function render(message) {
   let item = state.items.get(message.id);
   if (!item) {
-    if (state.oldest !== null && message.id < state.oldest) { return; }
+    if ((state.oldest !== null && message.id < state.oldest) || message.id <= state.endedAfter) { return; }
     item = document.createElement('li');
     if (message.auto) {
       const label = document.createElement('span');
@@ -208,7 +211,29 @@ function showPresence(owner) {
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
   badge.textContent = owner === 'online' ? 'Online' : owner === 'away' ? 'Away — leave a message' : 'Offline';
+  $('offline-note').textContent = state.away || OFFLINE_TEXT;
   $('offline-note').hidden = owner !== 'offline';
+}
+
+// The owner blocked this visitor: nothing more can be sent, and the page stops listening.
+function showClosed() {
+  if (state.events) { state.events.close(); state.events = null; }
+  $('closed-note').hidden = false;
+  $('ended-note').hidden = true;
+  $('composer').hidden = true;
+  $('offline-note').hidden = true;
+}
+
+// The owner ended the conversation: what came before goes; the visitor may write again to start a new one.
+function showEnded(endedAfter) {
+  if (endedAfter <= state.endedAfter) { return; }
+  state.endedAfter = endedAfter;
+  for (const [id, item] of state.items) {
+    if (id <= endedAfter) { item.remove(); state.items.delete(id); }
+  }
+  state.oldest = state.items.size ? Math.min(...state.items.keys()) : null;
+  state.hasMore = false;
+  $('ended-note').hidden = state.items.size > 0;
 }
 
 async function loadOlder() {
@@ -229,7 +254,8 @@ async function loadOlder() {
 
 function connect() {
   if (state.events) { state.events.close(); }
-  const events = new EventSource(`/api/conversations/${state.conversation}/events?after=${state.lastSeq}`);
+  const page = openedOn ? '&page=' + encodeURIComponent(openedOn) : '';
+  const events = new EventSource(`/api/conversations/${state.conversation}/events?after=${state.lastSeq}${page}`);
   state.events = events;
   events.addEventListener('message', (event) => {
     const message = JSON.parse(event.data);
@@ -239,6 +265,8 @@ function connect() {
   });
   events.addEventListener('typing', (event) => { showOwnerTyping(JSON.parse(event.data).owner); });
   events.addEventListener('presence', (event) => { showPresence(JSON.parse(event.data).owner); });
+  events.addEventListener('closed', showClosed);
+  events.addEventListener('conversation', (event) => { showEnded(JSON.parse(event.data).endedAfter); });
   events.addEventListener('open', () => setStatus(''));
   events.addEventListener('error', () => {
     if (events.readyState === EventSource.CLOSED) {
@@ -255,17 +283,23 @@ async function openChat(session) {
   $('signin').hidden = true;
   $('chat').hidden = false;
   $('me').textContent = 'as ' + session.name;
+  state.away = session.away || null;
+  $('closed-note').hidden = true;
+  $('composer').hidden = false;
   if (state.conversation !== session.conversation) {
     state.conversation = session.conversation;
     state.items.clear();
     state.oldest = null;
     state.lastSeq = 0;
+    state.endedAfter = 0;
     $('messages').replaceChildren();
     const page = await api(`/api/conversations/${state.conversation}/messages?limit=50`);
     state.hasMore = page.hasMore;
     for (const message of page.messages) { render(message); }
     $('messages').scrollTop = $('messages').scrollHeight;
   }
+  if (session.closed) { showClosed(); return; }
+  showEnded(session.endedAfter || 0);
   connect();
   $('text').focus();
 }
@@ -302,7 +336,7 @@ $('guest-form').addEventListener('submit', async (event) => {
     await api('/api/guest', { method: 'POST', body: { name: $('guest-name').value } });
     setStatus('');
     await boot();
-  } catch (error) { setStatus(error.message); }
+  } catch (error) { setStatus(isClosed(error) ? 'The owner has closed conversations from here.' : error.message); }
 });
 
 $('composer').addEventListener('submit', async (event) => {
@@ -316,8 +350,11 @@ $('composer').addEventListener('submit', async (event) => {
   try {
     render(await api(`/api/conversations/${state.conversation}/messages`, { method: 'POST', body: { text } }));
     box.value = '';
+    $('ended-note').hidden = true;
     setStatus('');
-  } catch (error) { setStatus(error.message); }
+  } catch (error) {
+    if (isClosed(error)) { showClosed(); } else { setStatus(error.message); }
+  }
 });
 
 $('text').addEventListener('keydown', (event) => {
@@ -350,6 +387,13 @@ $('file').addEventListener('change', async () => {
     render(await response.json());
     setStatus('');
   } catch (error) { setStatus(error.message); }
+});
+
+function isClosed(error) { return error.status === 403 && error.problem && error.problem.title === 'This conversation is closed.'; }
+
+$('new-conversation').addEventListener('click', () => {
+  $('ended-note').hidden = true;
+  $('text').focus();
 });
 
 attention.start();

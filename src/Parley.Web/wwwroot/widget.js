@@ -88,7 +88,9 @@
       frame = document.createElement('iframe');
       frame.id = 'parley-chat-frame';
       frame.title = label;
-      frame.src = origin + '/';
+      // The page the visitor opens the chat from, for the owner: without query or fragment (they can carry tokens),
+      // in the frame's fragment, which the browser never sends to a server.
+      frame.src = origin + '/#page=' + encodeURIComponent(location.origin + location.pathname);
       frame.referrerPolicy = 'no-referrer';
       Object.assign(frame.style, {
         position: 'fixed', zIndex: '2147483646', boxSizing: 'border-box', border: '1px solid #d1d5db', background: '#fff',

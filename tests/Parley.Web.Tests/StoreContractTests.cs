@@ -503,6 +503,99 @@ public sealed partial class StoreContractTests(PostgresFixture postgres) : IClas
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task A_store_from_before_the_owners_controls_keeps_its_messages_and_takes_the_undelivered_state(string provider)
+    {
+        var location = provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath();
+        await using (StoreDatabase current = provider == StoreUnderTest.Postgres ? new PostgresDatabase(location, TimeProvider.System) : new SqliteDatabase(location, TimeProvider.System))
+        {
+            await new StoreMigrator(new EarlierSchema(current, current.Migrations.ToList().IndexOf(SharedMigrations.OwnerControls))).InitializeAsync(default);
+        }
+
+        await ExecuteAsync(provider, location, """
+            INSERT INTO visitors (id, issuer, subject, display_name, created_at, subscription_requested, last_seq) VALUES ('alice', 'guest', 'a', 'Alice', 0, 1, 2);
+            INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name) VALUES
+                ('alice', 'visitor', 'hello', 0, 'delivered', 'web-1', 1, NULL, NULL),
+                ('alice', 'visitor', 'https://files.example/a.pdf', 1, 'pending', 'web-2', 2, 'https://files.example/a.pdf', 'a.pdf');
+            """);
+
+        await using var db = await StoreUnderTest.OpenAsync(provider, location);
+        var history = await db.Messages.GetHistoryAsync("alice", null, 10, default);
+        Assert.Equal([("hello", MessageState.Delivered, (string?)null), ("https://files.example/a.pdf", MessageState.Pending, "a.pdf")], history.Select(m => (m.Text, m.State, m.Attachment?.Name)));
+
+        // A bounce marks a message not delivered; nothing moves it on afterwards, and a delivered one stays delivered.
+        Assert.Equal(MessageState.Undelivered, (await db.Messages.MarkUndeliveredAsync("alice", "web-2", default))!.State);
+        Assert.Null(await db.Messages.MarkDeliveredAsync("alice", "web-2", default));
+        Assert.Null(await db.Messages.AdvanceAsync(history[1].Id, MessageState.Sent, default));
+        Assert.Null(await db.Messages.MarkUndeliveredAsync("alice", "web-1", default));
+        Assert.Empty(await db.Outbox.ClaimAsync(10, default));
+        var next = await db.Messages.AddVisitorMessageAsync("alice", "again", default);
+        Assert.True(next.Id > history[1].Id);
+        if (provider == StoreUnderTest.Sqlite)
+        {
+            SqliteConnection.ClearAllPools();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
+    public async Task The_owners_controls_block_end_and_remember_the_away_message(string provider)
+    {
+        await using var db = await OpenAsync(provider);
+        var controls = new OwnerControlRepository(db.Database);
+        var alice = await db.Visitors.GetOrCreateAsync("https://idp.example", "a", "Alice", default);
+        var bob = await db.Visitors.GetOrCreateAsync("guest", "b", "Bob", default);
+        Assert.Equal(new VisitorStanding(false, 0), await controls.GetStandingAsync(alice.Id, default));
+        Assert.Null(await controls.GetStandingAsync("nobody", default));
+
+        await controls.RecordVisitAsync(alice.Id, "192.0.2.1", "https://shop.example/help", "alice@example.org", default);
+        await controls.RecordVisitAsync(alice.Id, "192.0.2.2", null, null, default);
+        await db.Messages.AddVisitorMessageAsync(alice.Id, "one", default);
+        await db.Messages.AddOwnerMessageAsync(alice.Id, "answer", "o-1", default);
+        await db.Messages.AddVisitorMessageAsync(alice.Id, "two", default);
+        await db.Messages.AddAutomaticReplyAsync(alice.Id, "away", default);
+        await db.Messages.AddVisitorMessageAsync(alice.Id, "three", default);
+        var active = Assert.Single(await controls.ListActiveAsync(DateTimeOffset.UtcNow.AddMinutes(-5), [], 10, default));
+        Assert.Equal((alice.Id, "Alice", "alice@example.org", "https://shop.example/help", 2, false, "192.0.2.2"), (active.Id, active.DisplayName, active.Email, active.Page, active.Unanswered, active.Blocked, active.Address));
+        Assert.Equal([alice.Id, bob.Id], (await controls.ListActiveAsync(DateTimeOffset.UtcNow.AddMinutes(-5), [bob.Id, "nobody"], 10, default)).Select(v => v.Id));
+
+        // A block stays with the identity: the same issuer + subject is the same visitor.
+        Assert.True(await controls.SetBlockedAsync(alice.Id, true, default));
+        Assert.False(await controls.SetBlockedAsync("nobody", true, default));
+        var again = await db.Visitors.GetOrCreateAsync("https://idp.example", "a", "Alice", default);
+        Assert.True((await controls.GetStandingAsync(again.Id, default))!.Blocked);
+        Assert.Equal([alice.Id], (await controls.ListBlockedAsync(10, default)).Select(v => v.Id));
+        Assert.True(await controls.SetBlockedAsync(alice.Id, false, default));
+        Assert.Empty(await controls.ListBlockedAsync(10, default));
+
+        // Address blocks end by themselves.
+        await controls.BlockAddressAsync("192.0.2.9", bob.Id, DateTimeOffset.UtcNow.AddHours(1), default);
+        await controls.BlockAddressAsync("192.0.2.8", bob.Id, DateTimeOffset.UtcNow.AddSeconds(-1), default);
+        Assert.True(await controls.IsAddressBlockedAsync("192.0.2.9", default));
+        Assert.False(await controls.IsAddressBlockedAsync("192.0.2.8", default));
+        Assert.Equal(["192.0.2.9"], (await controls.ListAddressBlocksAsync(10, default)).Select(b => b.Address));
+        Assert.True(await controls.UnblockAddressAsync("192.0.2.9", default));
+        Assert.False(await controls.IsAddressBlockedAsync("192.0.2.9", default));
+
+        // Ending: the current conversation starts after the last message stored so far.
+        var last = (await db.Messages.GetHistoryAsync(alice.Id, null, 1, default))[0];
+        Assert.Equal(last.Id, await controls.EndConversationAsync(alice.Id, default));
+        Assert.Null(await controls.EndConversationAsync("nobody", default));
+        Assert.Equal(0, (await controls.FindSummaryAsync(alice.Id, default))!.Unanswered);
+        Assert.Empty(await db.Messages.GetHistoryAsync(alice.Id, null, 10, last.Id, default));
+        var fresh = await db.Messages.AddVisitorMessageAsync(alice.Id, "new", default);
+        Assert.Equal([fresh.Id], (await db.Messages.GetChangesAsync(alice.Id, 0, 100, last.Id, default)).Select(m => m.Id));
+        Assert.Equal(1, (await controls.FindSummaryAsync(alice.Id, default))!.Unanswered);
+
+        Assert.Null(await controls.GetSettingAsync(OwnerControlRepository.AwayMessageSetting, default));
+        await controls.SetSettingAsync(OwnerControlRepository.AwayMessageSetting, "Back at nine.", default);
+        await controls.SetSettingAsync(OwnerControlRepository.AwayMessageSetting, "Back at ten.", default);
+        Assert.Equal("Back at ten.", await controls.GetSettingAsync(OwnerControlRepository.AwayMessageSetting, default));
+        await controls.SetSettingAsync(OwnerControlRepository.AwayMessageSetting, null, default);
+        Assert.Null(await controls.GetSettingAsync(OwnerControlRepository.AwayMessageSetting, default));
+    }
+
     private async Task<StoreUnderTest> OpenAsync(string provider, TimeProvider? time = null) => await StoreUnderTest.OpenAsync(
         provider, provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath(), time);
 

@@ -154,7 +154,8 @@ public sealed class OwnerCommandTests(ServerFixture servers)
         Assert.Equal(["sent", "undelivered"], history.Messages.Select(m => m.State));
     }
 
-    private static async Task<JsonElement[]> RunAsync(XmppTestServer server, TestAccount account, string steps)
+    /// <summary>Runs the steps with slixmpp as <paramref name="account"/> against the gateway's component address; one JSON result per step.</summary>
+    internal static async Task<JsonElement[]> RunAsync(XmppTestServer server, TestAccount account, string steps)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "Interop", "slixmpp_commands.py");
         var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -222,6 +222,8 @@ function showClosed() {
   $('ended-note').hidden = true;
   $('composer').hidden = true;
   $('offline-note').hidden = true;
+  $('owner-presence').hidden = true;
+  showOwnerTyping('active');
 }
 
 // The owner ended the conversation: what came before goes; the visitor may write again to start a new one.
@@ -286,6 +288,7 @@ async function openChat(session) {
   state.away = session.away || null;
   $('closed-note').hidden = true;
   $('composer').hidden = false;
+  $('owner-presence').hidden = false;
   if (state.conversation !== session.conversation) {
     state.conversation = session.conversation;
     state.items.clear();

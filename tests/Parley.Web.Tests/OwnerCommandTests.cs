@@ -29,7 +29,7 @@ public sealed class OwnerCommandTests(ServerFixture servers)
         await gateway.WaitConnectedAsync();
         using var alice = gateway.NewVisitor();
         Assert.Equal(HttpStatusCode.OK, (await alice.SignInAsGuestAsync("Alice Liddell")).StatusCode);
-        var tab = await alice.OpenTabAsync();
+        var tab = await alice.OpenTabAsync(page: "https://shop.example/help?ticket=secret");
         await alice.SendAsync("Is anyone there?");
         await alice.SendAsync("Hello?");
         var id = alice.Conversation!;
@@ -47,6 +47,7 @@ public sealed class OwnerCommandTests(ServerFixture servers)
         Assert.Equal("Alice Liddell", row.GetProperty("name").GetString());
         Assert.Equal("guest", row.GetProperty("signed-in").GetString());
         Assert.Equal("2", row.GetProperty("unanswered").GetString());
+        Assert.Equal("https://shop.example/help", row.GetProperty("page").GetString());
         Assert.Equal(id, row.GetProperty("id").GetString());
         Assert.Contains("Alice Liddell (guest)", active.GetProperty("notes")[0].GetString(), StringComparison.Ordinal);
 

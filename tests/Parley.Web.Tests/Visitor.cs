@@ -102,9 +102,10 @@ internal sealed class Visitor : IDisposable
         return (await _http.GetFromJsonAsync<History>(path, Json))!;
     }
 
-    public async Task<Tab> OpenTabAsync(long after = 0, string? lastEventId = null)
+    public async Task<Tab> OpenTabAsync(long after = 0, string? lastEventId = null, string? page = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/conversations/{Conversation}/events?after={after}");
+        var query = page is null ? "" : "&page=" + Uri.EscapeDataString(page);
+        var request = new HttpRequestMessage(HttpMethod.Get, $"/api/conversations/{Conversation}/events?after={after}{query}");
         if (lastEventId is not null)
         {
             request.Headers.Add("Last-Event-ID", lastEventId);

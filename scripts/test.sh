@@ -6,7 +6,7 @@
 #   ./scripts/test.sh                 # everything
 #   ./scripts/test.sh --filter X      # extra arguments go to 'dotnet test' (e.g. a filter)
 #
-# Results: artifacts/test-results/*.trx (cleared at every run). Server logs of failing runs:
+# Results: artifacts/test-results/*.trx (cleared at every run); packages: artifacts/packages/*.nupkg. Server logs of failing runs:
 # PARLEY_KEEP_SERVERS=1 keeps the test servers' folders under /tmp/parley-servers-<uid>/.
 set -uo pipefail
 
@@ -34,6 +34,17 @@ if ! dotnet build "$SOLUTION" --nologo -v minimal; then
   echo "BUILD FAILED (counted as 1 failed)"
   finish 0 1 1
 fi
+
+echo "== dotnet pack"
+# The libraries people install, as Release packages in artifacts/packages (package validation and the public API
+# check run here too); the tests pack the Debug build again on their own to build the README samples against it.
+rm -rf "$ROOT/artifacts/packages"
+for library in Parley.Xmpp Parley.Xmpp.FileTransfer; do
+  if ! dotnet pack "$ROOT/src/$library/$library.csproj" -c Release -o "$ROOT/artifacts/packages" --nologo -v minimal; then
+    echo "PACK FAILED: $library (counted as 1 failed)"
+    finish 0 1 1
+  fi
+done
 
 echo "== dotnet test"
 # The CLI tests stop `parley` with SIGINT, as Ctrl-C would. A shell that starts this script in the background ignores

@@ -22,8 +22,13 @@ namespace Parley.Web;
 internal static class GatewayApp
 {
     /// <summary>Creates the web application from command-line arguments (<c>--urls</c>, <c>--Parley:Owner=…</c>) and the usual configuration sources.</summary>
+    /// <param name="args">The command-line arguments.</param>
+    /// <param name="time">
+    /// The gateway's clock (store timestamps, the automatic reply's period, presence linger, tokens, retry delays):
+    /// <see cref="TimeProvider.System"/> unless given, e.g. a test's fake clock.
+    /// </param>
     /// <exception cref="OptionsValidationException">The <c>Parley</c> settings are invalid (thrown when the app starts).</exception>
-    public static WebApplication Create(string[] args)
+    public static WebApplication Create(string[] args, TimeProvider? time = null)
     {
         // appsettings.json ships next to the binary; the working directory is wherever the service was started.
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -36,7 +41,7 @@ internal static class GatewayApp
         }
 
         builder.AddGatewayOperations();
-        builder.Services.AddGateway(builder.Configuration);
+        builder.Services.AddGateway(builder.Configuration, time ?? TimeProvider.System);
         var app = builder.Build();
         app.UseGateway();
         return app;
@@ -63,12 +68,12 @@ internal static class GatewayApp
             || !string.IsNullOrEmpty(configuration[WebHostDefaults.HttpsPortsKey])
             || configuration.GetSection("Kestrel:Endpoints").Exists();
 
-    private static void AddGateway(this IServiceCollection services, IConfiguration configuration)
+    private static void AddGateway(this IServiceCollection services, IConfiguration configuration, TimeProvider time)
     {
         services.AddOptions<GatewayOptions>().Bind(configuration.GetSection(GatewayOptions.Section)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         services.AddPublicAddress(configuration);
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(time);
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton(static sp =>
         {

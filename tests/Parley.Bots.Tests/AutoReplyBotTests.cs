@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Parley.Testing;
 
 namespace Parley.Bots.Tests;
@@ -62,13 +63,17 @@ public sealed class AutoReplyBotTests(ServerFixture servers) : IDisposable
             ["Parley:Bots:away:AutoReply:Period"] = "00:00:02",
         };
         var bot = await BotHost.ConfigureAsync(settings, server, "away", "AutoReply");
-        await using var host = await BotHost.StartAsync(settings);
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var host = await BotHost.StartAsync(settings, time);
         await using var alice = await Person.ConnectAsync(server);
         await alice.SayAsync(bot.Jid, "one");
         Assert.Equal(Text, await alice.NextBodyAsync());
         await alice.SayAsync(bot.Jid, "two");
         await alice.AssertNothingMoreAsync();
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        time.Advance(TimeSpan.FromSeconds(2) - TimeSpan.FromTicks(1));
+        await alice.SayAsync(bot.Jid, "still too early");
+        await alice.AssertNothingMoreAsync();
+        time.Advance(TimeSpan.FromTicks(1));
         await alice.SayAsync(bot.Jid, "three");
         Assert.Equal(Text, await alice.NextBodyAsync());
     }

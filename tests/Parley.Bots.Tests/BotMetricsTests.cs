@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Parley.Testing;
 
 namespace Parley.Bots.Tests;
@@ -19,7 +20,11 @@ public sealed class BotMetricsTests(ServerFixture servers) : IDisposable
         var settings = new Dictionary<string, string?> { ["Parley:Bots:counted:Report:Folder"] = _reports };
         var bot = await BotHost.ConfigureAsync(settings, server, "counted", "Report");
         await using var host = await BotHost.StartAsync(settings);
-        using var metrics = new MeterRecorder(host.Services.GetRequiredService<IMeterFactory>(), BotMetrics.MeterName);
+        var meters = host.Services.GetRequiredService<IMeterFactory>();
+        using var messages = new MetricCollector<long>(meters, BotMetrics.MeterName, "parley.bots.messages");
+        using var reports = new MetricCollector<long>(meters, BotMetrics.MeterName, "parley.bots.reports");
+        using var transfers = new MetricCollector<long>(meters, BotMetrics.MeterName, "parley.bots.transfers");
+        using var transferBytes = new MetricCollector<long>(meters, BotMetrics.MeterName, "parley.bots.transfer.bytes");
         await using var user = await Person.ConnectAsync(server);
 
         await user.SayAsync(bot.Jid, "1234");
@@ -34,12 +39,12 @@ public sealed class BotMetricsTests(ServerFixture servers) : IDisposable
         await user.SayAsync(bot.Jid, "help");
         await user.NextBodyAsync();
 
-        Assert.Equal(3, metrics.Sum("parley.bots.messages", ("bot", "counted"), ("verdict", "accepted")));
-        Assert.Equal(1, metrics.Sum("parley.bots.messages", ("bot", "counted"), ("verdict", "not_chat")));
-        Assert.Equal(1, metrics.Sum("parley.bots.reports", ("bot", "counted"), ("outcome", "delivered")));
-        Assert.Equal(1, metrics.Sum("parley.bots.reports", ("bot", "counted"), ("outcome", "not_found")));
-        Assert.Equal(1, metrics.Sum("parley.bots.transfers", ("bot", "counted")));
-        Assert.Equal(10_000, metrics.Sum("parley.bots.transfer.bytes", ("bot", "counted")));
+        Assert.Equal(3, messages.Sum(("bot", "counted"), ("verdict", "accepted")));
+        Assert.Equal(1, messages.Sum(("bot", "counted"), ("verdict", "not_chat")));
+        Assert.Equal(1, reports.Sum(("bot", "counted"), ("outcome", "delivered")));
+        Assert.Equal(1, reports.Sum(("bot", "counted"), ("outcome", "not_found")));
+        Assert.Equal(1, transfers.Sum(("bot", "counted")));
+        Assert.Equal(10_000, transferBytes.Sum(("bot", "counted")));
     }
 
     public void Dispose() => Directory.Delete(_reports, recursive: true);

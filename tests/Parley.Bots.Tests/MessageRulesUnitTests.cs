@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Parley.Xmpp.Core;
 
 namespace Parley.Bots.Tests;
@@ -74,7 +75,7 @@ public sealed class MessageRulesUnitTests
     [Fact]
     public void The_token_bucket_allows_a_burst_then_refills_per_sender()
     {
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var limiter = new SenderRateLimiter(burst: 2, perMinute: 6, time); // one token per 10 s
         var alice = Jid.Parse("alice@example.org");
         Assert.True(limiter.TryTake(alice));
@@ -134,7 +135,7 @@ public sealed class MessageRulesUnitTests
     [Fact]
     public void The_limiter_forgets_the_least_recently_seen_sender_beyond_its_capacity()
     {
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var limiter = new SenderRateLimiter(burst: 1, perMinute: 0.001, time, maxSenders: 2);
         var a = Jid.Parse("a@x");
         Assert.True(limiter.TryTake(a));
@@ -168,16 +169,5 @@ public sealed class MessageRulesUnitTests
         {
             Directory.Delete(folder, recursive: true);
         }
-    }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private long _ticks;
-
-        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-        public override long GetTimestamp() => _ticks;
-
-        public void Advance(TimeSpan by) => _ticks += by.Ticks;
     }
 }

@@ -24,7 +24,8 @@ internal sealed class BotHost : IAsyncDisposable
 
     public IServiceProvider Services => _host.Services;
 
-    public static IHost Build(Dictionary<string, string?> settings)
+    /// <summary>The host with <paramref name="settings"/>; <paramref name="time"/> replaces the system clock (e.g. a test's <c>FakeTimeProvider</c>).</summary>
+    public static IHost Build(Dictionary<string, string?> settings, TimeProvider? time = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory, DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(settings);
@@ -34,13 +35,18 @@ internal sealed class BotHost : IAsyncDisposable
             builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(Environment.GetEnvironmentVariable("PARLEY_BOTS_TEST_TRACE") == "1" ? LogLevel.Trace : LogLevel.Debug);
         }
         builder.AddBotHostOperations();
+        if (time is not null)
+        {
+            builder.Services.AddSingleton(time);
+        }
+
         builder.Services.AddParleyBots(builder.Configuration);
         return builder.Build();
     }
 
-    public static async Task<BotHost> StartAsync(Dictionary<string, string?> settings)
+    public static async Task<BotHost> StartAsync(Dictionary<string, string?> settings, TimeProvider? time = null)
     {
-        var host = Build(settings);
+        var host = Build(settings, time);
         await host.StartAsync();
         return new BotHost(host);
     }

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Time.Testing;
 using Parley.Testing;
 using Parley.Web.Xmpp;
 using Parley.Xmpp.Core;
@@ -91,7 +92,7 @@ public sealed class ChatStateTests(ServerFixture servers)
     [Fact]
     public void The_throttle_drops_repeats_and_flapping_and_lets_paused_follow_composing_only()
     {
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var throttle = new VisitorTypingThrottle(time);
         Assert.False(throttle.TryTake("v", ChatStates.Paused));
         Assert.True(throttle.TryTake("v", ChatStates.Composing));
@@ -151,14 +152,5 @@ public sealed class ChatStateTests(ServerFixture servers)
     {
         using var response = await visitor.PostAsync($"/api/conversations/{visitor.Conversation}/typing", new { state });
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
-    }
-
-    private sealed class ManualTime : TimeProvider
-    {
-        private DateTimeOffset _now = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

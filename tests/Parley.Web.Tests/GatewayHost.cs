@@ -30,7 +30,14 @@ internal sealed class GatewayHost : IAsyncDisposable
     /// before the start, so port 0 is replaced by a port chosen here, and a port another process takes before the gateway
     /// binds it is replaced by a new one (the bind decides, as with the harness's servers).
     /// </summary>
-    public static async Task<GatewayHost> StartAsync(XmppTestServer server, string owner, string? databasePath = null, params string[] extra)
+    public static Task<GatewayHost> StartAsync(XmppTestServer server, string owner, string? databasePath = null, params string[] extra)
+        => StartAsync(server, owner, TimeProvider.System, databasePath, extra);
+
+    /// <summary>Starts the gateway like the overload above, with <paramref name="time"/> as its clock (e.g. a <c>FakeTimeProvider</c> the test advances).</summary>
+    public static Task<GatewayHost> StartWithClockAsync(XmppTestServer server, string owner, TimeProvider time, params string[] extra)
+        => StartAsync(server, owner, time, null, extra);
+
+    private static async Task<GatewayHost> StartAsync(XmppTestServer server, string owner, TimeProvider time, string? databasePath, string[] extra)
     {
         databasePath ??= StoreUnderTest.NewSqlitePath();
         const string UrlsArgument = "--urls=";
@@ -55,7 +62,7 @@ internal sealed class GatewayHost : IAsyncDisposable
                 "--Parley:PresenceLinger=00:00:00",
                 .. extra.Where(static a => !a.StartsWith(UrlsArgument, StringComparison.Ordinal)),
             ];
-            var app = GatewayApp.Create(args);
+            var app = GatewayApp.Create(args, time);
             try
             {
                 await app.StartAsync();

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Parley.Testing;
 using Parley.Web.Diagnostics;
 
@@ -72,25 +73,29 @@ public sealed class HealthAndMetricsTests(ServerFixture servers)
         await using var owner = await Owner.ConnectAsync(server);
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
         await gateway.WaitConnectedAsync();
-        using var metrics = new MeterRecorder(gateway.Services.GetRequiredService<IMeterFactory>(), GatewayMetrics.MeterName);
+        var meters = gateway.Services.GetRequiredService<IMeterFactory>();
+        using var signIns = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "parley.web.sign_ins");
+        using var activeVisitors = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "parley.web.visitors.active");
+        using var messages = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "parley.web.messages");
+        using var files = new MetricCollector<long>(meters, GatewayMetrics.MeterName, "parley.web.files");
 
         using var visitor = gateway.NewVisitor();
         await visitor.SignInAsGuestAsync("Counted");
-        Assert.Equal(1, metrics.Sum("parley.web.sign_ins", ("method", "guest")));
+        Assert.Equal(1, signIns.Sum(("method", "guest")));
 
         await using (var tab = await visitor.OpenTabAsync())
         {
             await using var secondTab = await visitor.OpenTabAsync();
-            Assert.Equal(1, metrics.Sum("parley.web.visitors.active"));
+            Assert.Equal(1, activeVisitors.Sum());
 
             var sent = await visitor.SendAsync("count me");
             var atOwner = await owner.NextMessageAsync();
             await tab.NextMessageAsync(m => m.Id == sent.Id && m.State == "sent");
-            Assert.Equal(1, metrics.Sum("parley.web.messages", ("direction", "to_owner")));
+            Assert.Equal(1, messages.Sum(("direction", "to_owner")));
 
             await owner.Client.SendAsync(atOwner.CreateReply("counted"));
             await tab.NextMessageAsync(m => m.From == "owner");
-            Assert.Equal(1, metrics.Sum("parley.web.messages", ("direction", "to_visitor")));
+            Assert.Equal(1, messages.Sum(("direction", "to_visitor")));
 
             // Files both ways: the visitor's upload, and the owner's link with jabber:x:oob.
             using var upload = new HttpRequestMessage(HttpMethod.Post, $"/api/conversations/{visitor.Conversation}/files") { Content = new ByteArrayContent([1, 2, 3]) };
@@ -101,15 +106,15 @@ public sealed class HealthAndMetricsTests(ServerFixture servers)
                 Assert.Equal(HttpStatusCode.Accepted, uploaded.StatusCode);
             }
 
-            Assert.Equal(1, metrics.Sum("parley.web.files", ("direction", "to_owner")));
+            Assert.Equal(1, files.Sum(("direction", "to_owner")));
             await owner.Client.SendAsync(Parley.Xmpp.Upload.OutOfBand.CreateLinkMessage(atOwner.From!.Bare, new Uri("https://upload.example.org/s/k/counted.pdf")));
             await tab.NextMessageAsync(m => m.From == "owner" && m.Text.EndsWith("counted.pdf", StringComparison.Ordinal));
-            Assert.Equal(1, metrics.Sum("parley.web.files", ("direction", "to_visitor")));
+            Assert.Equal(1, files.Sum(("direction", "to_visitor")));
         }
 
         // Both tabs closed: the visitor is no longer active (the hub notices the closed streams).
         var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (metrics.Sum("parley.web.visitors.active") != 0)
+        while (activeVisitors.Sum() != 0)
         {
             Assert.True(DateTime.UtcNow < deadline, "The active-visitor count did not go back to 0.");
             await Task.Delay(50);

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Web.Api;
@@ -19,7 +20,8 @@ public sealed class OfflineTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(Servers.Prosody);
         var ownerAccount = await server.CreateAccountAsync();
-        await using var gateway = await GatewayHost.StartAsync(server, ownerAccount.Jid.ToString(), null,
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var gateway = await GatewayHost.StartWithClockAsync(server, ownerAccount.Jid.ToString(), time,
             $"--Parley:OfflineAutoReply={AutoText}", "--Parley:OfflineAutoReplyPeriod=00:00:02");
         await gateway.WaitConnectedAsync();
         using var visitor = gateway.NewVisitor();
@@ -43,21 +45,23 @@ public sealed class OfflineTests(ServerFixture servers)
         await other.SendAsync("hi");
         Assert.Equal(["hi", AutoText], (await other.HistoryAsync()).Messages.Select(m => m.Text));
 
-        // After the period, again once.
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        // Just before the period ends, still nothing; after it, again once.
+        time.Advance(TimeSpan.FromSeconds(2) - TimeSpan.FromMilliseconds(1));
+        await visitor.SendAsync("not yet?");
+        time.Advance(TimeSpan.FromMilliseconds(1));
         await visitor.SendAsync("still there?");
         await visitor.SendAsync("?");
-        Assert.Equal(["anyone?", AutoText, "hello?", "still there?", AutoText, "?"], (await visitor.HistoryAsync()).Messages.Select(m => m.Text));
+        Assert.Equal(["anyone?", AutoText, "hello?", "not yet?", "still there?", AutoText, "?"], (await visitor.HistoryAsync()).Messages.Select(m => m.Text));
 
         // The owner comes online later and gets every message, none of the automatic replies.
         await using var owner = await Owner.ConnectAsync(server, ownerAccount);
         var bodies = new List<string>();
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 6; i++)
         {
             bodies.Add((await owner.NextMessageAsync()).Body!);
         }
 
-        Assert.Equal(new[] { "anyone?", "hello?", "hi", "still there?", "?" }.Order(StringComparer.Ordinal), bodies.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "anyone?", "hello?", "hi", "not yet?", "still there?", "?" }.Order(StringComparer.Ordinal), bodies.Order(StringComparer.Ordinal));
         Assert.DoesNotContain(AutoText, bodies);
     }
 

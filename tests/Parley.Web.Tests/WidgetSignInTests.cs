@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Web.Api;
@@ -284,7 +285,7 @@ public sealed class WidgetSignInTests(ServerFixture servers)
     [Fact]
     public void A_frame_ticket_is_bound_to_its_browsers_cookie_and_lives_as_long_as_a_site_token()
     {
-        var time = new WidgetTests.ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
         var options = Options.Create(new GatewayOptions
         {
             Widget =
@@ -343,9 +344,9 @@ public sealed class WidgetSignInTests(ServerFixture servers)
         Assert.True(tickets.Accepts(Post(key, ticket)));
         Assert.True(tickets.Accepts(Post(key, secondTicket)));
 
-        time.Now += TimeSpan.FromMinutes(5);
+        time.Advance(TimeSpan.FromMinutes(5));
         Assert.True(tickets.Accepts(Post(key, ticket)));
-        time.Now += TimeSpan.FromSeconds(1);
+        time.Advance(TimeSpan.FromSeconds(1));
         Assert.False(tickets.Accepts(Post(key, ticket)));
     }
 

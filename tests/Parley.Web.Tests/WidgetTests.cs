@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Web.Api;
@@ -114,7 +115,7 @@ public sealed class WidgetTests(ServerFixture servers)
     [Fact]
     public void Tokens_are_accepted_within_the_window_and_recorded_as_used_until_every_gateway_refuses_them()
     {
-        var time = new ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
         var options = Options.Create(new GatewayOptions { Widget = { Sites = { new() { Host = "Shop.Test", Secret = HostSite.Secret } }, TokenLifetime = TimeSpan.FromMinutes(5) } });
         var tokens = new EmbedTokens(options, time);
         const long Ts = 1_800_000_000;
@@ -126,9 +127,9 @@ public sealed class WidgetTests(ServerFixture servers)
         // Remembered as used until every gateway within the clock skew refuses it as expired.
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(Ts) + TimeSpan.FromMinutes(5) + EmbedTokens.ClockSkew, identity.UsedUntil);
 
-        time.Now += TimeSpan.FromMinutes(5);
+        time.Advance(TimeSpan.FromMinutes(5));
         Assert.Equal(EmbedTokenCheck.Valid, tokens.Verify("shop.test", "u", "N", "1800000000", sig, out _));
-        time.Now += TimeSpan.FromSeconds(1);
+        time.Advance(TimeSpan.FromSeconds(1));
         Assert.Equal(EmbedTokenCheck.Expired, tokens.Verify("shop.test", "u", "N", "1800000000", sig, out _));
         Assert.Equal(EmbedTokenCheck.UnknownSite, tokens.Verify("shop.other", "u", "N", "1800000000", sig, out _));
         Assert.Equal(EmbedTokenCheck.BadSignature, tokens.Verify("shop.test", "u", "M", "1800000000", sig, out _));
@@ -139,7 +140,7 @@ public sealed class WidgetTests(ServerFixture servers)
     [Fact]
     public void A_signed_timestamp_past_the_year_9999_is_expired_not_a_server_error()
     {
-        var time = new ManualTime(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
         var options = Options.Create(new GatewayOptions { Widget = { Sites = { new() { Host = "shop.test", Secret = HostSite.Secret } } } });
         var tokens = new EmbedTokens(options, time);
         const long Ts = 376_722_550_042;
@@ -244,13 +245,6 @@ public sealed class WidgetTests(ServerFixture servers)
             await page.WaitForTimeoutAsync(1000);
             Assert.Equal(0, await page.FrameLocator("#parley-chat-frame").Locator("#guest-form").CountAsync());
         }
-    }
-
-    internal sealed class ManualTime(DateTimeOffset now) : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = now;
-
-        public override DateTimeOffset GetUtcNow() => Now;
     }
 
     /// <summary>

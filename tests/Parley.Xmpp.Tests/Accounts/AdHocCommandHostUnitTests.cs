@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Forms;
 
@@ -7,7 +8,7 @@ namespace Parley.Xmpp.Tests.Accounts;
 public sealed class AdHocCommandHostUnitTests
 {
     private const string Requester = "requester@domain/home";
-    private readonly ManualTime _time = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2024, 1, 1, 0, 0, 0, TimeSpan.Zero));
     private readonly AdHocCommandHost _host;
     private readonly List<AdHocRequest> _seen = [];
 
@@ -99,7 +100,7 @@ public sealed class AdHocCommandHostUnitTests
     public async Task Sessions_expire()
     {
         var first = await RunAsync("<command xmlns='http://jabber.org/protocol/commands' node='config'/>");
-        _time.Now += _host.SessionLifetime + TimeSpan.FromSeconds(1);
+        _time.Advance(_host.SessionLifetime + TimeSpan.FromSeconds(1));
 
         var error = await ErrorAsync($"<command xmlns='http://jabber.org/protocol/commands' node='config' sessionid='{first.SessionId}'/>");
 
@@ -176,11 +177,4 @@ public sealed class AdHocCommandHostUnitTests
         => await Assert.ThrowsAsync<XmppStanzaException>(async () => await _host.HandleAsync(Request(command, from), CancellationToken.None));
 
     private static Iq Request(string command, string from) => TestXml.ParseIq($"<iq type='set' from='{from}' to='bot@domain/x' id='c1'>{command}</iq>");
-
-    private sealed class ManualTime : TimeProvider
-    {
-        public DateTimeOffset Now { get; set; } = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-        public override DateTimeOffset GetUtcNow() => Now;
-    }
 }

@@ -96,7 +96,7 @@ public sealed class MessageRulesUnitTests
     [Fact]
     public void A_run_of_refusals_asks_for_one_notice_says_when_to_retry_and_is_counted_when_it_ends()
     {
-        var time = new ManualTime();
+        var time = new FakeTimeProvider();
         var limiter = new SenderRateLimiter(burst: 1, perMinute: 6, time); // one token per 10 s
         var alice = Jid.Parse("alice@example.org");
         Assert.Equal(RateLimitDecision.Unlimited, limiter.Take(alice));
@@ -122,7 +122,7 @@ public sealed class MessageRulesUnitTests
     [Fact]
     public void The_rules_report_the_limits_decision_only_for_a_message_that_reached_the_limit()
     {
-        var rules = new MessageRules(AllowList.Everyone, new SenderRateLimiter(burst: 1, perMinute: 1, new ManualTime()));
+        var rules = new MessageRules(AllowList.Everyone, new SenderRateLimiter(burst: 1, perMinute: 1, new FakeTimeProvider()));
         var message = From("alice@example.org/phone", "hi");
         Assert.Equal(MessageVerdict.Accepted, rules.Evaluate(message, Bot, Start, out var allowed));
         Assert.True(allowed.Allowed);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Microsoft.Extensions.Time.Testing;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Tests;
@@ -12,7 +13,7 @@ public sealed partial class StoreContractTests
     [MemberData(nameof(Providers))]
     public async Task A_token_is_used_once_whichever_store_sees_it_and_its_record_is_purged_only_when_it_expired(string provider)
     {
-        var time = new WidgetTests.ManualTime(LimitsStart);
+        var time = new FakeTimeProvider(LimitsStart);
         await using var a = await OpenAsync(provider, time);
         await using var b = await StoreUnderTest.OpenAsync(provider, a.Location, time);
         var expires = LimitsStart + TimeSpan.FromMinutes(5);
@@ -22,11 +23,11 @@ public sealed partial class StoreContractTests
         Assert.False(await b.Limits.TryUseOnceAsync("embed:one", expires, default));
         Assert.True(await b.Limits.TryUseOnceAsync("embed:two", expires + TimeSpan.FromMinutes(1), default));
 
-        time.Now = expires - TimeSpan.FromMilliseconds(1);
+        time.SetUtcNow(expires - TimeSpan.FromMilliseconds(1));
         Assert.Equal(0, await a.Limits.PurgeAsync(default));
         Assert.False(await b.Limits.TryUseOnceAsync("embed:one", expires, default));
 
-        time.Now = expires;
+        time.SetUtcNow(expires);
         Assert.Equal(1, await b.Limits.PurgeAsync(default));
         Assert.Equal(["embed:two"], await QueryAsync(provider, a.Location, "SELECT token FROM used_tokens"));
 
@@ -38,13 +39,13 @@ public sealed partial class StoreContractTests
     [MemberData(nameof(Providers))]
     public async Task A_counter_allows_its_limit_per_window_counting_both_stores_and_starts_again_after_the_window(string provider)
     {
-        var time = new WidgetTests.ManualTime(LimitsStart);
+        var time = new FakeTimeProvider(LimitsStart);
         await using var a = await OpenAsync(provider, time);
         await using var b = await StoreUnderTest.OpenAsync(provider, a.Location, time);
         var window = TimeSpan.FromMinutes(1);
 
         Assert.True((await a.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
-        time.Now += TimeSpan.FromSeconds(10);
+        time.Advance(TimeSpan.FromSeconds(10));
         Assert.True((await b.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
         Assert.True((await a.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
         var refused = await b.Limits.CountAsync("send:alice", 3, window, default);
@@ -52,20 +53,20 @@ public sealed partial class StoreContractTests
         Assert.False((await a.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
 
         // Another counter has its own window; refused requests do not move alice's window.
-        time.Now += TimeSpan.FromSeconds(20);
-        Assert.Equal(new LimitCount(true, time.Now + window), await a.Limits.CountAsync("send:bob", 3, window, default));
-        time.Now = LimitsStart + window - TimeSpan.FromMilliseconds(1);
+        time.Advance(TimeSpan.FromSeconds(20));
+        Assert.Equal(new LimitCount(true, time.GetUtcNow() + window), await a.Limits.CountAsync("send:bob", 3, window, default));
+        time.SetUtcNow(LimitsStart + window - TimeSpan.FromMilliseconds(1));
         Assert.False((await b.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
 
         // The window is over: counting starts again at one, in a window from now.
-        time.Now = LimitsStart + window;
-        Assert.Equal(new LimitCount(true, time.Now + window), await b.Limits.CountAsync("send:alice", 3, window, default));
+        time.SetUtcNow(LimitsStart + window);
+        Assert.Equal(new LimitCount(true, time.GetUtcNow() + window), await b.Limits.CountAsync("send:alice", 3, window, default));
         Assert.True((await a.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
         Assert.True((await a.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
         Assert.False((await b.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
 
         // bob's window ended (at start + 90 s): purged; alice's (until start + 120 s) is kept.
-        time.Now = LimitsStart + TimeSpan.FromSeconds(90);
+        time.SetUtcNow(LimitsStart + TimeSpan.FromSeconds(90));
         Assert.Equal(1, await a.Limits.PurgeAsync(default));
         Assert.Equal(["send:alice"], await QueryAsync(provider, a.Location, "SELECT counter FROM rate_counters"));
         Assert.False((await b.Limits.CountAsync("send:alice", 3, window, default)).Allowed);
@@ -95,12 +96,12 @@ public sealed partial class StoreContractTests
     [Fact]
     public async Task The_purge_service_deletes_expired_rows_by_itself_and_keeps_live_ones()
     {
-        var time = new WidgetTests.ManualTime(LimitsStart);
+        var time = new FakeTimeProvider(LimitsStart);
         await using var db = await OpenAsync(StoreUnderTest.Sqlite, time);
         Assert.True(await db.Limits.TryUseOnceAsync("embed:old", LimitsStart + TimeSpan.FromMinutes(1), default));
         Assert.True(await db.Limits.TryUseOnceAsync("embed:live", LimitsStart + TimeSpan.FromMinutes(10), default));
         Assert.True((await db.Limits.CountAsync("guest:198.51.100.9", 5, TimeSpan.FromMinutes(1), default)).Allowed);
-        time.Now = LimitsStart + TimeSpan.FromMinutes(2);
+        time.SetUtcNow(LimitsStart + TimeSpan.FromMinutes(2));
 
         // The store's clock says two minutes later; the service's timer runs on the real clock, every 50 ms.
         using var purge = new LimitPurge(db.Limits, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<LimitPurge>.Instance, TimeSpan.FromMilliseconds(50));

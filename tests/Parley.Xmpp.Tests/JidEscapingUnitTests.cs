@@ -66,7 +66,8 @@ public class JidEscapingUnitTests
     [InlineData(" ")]
     public void Escape_rejects_a_space_at_either_end(string text)
     {
-        Assert.Throws<ArgumentException>(() => JidEscaping.Escape(text));
+        var error = Assert.Throws<ArgumentException>(() => JidEscaping.Escape(text));
+        Assert.StartsWith("A localpart cannot start or end with a space.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -411,6 +411,72 @@ public class JidUnitTests
     }
 
     [Fact]
+    public void A_part_longer_than_three_times_the_byte_limit_is_refused_before_normalization()
+    {
+        var long3070 = new string('a', 3070);
+        (string Text, string Reason)[] cases =
+        [
+            ($"{long3070}@example.com", "the localpart is longer than 1023 bytes"),
+            ($"x@example.com/{long3070}", "the resourcepart is longer than 1023 bytes"),
+            ($"x@{long3070}", "the domainpart is too long"),
+            (new string('a', 100_000), "it is too long"),
+        ];
+        foreach (var (text, reason) in cases)
+        {
+            Assert.False(Jid.TryParse(text, out _));
+            Assert.Contains(reason, Assert.Throws<FormatException>(() => Jid.Parse(text)).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void ToString_is_the_input_only_when_the_input_is_canonical()
+    {
+        const string bare = "juliet@example.com";
+        Assert.Same(bare, Jid.Parse(bare).ToString());
+        const string domain = "example.com";
+        Assert.Same(domain, Jid.Parse(domain).Domain);
+        Assert.Equal("x@example.com/a b", Jid.Parse("x@example.com/a\u2003b").ToString());
+        Assert.Equal("example.com/r", Jid.Parse("Example.com/r").ToString());
+    }
+
+    [Fact]
+    public void Bare_of_a_bare_JID_is_itself()
+    {
+        var bare = Jid.Parse("juliet@example.com");
+        Assert.Same(bare, bare.Bare);
+    }
+
+    [Fact]
+    public void Parse_error_messages_for_domainparts()
+    {
+        (string Text, string Reason)[] cases =
+        [
+            ("/foobar", "the domainpart is empty"),
+            ("juliet@", "the domainpart is empty"),
+            ("juliet@.", "the domainpart has an empty label"),
+            ("juliet@.example.com", "the domainpart has an empty label"),
+            ("juliet@xn--zz.example", "the domainpart holds an invalid A-label"),
+            ("juliet@\u00E9_x.example", "the domainpart is not a valid internationalized domain name"),
+            ("juliet@\u00E9.123", "the domainpart is neither a domain name nor a valid IPv4 address"),
+        ];
+        foreach (var (text, reason) in cases)
+        {
+            Assert.False(Jid.TryParse(text, out _), text);
+            Assert.Contains(reason, Assert.Throws<FormatException>(() => Jid.Parse(text)).Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Parse_error_message_quotes_an_input_of_100_characters_whole()
+    {
+        var input = new string('a', 99) + ":";
+        var message = Assert.Throws<FormatException>(() => Jid.Parse(input)).Message;
+
+        Assert.Contains($"'{input}'", message, StringComparison.Ordinal);
+        Assert.DoesNotContain("…", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_of_null_is_an_ArgumentNullException()
     {
         Assert.Throws<ArgumentNullException>(() => Jid.Parse(null!));

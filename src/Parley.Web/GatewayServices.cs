@@ -56,7 +56,7 @@ internal static class GatewayServices
             sp.GetRequiredService<IOptions<GatewayOptions>>().Value.Mode == GatewayMode.Account
                 ? ActivatorUtilities.CreateInstance<AccountLink>(sp)
                 : ActivatorUtilities.CreateInstance<ComponentLink>(sp));
-        services.AddSingleton<OwnerPresence>();
+        services.AddSingleton(static sp => new OwnerPresence(sp.GetRequiredService<IOptions<GatewayOptions>>().Value.SharesOwnerPresence));
         services.AddSingleton(static sp =>
         {
             var states = new OwnerChatStates();

@@ -60,8 +60,8 @@ public sealed class BrowserTests(ServerFixture servers)
         await second.GotoAsync(url);
         await Assertions.Expect(second.Locator("#messages li.visitor .text")).ToHaveTextAsync("Hello from the browser");
 
-        // The owner approves the visitor's subscription request: the page shows the owner's presence.
-        await owner.Client.Presences.ApproveSubscriptionAsync(atOwner.From!.Bare);
+        // The owner approves the gateway's one subscription request: the page shows the owner's presence.
+        await owner.ApproveGatewayAsync(server.ComponentDomain);
         await owner.Client.SendPresenceAsync();
         await Assertions.Expect(page.Locator("#owner-presence")).ToHaveTextAsync("Online");
         await Assertions.Expect(second.Locator("#owner-presence")).ToHaveClassAsync("presence online");

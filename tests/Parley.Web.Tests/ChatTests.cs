@@ -322,11 +322,11 @@ public sealed class ChatTests(ServerFixture servers)
 
     [Theory]
     [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
-    public async Task The_owner_sees_the_visitor_as_a_contact_and_the_page_shows_the_owners_presence(string kind)
+    public async Task With_visitors_in_the_roster_the_owner_sees_the_visitor_as_a_contact_and_the_page_shows_the_owners_presence(string kind)
     {
         var server = await servers.GetAsync(kind);
         await using var owner = await Owner.ConnectAsync(server);
-        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:VisitorsInRoster=true");
         await gateway.WaitConnectedAsync();
         using var visitor = gateway.NewVisitor();
         await visitor.SignInAsGuestAsync("Carol");

@@ -44,6 +44,25 @@ public sealed class GatewayUnitTests
     }
 
     [Fact]
+    public void Shared_owner_presence_is_what_every_visitor_sees_and_a_visitors_own_copy_changes_nothing()
+    {
+        var presence = new OwnerPresence(shared: true);
+        Assert.Equal(OwnerPresence.Offline, presence.For("new visitor"));
+        Assert.False(presence.IsAvailableToAnyVisitor);
+        Assert.Equal(OwnerPresence.Away, presence.ApplyShared("phone", PresenceShow.Away));
+        Assert.Equal(OwnerPresence.Online, presence.ApplyShared("desk", PresenceShow.Chat));
+        Assert.Equal(OwnerPresence.Online, presence.For("new visitor"));
+        Assert.Equal(OwnerPresence.Online, presence.For("another"));
+        Assert.True(presence.IsAvailableToAnyVisitor);
+        presence.Apply("another", "desk", null);
+        Assert.Equal(OwnerPresence.Online, presence.For("another"));
+        Assert.Equal(OwnerPresence.Away, presence.ApplyShared("desk", null));
+        Assert.Equal(OwnerPresence.Offline, presence.ForgetShared());
+        Assert.Null(presence.ForgetShared());
+        Assert.Equal(OwnerPresence.Offline, presence.For("new visitor"));
+    }
+
+    [Fact]
     public void Owner_presence_is_per_visitor_and_cleared_when_the_link_drops()
     {
         var presence = new OwnerPresence();

@@ -70,7 +70,7 @@ public sealed class OfflineTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(Servers.Prosody);
         await using var owner = await Owner.ConnectAsync(server);
-        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, $"--Parley:OfflineAutoReply={AutoText}");
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, $"--Parley:OfflineAutoReply={AutoText}", "--Parley:VisitorsInRoster=true");
         await gateway.WaitConnectedAsync();
         using var visitor = gateway.NewVisitor();
         await visitor.SignInAsGuestAsync("Seen");
@@ -104,7 +104,7 @@ public sealed class OfflineTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(Servers.Prosody);
         await using var owner = await Owner.ConnectAsync(server);
-        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, $"--Parley:OfflineAutoReply={AutoText}");
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, $"--Parley:OfflineAutoReply={AutoText}", "--Parley:VisitorsInRoster=true");
         await gateway.WaitConnectedAsync();
         await using var chromium = await Chromium.LaunchAsync();
         var page = await PageFeatureTests.SignInAsync(chromium, gateway, "Late Visitor");

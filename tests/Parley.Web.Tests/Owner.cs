@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Parley.Testing;
 using Parley.Xmpp;
+using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Tests;
@@ -70,6 +71,26 @@ internal sealed class Owner : IAsyncDisposable
                 return presence;
             }
         }
+    }
+
+    /// <summary>Approves the gateway's one subscription request (from its component domain), as the client's prompt would.</summary>
+    public async Task ApproveGatewayAsync(string gatewayDomain)
+    {
+        var gateway = Jid.Create(null, gatewayDomain);
+        await NextPresenceAsync(p => p.Type == PresenceType.Subscribe && p.From?.Bare == gateway);
+        await Client.Presences.ApproveSubscriptionAsync(gateway);
+    }
+
+    /// <summary>The presences received so far and not read yet, without waiting.</summary>
+    public List<Presence> DrainPresences()
+    {
+        List<Presence> received = [];
+        while (_presences.Reader.TryRead(out var presence))
+        {
+            received.Add(presence);
+        }
+
+        return received;
     }
 
     public ValueTask DisposeAsync() => Client.DisposeAsync();

@@ -77,8 +77,18 @@ internal sealed class ChatHub : IChangeListener
     /// <summary>Sends a stored message (new or changed) to every tab of its visitor.</summary>
     public void PublishMessage(ChatMessage message) => Publish(message.VisitorId, PushEvent.ForMessage(message));
 
-    /// <summary>Sends the owner's presence as this visitor sees it to every tab of the visitor.</summary>
-    public void PublishPresence(string visitorId, string presence) => Publish(visitorId, PushEvent.ForPresence(presence));
+    /// <summary>Sends the owner's presence as this visitor sees it to every tab of the visitor (<see langword="null"/>: of every visitor).</summary>
+    public void PublishPresence(string? visitorId, string presence)
+    {
+        var pushEvent = PushEvent.ForPresence(presence);
+        foreach (var target in visitorId is null ? Select(static _ => true) : TabsOf(visitorId))
+        {
+            if (!target.TryWrite(pushEvent))
+            {
+                target.Complete();
+            }
+        }
+    }
 
     /// <summary>Changes are wanted for visitors with a tab open here.</summary>
     bool IChangeListener.Wants(string visitorId) => IsOnline(visitorId);

@@ -61,6 +61,18 @@ internal sealed class GatewayOptions
     /// <summary>Behind a reverse proxy on loopback: take the client address and scheme from X-Forwarded-For/-Proto (rate limits, Secure cookies).</summary>
     public bool TrustForwardedHeaders { get; set; }
 
+    /// <summary>
+    /// Whether every visitor asks the owner for a presence subscription (one authorization prompt per visitor in the
+    /// owner's client, and each visitor in the owner's roster). Off (the default): in component mode the gateway's own
+    /// address holds one subscription to the owner, approved once, and its view of the owner's presence is what every
+    /// visitor's page shows. Account mode always subscribes per visitor: its visitors are ordinary accounts of the
+    /// owner's server, and nothing else on that server could receive the owner's presence for them.
+    /// </summary>
+    public bool VisitorsInRoster { get; set; }
+
+    /// <summary>Whether the owner's presence comes through the gateway's own address (one subscription) rather than through each visitor's.</summary>
+    internal bool SharesOwnerPresence => Mode == GatewayMode.Component && !VisitorsInRoster;
+
     /// <summary>How long a visitor stays available to the owner after their last tab closed (a reload must not flap presence).</summary>
     public TimeSpan PresenceLinger { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -18,6 +18,8 @@ internal sealed partial class ComponentLink : VisitorLink
     private readonly XmppComponent _component;
     private readonly string _domain;
     private readonly bool _confirmSent;
+    private readonly bool _probePerVisitor;
+    private readonly Jid _gatewayJid;
 
     // Set when the connection drops, cleared by ConfirmSentAsync: until the outbox has asked, it sends nothing on the next
     // connection, so a message never overtakes an earlier one the lost connection took with it.
@@ -30,6 +32,8 @@ internal sealed partial class ComponentLink : VisitorLink
         var settings = options.Value;
         _domain = settings.Component.Domain;
         _confirmSent = settings.Component.ConfirmSent;
+        _probePerVisitor = !settings.SharesOwnerPresence;
+        _gatewayJid = Jid.Create(null, settings.Component.Domain);
         _owner = settings.OwnerJid;
         _logger = loggerFactory.CreateLogger<ComponentLink>();
         _component = new XmppComponent(
@@ -66,6 +70,14 @@ internal sealed partial class ComponentLink : VisitorLink
 
     public override bool NeedsConnect => _component.State == XmppConnectionState.Disconnected;
 
+    public override Jid? GatewayJid => _gatewayJid;
+
+    public override Task<bool> TrySendAsGatewayAsync(Stanza stanza, CancellationToken cancellationToken)
+    {
+        stanza.From = _gatewayJid;
+        return SendAsync(stanza, cancellationToken);
+    }
+
     public override Jid VisitorJid(string visitorId) => Jid.Create(visitorId, _domain);
 
     public override string? VisitorIdOf(Jid address)
@@ -80,8 +92,9 @@ internal sealed partial class ComponentLink : VisitorLink
         available.Add(Nick(visitor.DisplayName));
 
         // The probe makes the owner's server send the owner's current presence, if the owner let this visitor see it.
+        // Sharing the gateway's view of the owner, a visitor's probe would only be refused: the visitor is not subscribed.
         return await SendAsync(available, cancellationToken)
-            && await SendAsync(new Presence(PresenceType.Probe, _owner) { From = from }, cancellationToken);
+            && (!_probePerVisitor || await SendAsync(new Presence(PresenceType.Probe, _owner) { From = from }, cancellationToken));
     }
 
     public override async Task LeaveAsync(string visitorId, CancellationToken cancellationToken)

@@ -25,6 +25,7 @@ internal sealed class OutboxSender
     private readonly GatewayMetrics _metrics;
     private readonly VisitorTypingThrottle _typing;
     private readonly Jid _owner;
+    private readonly bool _subscribePerVisitor;
 
     public OutboxSender(IOptions<GatewayOptions> options, VisitorLink link, Outbox outbox, VisitorRepository visitors, GatewayMetrics metrics, TimeProvider time)
     {
@@ -34,6 +35,7 @@ internal sealed class OutboxSender
         _metrics = metrics;
         _typing = new VisitorTypingThrottle(time);
         _owner = options.Value.OwnerJid;
+        _subscribePerVisitor = !options.Value.SharesOwnerPresence;
     }
 
     /// <summary>Sends what is pending while the link is up, batch by batch, until the outbox is empty.</summary>
@@ -88,7 +90,7 @@ internal sealed class OutboxSender
             var visitor = await _visitors.FindAsync(message.VisitorId, cancellationToken)
                 ?? throw new InvalidOperationException($"Message {message.Id} belongs to visitor {message.VisitorId}, who is not in the database.");
 
-            if (!visitor.SubscriptionRequested && await _visitors.MarkSubscriptionRequestedAsync(visitor.Id, cancellationToken))
+            if (_subscribePerVisitor && !visitor.SubscriptionRequested && await _visitors.MarkSubscriptionRequestedAsync(visitor.Id, cancellationToken))
             {
                 // Ask once to see the owner's presence; XEP-0172 puts the visitor's name into the request.
                 var subscribe = new Presence(PresenceType.Subscribe, _owner);

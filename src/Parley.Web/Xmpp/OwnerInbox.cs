@@ -9,8 +9,9 @@ namespace Parley.Web.Xmpp;
 
 /// <summary>
 /// What reaches visitors' JIDs: the owner's replies (stored, then announced by the store's change feed), receipts,
-/// typing, and the owner's presence and subscription requests, answered for the visitor. Anybody but the owner gets
-/// <c>not-allowed</c>; messages to unknown visitors get <c>item-not-found</c>.
+/// typing, and the owner's presence and subscription requests, answered for the visitor. Presence to the gateway's own
+/// address is the owner's presence every visitor sees when it is shared. Anybody but the owner gets <c>not-allowed</c>;
+/// messages to unknown visitors get <c>item-not-found</c>.
 /// </summary>
 internal sealed partial class OwnerInbox
 {
@@ -42,8 +43,11 @@ internal sealed partial class OwnerInbox
         _link.VisitorLost += OnVisitorLost;
     }
 
-    /// <summary>Raised when the owner's presence as a visitor sees it changed (visitor id, <see cref="OwnerPresence.Online"/>, away or offline).</summary>
-    public event Action<string, string>? OwnerPresenceChanged;
+    /// <summary>
+    /// Raised when the owner's presence as a visitor sees it changed (visitor id, <see langword="null"/> for every visitor;
+    /// <see cref="OwnerPresence.Online"/>, away or offline).
+    /// </summary>
+    public event Action<string?, string>? OwnerPresenceChanged;
 
     private void OnLinkChanged(bool connected)
     {
@@ -57,6 +61,11 @@ internal sealed partial class OwnerInbox
         foreach (var visitorId in _ownerPresence.Clear())
         {
             OwnerPresenceChanged?.Invoke(visitorId, OwnerPresence.Offline);
+        }
+
+        if (_ownerPresence.ForgetShared() is { } offline)
+        {
+            OwnerPresenceChanged?.Invoke(null, offline);
         }
     }
 
@@ -176,6 +185,12 @@ internal sealed partial class OwnerInbox
     {
         var to = presence.To;
         var from = presence.From;
+        if (to is not null && from is not null && to.Bare == _link.GatewayJid)
+        {
+            await OnGatewayPresenceAsync(presence, from, cancellationToken);
+            return;
+        }
+
         if (to is null || _link.VisitorIdOf(to) is not { } visitorId || from is null)
         {
             return;
@@ -207,6 +222,9 @@ internal sealed partial class OwnerInbox
             case PresenceType.Probe:
                 await SendCurrentPresenceAsync(visitor, cancellationToken);
                 break;
+            case PresenceType.Available or PresenceType.Unavailable or PresenceType.Unsubscribed when _ownerPresence.IsShared:
+                // Every visitor sees the presence the gateway's own address receives; a directed presence to one visitor changes nothing.
+                break;
             case PresenceType.Available:
                 PublishOwnerPresence(visitor.Id, _ownerPresence.Apply(visitor.Id, from.Resource ?? "", presence.Show));
                 break;
@@ -221,13 +239,63 @@ internal sealed partial class OwnerInbox
         }
     }
 
-    private void PublishOwnerPresence(string visitorId, string? changed)
+    /// <summary>
+    /// The gateway's own address: the owner's presence through its one subscription, and the owner's client adding the
+    /// gateway back (it is answered as available while it runs). Anybody else's subscription request is refused.
+    /// </summary>
+    private async ValueTask OnGatewayPresenceAsync(Presence presence, Jid from, CancellationToken cancellationToken)
+    {
+        if (from.Bare != _owner)
+        {
+            if (presence.Type == PresenceType.Subscribe)
+            {
+                await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Unsubscribed, from.Bare), cancellationToken);
+            }
+
+            return;
+        }
+
+        switch (presence.Type)
+        {
+            case PresenceType.Subscribe:
+                await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Subscribed, _owner), cancellationToken);
+                await _link.TrySendAsGatewayAsync(new Presence { To = _owner }, cancellationToken);
+                break;
+            case PresenceType.Probe:
+                await _link.TrySendAsGatewayAsync(new Presence { To = _owner }, cancellationToken);
+                break;
+            case PresenceType.Unsubscribe:
+                await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Unsubscribed, _owner), cancellationToken);
+                break;
+            case PresenceType.Available when _ownerPresence.IsShared:
+                PublishOwnerPresence(null, _ownerPresence.ApplyShared(from.Resource ?? "", presence.Show));
+                break;
+            case PresenceType.Unavailable when _ownerPresence.IsShared:
+                PublishOwnerPresence(null, _ownerPresence.ApplyShared(from.Resource ?? "", null));
+                break;
+            case PresenceType.Unsubscribed when _ownerPresence.IsShared:
+                Log.GatewayRefused(_logger, _owner.ToString());
+                PublishOwnerPresence(null, _ownerPresence.ForgetShared());
+                break;
+            default:
+                break;
+        }
+    }
+
+    private void PublishOwnerPresence(string? visitorId, string? changed)
     {
         if (changed is not null)
         {
             if (changed == OwnerPresence.Offline)
             {
-                _chatStates.Set(visitorId, ChatStates.Active);
+                if (visitorId is null)
+                {
+                    _chatStates.Clear();
+                }
+                else
+                {
+                    _chatStates.Set(visitorId, ChatStates.Active);
+                }
             }
 
             OwnerPresenceChanged?.Invoke(visitorId, changed);
@@ -270,5 +338,8 @@ internal sealed partial class OwnerInbox
 
         [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "The owner's server bounced visitor {Visitor}'s message {StanzaId} ({Condition}); shown as not delivered")]
         public static partial void Bounced(ILogger logger, string visitor, string stanzaId, string condition);
+
+        [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "{Owner} refused or revoked the gateway's presence subscription: every visitor sees the owner as offline until it is approved")]
+        public static partial void GatewayRefused(ILogger logger, string owner);
     }
 }

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
 using Parley.Web.Storage;
+using Parley.Xmpp.Core;
+using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Xmpp;
 
@@ -9,7 +11,9 @@ namespace Parley.Web.Xmpp;
 /// at least one tab is open, and stays for <see cref="GatewayOptions.PresenceLinger"/> after the last one closed, so a
 /// reload does not flap. The same linger closes what a link keeps open for a visitor with no tab (in account mode, the
 /// session opened to send their messages) once it has not been used for that long. This is the only place that times
-/// presence; the link only carries the stanzas.
+/// presence; the link only carries the stanzas. When the gateway shares one view of the owner's presence, each new
+/// stream also asks for it from the gateway's own address: a subscription request (the owner approves it once; the
+/// server answers repeats itself) and a probe for the current presence.
 /// </summary>
 internal sealed class PresenceTracker
 {
@@ -18,10 +22,13 @@ internal sealed class PresenceTracker
     private readonly TimeProvider _time;
     private readonly TimeSpan _linger;
     private readonly Func<string, bool> _hasOpenTab;
+    private readonly bool _sharesOwnerPresence;
+    private readonly Jid _owner;
     private readonly Lock _lock = new();
     private readonly HashSet<string> _announced = new(StringComparer.Ordinal);
     private readonly HashSet<string> _arriving = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Linger> _lingering = new(StringComparer.Ordinal);
+    private bool _askOwnerDue;
 
     /// <summary>
     /// Tracks the visitors of <paramref name="link"/>; <paramref name="hasOpenTab"/> says whether a visitor has a tab
@@ -34,6 +41,8 @@ internal sealed class PresenceTracker
         _time = time;
         _linger = options.Value.PresenceLinger;
         _hasOpenTab = hasOpenTab;
+        _sharesOwnerPresence = options.Value.SharesOwnerPresence;
+        _owner = options.Value.OwnerJid;
         _link.ConnectionChanged += OnLinkChanged;
         _link.VisitorLost += OnVisitorLost;
         _link.SessionUsed += OnSessionUsed;
@@ -94,6 +103,11 @@ internal sealed class PresenceTracker
     /// <exception cref="ChatStoreException">The database is unavailable.</exception>
     public async Task AnnounceArrivingAsync(CancellationToken cancellationToken)
     {
+        if (!await AskOwnerPresenceIfDueAsync(cancellationToken))
+        {
+            return;
+        }
+
         string[] arriving;
         lock (_lock)
         {
@@ -193,6 +207,34 @@ internal sealed class PresenceTracker
         }
     }
 
+    /// <summary>Sends the gateway's subscription request and probe to the owner when a new stream needs them; false when that has to wait.</summary>
+    private async Task<bool> AskOwnerPresenceIfDueAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (!_askOwnerDue)
+            {
+                return true;
+            }
+
+            _askOwnerDue = false;
+        }
+
+        if (_link.IsConnected
+            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Subscribe, _owner), cancellationToken)
+            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Probe, _owner), cancellationToken))
+        {
+            return true;
+        }
+
+        lock (_lock)
+        {
+            _askOwnerDue = true;
+        }
+
+        return false;
+    }
+
     private void LingerLocked(string visitorId, bool announced) => _lingering[visitorId] = new Linger(_time.GetUtcNow() + _linger, announced);
 
     private void OnLinkChanged(bool connected)
@@ -207,6 +249,7 @@ internal sealed class PresenceTracker
         {
             _arriving.UnionWith(_announced);
             _announced.Clear();
+            _askOwnerDue = _sharesOwnerPresence;
         }
 
         WorkDue?.Invoke();

@@ -44,6 +44,15 @@ internal abstract class VisitorLink : IAsyncDisposable
     /// <summary>The visitor's XMPP address (bare).</summary>
     public abstract Jid VisitorJid(string visitorId);
 
+    /// <summary>
+    /// The gateway's own address on XMPP (the component's domain), which holds the one subscription to the owner's
+    /// presence; <see langword="null"/> for a link without one.
+    /// </summary>
+    public virtual Jid? GatewayJid => null;
+
+    /// <summary>Sends a stanza from <see cref="GatewayJid"/>; false when it cannot go out now or the link has no address of its own.</summary>
+    public virtual Task<bool> TrySendAsGatewayAsync(Stanza stanza, CancellationToken cancellationToken) => Task.FromResult(false);
+
     /// <summary>The visitor an address belongs to, or <see langword="null"/> when it is nobody's.</summary>
     public abstract string? VisitorIdOf(Jid address);
 

@@ -81,6 +81,9 @@ public sealed class OwnerPresenceTests(ServerFixture servers)
         // Only the owner may subscribe to the gateway's address.
         await using var stranger = await Owner.ConnectAsync(server);
         var gatewayJid = Jid.Create(null, server.ComponentDomain);
+
+        // Prosody hands subscription answers only to a resource that has asked for its roster.
+        await stranger.Client.Roster.GetAsync();
         await stranger.Client.SendAsync(new Presence(PresenceType.Subscribe, gatewayJid));
         await stranger.NextPresenceAsync(p => p.Type == PresenceType.Unsubscribed && p.From?.Bare == gatewayJid);
     }

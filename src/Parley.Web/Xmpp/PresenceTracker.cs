@@ -12,8 +12,8 @@ namespace Parley.Web.Xmpp;
 /// reload does not flap. The same linger closes what a link keeps open for a visitor with no tab (in account mode, the
 /// session opened to send their messages) once it has not been used for that long. This is the only place that times
 /// presence; the link only carries the stanzas. When the gateway shares one view of the owner's presence, each new
-/// stream also asks for it from the gateway's own address: a subscription request (the owner approves it once; the
-/// server answers repeats itself) and a probe for the current presence.
+/// stream also asks for it from the gateway's own address: a probe for the current presence and a subscription request
+/// (the owner approves it once; the server answers repeats itself).
 /// </summary>
 internal sealed class PresenceTracker
 {
@@ -220,9 +220,11 @@ internal sealed class PresenceTracker
             _askOwnerDue = false;
         }
 
+        // The probe goes first: Prosody answers a probe from an address not yet approved with "unsubscribed" on the owner's
+        // behalf, and that answer would cancel a request still waiting for the owner.
         if (_link.IsConnected
-            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Subscribe, _owner), cancellationToken)
-            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Probe, _owner), cancellationToken))
+            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Probe, _owner), cancellationToken)
+            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Subscribe, _owner), cancellationToken))
         {
             return true;
         }

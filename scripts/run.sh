@@ -55,6 +55,19 @@ prosodyctl --config "$CFG" register echo "$DOMAIN" "$ECHO_PASSWORD" >/dev/null
 prosodyctl --config "$CFG" register away "$DOMAIN" "$AWAY_PASSWORD" >/dev/null
 prosodyctl --config "$CFG" register reports "$DOMAIN" "$REPORTS_PASSWORD" >/dev/null
 
+# ---- the gateway sees the owner's presence: its subscription, approved in the owner's roster -----------
+# The gateway (chat.$DOMAIN) asks the owner once for presence; here the approval is written into the demo owner's
+# roster before Prosody starts, so the page shows the owner's presence without a prompt. A roster that already has
+# the gateway is left alone. Prosody names its files with every non-alphanumeric character as %xx.
+prosody_path() { printf '%s' "$1" | sed 's/\./%2e/g; s/-/%2d/g'; }   # a domain's other characters are letters and digits
+ROSTER=$PROSODY_DIR/data/$(prosody_path "$DOMAIN")/roster/owner.dat
+mkdir -p "$(dirname "$ROSTER")"
+if [ ! -f "$ROSTER" ]; then
+  printf 'return {\n\t["chat.%s"] = { ["subscription"] = "from"; ["groups"] = {}; };\n};\n' "$DOMAIN" > "$ROSTER"
+elif ! grep -qF "[\"chat.$DOMAIN\"]" "$ROSTER"; then
+  sed -i "1a\\\t[\"chat.$DOMAIN\"] = { [\"subscription\"] = \"from\"; [\"groups\"] = {}; };" "$ROSTER"
+fi
+
 # ---- build Parley ---------------------------------------------------------------------------------
 echo "Building Parley..."
 # The CLI references the bot host, so one build brings both executables (parley, parley-bots).

@@ -117,13 +117,19 @@ public sealed class RunScriptTests(ITestOutputHelper output)
         }, Reconnected);
     }
 
-    /// <summary>A guest signs in on the chat page and sends a message; the owner receives it from the visitor's JID.</summary>
+    /// <summary>A guest signs in on the chat page, sees the owner online and sends a message; the owner receives it from the visitor's JID.</summary>
     private static async Task AssertVisitorReachesOwnerAsync(RunScript run, OwnerClient owner, string text)
     {
         using var visitor = new Visitor(run.WebAddress);
         using (var signIn = await visitor.SignInAsGuestAsync("Supervised"))
         {
             Assert.True(signIn.IsSuccessStatusCode, $"Guest sign-in answered {signIn.StatusCode}.");
+        }
+
+        // run.sh approved the gateway's presence subscription in the owner's roster: the new guest sees the owner online.
+        await using (var tab = await visitor.OpenTabAsync())
+        {
+            await tab.WaitPresenceAsync("online", Reconnected);
         }
 
         await visitor.SendAsync(text);

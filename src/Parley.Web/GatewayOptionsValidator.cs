@@ -107,6 +107,11 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:ActiveVisitorWindow must be between 1 minute and 30 days.");
         }
 
+        if (options.OwnerName.Length > 64 || !TextRules.IsXmlSafe(options.OwnerName) || options.OwnerName.Any(char.IsControl))
+        {
+            errors.Add($"{GatewayOptions.Section}:OwnerName must be at most 64 characters of text on one line.");
+        }
+
         if (options.OfflineAutoReply.Length > 1000 || !TextRules.IsXmlSafe(options.OfflineAutoReply))
         {
             errors.Add($"{GatewayOptions.Section}:OfflineAutoReply must be at most 1000 characters of text.");

@@ -43,6 +43,20 @@ public sealed class GatewayUnitTests
         Assert.Equal(OwnerPresence.Offline, presence.For("someone else"));
     }
 
+    [Theory]
+    [InlineData("Alex", true)]
+    [InlineData("", true)]
+    [InlineData("two\nlines", false)]
+    [InlineData("a name that is far too long to be shown in the header of a chat page, really", false)]
+    public void The_owners_name_is_short_text_on_one_line(string name, bool valid)
+    {
+        var options = new GatewayOptions { Owner = "owner@example.org", OwnerName = name };
+        options.Component.Domain = "chat.example.org";
+        options.Component.Secret = "secret";
+        var result = new GatewayOptionsValidator().Validate(null, options);
+        Assert.Equal(valid, !(result.Failures?.Any(f => f.Contains("OwnerName", StringComparison.Ordinal)) ?? false));
+    }
+
     [Fact]
     public void Shared_owner_presence_is_what_every_visitor_sees_and_a_visitors_own_copy_changes_nothing()
     {

@@ -1,3 +1,4 @@
+using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Xmpp.Core;
 using Parley.Xmpp.Stanzas;
@@ -86,5 +87,25 @@ public sealed class OwnerPresenceTests(ServerFixture servers)
         await stranger.Client.Roster.GetAsync();
         await stranger.Client.SendAsync(new Presence(PresenceType.Subscribe, gatewayJid));
         await stranger.NextPresenceAsync(p => p.Type == PresenceType.Unsubscribed && p.From?.Bare == gatewayJid);
+    }
+
+    [Fact]
+    public async Task With_the_owners_name_configured_the_page_words_presence_about_the_owner()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:OwnerName=Alex");
+        await gateway.WaitConnectedAsync();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await PageFeatureTests.SignInAsync(chromium, gateway, "Reader");
+
+        var badge = page.Locator("#owner-presence");
+        await Assertions.Expect(badge).ToHaveTextAsync("Alex is offline");
+        await owner.ApproveGatewayAsync(server.ComponentDomain);
+        await owner.Client.SendPresenceAsync();
+        await Assertions.Expect(badge).ToHaveTextAsync("Alex is online");
+        await owner.Client.SendPresenceAsync(PresenceShow.ExtendedAway);
+        await Assertions.Expect(badge).ToHaveTextAsync("Alex is away — leave a message");
+        Assert.Empty(chromium.Errors);
     }
 }

@@ -42,6 +42,9 @@ internal sealed record SessionDto(bool SignedIn, string? Name, string? Conversat
     public long EndedAfter { get; init; }
 
     public string? Away { get; init; }
+
+    /// <summary>The owner's name for the page's wording ("Alex is online"); <see langword="null"/>: neutral wording.</summary>
+    public string? OwnerName { get; init; }
 }
 
 internal sealed record HistoryDto(IReadOnlyList<MessageDto> Messages, bool HasMore);
@@ -103,9 +106,10 @@ internal static partial class ChatApi
     {
         var csrf = antiforgery.GetAndStoreTokens(context).RequestToken;
         var user = context.User;
+        var ownerName = options.Value.OwnerName is { Length: > 0 } name ? name : null;
         if (user.VisitorId() is not { } id)
         {
-            return TypedResults.Ok(new SessionDto(false, null, null, options.Value.Guests.Enabled, csrf));
+            return TypedResults.Ok(new SessionDto(false, null, null, options.Value.Guests.Enabled, csrf) { OwnerName = ownerName });
         }
 
         var standing = await controls.GetStandingAsync(id, cancellationToken);
@@ -114,6 +118,7 @@ internal static partial class ChatApi
             Closed = standing?.Blocked ?? false,
             EndedAfter = standing?.EndedAfter ?? 0,
             Away = await controls.GetSettingAsync(OwnerControlRepository.AwayMessageSetting, cancellationToken),
+            OwnerName = ownerName,
         });
     }
 

@@ -14,6 +14,12 @@ internal sealed class GatewayOptions
     public string Owner { get; set; } = "";
 
     /// <summary>
+    /// The owner's name as the page words presence ("Alex is online"); empty: neutral wording ("Online"). At most 64
+    /// characters of text. (A key of its own: <c>Parley:Owner</c> is the owner's JID.)
+    /// </summary>
+    public string OwnerName { get; set; } = "";
+
+    /// <summary>
     /// Bare JIDs besides the owner who may list and run the owner's ad-hoc commands (XEP-0050) on the gateway's address:
     /// see the active visitors, block and unblock them, end conversations, set the away message.
     /// </summary>

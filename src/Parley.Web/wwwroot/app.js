@@ -3,7 +3,7 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { csrf: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false, endedAfter: 0, away: null };
+const state = { csrf: null, ownerName: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false, endedAfter: 0, away: null };
 const OFFLINE_TEXT = 'Nobody is here right now — leave a message, it will be delivered';
 // The page the widget was opened on (widget.js passes it in the fragment, which never reaches a server log).
 const openedOn = new URLSearchParams(location.hash.slice(1)).get('page');
@@ -210,7 +210,12 @@ function onComposerInput() {
 function showPresence(owner) {
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
-  badge.textContent = owner === 'online' ? 'Online' : owner === 'away' ? 'Away — leave a message' : 'Offline';
+  const who = state.ownerName;
+  if (who) {
+    badge.textContent = owner === 'online' ? `${who} is online` : owner === 'away' ? `${who} is away — leave a message` : `${who} is offline`;
+  } else {
+    badge.textContent = owner === 'online' ? 'Online' : owner === 'away' ? 'Away — leave a message' : 'Offline';
+  }
   $('offline-note').textContent = state.away || OFFLINE_TEXT;
   $('offline-note').hidden = owner !== 'offline';
 }
@@ -325,6 +330,7 @@ async function boot() {
     const response = await fetch('/api/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     const session = await response.json();
     state.csrf = session.csrf;
+    state.ownerName = session.ownerName || null;
     if (await signInFromSite()) {
       await boot();
       return;

@@ -61,6 +61,10 @@ public sealed class AccessibilityTests(ServerFixture servers)
         await gateway.WaitConnectedAsync();
         await using var chromium = await Chromium.LaunchAsync();
         var page = await chromium.NewPageAsync();
+        // Listening before the page loads: Playwright turns on file-chooser interception when the first listener is added,
+        // without waiting for the browser, and a key pressed before the browser has it opens no chooser at all.
+        var chooserOpened = new TaskCompletionSource<IFileChooser>(TaskCreationOptions.RunContinuationsAsynchronously);
+        page.FileChooser += (_, chooser) => chooserOpened.TrySetResult(chooser);
         await page.GotoAsync(gateway.BaseAddress.ToString());
         await Assertions.Expect(page.Locator("#guest-form")).ToBeVisibleAsync();
 
@@ -77,7 +81,8 @@ public sealed class AccessibilityTests(ServerFixture servers)
 
         // The file button opens the file chooser from the keyboard.
         await TabToAsync(page, "attach");
-        var chooser = await page.RunAndWaitForFileChooserAsync(() => page.Keyboard.PressAsync("Enter"));
+        await page.Keyboard.PressAsync("Enter");
+        var chooser = await chooserOpened.Task.WaitAsync(TimeSpan.FromSeconds(30));
         await chooser.SetFilesAsync(new FilePayload { Name = "notes.txt", MimeType = "text/plain", Buffer = "keyboard"u8.ToArray() });
         await Assertions.Expect(page.Locator("#messages li.visitor a.file")).ToHaveTextAsync("notes.txt");
 

@@ -54,7 +54,12 @@ internal sealed class StoreUnderTest : IAsyncDisposable
     /// <summary>The SQLite file or the PostgreSQL connection string: open a second store on the same data with it.</summary>
     public string Location { get; }
 
-    public static string NewSqlitePath() => Path.Combine(Path.GetTempPath(), "parley-web-tests", Guid.NewGuid().ToString("N") + ".db");
+    public static string NewSqlitePath()
+    {
+        // SQLite creates the file but not its folder, and on a fresh machine this may be the first test to use the folder.
+        var folder = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "parley-web-tests")).FullName;
+        return Path.Combine(folder, Guid.NewGuid().ToString("N") + ".db");
+    }
 
     /// <summary>Opens a store; <paramref name="location"/> is the SQLite path or the PostgreSQL connection string.</summary>
     public static async Task<StoreUnderTest> OpenAsync(string provider, string location, TimeProvider? time = null, bool initialize = true)

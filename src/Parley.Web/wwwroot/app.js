@@ -4,7 +4,7 @@
 
 const $ = (id) => document.getElementById(id);
 const state = { csrf: null, ownerName: null, conversation: null, events: null, items: new Map(), oldest: null, lastSeq: 0, hasMore: false, loadingOlder: false, endedAfter: 0, away: null };
-const OFFLINE_TEXT = 'Nobody is here right now — leave a message, it will be delivered';
+const t = texts.t;
 // The page the widget was opened on (widget.js passes it in the fragment, which never reaches a server log).
 const openedOn = new URLSearchParams(location.hash.slice(1)).get('page');
 // Typing notifications (XEP-0085) both ways: what this page last told the owner, and the owner's indicator.
@@ -22,10 +22,10 @@ async function api(path, options = {}) {
     headers['X-CSRF-TOKEN'] = state.csrf;
   }
   const response = await fetch(path, { credentials: 'same-origin', ...options, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-  if (response.status === 401) { await boot(); throw new Error('Signed out.'); }
-  if (response.status === 429) { throw new Error('Too many requests; wait a moment.'); }
+  if (response.status === 401) { await boot(); throw new Error(t('status.signedOut')); }
+  if (response.status === 429) { throw new Error(t('status.tooMany')); }
   if (!response.ok) {
-    const error = new Error('Request failed (' + response.status + ').');
+    const error = new Error(t('status.failed', { status: response.status }));
     error.status = response.status;
     error.problem = await response.json().catch(() => null);
     throw error;
@@ -93,7 +93,7 @@ function renderText(node, text) {
     const more = document.createElement('button');
     more.type = 'button';
     more.className = 'show-all';
-    more.textContent = 'Show all ' + text.length.toLocaleString() + ' characters';
+    more.textContent = t('message.showAll', { count: text.length.toLocaleString(texts.language) });
     more.addEventListener('click', () => {
       node.dataset.whole = '1';
       renderText(node, text);
@@ -144,7 +144,7 @@ function render(message) {
     if (message.auto) {
       const label = document.createElement('span');
       label.className = 'auto-label';
-      label.textContent = 'Automatic reply';
+      label.textContent = t('message.auto');
       item.append(label);
     }
     const text = document.createElement('span');
@@ -178,7 +178,9 @@ function render(message) {
   }
   const meta = item.querySelector('.meta');
   meta.dateTime = message.time;
-  meta.textContent = (message.from === 'owner' ? '' : 'You · ') + formatTime(message.time) + (message.auto ? ' · sent automatically' : '');
+  meta.textContent = (message.from === 'owner' ? '' : t('message.you') + ' · ') + formatTime(message.time) + (message.auto ? ' · ' + t('message.sentAutomatically') : '');
+  // The state follows the time (app.css puts it there), in the page's language.
+  if (message.from === 'visitor') { meta.dataset.state = t('state.' + message.state); }
   if (state.oldest === null || message.id < state.oldest) { state.oldest = message.id; }
   if (message.seq > state.lastSeq) { state.lastSeq = message.seq; }
 }
@@ -210,13 +212,9 @@ function onComposerInput() {
 function showPresence(owner) {
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
-  const who = state.ownerName;
-  if (who) {
-    badge.textContent = owner === 'online' ? `${who} is online` : owner === 'away' ? `${who} is away — leave a message` : `${who} is offline`;
-  } else {
-    badge.textContent = owner === 'online' ? 'Online' : owner === 'away' ? 'Away — leave a message' : 'Offline';
-  }
-  $('offline-note').textContent = state.away || OFFLINE_TEXT;
+  const shown = ['online', 'away'].includes(owner) ? owner : 'offline';
+  badge.textContent = state.ownerName ? t(`presence.${shown}Named`, { name: state.ownerName }) : t(`presence.${shown}`);
+  $('offline-note').textContent = state.away || t('chat.offline');
   $('offline-note').hidden = owner !== 'offline';
 }
 
@@ -267,7 +265,7 @@ function connect() {
   events.addEventListener('message', (event) => {
     const message = JSON.parse(event.data);
     if (message.from === 'owner' && !message.auto) { showOwnerTyping('active'); }
-    if (message.from === 'owner' && !state.items.has(message.id)) { attention.reply('New reply', message.text); }
+    if (message.from === 'owner' && !state.items.has(message.id)) { attention.reply(t('attention.newReply'), message.text); }
     render(message);
   });
   events.addEventListener('typing', (event) => { showOwnerTyping(JSON.parse(event.data).owner); });
@@ -278,10 +276,10 @@ function connect() {
   events.addEventListener('error', () => {
     if (events.readyState === EventSource.CLOSED) {
       // Refused (signed out elsewhere, too many tabs): check the session, then start over with what we have.
-      setStatus('Connection lost; reconnecting…');
+      setStatus(t('status.reconnecting'));
       setTimeout(() => { if (state.events === events) { boot(); } }, 3000);
     } else {
-      setStatus('Connection lost; reconnecting…');
+      setStatus(t('status.reconnecting'));
     }
   });
 }
@@ -289,7 +287,7 @@ function connect() {
 async function openChat(session) {
   $('signin').hidden = true;
   $('chat').hidden = false;
-  $('me').textContent = 'as ' + session.name;
+  $('me').textContent = t('chat.me', { name: session.name });
   state.away = session.away || null;
   $('closed-note').hidden = true;
   $('composer').hidden = false;
@@ -327,6 +325,7 @@ function showSignIn(session) {
 
 async function boot() {
   try {
+    await texts.load();
     const response = await fetch('/api/session', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
     const session = await response.json();
     state.csrf = session.csrf;
@@ -336,7 +335,7 @@ async function boot() {
       return;
     }
     if (session.signedIn) { await openChat(session); } else { showSignIn(session); }
-  } catch (error) { setStatus('The chat is not reachable; retrying…'); setTimeout(boot, 5000); }
+  } catch (error) { setStatus(t('status.unreachable')); setTimeout(boot, 5000); }
 }
 
 $('guest-form').addEventListener('submit', async (event) => {
@@ -345,7 +344,7 @@ $('guest-form').addEventListener('submit', async (event) => {
     await api('/api/guest', { method: 'POST', body: { name: $('guest-name').value } });
     setStatus('');
     await boot();
-  } catch (error) { setStatus(isClosed(error) ? 'The owner has closed conversations from here.' : error.message); }
+  } catch (error) { setStatus(isClosed(error) ? t('status.guestsClosed') : error.message); }
 });
 
 $('composer').addEventListener('submit', async (event) => {
@@ -381,7 +380,7 @@ $('file').addEventListener('change', async () => {
   const file = $('file').files[0];
   $('file').value = '';
   if (!file) { return; }
-  setStatus('Sending ' + file.name + '…');
+  setStatus(t('status.sendingFile', { name: file.name }));
   try {
     // The raw bytes; the server decides nothing from their type and serves them back only as a download.
     const response = await fetch(`/api/conversations/${state.conversation}/files`, {
@@ -390,9 +389,9 @@ $('file').addEventListener('change', async () => {
       headers: { Accept: 'application/json', 'Content-Type': 'application/octet-stream', 'X-CSRF-TOKEN': state.csrf, 'X-File-Name': encodeURIComponent(file.name) },
       body: file,
     });
-    if (response.status === 413) { throw new Error('The file is too large.'); }
-    if (response.status === 429) { throw new Error('Too many requests; wait a moment.'); }
-    if (!response.ok) { throw new Error('Sending the file failed (' + response.status + ').'); }
+    if (response.status === 413) { throw new Error(t('status.fileTooLarge')); }
+    if (response.status === 429) { throw new Error(t('status.tooMany')); }
+    if (!response.ok) { throw new Error(t('status.fileFailed', { status: response.status })); }
     render(await response.json());
     setStatus('');
   } catch (error) { setStatus(error.message); }

@@ -32,8 +32,8 @@ const attention = (() => {
 
   function showCount() {
     document.title = unread > 0 ? `(${unread}) ${baseTitle}` : baseTitle;
-    // Only a number leaves the frame; widget.js accepts it only from the chat's origin.
-    if (inFrame) { window.parent.postMessage({ type: 'parley:unread', count: unread }, '*'); }
+    // Only a number and its words leave the frame; widget.js accepts them only from the chat's origin.
+    if (inFrame) { window.parent.postMessage({ type: 'parley:unread', count: unread, text: texts.t('widget.unread', { count: unread }) }, '*'); }
   }
 
   function clear() {
@@ -76,12 +76,12 @@ const attention = (() => {
     if (settings.notify) {
       settings.notify = false;
     } else if (typeof Notification === 'undefined') {
-      setStatus('This browser cannot show notifications.');
+      setStatus(texts.t('attention.unsupported'));
     } else if (Notification.permission === 'denied') {
-      setStatus('Notifications are blocked for this page in the browser’s settings.');
+      setStatus(texts.t('attention.blocked'));
     } else {
       settings.notify = (Notification.permission === 'granted' || await Notification.requestPermission() === 'granted');
-      if (!settings.notify) { setStatus('Notifications were not allowed.'); }
+      if (!settings.notify) { setStatus(texts.t('attention.refused')); }
     }
     save();
     showSettings();

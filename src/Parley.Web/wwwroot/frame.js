@@ -43,11 +43,11 @@ function askToSwitch(current, guest, next) {
   return new Promise((resolve) => {
     $('signin').hidden = true;
     $('chat').hidden = true;
-    $('switch-question').textContent = `You are chatting here as “${current}”. This site has signed you in as “${next}”: switch the chat to “${next}”?`;
-    $('switch-guest').textContent = `“${current}” is a guest: once you switch, that conversation cannot be opened again.`;
+    $('switch-question').textContent = texts.t('switch.question', { current, next });
+    $('switch-guest').textContent = texts.t('switch.guest', { current });
     $('switch-guest').hidden = !guest;
-    $('switch-yes').textContent = 'Switch to ' + next;
-    $('switch-no').textContent = 'Stay as ' + current;
+    $('switch-yes').textContent = texts.t('switch.yes', { next });
+    $('switch-no').textContent = texts.t('switch.no', { current });
     $('switch').hidden = false;
     const answer = (yes) => {
       $('switch').hidden = true;
@@ -61,7 +61,7 @@ function askToSwitch(current, guest, next) {
 
 function siteRefusal(error) {
   const reason = error.problem && typeof error.problem.title === 'string' ? error.problem.title : error.message;
-  return 'The site could not sign you in: ' + reason;
+  return texts.t('switch.refused', { reason });
 }
 
 // Once per loaded page, in the widget's frame: signs in with the host site's token. True when the session may have changed.

@@ -5,13 +5,14 @@
 (() => {
   const outcome = new URLSearchParams(location.search).get('signin');
   if (outcome) {
-    document.getElementById('status').textContent = outcome === 'unavailable'
-      ? 'That sign-in service is not reachable right now; try again later.'
-      : 'Signing in did not work; please try again.';
+    texts.load().then(() => {
+      document.getElementById('status').textContent = texts.t(outcome === 'unavailable' ? 'signin.unavailable' : 'signin.failed');
+    }, () => {});
     history.replaceState(null, '', location.pathname);
   }
 
-  fetch('/api/auth/providers', { credentials: 'same-origin', headers: { Accept: 'application/json' } })
+  texts.load()
+    .then(() => fetch('/api/auth/providers', { credentials: 'same-origin', headers: { Accept: 'application/json' } }))
     .then((response) => (response.ok ? response.json() : []))
     .then((providers) => {
       const box = document.getElementById('providers');
@@ -20,7 +21,7 @@
         link.href = '/auth/signin/' + encodeURIComponent(provider.name);
         link.className = 'provider';
         link.dataset.provider = provider.name;
-        link.textContent = 'Sign in with ' + provider.displayName;
+        link.textContent = texts.t('signin.provider', { provider: provider.displayName });
         box.append(link);
       }
     })

@@ -22,18 +22,20 @@
     if (event.data.type === 'parley:ready') {
       frame.contentWindow.postMessage({ type: 'parley:site-token', token: siteToken() }, origin);
     } else if (event.data.type === 'parley:unread') {
-      showUnread(event.data.count);
+      showUnread(event.data.count, event.data.text);
     }
   });
 
   // Replies the visitor has not seen yet (the chat counts them while its frame is closed or not focused): on the
   // bubble, and in the host page's title the way the chat page shows them in its own.
   var hostTitle = null;
-  function showUnread(count) {
+  // The words for the count come from the chat page, in the visitor's language (texts-*.json); text only, and short.
+  function showUnread(count, words) {
     var n = Math.max(0, Math.min(99, Number(count) | 0));
+    var unread = typeof words === 'string' && words.length <= 60 ? words : String(n);
     badge.textContent = String(n);
     badge.style.display = n ? '' : 'none';
-    bubble.setAttribute('aria-label', n ? label + ' (' + n + ' unread)' : label);
+    bubble.setAttribute('aria-label', n ? label + ' (' + unread + ')' : label);
     if (n && hostTitle === null) { hostTitle = document.title; }
     if (hostTitle !== null) { document.title = n ? '(' + n + ') ' + hostTitle : hostTitle; }
     if (!n) { hostTitle = null; }

@@ -128,6 +128,23 @@ public sealed class ExternalSignInTests(ServerFixture servers, OpenIdFixture ope
     }
 
     [Fact]
+    public async Task The_owner_sees_the_e_mail_address_only_when_the_provider_verified_it()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var gateway = await openId.StartGatewayAsync(server, "owner@" + server.Domain);
+        var controls = gateway.Services.GetRequiredService<OwnerControlRepository>();
+
+        using var alice = gateway.NewVisitor();
+        await SignInAsync(alice, "alice");
+        Assert.Equal("alice@example.org", (await controls.FindSummaryAsync(alice.Conversation!, CancellationToken.None))!.Email);
+
+        // Bob's provider gives an address it has not verified: the owner is not told it.
+        using var bob = gateway.NewVisitor();
+        await SignInAsync(bob, "bob");
+        Assert.Null((await controls.FindSummaryAsync(bob.Conversation!, CancellationToken.None))!.Email);
+    }
+
+    [Fact]
     public async Task A_missing_forged_or_foreign_state_at_the_callback_issues_no_session()
     {
         await using var gateway = await StartAsync();

@@ -143,7 +143,7 @@ internal static partial class ChatApi
 
         // A guest is a fresh identity every time: nobody can sign in "as" an earlier guest by choosing the same name.
         var visitor = await signIn.SignInAsync(context, context.User, VisitorIdentity.GuestIssuer, Guid.NewGuid().ToString("N"), name, cancellationToken);
-        await ConversationControls.RecordVisitAsync(context, visitor.Id, null, controls, cancellationToken);
+        await ConversationControls.RecordVisitAsync(context, visitor.Id, null, null, controls, cancellationToken);
         return TypedResults.Ok(new SessionDto(true, visitor.DisplayName, visitor.Id, true, null));
     }
 
@@ -197,7 +197,7 @@ internal static partial class ChatApi
         OwnerControlRepository controls, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
         var standing = await controls.GetStandingAsync(id, context.RequestAborted) ?? new VisitorStanding(false, 0);
-        await ConversationControls.RecordVisitAsync(context, id, page, controls, context.RequestAborted);
+        await ConversationControls.RecordVisitAsync(context, id, page, null, controls, context.RequestAborted);
 
         // EventSource sends the id of the last event it saw when it reconnects; that wins over the query.
         var from = after ?? 0;

@@ -41,8 +41,9 @@ internal static class ConversationControls
         => Address(context) is { } address ? controls.IsAddressBlockedAsync(address, cancellationToken) : Task.FromResult(false);
 
     /// <summary>Records the visit for the owner's "active visitors" command; a page that is not an http(s) address is ignored.</summary>
-    public static Task RecordVisitAsync(HttpContext context, string visitorId, string? page, OwnerControlRepository controls, CancellationToken cancellationToken)
-        => controls.RecordVisitAsync(visitorId, Address(context), CleanPage(page), VerifiedEmail(context.User), cancellationToken);
+    public static Task RecordVisitAsync(
+        HttpContext context, string visitorId, string? page, string? verifiedEmail, OwnerControlRepository controls, CancellationToken cancellationToken)
+        => controls.RecordVisitAsync(visitorId, Address(context), CleanPage(page), verifiedEmail, cancellationToken);
 
     /// <summary>The page address if it is an absolute http(s) URL of at most <see cref="MaxPageLength"/> characters, without query or fragment.</summary>
     internal static string? CleanPage(string? page)
@@ -57,10 +58,4 @@ internal static class ConversationControls
     }
 
     private static string? Address(HttpContext context) => context.Connection.RemoteIpAddress?.ToString();
-
-    /// <summary>The e-mail address the sign-in vouched for, when the visitor's claims carry one marked verified.</summary>
-    private static string? VerifiedEmail(ClaimsPrincipal user)
-        => user.FindFirst("email_verified")?.Value == "true" && (user.FindFirst(ClaimTypes.Email) ?? user.FindFirst("email"))?.Value is { Length: > 0 and <= 254 } email
-            ? email
-            : null;
 }

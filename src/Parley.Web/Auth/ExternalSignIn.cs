@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
+using Parley.Web.Api;
+using Parley.Web.Storage;
 
 namespace Parley.Web.Auth;
 
@@ -28,6 +30,7 @@ internal static class ExternalSignIn
 
     /// <summary>The subject half of the visitor's identity.</summary>
     public const string SubjectClaim = "parley:external-sub";
+    public const string VerifiedEmailClaim = "parley:external-email";
 
     /// <summary>Back-channel answers (discovery, keys, token, user info) are read up to this size.</summary>
     public const int MaxBackchannelBytes = 64 * 1024;
@@ -127,6 +130,9 @@ internal static class ExternalSignIn
         // The callback runs before the default scheme authenticates the request: ask the cookie handler directly.
         var current = await http.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         var visitor = await http.RequestServices.GetRequiredService<VisitorSignIn>().SignInAsync(http, current.Principal, issuer, subject, name, cancellationToken);
+        // Kept for the owner's list of active visitors; the visitor's cookie carries only the session.
+        await ConversationControls.RecordVisitAsync(
+            http, visitor.Id, null, principal!.FindFirstValue(VerifiedEmailClaim), http.RequestServices.GetRequiredService<OwnerControlRepository>(), cancellationToken);
         AuthLog.SignedIn(logger, context.Scheme.Name, visitor.Id);
         http.Response.Redirect("/");
         context.HandleResponse();
@@ -136,7 +142,7 @@ internal static class ExternalSignIn
     internal static void SetIdentity(ClaimsPrincipal principal, string issuer, ExternalProfile profile)
     {
         var identity = principal.Identity as ClaimsIdentity ?? throw new InvalidOperationException("The handler's principal has no claims identity.");
-        foreach (var type in (string[])[IssuerClaim, SubjectClaim, ClaimTypes.Name])
+        foreach (var type in (string[])[IssuerClaim, SubjectClaim, ClaimTypes.Name, VerifiedEmailClaim])
         {
             foreach (var claim in identity.FindAll(type).ToList())
             {
@@ -147,6 +153,10 @@ internal static class ExternalSignIn
         identity.AddClaim(new Claim(IssuerClaim, issuer));
         identity.AddClaim(new Claim(SubjectClaim, profile.Subject));
         identity.AddClaim(new Claim(ClaimTypes.Name, DisplayNames.Clean(profile.Name)));
+        if (profile.VerifiedEmail is { } email)
+        {
+            identity.AddClaim(new Claim(VerifiedEmailClaim, email));
+        }
     }
 
     internal static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ExternalSignIn));

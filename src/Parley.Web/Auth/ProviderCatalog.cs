@@ -8,7 +8,10 @@ using System.Text.RegularExpressions;
 namespace Parley.Web.Auth;
 
 /// <summary>A visitor as the provider describes them: who (subject) and what to call them.</summary>
-internal sealed record ExternalProfile(string Subject, string? Name);
+/// <param name="Subject">The provider's stable id for the person.</param>
+/// <param name="Name">The name to show, when the provider gave one.</param>
+/// <param name="VerifiedEmail">The e-mail address, only when the provider says it verified it (OpenID <c>email_verified</c>).</param>
+internal sealed record ExternalProfile(string Subject, string? Name, string? VerifiedEmail = null);
 
 /// <summary>The endpoints of a provider that speaks plain OAuth 2.0 (no discovery, no id_token).</summary>
 /// <param name="AuthorizationEndpoint">Where the browser is sent to sign in.</param>
@@ -21,6 +24,9 @@ internal static partial class ProviderCatalog
 {
     /// <summary>The longest subject accepted (OpenID Connect: at most 255 ASCII characters).</summary>
     public const int MaxSubjectLength = 255;
+
+    /// <summary>The longest e-mail address kept (RFC 5321's path limit).</summary>
+    public const int MaxEmailLength = 254;
 
     public static string DefaultDisplayName(ProviderKind kind, string name) => kind switch
     {
@@ -35,7 +41,8 @@ internal static partial class ProviderCatalog
     {
         ProviderKind.GitHub => ["read:user"],
         ProviderKind.Facebook => ["public_profile"],
-        _ => ["openid", "profile"],
+        // "email": the owner's list of active visitors shows the address when the provider verified it.
+        _ => ["openid", "profile", "email"],
     };
 
     /// <summary>Whether the kind is an OpenID provider (discovery, id_token) rather than plain OAuth 2.0.</summary>
@@ -101,18 +108,22 @@ internal static partial class ProviderCatalog
             ProviderKind.Facebook => String(user, "id"),
             _ => String(user, "sub"),
         };
-        return Profile(kind, subject, property => String(user, property));
+        return Profile(kind, subject, property => String(user, property), user.TryGetProperty("email_verified", out var verified) && verified.ValueKind == JsonValueKind.True);
     }
 
     /// <summary>Reads subject and name from the claims of a validated id_token; <see langword="null"/> when there is no usable subject.</summary>
     public static ExternalProfile? ReadProfile(ProviderKind kind, ClaimsPrincipal token)
-        => Profile(kind, token.FindFirst("sub")?.Value, property => token.FindFirst(property)?.Value is { Length: > 0 } text ? text : null);
+        => Profile(
+            kind,
+            token.FindFirst("sub")?.Value,
+            property => token.FindFirst(property)?.Value is { Length: > 0 } text ? text : null,
+            string.Equals(token.FindFirst("email_verified")?.Value, "true", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Whether a subject fits the visitor store: 1-255 printable ASCII characters (OpenID Connect Core 2).</summary>
     public static bool IsUsableSubject([NotNullWhen(true)] string? subject)
         => subject is { Length: > 0 and <= MaxSubjectLength } && !subject.Any(static c => c is < '!' or > '~');
 
-    private static ExternalProfile? Profile(ProviderKind kind, string? subject, Func<string, string?> text)
+    private static ExternalProfile? Profile(ProviderKind kind, string? subject, Func<string, string?> text, bool emailVerified)
     {
         if (!IsUsableSubject(subject))
         {
@@ -125,7 +136,10 @@ internal static partial class ProviderCatalog
             ProviderKind.Facebook => text("name"),
             _ => text("name") ?? text("preferred_username") ?? text("nickname"),
         };
-        return new ExternalProfile(subject, name);
+        // Only OpenID providers say whether they verified the address; GitHub's and Facebook's are not taken.
+        var email = IsOpenId(kind) && emailVerified && text("email") is { Length: <= MaxEmailLength } address && address.Contains('@', StringComparison.Ordinal)
+            && !address.Any(char.IsControl) ? address : null;
+        return new ExternalProfile(subject, name, email);
     }
 
     /// <summary>Splits configured scopes; <see langword="null"/> when they break the limits or the RFC 6749 scope-token syntax.</summary>

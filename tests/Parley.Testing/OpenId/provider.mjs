@@ -44,8 +44,8 @@ const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 
 // Accounts with particular profiles; any other login gets the name "<login> at the OP".
 const profiles = {
-  alice: { name: 'Alice Liddell' },
-  bob: { name: 'Bob Marley' },
+  alice: { name: 'Alice Liddell', email: 'alice@example.org', email_verified: true },
+  bob: { name: 'Bob Marley', email: 'bob@example.org', email_verified: false },
   nameless: { preferred_username: 'nameless-nick' },
   mallory: { name: '\u202Egnp.exe\u0007  Mallory\n\t the   Evil ' + 'x'.repeat(200) },
 };
@@ -54,7 +54,7 @@ const provider = new Provider(issuer, {
   jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'parley-test', use: 'sig', alg: 'ES256' }] },
   cookies: { keys: [randomBytes(32).toString('base64url')] },
   pkce: { required: () => true },
-  claims: { openid: ['sub'], profile: ['name', 'preferred_username'] },
+  claims: { openid: ['sub'], profile: ['name', 'preferred_username'], email: ['email', 'email_verified'] },
   features: {
     devInteractions: { enabled: true },
     registration: { enabled: true, initialAccessToken: registrationToken },
@@ -70,7 +70,7 @@ const provider = new Provider(issuer, {
     const existing = grantId ? await ctx.oidc.provider.Grant.find(grantId) : undefined;
     if (existing) return existing;
     const grant = new ctx.oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
-    grant.addOIDCScope('openid profile');
+    grant.addOIDCScope('openid profile email');
     await grant.save();
     return grant;
   },

@@ -17,8 +17,12 @@ namespace Parley.Web.Api;
 /// <summary>A file as the page shows it: a download link with the name as text.</summary>
 internal sealed record FileDto(string Url, string Name, long? Size);
 
-/// <summary>What the page sees of a message; <see cref="Auto"/> marks the gateway's automatic reply (shown as such, never as the owner typing it).</summary>
-internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto, FileDto? File)
+/// <summary>
+/// What the page sees of a message; <see cref="Auto"/> marks the gateway's automatic reply (shown as such, never as the
+/// owner typing it); <see cref="ClientId"/> is the id the page gave a visitor's message, so a tab can match it to its own
+/// unconfirmed copy.
+/// </summary>
+internal sealed record MessageDto(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto, FileDto? File, string? ClientId)
 {
     public static MessageDto Of(ChatMessage message) => new(
         message.Id,
@@ -28,7 +32,8 @@ internal sealed record MessageDto(long Id, string From, string Text, DateTimeOff
         MessageRepository.StateName(message.State),
         message.Seq,
         message.Automatic,
-        message.Attachment is { } file ? new FileDto(file.Url, file.Name, file.Size) : null);
+        message.Attachment is { } file ? new FileDto(file.Url, file.Name, file.Size) : null,
+        message.ClientId);
 }
 
 /// <summary>
@@ -51,7 +56,11 @@ internal sealed record HistoryDto(IReadOnlyList<MessageDto> Messages, bool HasMo
 
 internal sealed record GuestRequest(string? Name);
 
-internal sealed record SendRequest(string? Text);
+/// <summary>A visitor's message; <see cref="ClientId"/> (optional) makes a retry of the same POST store it only once.</summary>
+internal sealed record SendRequest(string? Text, string? ClientId = null);
+
+/// <summary>The newest owner's message a tab has shown (XEP-0333 displayed).</summary>
+internal sealed record DisplayedRequest(long? Id);
 
 internal sealed record TypingRequest(string? State);
 
@@ -64,6 +73,7 @@ internal static partial class ChatApi
     public const string GuestPolicy = "guest";
     public const string SendPolicy = "send";
     internal const int MaxNameLength = 64;
+    internal const int MaxClientIdLength = 64;
     private const int CatchUpBatch = 500;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -96,6 +106,7 @@ internal static partial class ChatApi
         conversation.MapPost("/messages", SendAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(SendPolicy);
         conversation.MapGet("/events", GetEventsAsync);
         conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
+        conversation.MapPost("/displayed", MarkDisplayedAsync).AddEndpointFilter(RequireAntiforgeryAsync);
         conversation.MapFileApi(routes);
         api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(GuestPolicy);
         return routes;
@@ -164,7 +175,7 @@ internal static partial class ChatApi
         return TypedResults.Ok(new HistoryDto(page.Skip(hasMore ? 1 : 0).Select(MessageDto.Of).ToList(), hasMore));
     }
 
-    private static async Task<Results<Accepted<MessageDto>, ValidationProblem>> SendAsync(
+    private static async Task<Results<Accepted<MessageDto>, ValidationProblem, ProblemHttpResult>> SendAsync(
         string id, SendRequest request, MessageRepository messages, OfflineAutoReply autoReply, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         var text = request.Text?.Trim();
@@ -173,12 +184,51 @@ internal static partial class ChatApi
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["text"] = [$"Text of 1 to {options.Value.MaxMessageLength} characters."] });
         }
 
+        if (request.ClientId is { } clientId && !IsClientId(clientId))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["clientId"] = [$"1 to {MaxClientIdLength} letters, digits, '-' or '_'."] });
+        }
+
         // Stored first: if the XMPP link is down the message waits in the outbox and the page shows it as pending. The
-        // store's change feed wakes the outbox sender.
-        var message = await messages.AddVisitorMessageAsync(id, text, cancellationToken);
-        await autoReply.ReplyIfDueAsync(id, cancellationToken);
+        // store's change feed wakes the outbox sender. A client id already used answers with the message stored then.
+        var (message, created) = await messages.AddVisitorMessageAsync(id, text, request.ClientId, cancellationToken);
+        if (!created && message.Text != text)
+        {
+            return TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "This client id belongs to another message.");
+        }
+
+        if (created)
+        {
+            await autoReply.ReplyIfDueAsync(id, cancellationToken);
+        }
+
         return TypedResults.Accepted($"/api/conversations/{id}/messages", MessageDto.Of(message));
     }
+
+    /// <summary>
+    /// A tab has shown the owner's messages up to this one (the page was visible). They become seen, and when that
+    /// changed a reply that asked for chat markers, the owner's client gets one <c>displayed</c> for the newest such
+    /// reply: never a second one for the same reply, whichever tab or gateway asks again.
+    /// </summary>
+    private static async Task<Results<NoContent, ValidationProblem>> MarkDisplayedAsync(
+        string id, DisplayedRequest request, MessageRepository messages, OutboxSender sender, CancellationToken cancellationToken)
+    {
+        if (request.Id is not { } messageId || messageId <= 0)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["id"] = ["The id of an owner's message."] });
+        }
+
+        var shown = await messages.MarkShownAsync(id, messageId, cancellationToken);
+        if (shown.LastOrDefault(m => m.Markable && !m.Automatic) is { } newest)
+        {
+            await sender.SendDisplayedAsync(id, newest.StanzaId, cancellationToken);
+        }
+
+        return TypedResults.NoContent();
+    }
+
+    internal static bool IsClientId(string value)
+        => value.Length is >= 1 and <= MaxClientIdLength && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     private static async Task<Results<NoContent, ValidationProblem>> SendTypingAsync(string id, TypingRequest request, OutboxSender sender, CancellationToken cancellationToken)
     {

@@ -13,20 +13,42 @@ namespace Parley.Web.Storage;
 /// gaps, whatever process writes them: a reader that has seen change N has seen every change before it.
 /// All methods throw <see cref="ChatStoreException"/> when the database is unavailable or full.
 /// </remarks>
-internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed)
+internal sealed partial class MessageRepository(StoreDatabase database, IChangeFeed feed)
 {
     /// <summary>The columns <see cref="Read"/> reads, in its order.</summary>
-    internal const string Columns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic";
+    internal const string Columns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic, client_id, markable";
 
-    /// <summary>A message state as a number, for "only forward" comparisons.</summary>
-    private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 ELSE 3 END)";
+    /// <summary>A message state as a number, for "only forward" comparisons (<see cref="Rank"/> in SQL).</summary>
+    private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'seen' THEN 3 ELSE 4 END)";
 
     /// <summary>Stores a visitor's message as pending (before anything is sent); the feed announces it.</summary>
     /// <exception cref="ChatStoreException">The database is unavailable or full: the message was not stored.</exception>
     /// <exception cref="InvalidOperationException">There is no such visitor.</exception>
     public async Task<ChatMessage> AddVisitorMessageAsync(string visitorId, string text, CancellationToken cancellationToken)
-        => await InsertAsync(visitorId, Direction.Visitor, text, MessageState.Pending, NewVisitorStanzaId(), null, automatic: false, cancellationToken)
-            ?? throw new InvalidOperationException("A fresh stanza id collided with a stored one.");
+        => (await AddVisitorMessageAsync(visitorId, text, null, cancellationToken)).Message;
+
+    /// <summary>
+    /// Stores a visitor's message as pending, once per <paramref name="clientId"/>: when the visitor already has a message
+    /// with that client id (the page retried a POST whose answer it lost), that message is returned and nothing is stored.
+    /// </summary>
+    /// <returns>The message, and whether it was stored now.</returns>
+    /// <exception cref="ChatStoreException">The database is unavailable or full: the message was not stored.</exception>
+    /// <exception cref="InvalidOperationException">There is no such visitor.</exception>
+    public async Task<(ChatMessage Message, bool Created)> AddVisitorMessageAsync(string visitorId, string text, string? clientId, CancellationToken cancellationToken)
+    {
+        if (await InsertAsync(visitorId, Direction.Visitor, text, MessageState.Pending, NewVisitorStanzaId(), null, automatic: false, cancellationToken, clientId) is { } stored)
+        {
+            return (stored, true);
+        }
+
+        // Nothing stored: the client id is taken (a fresh stanza id cannot collide).
+        var existing = clientId is null
+            ? null
+            : (await SelectAsync("visitor_id = @visitor AND client_id = @client", [("@visitor", visitorId), ("@client", clientId)], cancellationToken)).FirstOrDefault();
+        return existing is not null
+            ? (existing, false)
+            : throw new InvalidOperationException("A fresh stanza id collided with a stored one.");
+    }
 
     /// <summary>Stores a visitor's file as a pending message whose text is the download URL.</summary>
     /// <exception cref="ChatStoreException">The database is unavailable or full: nothing was stored.</exception>
@@ -42,7 +64,13 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
     /// <exception cref="ChatStoreException">The database is unavailable or full: the message was not stored.</exception>
     /// <exception cref="InvalidOperationException">There is no such visitor.</exception>
     public Task<ChatMessage?> AddOwnerMessageAsync(string visitorId, string text, string stanzaId, Attachment? attachment, CancellationToken cancellationToken)
-        => InsertAsync(visitorId, Direction.Owner, text, MessageState.Sent, stanzaId, attachment, automatic: false, cancellationToken);
+        => AddOwnerMessageAsync(visitorId, text, stanzaId, attachment, markable: false, cancellationToken);
+
+    /// <summary>As above; <paramref name="markable"/>: the owner's client asked for chat markers (XEP-0333).</summary>
+    /// <exception cref="ChatStoreException">The database is unavailable or full: the message was not stored.</exception>
+    /// <exception cref="InvalidOperationException">There is no such visitor.</exception>
+    public Task<ChatMessage?> AddOwnerMessageAsync(string visitorId, string text, string stanzaId, Attachment? attachment, bool markable, CancellationToken cancellationToken)
+        => InsertAsync(visitorId, Direction.Owner, text, MessageState.Sent, stanzaId, attachment, automatic: false, cancellationToken, markable: markable);
 
     /// <inheritdoc cref="AddOwnerMessageAsync(string, string, string, Attachment?, CancellationToken)"/>
     public Task<ChatMessage?> AddOwnerMessageAsync(string visitorId, string text, string stanzaId, CancellationToken cancellationToken)
@@ -63,7 +91,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
             "UPDATE visitors SET last_seq = last_seq + 1 WHERE id = (SELECT visitor_id FROM messages WHERE id = @message) RETURNING last_seq",
             ("@message", messageId),
             AdvanceSql("id = @key"),
-            [("@key", messageId), ("@state", StateName(state)), ("@rank", (int)state)],
+            [("@key", messageId), ("@state", StateName(state)), ("@rank", Rank(state))],
             cancellationToken), cancellationToken);
 
     /// <summary>Marks the visitor's message with this stanza id delivered (the owner's client sent a receipt).</summary>
@@ -75,7 +103,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
             NextSeqOfVisitor,
             ("@visitor", visitorId),
             AdvanceSql("visitor_id = @visitor AND direction = 'visitor' AND stanza_id = @key"),
-            [("@key", stanzaId), ("@visitor", visitorId), ("@state", StateName(MessageState.Delivered)), ("@rank", (int)MessageState.Delivered)],
+            [("@key", stanzaId), ("@visitor", visitorId), ("@state", StateName(MessageState.Delivered)), ("@rank", Rank(MessageState.Delivered))],
             cancellationToken), cancellationToken);
 
     /// <summary>
@@ -90,7 +118,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
             NextSeqOfVisitor,
             ("@visitor", visitorId),
             AdvanceSql("visitor_id = @visitor AND direction = 'visitor' AND stanza_id = @key AND state IN ('pending', 'sent')"),
-            [("@key", stanzaId), ("@visitor", visitorId), ("@state", StateName(MessageState.Undelivered)), ("@rank", (int)MessageState.Undelivered)],
+            [("@key", stanzaId), ("@visitor", visitorId), ("@state", StateName(MessageState.Undelivered)), ("@rank", Rank(MessageState.Undelivered))],
             cancellationToken), cancellationToken);
 
     /// <summary>A page of the visitor's conversation in id order: the newest <paramref name="limit"/> messages, or those before <paramref name="beforeId"/>.</summary>
@@ -139,7 +167,18 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
         MessageState.Sent => "sent",
         MessageState.Delivered => "delivered",
         MessageState.Undelivered => "undelivered",
+        MessageState.Seen => "seen",
         _ => "pending",
+    };
+
+    /// <summary>The order states move in (<see cref="StateRank"/> in SQL): undelivered is last, so nothing moves a bounced message on.</summary>
+    private static int Rank(MessageState state) => state switch
+    {
+        MessageState.Pending => 0,
+        MessageState.Sent => 1,
+        MessageState.Delivered => 2,
+        MessageState.Seen => 3,
+        _ => 4,
     };
 
     /// <summary>Reads every row of <paramref name="command"/> as a message (<see cref="Columns"/> order).</summary>
@@ -167,21 +206,23 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
     });
 
     private Task<ChatMessage?> InsertAsync(
-        string visitorId, Direction direction, string text, MessageState state, string stanzaId, Attachment? attachment, bool automatic, CancellationToken cancellationToken)
+        string visitorId, Direction direction, string text, MessageState state, string stanzaId, Attachment? attachment, bool automatic, CancellationToken cancellationToken,
+        string? clientId = null, bool markable = false)
         => WriteAsync((connection, transaction) => WriteChangeAsync(
             connection,
             transaction,
             NextSeqOfVisitor,
             ("@visitor", visitorId),
             $"""
-            INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic)
-            VALUES (@visitor, @direction, @text, @now, @state, @stanza, @seq, @url, @name, @size, @type, @automatic)
-            ON CONFLICT (visitor_id, direction, stanza_id) DO NOTHING
+            INSERT INTO messages (visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic, client_id, markable)
+            VALUES (@visitor, @direction, @text, @now, @state, @stanza, @seq, @url, @name, @size, @type, @automatic, @client, @markable)
+            ON CONFLICT DO NOTHING
             RETURNING {Columns}
             """,
             [
                 ("@visitor", visitorId), ("@direction", direction == Direction.Visitor ? "visitor" : "owner"), ("@text", text), ("@now", database.Now()), ("@state", StateName(state)), ("@stanza", stanzaId),
                 ("@url", attachment?.Url), ("@name", attachment?.Name), ("@size", attachment?.Size), ("@type", attachment?.Type), ("@automatic", automatic ? 1 : 0),
+                ("@client", clientId), ("@markable", markable ? 1 : 0),
             ],
             cancellationToken), cancellationToken);
 
@@ -248,6 +289,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
             "sent" => MessageState.Sent,
             "delivered" => MessageState.Delivered,
             "undelivered" => MessageState.Undelivered,
+            "seen" => MessageState.Seen,
             _ => MessageState.Pending,
         },
         reader.GetString(6),
@@ -257,5 +299,7 @@ internal sealed class MessageRepository(StoreDatabase database, IChangeFeed feed
             reader.IsDBNull(9) ? "file" : reader.GetString(9),
             reader.IsDBNull(10) ? null : reader.GetInt64(10),
             reader.IsDBNull(11) ? null : reader.GetString(11)),
-        Convert.ToInt64(reader.GetValue(12), CultureInfo.InvariantCulture) != 0);
+        Convert.ToInt64(reader.GetValue(12), CultureInfo.InvariantCulture) != 0,
+        reader.IsDBNull(13) ? null : reader.GetString(13),
+        Convert.ToInt64(reader.GetValue(14), CultureInfo.InvariantCulture) != 0);
 }

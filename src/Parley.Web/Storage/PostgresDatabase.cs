@@ -76,6 +76,15 @@ internal sealed class PostgresDatabase : StoreDatabase
         ALTER TABLE messages DROP CONSTRAINT messages_state_check;
         ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('pending', 'sent', 'delivered', 'undelivered'));
         """,
+
+        // The state "seen" (XEP-0333 markers).
+        """
+        ALTER TABLE messages DROP CONSTRAINT messages_state_check;
+        ALTER TABLE messages ADD CONSTRAINT messages_state_check CHECK (state IN ('pending', 'sent', 'delivered', 'undelivered', 'seen'));
+        """,
+
+        // The page's client id of a visitor's message, and whether an owner's message asked for chat markers.
+        SharedMigrations.ClientIdAndMarkable,
     ];
 
     private int _disposed;

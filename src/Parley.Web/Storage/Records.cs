@@ -15,7 +15,9 @@ internal enum Direction
 /// Where a message is. A visitor's message is <see cref="Pending"/> from the moment it is stored until the XMPP server
 /// has confirmed it (<see cref="Sent"/>), and <see cref="Delivered"/> when the owner's client confirms it (XEP-0184).
 /// An owner's message is stored as <see cref="Sent"/>: it has reached the gateway and will be shown to the visitor.
-/// <see cref="Undelivered"/>: the owner's server bounced it (the owner blocked the visitor, XEP-0191); it stays so.
+/// <see cref="Seen"/>: a visitor's message the owner's client has displayed (a XEP-0333 marker), or an owner's message a
+/// visitor's tab has shown. <see cref="Undelivered"/>: the owner's server bounced it (the owner blocked the visitor,
+/// XEP-0191); it stays so. States only move forward, in the order pending, sent, delivered, seen.
 /// </summary>
 internal enum MessageState
 {
@@ -23,6 +25,7 @@ internal enum MessageState
     Sent,
     Delivered,
     Undelivered,
+    Seen,
 }
 
 /// <summary>The issuer every guest identity has (the sign-in side names it too).</summary>
@@ -37,9 +40,13 @@ internal sealed record Visitor(string Id, string Issuer, string Subject, string 
 /// <summary>
 /// A stored message. <see cref="Seq"/> is the visitor's change number: it grows with every insert and every state change
 /// of that visitor's messages, so "everything after N" catches a tab up. <see cref="Automatic"/> marks the gateway's
-/// automatic reply, stored as the owner's message but never written by the owner.
+/// automatic reply, stored as the owner's message but never written by the owner. <see cref="ClientId"/>: the id the
+/// visitor's page gave the message (a retry names it again); <see cref="Markable"/>: the owner's message asked for chat
+/// markers (XEP-0333).
 /// </summary>
-internal sealed record ChatMessage(long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq, Attachment? Attachment = null, bool Automatic = false);
+internal sealed record ChatMessage(
+    long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq,
+    Attachment? Attachment = null, bool Automatic = false, string? ClientId = null, bool Markable = false);
 
 /// <summary>A file a message carries: its download URL (also the message text), the name to show, and size and type when known.</summary>
 internal sealed record Attachment(string Url, string Name, long? Size, string? Type);

@@ -94,6 +94,34 @@ internal sealed class SqliteDatabase : StoreDatabase
         CREATE INDEX messages_seq ON messages (visitor_id, seq);
         CREATE INDEX messages_pending ON messages (id) WHERE state = 'pending';
         """,
+
+        // The state "seen" (XEP-0333 markers), copied into a new table as for "undelivered".
+        """
+        CREATE TABLE messages_next (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            visitor_id TEXT NOT NULL REFERENCES visitors(id),
+            direction TEXT NOT NULL CHECK (direction IN ('visitor', 'owner')),
+            text TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered', 'undelivered', 'seen')),
+            stanza_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            attachment_url TEXT,
+            attachment_name TEXT,
+            attachment_size BIGINT,
+            attachment_type TEXT,
+            automatic INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO messages_next (id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic)
+            SELECT id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_next RENAME TO messages;
+        CREATE UNIQUE INDEX messages_stanza ON messages (visitor_id, direction, stanza_id);
+        CREATE INDEX messages_seq ON messages (visitor_id, seq);
+        CREATE INDEX messages_pending ON messages (id) WHERE state = 'pending';
+        """,
+
+        // The page's client id of a visitor's message, and whether an owner's message asked for chat markers.
+        SharedMigrations.ClientIdAndMarkable,
     ];
 
     private readonly string _connectionString;

@@ -127,4 +127,14 @@ internal static class SharedMigrations
             name TEXT PRIMARY KEY,
             value TEXT NOT NULL);
         """;
+
+    /// <summary>
+    /// The client id the page gives each visitor message (unique per visitor, so a retried POST stores it once; old rows
+    /// and API clients without one have none), and whether an owner's message carried a XEP-0333 <c>markable</c>.
+    /// </summary>
+    public const string ClientIdAndMarkable = """
+        ALTER TABLE messages ADD COLUMN client_id TEXT;
+        ALTER TABLE messages ADD COLUMN markable INTEGER NOT NULL DEFAULT 0;
+        CREATE UNIQUE INDEX messages_client ON messages (visitor_id, client_id) WHERE client_id IS NOT NULL;
+        """;
 }

@@ -306,6 +306,7 @@ internal sealed partial class AccountLink : VisitorLink
         {
             client.Disco.AddFeature(XmppNamespaces.Receipts);
             client.Disco.AddFeature(XmppNamespaces.ChatStates);
+            client.Disco.AddFeature(ChatMarkers.Namespace);
             client.OnMessage(OnMessageAsync);
             client.OnPresence(OnPresenceAsync);
             client.StateChanged += (_, e) =>

@@ -48,6 +48,7 @@ internal sealed partial class ComponentLink : VisitorLink
             loggerFactory);
         _component.Disco.AddFeature(XmppNamespaces.Receipts);
         _component.Disco.AddFeature(XmppNamespaces.ChatStates);
+        _component.Disco.AddFeature(ChatMarkers.Namespace);
         _component.OnMessage(OnMessageAsync);
         _component.OnPresence(OnPresenceAsync);
         _component.StateChanged += (_, e) =>

@@ -11,7 +11,7 @@ namespace Parley.Web.Xmpp;
 
 /// <summary>
 /// What visitors send to the owner: their stored messages from the outbox, in order, each as a <c>chat</c> message
-/// from the visitor's JID with a receipt request (the first one preceded by the one subscription request), and their
+/// from the visitor's JID with a receipt request and chat markers asked for (the first one preceded by the one subscription request), and their
 /// typing notifications, which are never stored or queued. A message is marked sent only once the server has confirmed
 /// it (<see cref="VisitorLink.ConfirmSentAsync"/>); until then it stays pending and is sent again after a lost link.
 /// </summary>
@@ -66,6 +66,15 @@ internal sealed class OutboxSender
 
         return await _link.TrySendAsync(visitorId, ChatStates.Notification(_link.VisitorJid(visitorId), _owner, state), openSession: false, cancellationToken);
     }
+
+    /// <summary>
+    /// Tells the owner's client that the visitor's tab showed the owner's message with this stanza id (XEP-0333
+    /// <c>displayed</c>, which covers the earlier ones too). Sent at once or not at all: a tab shows a reply only while
+    /// the visitor is there, and then the link carries it.
+    /// </summary>
+    /// <returns>Whether the marker was sent.</returns>
+    public async Task<bool> SendDisplayedAsync(string visitorId, string stanzaId, CancellationToken cancellationToken)
+        => _link.IsConnected && await _link.TrySendAsync(visitorId, ChatMarkers.Displayed(_owner, stanzaId), openSession: false, cancellationToken);
 
     /// <summary>
     /// Sends one claimed batch, then waits for the server to confirm it and marks sent what it confirmed. Returns
@@ -151,6 +160,7 @@ internal sealed class OutboxSender
         stanza.Add(VisitorLink.Nick(visitor.DisplayName));
         stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));
         stanza.Add(ChatStates.Element(ChatStates.Active));
+        stanza.Add(ChatMarkers.Markable());
         if (message.Attachment is { } file)
         {
             // The body is exactly the URL and the same URL is in jabber:x:oob: clients show a file card.

@@ -117,6 +117,11 @@ internal sealed partial class OwnerInbox
                 await _messages.MarkDeliveredAsync(visitor.Id, receiptFor, cancellationToken);
             }
 
+            if (ChatMarkers.Of(message) is { } marker)
+            {
+                await OnMarkerAsync(visitor.Id, marker, cancellationToken);
+            }
+
             // A message with a body means the owner is active again even if the client did not say so.
             var hasBody = message.Body is { Length: > 0 } && message.Type is MessageType.Chat or MessageType.Normal;
             if (ChatStates.Of(message) is { } state)
@@ -130,7 +135,8 @@ internal sealed partial class OwnerInbox
 
             if (hasBody && message.Body is { } body)
             {
-                var stored = await _messages.AddOwnerMessageAsync(visitor.Id, body, message.Id ?? Stanza.NewId(), OwnerFiles.Find(message, body), cancellationToken);
+                var stored = await _messages.AddOwnerMessageAsync(
+                    visitor.Id, body, message.Id ?? Stanza.NewId(), OwnerFiles.Find(message, body), ChatMarkers.IsMarkable(message), cancellationToken);
                 if (stored is not null)
                 {
                     _metrics.MessageToVisitor();
@@ -154,6 +160,24 @@ internal sealed partial class OwnerInbox
             // Not stored: tell the owner's client, so the reply is not silently lost (RFC 6120 8.3.3.18, type wait).
             XmppSideLog.StoreFailed(_logger, ex.Message);
             await ReplyErrorAsync(visitorId, message, new StanzaError("resource-constraint", StanzaErrorType.Wait, "The gateway cannot store messages right now; send it again later."), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// A chat marker from the owner's client (XEP-0333), naming one of the visitor's messages by the stanza id the gateway
+    /// sent it with: <c>received</c> counts as a receipt; <c>displayed</c> and <c>acknowledged</c> make it and the
+    /// visitor's earlier messages seen. A marker naming no message of this visitor changes nothing.
+    /// </summary>
+    private async Task OnMarkerAsync(string visitorId, ChatMarkers.Marker marker, CancellationToken cancellationToken)
+    {
+        if (marker.MeansSeen)
+        {
+            var seen = await _messages.MarkSeenAsync(visitorId, marker.Id, cancellationToken);
+            Log.MarkedSeen(_logger, visitorId, marker.Id, seen.Count);
+        }
+        else
+        {
+            await _messages.MarkDeliveredAsync(visitorId, marker.Id, cancellationToken);
         }
     }
 
@@ -338,6 +362,9 @@ internal sealed partial class OwnerInbox
 
         [LoggerMessage(EventId = 107, Level = LogLevel.Information, Message = "The owner's server bounced visitor {Visitor}'s message {StanzaId} ({Condition}); shown as not delivered")]
         public static partial void Bounced(ILogger logger, string visitor, string stanzaId, string condition);
+
+        [LoggerMessage(EventId = 111, Level = LogLevel.Debug, Message = "The owner's client displayed visitor {Visitor}'s message {StanzaId}: {Count} message(s) now seen")]
+        public static partial void MarkedSeen(ILogger logger, string visitor, string stanzaId, int count);
 
         [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "{Owner} refused or revoked the gateway's presence subscription: every visitor sees the owner as offline until it is approved")]
         public static partial void GatewayRefused(ILogger logger, string owner);

@@ -14,7 +14,7 @@ namespace Parley.Web.Tests;
 public sealed partial class PageTextsTests(ServerFixture servers)
 {
     private static readonly string[] s_languages = ["en", "de"];
-    private static readonly string[] s_scripts = ["app.js", "attention.js", "frame.js", "signin.js"];
+    private static readonly string[] s_scripts = ["app.js", "attention.js", "delivery.js", "frame.js", "signin.js"];
 
     [Fact]
     public void Every_language_has_every_key_with_the_same_placeholders()
@@ -52,7 +52,7 @@ public sealed partial class PageTextsTests(ServerFixture servers)
 
         // Keys built at run time: the owner's presence and the message states.
         used.UnionWith(["presence.online", "presence.away", "presence.offline", "presence.onlineNamed", "presence.awayNamed", "presence.offlineNamed"]);
-        used.UnionWith(["state.pending", "state.sent", "state.delivered", "state.undelivered"]);
+        used.UnionWith(["state.pending", "state.sent", "state.delivered", "state.undelivered", "state.seen"]);
         Assert.True(used.Count > 40, $"Only {used.Count} keys found: the patterns no longer match how the page names its texts.");
         Assert.Empty(used.Where(key => !english.ContainsKey(key)).Order(StringComparer.Ordinal));
     }

@@ -23,7 +23,7 @@ async function api(path, options = {}) {
   }
   const response = await fetch(path, { credentials: 'same-origin', ...options, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
   if (response.status === 401) { await boot(); throw new Error(t('status.signedOut')); }
-  if (response.status === 429) { throw new Error(t('status.tooMany')); }
+  if (response.status === 429) { throw Object.assign(new Error(t('status.tooMany')), { status: 429 }); }
   if (!response.ok) {
     const error = new Error(t('status.failed', { status: response.status }));
     error.status = response.status;
@@ -137,6 +137,8 @@ function formatTime(iso) {
 }
 
 function render(message) {
+  settleUnsent(message.clientId);
+  if (message.from === 'owner') { scheduleDisplayed(); }
   let item = state.items.get(message.id);
   if (!item) {
     if ((state.oldest !== null && message.id < state.oldest) || message.id <= state.endedAfter) { return; }
@@ -156,7 +158,8 @@ function render(message) {
     const list = $('messages');
     const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
     const next = [...state.items.keys()].filter((id) => id > message.id).sort((a, b) => a - b)[0];
-    list.insertBefore(item, next === undefined ? null : state.items.get(next));
+    // Messages this tab could not hand over yet stay last.
+    list.insertBefore(item, next === undefined ? list.querySelector('li.unsent') : state.items.get(next));
     if (stick || message.from === 'visitor') { list.scrollTop = list.scrollHeight; }
   }
   // The POST answer (pending) can arrive after the push that already said "sent": never go back to an older version.
@@ -355,14 +358,9 @@ $('composer').addEventListener('submit', async (event) => {
   // The message itself carries "active" to the owner.
   clearTimeout(typing.idle);
   typing.sent = 'active';
-  try {
-    render(await api(`/api/conversations/${state.conversation}/messages`, { method: 'POST', body: { text } }));
-    box.value = '';
-    $('ended-note').hidden = true;
-    setStatus('');
-  } catch (error) {
-    if (isClosed(error)) { showClosed(); } else { setStatus(error.message); }
-  }
+  box.value = '';
+  $('ended-note').hidden = true;
+  await sendUnsent({ clientId: newClientId(), text, item: null });
 });
 
 $('text').addEventListener('keydown', (event) => {

@@ -81,6 +81,18 @@ internal sealed class Owner : IAsyncDisposable
         await Client.Presences.ApproveSubscriptionAsync(gateway);
     }
 
+    /// <summary>The messages received so far and not read yet, without waiting.</summary>
+    public List<Message> DrainMessages()
+    {
+        List<Message> received = [];
+        while (_messages.Reader.TryRead(out var message))
+        {
+            received.Add(message);
+        }
+
+        return received;
+    }
+
     /// <summary>The presences received so far and not read yet, without waiting.</summary>
     public List<Presence> DrainPresences()
     {

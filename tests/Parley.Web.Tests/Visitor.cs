@@ -127,7 +127,7 @@ internal sealed class Visitor : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto = false, SharedFile? File = null);
+    internal sealed record Message(long Id, string From, string Text, DateTimeOffset Time, string State, long Seq, bool Auto = false, SharedFile? File = null, string? ClientId = null);
 
     internal sealed record SharedFile(string Url, string Name, long? Size);
 

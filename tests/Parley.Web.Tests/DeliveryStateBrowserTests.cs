@@ -1,0 +1,181 @@
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+using Parley.Testing;
+using Parley.Web.Xmpp;
+using Parley.Xmpp.Core;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Web.Tests;
+
+/// <summary>
+/// A message's state on the page in headless Chromium, with the owner as a real XMPP client sending receipts and chat
+/// markers: sending, sent, delivered, seen; "displayed" back to the owner only once a visible tab shows a reply; a POST
+/// that fails shows Retry, and a retry never sends twice.
+/// </summary>
+[Collection(ServerFixture.CollectionName)]
+public sealed class DeliveryStateBrowserTests(ServerFixture servers)
+{
+    private static readonly LocatorAssertionsToHaveClassOptions Patient = new() { Timeout = 15_000 };
+
+    // Headless Chromium always reports a visible page: the page's visibility is set from the test, as a hidden tab reports it.
+    private const string VisibilitySwitch = """
+        window.__parleyHidden = false;
+        Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get() { return window.__parleyHidden ? 'hidden' : 'visible'; } });
+        Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get() { return window.__parleyHidden; } });
+        """;
+
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task A_message_goes_from_sending_to_seen_and_the_owner_gets_one_displayed_once_the_tab_shows_the_reply(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
+        await gateway.WaitConnectedAsync();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        await page.AddInitScriptAsync(VisibilitySwitch);
+        await SignInAsync(page, gateway, "Dora");
+
+        // Hold the POST: the message shows as sending before the gateway has it.
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await page.RouteAsync("**/api/conversations/*/messages", async route =>
+        {
+            await release.Task;
+            await route.ContinueAsync();
+        });
+        await page.FillAsync("#text", "Are you there?");
+        await page.PressAsync("#text", "Enter");
+        var mine = page.Locator("#messages li.visitor");
+        await Assertions.Expect(mine).ToHaveClassAsync("visitor unsent pending", Patient);
+        Assert.Equal("\" · sending\"", await AfterMetaAsync(mine));
+        release.SetResult();
+
+        var atOwner = await owner.NextMessageAsync(m => m.Body == "Are you there?");
+        Assert.NotNull(atOwner.Element("markable", ChatMarkers.Namespace));
+        await Assertions.Expect(mine).ToHaveClassAsync("visitor sent", Patient);
+
+        var receipt = new Message { To = atOwner.From };
+        receipt.AddChild("received", XmppNamespaces.Receipts).SetAttribute("id", atOwner.Id!);
+        await owner.Client.SendAsync(receipt);
+        await Assertions.Expect(mine).ToHaveClassAsync("visitor delivered", Patient);
+
+        var displayed = new Message { To = atOwner.From, Type = MessageType.Chat };
+        displayed.AddChild("displayed", ChatMarkers.Namespace).SetAttribute("id", atOwner.Id!);
+        await owner.Client.SendAsync(displayed);
+        await Assertions.Expect(mine).ToHaveClassAsync("visitor seen", Patient);
+        Assert.Equal("\" · seen\"", await AfterMetaAsync(mine));
+
+        // The tab is hidden when two markable replies arrive: they are shown in the list, but nobody has seen them.
+        await SetHiddenAsync(page, true);
+        var replies = new[] { "First answer", "Second answer" }.Select(text =>
+        {
+            var reply = atOwner.CreateReply(text);
+            reply.AddChild("markable", ChatMarkers.Namespace);
+            return reply;
+        }).ToList();
+        foreach (var reply in replies)
+        {
+            await owner.Client.SendAsync(reply);
+        }
+
+        await Assertions.Expect(page.Locator("#messages li.owner .text")).ToHaveTextAsync(["First answer", "Second answer"]);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.DoesNotContain(owner.DrainMessages(), IsDisplayed);
+
+        // Shown: one displayed, for the newest reply, from the visitor's JID (it covers the first).
+        await SetHiddenAsync(page, false);
+        var marker = await owner.NextAnyMessageAsync(IsDisplayed);
+        Assert.Equal(replies[1].Id, marker.Element("displayed", ChatMarkers.Namespace)!.GetAttribute("id"));
+        Assert.Equal(atOwner.From!.Bare, marker.From!.Bare);
+
+        // Never again for these replies: not on the next visibility change, not after a reload, not from a second tab.
+        await SetHiddenAsync(page, true);
+        await SetHiddenAsync(page, false);
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("#messages li.owner .text")).ToHaveTextAsync(["First answer", "Second answer"]);
+        var second = await page.Context.NewPageAsync();
+        await second.GotoAsync(gateway.BaseAddress.ToString());
+        await Assertions.Expect(second.Locator("#messages li.owner")).ToHaveCountAsync(2);
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.DoesNotContain(owner.DrainMessages(), IsDisplayed);
+        Assert.Empty(chromium.Errors);
+    }
+
+    [Fact]
+    public async Task A_post_that_fails_shows_retry_and_the_retry_sends_the_message_once()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
+        await gateway.WaitConnectedAsync();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        await SignInAsync(page, gateway, "Eve");
+
+        // The first POST never reaches the gateway (a network error).
+        var posts = 0;
+        await page.RouteAsync("**/api/conversations/*/messages", async route =>
+        {
+            if (route.Request.Method == "POST" && Interlocked.Increment(ref posts) == 1)
+            {
+                await route.AbortAsync();
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.FillAsync("#text", "Lost on the way");
+        await page.PressAsync("#text", "Enter");
+        var failed = page.Locator("#messages li.visitor.failed");
+        await Assertions.Expect(failed).ToHaveCountAsync(1);
+        Assert.Equal("\" · not sent\"", await AfterMetaAsync(failed));
+        await failed.Locator("button.retry").ClickAsync();
+        await Assertions.Expect(page.Locator("#messages li.visitor")).ToHaveClassAsync("visitor sent", Patient);
+        Assert.Equal("Lost on the way", (await owner.NextMessageAsync()).Body);
+
+        // The answer to the next POST is lost after the gateway stored the message: the push stream brings the stored
+        // copy, which replaces the page's own; nothing is stored or sent twice.
+        await page.UnrouteAllAsync();
+        await page.RouteAsync("**/api/conversations/*/messages", async route =>
+        {
+            if (route.Request.Method == "POST")
+            {
+                await route.FetchAsync();
+                await route.AbortAsync();
+                return;
+            }
+
+            await route.ContinueAsync();
+        });
+        await page.FillAsync("#text", "Answer lost");
+        await page.PressAsync("#text", "Enter");
+        Assert.Equal("Answer lost", (await owner.NextMessageAsync()).Body);
+        await Assertions.Expect(page.Locator("#messages li.visitor")).ToHaveClassAsync(["visitor sent", "visitor sent"], Patient);
+
+        await page.UnrouteAllAsync();
+        await page.FillAsync("#text", "Last one");
+        await page.PressAsync("#text", "Enter");
+        Assert.Equal("Last one", (await owner.NextMessageAsync()).Body);
+        Assert.DoesNotContain(owner.DrainMessages(), m => m.Body is not null);
+        await page.ReloadAsync();
+        await Assertions.Expect(page.Locator("#messages li.visitor .text")).ToHaveTextAsync(["Lost on the way", "Answer lost", "Last one"]);
+    }
+
+    private static bool IsDisplayed(Message message) => message.Element("displayed", ChatMarkers.Namespace) is not null;
+
+    private static async Task SignInAsync(IPage page, GatewayHost gateway, string name)
+    {
+        await page.GotoAsync(gateway.BaseAddress.ToString());
+        await page.FillAsync("#guest-name", name);
+        await page.ClickAsync("#guest-form button");
+        await Assertions.Expect(page.Locator("#me")).ToHaveTextAsync(new Regex(name));
+    }
+
+    private static Task SetHiddenAsync(IPage page, bool hidden)
+        => page.EvaluateAsync("hidden => { window.__parleyHidden = hidden; document.dispatchEvent(new Event('visibilitychange')); }", hidden);
+
+    /// <summary>What the state adds after the time (CSS <c>::after</c>), as the computed style quotes it.</summary>
+    private static Task<string> AfterMetaAsync(ILocator item)
+        => item.Locator(".meta").EvaluateAsync<string>("meta => getComputedStyle(meta, '::after').content");
+}

@@ -111,6 +111,69 @@ public sealed class ChatMarkerTests(ServerFixture servers)
         Assert.Equal(["only once", "after"], (await bob.HistoryAsync()).Messages.Select(m => m.Text));
     }
 
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task In_account_mode_markers_travel_both_ways_and_a_reply_is_reported_displayed_once(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await GatewayHost.StartAsync(
+            server,
+            owner.Account.Jid.ToString(),
+            null,
+            "--Parley:Mode=Account",
+            $"--Parley:Accounts:Domain={server.Domain}",
+            $"--Parley:Accounts:Host={server.Host}",
+            $"--Parley:Accounts:Port={server.ClientPort}",
+            $"--Parley:Accounts:CertificateSha256={server.CertificateSha256}",
+            "--Parley:Accounts:Provisioning=AdminCommand",
+            $"--Parley:Accounts:AdminJid={server.AdminJid}",
+            $"--Parley:Accounts:AdminPassword={server.AdminPassword}");
+        await gateway.WaitConnectedAsync();
+        using var carol = gateway.NewVisitor();
+        await carol.SignInAsGuestAsync("Carol");
+        await using var tab = await carol.OpenTabAsync();
+
+        var sent = await carol.SendAsync("hello from an account");
+        var atOwner = await owner.NextMessageAsync(m => m.Body == "hello from an account");
+        Assert.NotNull(atOwner.Element("markable", ChatMarkers.Namespace));
+        await owner.Client.SendAsync(Marker(atOwner.From!.Bare, "displayed", atOwner.Id!));
+        await tab.NextMessageAsync(m => m.Id == sent.Id && m.State == "seen");
+
+        // A markable reply, then a plain one after it: the tab reports the newest; the one displayed names the markable one.
+        var markable = atOwner.CreateReply("markable reply");
+        markable.AddChild("markable", ChatMarkers.Namespace);
+        await owner.Client.SendAsync(markable);
+        await owner.Client.SendAsync(atOwner.CreateReply("plain reply"));
+        await tab.NextMessageAsync(m => m.Text == "markable reply");
+        var plain = await tab.NextMessageAsync(m => m.Text == "plain reply");
+        var path = $"/api/conversations/{carol.Conversation}/displayed";
+        using (var shown = await carol.PostAsync(path, new { id = plain.Id }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, shown.StatusCode);
+        }
+
+        var marker = await owner.NextAnyMessageAsync(m => m.Element("displayed", ChatMarkers.Namespace) is not null);
+        Assert.Equal(markable.Id, marker.Element("displayed", ChatMarkers.Namespace)!.GetAttribute("id"));
+        Assert.Equal(atOwner.From!.Bare, marker.From!.Bare);
+        await tab.NextMessageAsync(m => m.Id == plain.Id && m.State == "seen");
+
+        // Asked again (another tab, a reload): nothing more reaches the owner.
+        using (var again = await carol.PostAsync(path, new { id = plain.Id }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, again.StatusCode);
+        }
+
+        using (var bad = await carol.PostAsync(path, new { id = 0 }))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        }
+
+        await carol.SendAsync("after");
+        await owner.NextMessageAsync(m => m.Body == "after");
+        Assert.DoesNotContain(owner.DrainMessages(), m => m.Element("displayed", ChatMarkers.Namespace) is not null);
+    }
+
     private static Message Marker(Jid to, string name, string id)
     {
         var marker = new Message { To = to, Type = MessageType.Chat };

@@ -33,7 +33,28 @@ internal sealed partial class MessageRepository
     public Task<IReadOnlyList<ChatMessage>> MarkShownAsync(string visitorId, long messageId, CancellationToken cancellationToken)
         => MarkSeenThroughAsync(visitorId, "owner", "id = @key", messageId, cancellationToken);
 
-    private Task<IReadOnlyList<ChatMessage>> MarkSeenThroughAsync(string visitorId, string direction, string target, object key, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<ChatMessage>> MarkSeenThroughAsync(string visitorId, string direction, string target, object key, CancellationToken cancellationToken)
+    {
+        // What a marker would change, newest first: the named message (never a bounced one) and those before it.
+        var candidates = $"""
+            SELECT id FROM messages
+            WHERE visitor_id = @visitor AND direction = @direction AND state IN ('pending', 'sent', 'delivered')
+              AND id <= (SELECT id FROM messages WHERE visitor_id = @visitor AND direction = @direction AND {target} AND state <> 'undelivered')
+            ORDER BY id DESC LIMIT @limit
+            """;
+        (string, object?)[] parameters = [("@visitor", visitorId), ("@direction", direction), ("@key", key), ("@limit", MaxSeenPerMarker)];
+
+        // A repeated marker or report changes nothing: find that out with a read, so only real changes take the write lock.
+        var any = await database.GuardAsync(async () =>
+        {
+            await using var connection = await database.OpenConnectionAsync(cancellationToken);
+            await using var probe = StoreDatabase.Command(connection, null, candidates, parameters);
+            return await probe.ExecuteScalarAsync(cancellationToken) is not (null or DBNull);
+        });
+        return any ? await WriteSeenAsync(visitorId, candidates, parameters, cancellationToken) : [];
+    }
+
+    private Task<IReadOnlyList<ChatMessage>> WriteSeenAsync(string visitorId, string candidates, (string, object?)[] parameters, CancellationToken cancellationToken)
         => database.RunWriteAsync(() => database.GuardAsync<IReadOnlyList<ChatMessage>>(async () =>
         {
             await using var connection = await database.OpenConnectionAsync(cancellationToken);
@@ -48,16 +69,7 @@ internal sealed partial class MessageRepository
             }
 
             var ids = new List<long>();
-            await using (var select = StoreDatabase.Command(
-                connection,
-                transaction,
-                $"""
-                SELECT id FROM messages
-                WHERE visitor_id = @visitor AND direction = @direction AND state IN ('pending', 'sent', 'delivered')
-                  AND id <= (SELECT id FROM messages WHERE visitor_id = @visitor AND direction = @direction AND {target} AND state <> 'undelivered')
-                ORDER BY id DESC LIMIT @limit
-                """,
-                ("@visitor", visitorId), ("@direction", direction), ("@key", key), ("@limit", MaxSeenPerMarker)))
+            await using (var select = StoreDatabase.Command(connection, transaction, candidates, parameters))
             {
                 await using var reader = await select.ExecuteReaderAsync(cancellationToken);
                 while (await reader.ReadAsync(cancellationToken))

@@ -174,6 +174,36 @@ public sealed class ChatMarkerTests(ServerFixture servers)
         Assert.DoesNotContain(owner.DrainMessages(), m => m.Element("displayed", ChatMarkers.Namespace) is not null);
     }
 
+    [Fact]
+    public async Task With_displayed_markers_off_a_shown_reply_is_seen_but_the_owner_is_not_told()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var owner = await Owner.ConnectAsync(server);
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:DisplayedMarkers=false");
+        await gateway.WaitConnectedAsync();
+        using var dan = gateway.NewVisitor();
+        await dan.SignInAsGuestAsync("Dan");
+        await using var tab = await dan.OpenTabAsync();
+        await dan.SendAsync("question");
+        var atOwner = await owner.NextMessageAsync();
+        var reply = atOwner.CreateReply("answer");
+        reply.AddChild("markable", ChatMarkers.Namespace);
+        await owner.Client.SendAsync(reply);
+        var stored = await tab.NextMessageAsync(m => m.From == "owner");
+
+        using (var shown = await dan.PostAsync($"/api/conversations/{dan.Conversation}/displayed", new { id = stored.Id }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, shown.StatusCode);
+        }
+
+        await tab.NextMessageAsync(m => m.Id == stored.Id && m.State == "seen");
+
+        // The visitor's next message travels the same way a marker would have, after it.
+        await dan.SendAsync("after");
+        await owner.NextMessageAsync(m => m.Body == "after");
+        Assert.DoesNotContain(owner.DrainMessages(), m => m.Element("displayed", ChatMarkers.Namespace) is not null);
+    }
+
     private static Message Marker(Jid to, string name, string id)
     {
         var marker = new Message { To = to, Type = MessageType.Chat };

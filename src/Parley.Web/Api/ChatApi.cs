@@ -211,7 +211,7 @@ internal static partial class ChatApi
     /// reply: never a second one for the same reply, whichever tab or gateway asks again.
     /// </summary>
     private static async Task<Results<NoContent, ValidationProblem>> MarkDisplayedAsync(
-        string id, DisplayedRequest request, MessageRepository messages, OutboxSender sender, CancellationToken cancellationToken)
+        string id, DisplayedRequest request, MessageRepository messages, OutboxSender sender, IOptions<GatewayOptions> options, CancellationToken cancellationToken)
     {
         if (request.Id is not { } messageId || messageId <= 0)
         {
@@ -219,7 +219,7 @@ internal static partial class ChatApi
         }
 
         var shown = await messages.MarkShownAsync(id, messageId, cancellationToken);
-        if (shown.LastOrDefault(m => m.Markable && !m.Automatic) is { } newest)
+        if (options.Value.DisplayedMarkers && shown.LastOrDefault(m => m.Markable && !m.Automatic) is { } newest)
         {
             await sender.SendDisplayedAsync(id, newest.StanzaId, cancellationToken);
         }

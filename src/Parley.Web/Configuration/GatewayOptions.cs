@@ -76,6 +76,12 @@ internal sealed class GatewayOptions
     /// </summary>
     public bool VisitorsInRoster { get; set; }
 
+    /// <summary>
+    /// Whether a visitor's tab tells the owner's client that it has shown a reply (XEP-0333 <c>displayed</c>, for replies
+    /// that ask for it). Off: replies still become seen on the visitor's pages, but the owner is not told.
+    /// </summary>
+    public bool DisplayedMarkers { get; set; } = true;
+
     /// <summary>Whether the owner's presence comes through the gateway's own address (one subscription) rather than through each visitor's.</summary>
     internal bool SharesOwnerPresence => Mode == GatewayMode.Component && !VisitorsInRoster;
 

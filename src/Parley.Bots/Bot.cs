@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Parley.Xmpp;
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Muc;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Bots;
@@ -38,6 +39,15 @@ public abstract class Bot
     /// <param name="message">The message.</param>
     /// <param name="cancellationToken">Cancelled when the bot stops.</param>
     public abstract ValueTask OnMessageAsync(Message message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Handles one request addressed to the bot in a room (by its nickname or the command prefix), live, from a person,
+    /// allowed and not rate-limited. The default ignores it: a bot answers in rooms only when it says so.
+    /// </summary>
+    /// <remarks>Requests run one at a time in arrival order, like <see cref="OnMessageAsync"/>.</remarks>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancelled when the bot stops.</param>
+    public virtual ValueTask OnRoomRequestAsync(RoomRequest request, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 
     /// <summary>Called when the host stops, before the bot disconnects: finish or cancel background work.</summary>
     /// <param name="cancellationToken">Signalled when the shutdown must end now.</param>
@@ -85,6 +95,18 @@ public sealed class BotContext
     {
         ArgumentNullException.ThrowIfNull(to);
         return SendAsync(to.CreateReply(text), cancellationToken);
+    }
+
+    /// <summary>Says something to everyone in a room, marked <c>Auto-Submitted: auto-replied</c> so other bots do not answer it.</summary>
+    /// <param name="room">The room.</param>
+    /// <param name="text">The text.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="XmppTransportException">The connection is gone.</exception>
+    public Task SayInRoomAsync(Room room, string text, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(room);
+        ArgumentNullException.ThrowIfNull(text);
+        return SendAsync(new Message(room.Jid, text, MessageType.GroupChat) { Id = Stanza.NewId() }, cancellationToken);
     }
 
     /// <summary>Sends a stanza marked <c>Auto-Submitted: auto-replied</c> (a message) or as is (anything else).</summary>

@@ -83,6 +83,7 @@ public sealed partial class BotRunner : IAsyncDisposable
         }
 
         _bot.AddCommands(commands);
+        PrepareRooms();
         await Client.ConnectAsync(cancellationToken).ConfigureAwait(false);
 
         // Online means available at the server: it reflects our initial presence to us once it has processed it (RFC 6121
@@ -111,6 +112,7 @@ public sealed partial class BotRunner : IAsyncDisposable
         }
 
         LogOnline(_logger, Name, Client.Jid?.ToString() ?? "?");
+        await JoinRoomsAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Stops the bot (its background work is cancelled when <paramref name="cancellationToken"/> fires), then disconnects.</summary>
@@ -123,12 +125,14 @@ public sealed partial class BotRunner : IAsyncDisposable
         }
 
         _registration?.Dispose();
+        StopRooms();
         using (cancellationToken.Register(() => _stopping.Cancel()))
         {
             await _bot.StopAsync(cancellationToken).ConfigureAwait(false);
         }
 
         await _stopping.CancelAsync().ConfigureAwait(false);
+        await _roomLoop.ConfigureAwait(false);
         if (Client.State != XmppConnectionState.Disconnected)
         {
             // The close gets its own short deadline: the host's token may already have fired after the grace period.

@@ -17,4 +17,14 @@ public sealed class EchoBot : Bot
         ArgumentNullException.ThrowIfNull(message);
         await Context.ReplyAsync(message, message.Body!, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>In a room, repeats the request (without the mention or prefix) to the asker, only when addressed.</summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancelled when the bot stops.</param>
+    public override async ValueTask OnRoomRequestAsync(RoomRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var text = request.Text.StartsWith("echo ", StringComparison.OrdinalIgnoreCase) ? request.Text[5..].TrimStart() : request.Text;
+        await Context.SayInRoomAsync(request.Room, $"{request.Nick}: {text}", cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -106,6 +106,9 @@ public sealed class MessageRules
         return rateLimit.Allowed ? MessageVerdict.Accepted : MessageVerdict.RateLimited;
     }
 
+    /// <summary>Whether the allow-list admits everyone (it is empty).</summary>
+    public bool AllowsEveryone => _allowList.IsEveryone;
+
     /// <summary>Whether the allow-list lets <paramref name="sender"/> talk to the bot (messages and commands alike).</summary>
     /// <param name="sender">The sender, full or bare.</param>
     public bool Allows(Jid sender) => _allowList.Allows(sender);

@@ -24,7 +24,11 @@ internal static class BotFactory
             BotKind.Report => new ReportBot(ProjectRegex(options.Report.ProjectPattern), ReportSource(options.Report, http), ReportDelivery(client, options.Report, loggerFactory), options.Report.MaxConcurrentRequests),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "Unknown bot kind."),
         };
-        return new BotRunner(name, client, bot, rules, loggerFactory, time, metrics);
+        return new BotRunner(name, client, bot, rules, loggerFactory, time, metrics)
+        {
+            Rooms = [.. options.Rooms.Select(r => new BotRoom(Jid.Parse(r.Jid), r.Nick, r.Password))],
+            CommandPrefix = options.CommandPrefix.Length == 0 ? null : options.CommandPrefix,
+        };
     }
 
     public static XmppClientOptions ClientOptions(BotOptions options)

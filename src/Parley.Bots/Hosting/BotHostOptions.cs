@@ -62,11 +62,30 @@ public sealed class BotOptions
     /// <summary>The per-sender rate limit.</summary>
     public RateLimitOptions RateLimit { get; set; } = new();
 
+    /// <summary>Group chat rooms the bot joins (history: none), and where it answers when addressed.</summary>
+    public List<RoomOptions> Rooms { get; set; } = [];
+
+    /// <summary>The prefix that addresses the bot in a room besides its nickname ("!report 1234"). Default <c>!</c>; empty for none.</summary>
+    public string CommandPrefix { get; set; } = "!";
+
     /// <summary>The auto-reply bot's options.</summary>
     public AutoReplyOptions AutoReply { get; set; } = new();
 
     /// <summary>The report bot's options.</summary>
     public ReportOptions Report { get; set; } = new();
+}
+
+/// <summary>A group chat room a bot joins.</summary>
+public sealed class RoomOptions
+{
+    /// <summary>The room's bare JID, <c>room@conference.example.org</c>.</summary>
+    public string Jid { get; set; } = string.Empty;
+
+    /// <summary>The bot's nickname in the room; people address the bot with it ("reports: 1234").</summary>
+    public string Nick { get; set; } = string.Empty;
+
+    /// <summary>The room password, if the room has one.</summary>
+    public string? Password { get; set; }
 }
 
 /// <summary>A token bucket per sender.</summary>

@@ -65,6 +65,7 @@ internal sealed class BotHostOptionsValidator : IValidateOptions<BotHostOptions>
                 Error("RateLimit needs Burst ≥ 1 and PerMinute > 0.");
             }
 
+            ValidateRooms(bot, Error);
             switch (bot.Kind)
             {
                 case BotKind.AutoReply:
@@ -86,6 +87,45 @@ internal sealed class BotHostOptionsValidator : IValidateOptions<BotHostOptions>
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>The most rooms one bot joins.</summary>
+    internal const int MaxRoomsPerBot = 100;
+
+    private static void ValidateRooms(BotOptions bot, Action<string> error)
+    {
+        if (bot.Rooms.Count > MaxRoomsPerBot)
+        {
+            error($"Rooms: at most {MaxRoomsPerBot} rooms per bot.");
+        }
+
+        if (bot.CommandPrefix.Length > Bots.RoomAddressing.MaxPrefixLength || bot.CommandPrefix.Any(char.IsWhiteSpace))
+        {
+            error($"CommandPrefix '{bot.CommandPrefix}' must be at most {Bots.RoomAddressing.MaxPrefixLength} characters without spaces (empty: none).");
+        }
+
+        var seen = new HashSet<Xmpp.Core.Jid>();
+        for (var i = 0; i < bot.Rooms.Count; i++)
+        {
+            var room = bot.Rooms[i];
+            if (!Xmpp.Core.Jid.TryParse(room.Jid, out var jid) || jid.Local is null || !jid.IsBare)
+            {
+                error($"Rooms:{i}:Jid '{room.Jid}' is not a room address (room@service, no resource).");
+            }
+            else if (!seen.Add(jid))
+            {
+                error($"Rooms:{i}:Jid '{room.Jid}' is listed twice.");
+            }
+            else if (string.IsNullOrWhiteSpace(room.Nick) || room.Nick.Length > Xmpp.Muc.RoomJoinOptions.MaxNickLength || !Xmpp.Core.Jid.TryParse($"{jid}/{room.Nick}", out _))
+            {
+                error($"Rooms:{i}:Nick '{room.Nick}' must be a nickname of 1 to {Xmpp.Muc.RoomJoinOptions.MaxNickLength} characters.");
+            }
+
+            if (room.Password is { Length: > Xmpp.Muc.RoomJoinOptions.MaxPasswordLength })
+            {
+                error($"Rooms:{i}:Password is longer than {Xmpp.Muc.RoomJoinOptions.MaxPasswordLength} characters.");
+            }
+        }
     }
 
     private static void ValidateReport(ReportOptions report, Action<string> error)

@@ -96,7 +96,7 @@ public sealed partial class BotRunner
 
     private async Task HandleRoomMessageAsync(RoomMessageEventArgs e, CancellationToken cancellationToken)
     {
-        var verdict = RoomAddressing.Classify(e, CommandPrefix, out var text);
+        var verdict = RoomAddressing.Classify(e, CommandPrefix, out var text, out var isMention);
         Jid? realJid = null;
         var rateLimit = RateLimitDecision.Unlimited;
         if (verdict == RoomVerdict.Accepted)
@@ -130,7 +130,7 @@ public sealed partial class BotRunner
             return;
         }
 
-        await _bot.OnRoomRequestAsync(new RoomRequest(e.Room, e.Nick!, realJid, text!, e.Message), cancellationToken).ConfigureAwait(false);
+        await _bot.OnRoomRequestAsync(new RoomRequest(e.Room, e.Nick!, realJid, text!, isMention, e.Message), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>At most one notice per room while the limit lasts: a flood by several occupants gets one, not one each.</summary>

@@ -18,13 +18,20 @@ public sealed class EchoBot : Bot
         await Context.ReplyAsync(message, message.Body!, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>In a room, repeats the request (without the mention or prefix) to the asker, only when addressed.</summary>
+    /// <summary>In a room, repeats what follows the mention ("echo: hi") or the command ("!echo hi") to the asker.</summary>
     /// <param name="request">The request.</param>
     /// <param name="cancellationToken">Cancelled when the bot stops.</param>
     public override async ValueTask OnRoomRequestAsync(RoomRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var text = request.Text.StartsWith("echo ", StringComparison.OrdinalIgnoreCase) ? request.Text[5..].TrimStart() : request.Text;
+        const string Command = "echo ";
+        var named = request.Text.StartsWith(Command, StringComparison.OrdinalIgnoreCase);
+        if (!request.IsMention && !named)
+        {
+            return; // another bot's command
+        }
+
+        var text = named ? request.Text[Command.Length..].TrimStart() : request.Text;
         await Context.SayInRoomAsync(request.Room, $"{request.Nick}: {text}", cancellationToken).ConfigureAwait(false);
     }
 }

@@ -13,8 +13,9 @@ public sealed record BotRoom(Jid Jid, string Nick, string? Password = null);
 /// <summary>A request addressed to the bot in a room ("reports: 1234" or "!report 1234").</summary>
 public sealed class RoomRequest
 {
-    internal RoomRequest(Room room, string nick, Jid? realJid, string text, Message message)
+    internal RoomRequest(Room room, string nick, Jid? realJid, string text, bool isMention, Message message)
     {
+        IsMention = isMention;
         Room = room;
         Nick = nick;
         RealJid = realJid;
@@ -33,6 +34,12 @@ public sealed class RoomRequest
 
     /// <summary>The request without the mention or the command prefix: "report 1234" for "!report 1234", "1234" for "reports: 1234".</summary>
     public string Text { get; }
+
+    /// <summary>
+    /// Whether the bot was addressed by its nickname ("reports: 1234") rather than the command prefix ("!report 1234").
+    /// A prefix is shared by every bot in the room, so a bot answers a prefixed request only when it names one of its commands.
+    /// </summary>
+    public bool IsMention { get; }
 
     /// <summary>The room message as received.</summary>
     public Message Message { get; }
@@ -75,8 +82,16 @@ public static class RoomAddressing
     /// <param name="body">The message text.</param>
     /// <param name="nick">The bot's nickname in the room.</param>
     /// <param name="commandPrefix">The command prefix, e.g. <c>!</c>; <see langword="null"/> or empty for none.</param>
-    public static string? Request(string body, string nick, string? commandPrefix)
+    public static string? Request(string body, string nick, string? commandPrefix) => Request(body, nick, commandPrefix, out _);
+
+    /// <summary>The request in <paramref name="body"/> when it is addressed to the bot, and whether by a mention.</summary>
+    /// <param name="body">The message text.</param>
+    /// <param name="nick">The bot's nickname in the room.</param>
+    /// <param name="commandPrefix">The command prefix, e.g. <c>!</c>; <see langword="null"/> or empty for none.</param>
+    /// <param name="isMention">Whether the nickname addressed the bot (else the prefix did).</param>
+    public static string? Request(string body, string nick, string? commandPrefix, out bool isMention)
     {
+        isMention = false;
         ArgumentNullException.ThrowIfNull(body);
         ArgumentException.ThrowIfNullOrEmpty(nick);
         var text = body.TrimStart();
@@ -84,6 +99,7 @@ public static class RoomAddressing
         if (text.Length > nick.Length && text.StartsWith(nick, StringComparison.OrdinalIgnoreCase) && text[nick.Length] is ':' or ',')
         {
             rest = text[(nick.Length + 1)..];
+            isMention = true;
         }
         else if (!string.IsNullOrEmpty(commandPrefix) && text.StartsWith(commandPrefix, StringComparison.Ordinal))
         {
@@ -114,10 +130,12 @@ public static class RoomAddressing
     /// <param name="e">The room message.</param>
     /// <param name="commandPrefix">The command prefix, or <see langword="null"/>.</param>
     /// <param name="request">The request text when accepted.</param>
-    public static RoomVerdict Classify(RoomMessageEventArgs e, string? commandPrefix, out string? request)
+    /// <param name="isMention">Whether the nickname addressed the bot (else the prefix did).</param>
+    public static RoomVerdict Classify(RoomMessageEventArgs e, string? commandPrefix, out string? request, out bool isMention)
     {
         ArgumentNullException.ThrowIfNull(e);
         request = null;
+        isMention = false;
         if (e.IsPrivate || e.Nick is null || e.Message.Type != MessageType.GroupChat || string.IsNullOrWhiteSpace(e.Body))
         {
             return RoomVerdict.NotRoomMessage;
@@ -138,7 +156,7 @@ public static class RoomAddressing
             return RoomVerdict.FromBot;
         }
 
-        request = Request(e.Body, e.Room.Nick, commandPrefix);
+        request = Request(e.Body, e.Room.Nick, commandPrefix, out isMention);
         return request is null ? RoomVerdict.NotAddressed : RoomVerdict.Accepted;
     }
 }

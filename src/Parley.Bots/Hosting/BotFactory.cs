@@ -21,7 +21,10 @@ internal static class BotFactory
         {
             BotKind.Echo => new EchoBot(),
             BotKind.AutoReply => new AutoReplyBot(options.AutoReply, new AutoReplyStore(Path.Combine(stateDirectory, $"{SafeName(name)}.autoreply.json"))),
-            BotKind.Report => new ReportBot(ProjectRegex(options.Report.ProjectPattern), ReportSource(options.Report, http), ReportDelivery(client, options.Report, loggerFactory), options.Report.MaxConcurrentRequests),
+            BotKind.Report => new ReportBot(ProjectRegex(options.Report.ProjectPattern), ReportSource(options.Report, http), ReportDelivery(client, options.Report, loggerFactory), options.Report.MaxConcurrentRequests)
+            {
+                LinksInRooms = options.Report.LinksInRooms,
+            },
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Kind, "Unknown bot kind."),
         };
         return new BotRunner(name, client, bot, rules, loggerFactory, time, metrics)

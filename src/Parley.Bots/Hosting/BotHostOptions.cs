@@ -143,6 +143,13 @@ public sealed class ReportOptions
     /// <summary>The addresses offered to clients for the bot's own SOCKS5 streamhost (e.g. a NAT's public address). Empty: the machine's addresses.</summary>
     public List<string> StreamhostAddresses { get; set; } = [];
 
+    /// <summary>
+    /// In a room that hides real JIDs, post the report in the room as an HTTP-upload link (everyone there can open it).
+    /// Default false: the asker is told to ask in a private chat. In a room that shows real JIDs the report always goes
+    /// privately to the asker.
+    /// </summary>
+    public bool LinksInRooms { get; set; }
+
     /// <summary>The port of the bot's own SOCKS5 streamhost (forward it behind NAT). Default 0: any free port.</summary>
     public int StreamhostPort { get; set; }
 }

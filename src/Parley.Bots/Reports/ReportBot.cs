@@ -102,6 +102,7 @@ public sealed partial class ReportBot : Bot
     public override Task StartAsync(CancellationToken cancellationToken)
     {
         _delivery = _deliveryFactory(Context);
+        _roomLinks = LinksInRooms ? new HttpUploadReportDelivery(Context.Client) : null;
         return Task.CompletedTask;
     }
 
@@ -191,6 +192,7 @@ public sealed partial class ReportBot : Bot
             await all.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
+        _roomLinks?.Dispose();
         if (_delivery is IAsyncDisposable asyncDelivery)
         {
             await asyncDelivery.DisposeAsync().ConfigureAwait(false);
@@ -213,14 +215,15 @@ public sealed partial class ReportBot : Bot
         }
     }
 
-    private async Task ServeAsync(Message request, Jid user, string project, CancellationToken cancellationToken)
+    // linkInRoomFor: the asker's nickname when the report goes to the room as a link; null for a private delivery.
+    private async Task ServeAsync(Message request, Jid user, string project, CancellationToken cancellationToken, string? linkInRoomFor = null)
     {
         try
         {
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await ServeOneAsync(request, project, cancellationToken).ConfigureAwait(false);
+                await ServeOneAsync(request, project, cancellationToken, linkInRoomFor).ConfigureAwait(false);
             }
             finally
             {
@@ -248,9 +251,10 @@ public sealed partial class ReportBot : Bot
         }
     }
 
-    private async Task ServeOneAsync(Message request, string project, CancellationToken cancellationToken)
+    private async Task ServeOneAsync(Message request, string project, CancellationToken cancellationToken, string? linkInRoomFor)
     {
-        await Context.ReplyAsync(request, $"Fetching report {project}…", cancellationToken).ConfigureAwait(false);
+        var fetching = linkInRoomFor is null ? $"Fetching report {project}…" : FetchingFor(project, linkInRoomFor);
+        await Context.ReplyAsync(request, fetching, cancellationToken).ConfigureAwait(false);
         ReportFile? report;
         try
         {
@@ -277,7 +281,10 @@ public sealed partial class ReportBot : Bot
         try
         {
             await Context.ReplyAsync(request, $"Sending {report.FileName} ({HttpUpload.FormatSize(report.Length)})…", cancellationToken).ConfigureAwait(false);
-            var result = await _delivery!.DeliverAsync(new ReportDeliveryRequest(request.From!, report, request), Context, cancellationToken).ConfigureAwait(false);
+            var delivery = new ReportDeliveryRequest(request.From!, report, request);
+            var result = linkInRoomFor is null
+                ? await _delivery!.DeliverAsync(delivery, Context, cancellationToken).ConfigureAwait(false)
+                : await _roomLinks!.DeliverLinkAsync(delivery, Context, $"{linkInRoomFor}: here is the link to {report.FileName}:", cancellationToken).ConfigureAwait(false);
             LogDelivered(Context.Logger, report.FileName, request.From!.ToString(), result.Method);
             Context.Metrics.Report(Context.Name, ReportOutcome.Delivered);
             Context.Metrics.Transfer(Context.Name, result.Method, report.Length);

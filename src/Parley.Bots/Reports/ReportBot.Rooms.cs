@@ -1,0 +1,92 @@
+using Parley.Xmpp.Core;
+using Parley.Xmpp.Stanzas;
+
+namespace Parley.Bots.Reports;
+
+/// <summary>
+/// The report bot in a room: it says in the room that it fetches the report, and sends the file only to the asker —
+/// privately to the asker's full JID when the room shows real JIDs, else as a link in the room when
+/// <see cref="LinksInRooms"/> allows, else not at all ("ask me in a private chat").
+/// </summary>
+public sealed partial class ReportBot
+{
+    private const string Command = "report";
+    private HttpUploadReportDelivery? _roomLinks;
+
+    /// <summary>What the bot says when a room hides who asked and links in rooms are off.</summary>
+    public const string AskPrivately = "ask me in a private chat: this room does not show me who you are, and a report goes only to the one who asked.";
+
+    /// <summary>
+    /// Whether, in a room that hides real JIDs, the report is posted in the room as an HTTP-upload link (everyone in the
+    /// room can open it). Default false: the asker is told to ask in a private chat.
+    /// </summary>
+    public bool LinksInRooms { get; init; }
+
+    /// <inheritdoc />
+    public override async ValueTask OnRoomRequestAsync(RoomRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var text = request.Text;
+        var named = text.Equals(Command, StringComparison.OrdinalIgnoreCase) || text.StartsWith(Command + " ", StringComparison.OrdinalIgnoreCase);
+        if (!request.IsMention && !named)
+        {
+            return; // another bot's command
+        }
+
+        var project = named ? text[Command.Length..].Trim() : text;
+        if (project.Equals("help", StringComparison.OrdinalIgnoreCase) || project is "?" or "")
+        {
+            await Context.SayInRoomAsync(request.Room, $"{request.Nick}: {HelpText}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (!IsProjectNumber(project))
+        {
+            await Context.SayInRoomAsync(request.Room, $"{request.Nick}: '{Shorten(project)}' is not a project number.", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (request.RealJid is { IsBare: false } realJid)
+        {
+            // Everything after the announcement goes to the asker's own client, as if asked in a private chat.
+            var asMessage = new Message { From = realJid, Type = MessageType.Chat, Body = $"report {project}" };
+            if (!await StartInRoomAsync(request, realJid.Bare, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await Context.SayInRoomAsync(request.Room, FetchingFor(project, request.Nick), cancellationToken).ConfigureAwait(false);
+            Track(Task.Run(() => ServeAsync(asMessage, realJid.Bare, project, Context.Stopping), CancellationToken.None));
+            return;
+        }
+
+        if (!LinksInRooms)
+        {
+            await Context.SayInRoomAsync(request.Room, $"{request.Nick}: {AskPrivately}", cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var occupant = request.Room.Jid.WithResource(request.Nick);
+        if (!await StartInRoomAsync(request, occupant, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        var inRoom = new Message { From = request.Room.Jid, Type = MessageType.GroupChat, Body = $"report {project}" };
+        Track(Task.Run(() => ServeAsync(inRoom, occupant, project, Context.Stopping, linkInRoomFor: request.Nick), CancellationToken.None));
+    }
+
+    private static string FetchingFor(string project, string nick) => $"Fetching report {project} for {nick}…";
+
+    /// <summary>One request per asker at a time, as in a private chat; a second one is told to wait.</summary>
+    private async Task<bool> StartInRoomAsync(RoomRequest request, Jid user, CancellationToken cancellationToken)
+    {
+        if (TryTakeUser(user) is null)
+        {
+            return true;
+        }
+
+        await Context.SayInRoomAsync(request.Room, $"{request.Nick}: I am still working on your previous request; one moment please.", cancellationToken).ConfigureAwait(false);
+        return false;
+    }
+}

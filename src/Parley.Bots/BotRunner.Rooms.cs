@@ -12,7 +12,7 @@ public sealed partial class BotRunner
     /// <summary>How many room messages may wait for the bot; further ones are dropped with a log line (a flood, not a conversation).</summary>
     private const int MaxQueuedRoomMessages = 256;
 
-    private readonly Channel<RoomMessageEventArgs> _roomInbox = Channel.CreateBounded<RoomMessageEventArgs>(
+    private readonly Channel<(RoomMessageEventArgs Message, Jid? RealJid)> _roomInbox = Channel.CreateBounded<(RoomMessageEventArgs, Jid?)>(
         new BoundedChannelOptions(MaxQueuedRoomMessages) { SingleReader = true, FullMode = BoundedChannelFullMode.DropWrite });
 
     private readonly Dictionary<Jid, DateTimeOffset> _roomNoticeUntil = [];
@@ -65,7 +65,11 @@ public sealed partial class BotRunner
 
     private void OnRoomMessage(object? sender, RoomMessageEventArgs e)
     {
-        if (!_roomInbox.Writer.TryWrite(e) && !e.IsOwn)
+        // The sender's real JID as the room showed it when the message came: this handler runs on the dispatch loop, in
+        // order with the room's presences, whereas by the time the queued message is handled the nickname may belong
+        // to someone else, who must not receive what the asker asked for.
+        var realJid = e.Nick is null || e.IsOwn ? null : e.Room.GetOccupant(e.Nick)?.RealJid;
+        if (!_roomInbox.Writer.TryWrite((e, realJid)) && !e.IsOwn)
         {
             LogRoomQueueFull(_logger, Name, e.Room.Jid.ToString());
         }
@@ -76,11 +80,11 @@ public sealed partial class BotRunner
         await Task.Yield();
         try
         {
-            await foreach (var e in _roomInbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var (e, realJid) in _roomInbox.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 try
                 {
-                    await HandleRoomMessageAsync(e, cancellationToken).ConfigureAwait(false);
+                    await HandleRoomMessageAsync(e, realJid, cancellationToken).ConfigureAwait(false);
                 }
                 catch (XmppException ex)
                 {
@@ -94,14 +98,12 @@ public sealed partial class BotRunner
         }
     }
 
-    private async Task HandleRoomMessageAsync(RoomMessageEventArgs e, CancellationToken cancellationToken)
+    private async Task HandleRoomMessageAsync(RoomMessageEventArgs e, Jid? realJid, CancellationToken cancellationToken)
     {
         var verdict = RoomAddressing.Classify(e, CommandPrefix, out var text, out var isMention);
-        Jid? realJid = null;
         var rateLimit = RateLimitDecision.Unlimited;
         if (verdict == RoomVerdict.Accepted)
         {
-            realJid = e.Room.GetOccupant(e.Nick!)?.RealJid;
             if (realJid is null ? !_rules.AllowsEveryone : !_rules.Allows(realJid))
             {
                 verdict = RoomVerdict.NotAllowed;

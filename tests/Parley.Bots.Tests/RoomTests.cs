@@ -1,7 +1,5 @@
-using System.Threading.Channels;
 using Parley.Testing;
 using Parley.Xmpp.Core;
-using Parley.Xmpp.Muc;
 
 namespace Parley.Bots.Tests;
 
@@ -17,7 +15,7 @@ public sealed class RoomTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var room = NewRoom(server);
-        await using var alice = await Occupant.JoinAsync(server, room, "alice");
+        await using var alice = await RoomOccupant.JoinAsync(server, room, "alice");
         await alice.Room.SendAsync("said before the bot came: echo: old");
         var settings = RoomSettings(room, "echo");
         await BotHost.ConfigureAsync(settings, server, "echo", "Echo");
@@ -52,8 +50,8 @@ public sealed class RoomTests(ServerFixture servers)
     {
         var server = await servers.GetAsync(kind);
         var room = NewRoom(server);
-        await using var alice = await Occupant.JoinAsync(server, room, "alice");
-        await using var bob = await Occupant.JoinAsync(server, room, "bob");
+        await using var alice = await RoomOccupant.JoinAsync(server, room, "alice");
+        await using var bob = await RoomOccupant.JoinAsync(server, room, "bob");
         var settings = RoomSettings(room, "echo");
         settings["Parley:Bots:echo:RateLimit:Burst"] = "2";
         settings["Parley:Bots:echo:RateLimit:PerMinute"] = "0.01";
@@ -91,95 +89,11 @@ public sealed class RoomTests(ServerFixture servers)
         await alice.AssertNothingMoreAsync(except: "bob");
     }
 
-    private static Jid NewRoom(XmppTestServer server) => Jid.Parse($"bots-{Guid.NewGuid():N}@{server.MucJid}");
+    internal static Jid NewRoom(XmppTestServer server) => Jid.Parse($"bots-{Guid.NewGuid():N}@{server.MucJid}");
 
-    private static Dictionary<string, string?> RoomSettings(Jid room, string bot) => new()
+    internal static Dictionary<string, string?> RoomSettings(Jid room, string bot) => new()
     {
         [$"Parley:Bots:{bot}:Rooms:0:Jid"] = room.ToString(),
         [$"Parley:Bots:{bot}:Rooms:0:Nick"] = bot,
     };
-
-    /// <summary>A person in the room: a Parley client that is not a bot, collecting what the others say.</summary>
-    private sealed class Occupant : IAsyncDisposable
-    {
-        private readonly Channel<RoomMessageEventArgs> _said = Channel.CreateUnbounded<RoomMessageEventArgs>();
-
-        private Occupant(XmppClient client, Room room)
-        {
-            Client = client;
-            Room = room;
-        }
-
-        public XmppClient Client { get; }
-
-        public Room Room { get; }
-
-        public static async Task<Occupant> JoinAsync(XmppTestServer server, Jid room, string nick)
-        {
-            var account = await server.CreateAccountAsync();
-            var client = new XmppClient(server.ClientOptions(account, "desk"));
-            var said = Channel.CreateUnbounded<RoomMessageEventArgs>();
-            client.Rooms.MessageReceived += (_, e) =>
-            {
-                if (!e.IsOwn && !e.IsPrivate && !e.IsHistory)
-                {
-                    said.Writer.TryWrite(e);
-                }
-            };
-            await client.ConnectAsync();
-            var joined = await client.Rooms.JoinAsync(room, nick);
-            var occupant = new Occupant(client, joined);
-            _ = Forward(said.Reader, occupant._said.Writer);
-            return occupant;
-        }
-
-        public async Task WaitForOccupantAsync(string nick)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(20);
-            while (Room.GetOccupant(nick) is null)
-            {
-                Assert.True(DateTime.UtcNow < deadline, $"{nick} did not join {Room.Jid}.");
-                await Task.Delay(50);
-            }
-        }
-
-        public async Task<RoomMessageEventArgs> NextMessageFromOthersAsync(string? except = null)
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            while (true)
-            {
-                var e = await _said.Reader.ReadAsync(timeout.Token);
-                if (e.Nick != except)
-                {
-                    return e;
-                }
-            }
-        }
-
-        public async Task<(string? Nick, string Body)> NextFromOthersAsync(string? except = null)
-        {
-            var e = await NextMessageFromOthersAsync(except);
-            return (e.Nick, e.Body);
-        }
-
-        public async Task AssertNothingMoreAsync(string? except = null)
-        {
-            await Client.PingAsync();
-            await Task.Delay(1000);
-            while (_said.Reader.TryRead(out var extra))
-            {
-                Assert.True(extra.Nick == except, $"unexpected: <{extra.Nick}> {extra.Body}");
-            }
-        }
-
-        public ValueTask DisposeAsync() => Client.DisposeAsync();
-
-        private static async Task Forward(ChannelReader<RoomMessageEventArgs> from, ChannelWriter<RoomMessageEventArgs> to)
-        {
-            await foreach (var e in from.ReadAllAsync())
-            {
-                to.TryWrite(e);
-            }
-        }
-    }
 }

@@ -1,12 +1,14 @@
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Muc;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Bots.Reports;
 
 /// <summary>
-/// The report bot in a room: it says in the room that it fetches the report, and sends the file only to the asker —
-/// privately to the asker's full JID when the room shows real JIDs, else as a link in the room when
-/// <see cref="LinksInRooms"/> allows, else not at all ("ask me in a private chat").
+/// The report bot in a room: it says in the room that it fetches the report (and, addressed to the asker, when there is
+/// none or the source fails), and sends the file only to the asker — privately to the asker's full JID when the room
+/// shows real JIDs, else as a link in the room when <see cref="LinksInRooms"/> allows, else not at all ("ask me in a
+/// private chat").
 /// </summary>
 public sealed partial class ReportBot
 {
@@ -48,15 +50,14 @@ public sealed partial class ReportBot
 
         if (request.RealJid is { IsBare: false } realJid)
         {
-            // Everything after the announcement goes to the asker's own client, as if asked in a private chat.
-            var asMessage = new Message { From = realJid, Type = MessageType.Chat, Body = $"report {project}" };
-            if (!await StartInRoomAsync(request, realJid.Bare, cancellationToken).ConfigureAwait(false))
+            // The file and what concerns its delivery go to the asker's own client, as if asked in a private chat; one
+            // request at a time per person, whether asked here or there.
+            if (await StartInRoomAsync(request, realJid.Bare, cancellationToken).ConfigureAwait(false))
             {
-                return;
+                var asMessage = new Message { From = realJid, Type = MessageType.Chat, Body = $"report {project}" };
+                Track(Task.Run(() => ServeAsync(asMessage, realJid.Bare, project, Context.Stopping, new RoomAsker(request.Room, request.Nick, LinkInRoom: false)), CancellationToken.None));
             }
 
-            await Context.SayInRoomAsync(request.Room, FetchingFor(project, request.Nick), cancellationToken).ConfigureAwait(false);
-            Track(Task.Run(() => ServeAsync(asMessage, realJid.Bare, project, Context.Stopping), CancellationToken.None));
             return;
         }
 
@@ -66,17 +67,14 @@ public sealed partial class ReportBot
             return;
         }
 
+        // Who asked is unknown beyond the occupant: the one request at a time is per occupant.
         var occupant = request.Room.Jid.WithResource(request.Nick);
-        if (!await StartInRoomAsync(request, occupant, cancellationToken).ConfigureAwait(false))
+        if (await StartInRoomAsync(request, occupant, cancellationToken).ConfigureAwait(false))
         {
-            return;
+            var inRoom = new Message { From = request.Room.Jid, Type = MessageType.GroupChat, Body = $"report {project}" };
+            Track(Task.Run(() => ServeAsync(inRoom, occupant, project, Context.Stopping, new RoomAsker(request.Room, request.Nick, LinkInRoom: true)), CancellationToken.None));
         }
-
-        var inRoom = new Message { From = request.Room.Jid, Type = MessageType.GroupChat, Body = $"report {project}" };
-        Track(Task.Run(() => ServeAsync(inRoom, occupant, project, Context.Stopping, linkInRoomFor: request.Nick), CancellationToken.None));
     }
-
-    private static string FetchingFor(string project, string nick) => $"Fetching report {project} for {nick}…";
 
     /// <summary>One request per asker at a time, as in a private chat; a second one is told to wait.</summary>
     private async Task<bool> StartInRoomAsync(RoomRequest request, Jid user, CancellationToken cancellationToken)
@@ -89,4 +87,18 @@ public sealed partial class ReportBot
         await Context.SayInRoomAsync(request.Room, $"{request.Nick}: I am still working on your previous request; one moment please.", cancellationToken).ConfigureAwait(false);
         return false;
     }
+
+    /// <summary>
+    /// Says something about a request that is not the delivery itself (no report, the source failed): in the room,
+    /// addressed to the asker, when it was asked in a room, since the room saw "Fetching…"; else in the private chat.
+    /// </summary>
+    private Task SayAsync(Message request, RoomAsker? room, string text, CancellationToken cancellationToken) => room is null
+        ? Context.ReplyAsync(request, text, cancellationToken)
+        : Context.SayInRoomAsync(room.Room, $"{room.Nick}: {text}", cancellationToken);
+
+    /// <summary>A request asked in a room: where the status goes, and whether the file goes to the room as a link.</summary>
+    /// <param name="Room">The room.</param>
+    /// <param name="Nick">The asker's nickname.</param>
+    /// <param name="LinkInRoom">Whether the report is posted in the room as a link (a room that hides real JIDs, <see cref="LinksInRooms"/> on).</param>
+    private sealed record RoomAsker(Room Room, string Nick, bool LinkInRoom);
 }

@@ -215,15 +215,15 @@ public sealed partial class ReportBot : Bot
         }
     }
 
-    // linkInRoomFor: the asker's nickname when the report goes to the room as a link; null for a private delivery.
-    private async Task ServeAsync(Message request, Jid user, string project, CancellationToken cancellationToken, string? linkInRoomFor = null)
+    // request: where the delivery goes (the asker's own client, or the room for a link in the room); room: set when asked in a room.
+    private async Task ServeAsync(Message request, Jid user, string project, CancellationToken cancellationToken, RoomAsker? room = null)
     {
         try
         {
             await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await ServeOneAsync(request, project, cancellationToken, linkInRoomFor).ConfigureAwait(false);
+                await ServeOneAsync(request, project, room, cancellationToken).ConfigureAwait(false);
             }
             finally
             {
@@ -251,10 +251,17 @@ public sealed partial class ReportBot : Bot
         }
     }
 
-    private async Task ServeOneAsync(Message request, string project, CancellationToken cancellationToken, string? linkInRoomFor)
+    private async Task ServeOneAsync(Message request, string project, RoomAsker? room, CancellationToken cancellationToken)
     {
-        var fetching = linkInRoomFor is null ? $"Fetching report {project}…" : FetchingFor(project, linkInRoomFor);
-        await Context.ReplyAsync(request, fetching, cancellationToken).ConfigureAwait(false);
+        if (room is null)
+        {
+            await Context.ReplyAsync(request, $"Fetching report {project}…", cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await Context.SayInRoomAsync(room.Room, $"Fetching report {project} for {room.Nick}…", cancellationToken).ConfigureAwait(false);
+        }
+
         ReportFile? report;
         try
         {
@@ -267,14 +274,14 @@ public sealed partial class ReportBot : Bot
             var text = ex.Error == ReportSourceError.TooLarge
                 ? $"The report for project {project} is too large to send. {ex.Message}"
                 : "The report source did not answer — try again later.";
-            await Context.ReplyAsync(request, text, cancellationToken).ConfigureAwait(false);
+            await SayAsync(request, room, text, cancellationToken).ConfigureAwait(false);
             return;
         }
 
         if (report is null)
         {
             Context.Metrics.Report(Context.Name, ReportOutcome.NotFound);
-            await Context.ReplyAsync(request, $"No report for project {project}.", cancellationToken).ConfigureAwait(false);
+            await SayAsync(request, room, $"No report for project {project}.", cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -282,9 +289,9 @@ public sealed partial class ReportBot : Bot
         {
             await Context.ReplyAsync(request, $"Sending {report.FileName} ({HttpUpload.FormatSize(report.Length)})…", cancellationToken).ConfigureAwait(false);
             var delivery = new ReportDeliveryRequest(request.From!, report, request);
-            var result = linkInRoomFor is null
-                ? await _delivery!.DeliverAsync(delivery, Context, cancellationToken).ConfigureAwait(false)
-                : await _roomLinks!.DeliverLinkAsync(delivery, Context, $"{linkInRoomFor}: here is the link to {report.FileName}:", cancellationToken).ConfigureAwait(false);
+            var result = room is { LinkInRoom: true }
+                ? await _roomLinks!.DeliverLinkAsync(delivery, Context, $"{room.Nick}: here is the link to {report.FileName}:", cancellationToken).ConfigureAwait(false)
+                : await _delivery!.DeliverAsync(delivery, Context, cancellationToken).ConfigureAwait(false);
             LogDelivered(Context.Logger, report.FileName, request.From!.ToString(), result.Method);
             Context.Metrics.Report(Context.Name, ReportOutcome.Delivered);
             Context.Metrics.Transfer(Context.Name, result.Method, report.Length);

@@ -38,7 +38,7 @@ public sealed partial class ReportBot
         var project = named ? text[Command.Length..].Trim() : text;
         if (project.Equals("help", StringComparison.OrdinalIgnoreCase) || project is "?" or "")
         {
-            await Context.SayInRoomAsync(request.Room, $"{request.Nick}: {HelpText}", cancellationToken).ConfigureAwait(false);
+            await Context.SayInRoomAsync(request.Room, $"{request.Nick}: {RoomHelp(request.Room.Nick)}", cancellationToken).ConfigureAwait(false);
             return;
         }
 
@@ -75,6 +75,10 @@ public sealed partial class ReportBot
             Track(Task.Run(() => ServeAsync(inRoom, occupant, project, Context.Stopping, new RoomAsker(request.Room, request.Nick, LinkInRoom: true)), CancellationToken.None));
         }
     }
+
+    /// <summary>The help in a room, where a bare number is not addressed to the bot: how to ask there.</summary>
+    /// <param name="nick">The bot's nickname in the room.</param>
+    public static string RoomHelp(string nick) => $"say \"{nick}: 1234\" with a project number and I send you that project's status report.";
 
     /// <summary>One request per asker at a time, as in a private chat; a second one is told to wait.</summary>
     private async Task<bool> StartInRoomAsync(RoomRequest request, Jid user, CancellationToken cancellationToken)

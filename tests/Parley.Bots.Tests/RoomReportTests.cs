@@ -127,6 +127,8 @@ public sealed class RoomReportTests(ServerFixture servers) : IDisposable
         await using var host = await StartBotAsync(server, room);
         await bob.WaitForOccupantAsync("reports");
 
+        await bob.Room.SendAsync("!report help");
+        Assert.Equal(("reports", "bob: say \"reports: 1234\" with a project number and I send you that project's status report."), await alice.NextFromOthersAsync(except: "bob"));
         await bob.Room.SendAsync("!report ../../etc/passwd");
         Assert.Equal(("reports", "bob: '../../etc/passwd' is not a project number."), await alice.NextFromOthersAsync(except: "bob"));
         await bob.Room.SendAsync("!echo 1234"); // another bot's command: not this bot's business
@@ -136,13 +138,38 @@ public sealed class RoomReportTests(ServerFixture servers) : IDisposable
 
         await alice.AssertNothingMoreAsync(except: "bob");
         Assert.Equal(["/reports/9999.pdf"], _intranet.Requests.Select(r => r.Path));
-        for (var i = 0; i < 3; i++)
+        for (var i = 0; i < 4; i++)
         {
             Assert.Equal("reports", (await bob.NextMessageFromOthersAsync()).Nick);
         }
 
         await bob.AssertNothingMoreAsync();
         Assert.Equal(0, bobFiles.Offers);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public async Task One_request_per_asker_at_a_time_and_a_failing_source_is_said_in_the_room(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        _intranet.Hang("/reports/5555.pdf");
+        var room = RoomTests.NewRoom(server);
+        await using var alice = await RoomOccupant.JoinAsync(server, room, "alice");
+        await alice.ConfigureRoomAsync(("muc#roomconfig_whois", "anyone"));
+        await using var bob = await RoomOccupant.JoinAsync(server, room, "bob");
+        await using var host = await StartBotAsync(server, room, ("Report:Timeout", "00:00:03"));
+        await bob.WaitForOccupantAsync("reports");
+
+        await bob.Room.SendAsync("!report 5555");
+        Assert.Equal(("reports", "Fetching report 5555 for bob…"), await alice.NextFromOthersAsync(except: "bob"));
+        await bob.Room.SendAsync("reports: 5555");
+        Assert.Equal(("reports", "bob: I am still working on your previous request; one moment please."), await alice.NextFromOthersAsync(except: "bob"));
+        Assert.Equal(("reports", "bob: The report source did not answer — try again later."), await alice.NextFromOthersAsync(except: "bob"));
+
+        // The first request is over: the next one is served.
+        await bob.Room.SendAsync("!report 5555");
+        Assert.Equal(("reports", "Fetching report 5555 for bob…"), await alice.NextFromOthersAsync(except: "bob"));
+        await alice.AssertNothingMoreAsync(except: "bob");
     }
 
     public void Dispose()

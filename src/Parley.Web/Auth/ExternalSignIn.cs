@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Authentication.OAuth;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
-using Parley.Web.Api;
 using Parley.Web.Storage;
 
 namespace Parley.Web.Auth;
@@ -131,8 +130,8 @@ internal static class ExternalSignIn
         var current = await http.AuthenticateAsync(CookieAuthenticationDefaults.AuthenticationScheme);
         var visitor = await http.RequestServices.GetRequiredService<VisitorSignIn>().SignInAsync(http, current.Principal, issuer, subject, name, cancellationToken);
         // Kept for the owner's list of active visitors; the visitor's cookie carries only the session.
-        await ConversationControls.RecordVisitAsync(
-            http, visitor.Id, null, principal!.FindFirstValue(VerifiedEmailClaim), http.RequestServices.GetRequiredService<OwnerControlRepository>(), cancellationToken);
+        await http.RequestServices.GetRequiredService<OwnerControlRepository>().RecordVisitAsync(
+            visitor.Id, http.Connection.RemoteIpAddress?.ToString(), null, principal!.FindFirstValue(VerifiedEmailClaim), cancellationToken);
         AuthLog.SignedIn(logger, context.Scheme.Name, visitor.Id);
         http.Response.Redirect("/");
         context.HandleResponse();

@@ -112,6 +112,16 @@ internal sealed class GatewayOptionsValidator : IValidateOptions<GatewayOptions>
             errors.Add($"{GatewayOptions.Section}:OwnerName must be at most 64 characters of text on one line.");
         }
 
+        if (options.OwnerAvatar.Length > 0 && OwnerAvatarFile.Problem(options.OwnerAvatar) is { } avatarProblem)
+        {
+            errors.Add($"{GatewayOptions.Section}:OwnerAvatar {avatarProblem}");
+        }
+
+        if (options.OwnerProfileRefresh < TimeSpan.FromSeconds(1) || options.OwnerProfileRefresh > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{GatewayOptions.Section}:OwnerProfileRefresh must be between 1 second and 1 day.");
+        }
+
         if (options.OfflineAutoReply.Length > 1000 || !TextRules.IsXmlSafe(options.OfflineAutoReply))
         {
             errors.Add($"{GatewayOptions.Section}:OfflineAutoReply must be at most 1000 characters of text.");

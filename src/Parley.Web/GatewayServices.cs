@@ -65,6 +65,13 @@ internal static class GatewayServices
         });
         services.AddSingleton(static sp =>
         {
+            var profile = ActivatorUtilities.CreateInstance<OwnerProfile>(sp);
+            profile.Changed += sp.GetRequiredService<ChatHub>().PublishProfile;
+            return profile;
+        });
+        services.AddSingleton<OwnerProfileReader>();
+        services.AddSingleton(static sp =>
+        {
             var hub = sp.GetRequiredService<ChatHub>();
             var presence = ActivatorUtilities.CreateInstance<PresenceTracker>(sp, (Func<string, bool>)hub.IsOnline);
             hub.VisitorOnline += presence.TabsOpened;
@@ -94,6 +101,7 @@ internal static class GatewayServices
             sp.GetRequiredService<VisitorLink>().OfferCommands(sp.GetRequiredService<OwnerCommands>().Host);
             return sp.GetRequiredService<LinkSupervisor>();
         });
+        services.AddHostedService(static sp => sp.GetRequiredService<OwnerProfileReader>());
     }
 
     private static T Listened<T>(T feed, IServiceProvider services)

@@ -20,7 +20,8 @@ internal static partial class ChatApi
     /// task of its own (it waits on its subscription), which matters with thousands of tabs open.
     /// </summary>
     internal sealed class EventStream(
-        ChatHub.Subscription subscription, long after, VisitorStanding standing, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates) : IResult
+        ChatHub.Subscription subscription, long after, VisitorStanding standing, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates,
+        OwnerProfile ownerProfile) : IResult
     {
         private static readonly byte[] Ping = "event: ping\ndata: {}\n\n"u8.ToArray();
 
@@ -56,6 +57,8 @@ internal static partial class ChatApi
                 }
 
                 WriteEvent(writer, "presence", Serialize(ownerPresence.For(subscription.VisitorId)), id: null, retry: true);
+                var profile = ownerProfile.Current;
+                WriteEvent(writer, "profile", OwnerApi.Serialize(profile), id: null, retry: false);
                 if (!await FlushAsync(writer, requestAborted))
                 {
                     return;
@@ -119,6 +122,12 @@ internal static partial class ChatApi
                         else if (pushEvent.OwnerPresence is { } presence)
                         {
                             WriteEvent(writer, "presence", Serialize(presence), id: null, retry: false);
+                            wrote = true;
+                        }
+                        else if (pushEvent.OwnerProfile && ownerProfile.Current is var now && now != profile)
+                        {
+                            profile = now;
+                            WriteEvent(writer, "profile", OwnerApi.Serialize(now), id: null, retry: false);
                             wrote = true;
                         }
                     }

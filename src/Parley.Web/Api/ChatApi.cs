@@ -108,16 +108,18 @@ internal static partial class ChatApi
         conversation.MapPost("/typing", SendTypingAsync).AddEndpointFilter(RequireAntiforgeryAsync);
         conversation.MapPost("/displayed", MarkDisplayedAsync).AddEndpointFilter(RequireAntiforgeryAsync);
         conversation.MapFileApi(routes);
+        api.MapGet("/owner/avatar", OwnerApi.GetAvatar);
         api.MapPost("/embed", WidgetApi.SignInFromSiteAsync).AddEndpointFilter(RequireAntiforgeryAsync).RequireRequestLimit(GuestPolicy);
         return routes;
     }
 
     private static async Task<Ok<SessionDto>> GetSessionAsync(
-        HttpContext context, IAntiforgery antiforgery, IOptions<GatewayOptions> options, OwnerControlRepository controls, CancellationToken cancellationToken)
+        HttpContext context, IAntiforgery antiforgery, IOptions<GatewayOptions> options, OwnerControlRepository controls, OwnerProfile profile,
+        CancellationToken cancellationToken)
     {
         var csrf = antiforgery.GetAndStoreTokens(context).RequestToken;
         var user = context.User;
-        var ownerName = options.Value.OwnerName is { Length: > 0 } name ? name : null;
+        var ownerName = profile.Current.Name;
         if (user.VisitorId() is not { } id)
         {
             return TypedResults.Ok(new SessionDto(false, null, null, options.Value.Guests.Enabled, csrf) { OwnerName = ownerName });
@@ -244,7 +246,7 @@ internal static partial class ChatApi
 
     private static async Task<IResult> GetEventsAsync(
         string id, long? after, string? page, HttpContext context, ChatHub hub, MessageRepository messages, OwnerPresence ownerPresence, OwnerChatStates chatStates,
-        OwnerControlRepository controls, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
+        OwnerProfile ownerProfile, OwnerControlRepository controls, IOptions<GatewayOptions> options, IHostApplicationLifetime lifetime)
     {
         var standing = await controls.GetStandingAsync(id, context.RequestAborted) ?? new VisitorStanding(false, 0);
         await ConversationControls.RecordVisitAsync(context, id, page, null, controls, context.RequestAborted);
@@ -271,7 +273,7 @@ internal static partial class ChatApi
         }
 
         context.Response.RegisterForDispose(subscription);
-        return new EventStream(subscription, from, standing, messages, ownerPresence, chatStates);
+        return new EventStream(subscription, from, standing, messages, ownerPresence, chatStates, ownerProfile);
     }
 
     internal static async ValueTask<object?> RequireAntiforgeryAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)

@@ -3,9 +3,14 @@ using Parley.Web.Storage;
 
 namespace Parley.Web.Chat;
 
-/// <summary>What a tab is told: a message that is new or changed (it carries its change number), or the owner's presence.</summary>
-internal sealed record PushEvent(ChatMessage? Message, string? OwnerPresence)
+/// <summary>
+/// What a tab is told: a message that is new or changed (it carries its change number), the owner's presence, or that
+/// the owner's profile changed (the tab reads the current one).
+/// </summary>
+internal sealed record PushEvent(ChatMessage? Message, string? OwnerPresence, bool OwnerProfile = false)
 {
+    public static readonly PushEvent ProfileChanged = new(null, null, OwnerProfile: true);
+
     public static PushEvent ForMessage(ChatMessage message) => new(message, null);
 
     public static PushEvent ForPresence(string presence) => new(null, presence);
@@ -84,6 +89,18 @@ internal sealed class ChatHub : IChangeListener
         foreach (var target in visitorId is null ? Select(static _ => true) : TabsOf(visitorId))
         {
             if (!target.TryWrite(pushEvent))
+            {
+                target.Complete();
+            }
+        }
+    }
+
+    /// <summary>Tells every tab that the owner's profile (name, avatar, status text) changed.</summary>
+    public void PublishProfile()
+    {
+        foreach (var target in Select(static _ => true))
+        {
+            if (!target.TryWrite(PushEvent.ProfileChanged))
             {
                 target.Complete();
             }

@@ -20,6 +20,18 @@ internal sealed class GatewayOptions
     public string OwnerName { get; set; } = "";
 
     /// <summary>
+    /// A PNG, JPEG, GIF or WebP file (at most 256 KiB) shown as the owner's avatar instead of the one in the owner's XMPP
+    /// profile; empty: the profile's. Read once at start; the gateway serves it itself (<c>/api/owner/avatar</c>).
+    /// </summary>
+    public string OwnerAvatar { get; set; } = "";
+
+    /// <summary>
+    /// How often the owner's XMPP profile (name, avatar) is read again, besides when the link connects and when the
+    /// owner's presence announces a new avatar (XEP-0153); between 1 second and 1 day.
+    /// </summary>
+    public TimeSpan OwnerProfileRefresh { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
     /// Bare JIDs besides the owner who may list and run the owner's ad-hoc commands (XEP-0050) on the gateway's address:
     /// see the active visitors, block and unblock them, end conversations, set the away message.
     /// </summary>

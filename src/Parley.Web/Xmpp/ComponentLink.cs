@@ -4,6 +4,7 @@ using Parley.Web.Storage;
 using Parley.Xmpp;
 using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Profiles;
 using Parley.Xmpp.Stanzas;
 
 namespace Parley.Web.Xmpp;
@@ -20,6 +21,7 @@ internal sealed partial class ComponentLink : VisitorLink
     private readonly bool _confirmSent;
     private readonly bool _probePerVisitor;
     private readonly Jid _gatewayJid;
+    private readonly ContactProfiles _profiles;
 
     // Set when the connection drops, cleared by ConfirmSentAsync: until the outbox has asked, it sends nothing on the next
     // connection, so a message never overtakes an earlier one the lost connection took with it.
@@ -46,6 +48,8 @@ internal sealed partial class ComponentLink : VisitorLink
                 XmlLimits = settings.XmlLimits,
             },
             loggerFactory);
+        // Queries without a sender go out from the component's domain, the address the owner approved.
+        _profiles = new ContactProfiles(_component);
         _component.Disco.AddFeature(XmppNamespaces.Receipts);
         _component.Disco.AddFeature(XmppNamespaces.ChatStates);
         _component.Disco.AddFeature(ChatMarkers.Namespace);
@@ -72,6 +76,8 @@ internal sealed partial class ComponentLink : VisitorLink
     public override bool NeedsConnect => _component.State == XmppConnectionState.Disconnected;
 
     public override Jid? GatewayJid => _gatewayJid;
+
+    public override ContactProfiles? OwnerProfiles => _profiles;
 
     public override Task<bool> TrySendAsGatewayAsync(Stanza stanza, CancellationToken cancellationToken)
     {

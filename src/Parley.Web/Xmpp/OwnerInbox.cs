@@ -21,13 +21,14 @@ internal sealed partial class OwnerInbox
     private readonly PresenceTracker _presence;
     private readonly OwnerPresence _ownerPresence;
     private readonly OwnerChatStates _chatStates;
+    private readonly OwnerProfileReader _profile;
     private readonly GatewayMetrics _metrics;
     private readonly ILogger<OwnerInbox> _logger;
     private readonly Jid _owner;
 
     public OwnerInbox(
         IOptions<GatewayOptions> options, VisitorLink link, VisitorRepository visitors, MessageRepository messages, PresenceTracker presence,
-        OwnerPresence ownerPresence, OwnerChatStates chatStates, GatewayMetrics metrics, ILogger<OwnerInbox> logger)
+        OwnerPresence ownerPresence, OwnerChatStates chatStates, OwnerProfileReader profile, GatewayMetrics metrics, ILogger<OwnerInbox> logger)
     {
         _link = link;
         _visitors = visitors;
@@ -35,6 +36,7 @@ internal sealed partial class OwnerInbox
         _presence = presence;
         _ownerPresence = ownerPresence;
         _chatStates = chatStates;
+        _profile = profile;
         _metrics = metrics;
         _logger = logger;
         _owner = options.Value.OwnerJid;
@@ -292,10 +294,13 @@ internal sealed partial class OwnerInbox
                 await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Unsubscribed, _owner), cancellationToken);
                 break;
             case PresenceType.Available when _ownerPresence.IsShared:
+                var before = _ownerPresence.For("");
                 PublishOwnerPresence(null, _ownerPresence.ApplyShared(from.Resource ?? "", presence.Show));
+                _profile.OwnerPresenceSeen(presence, cameOnline: before == OwnerPresence.Offline);
                 break;
             case PresenceType.Unavailable when _ownerPresence.IsShared:
                 PublishOwnerPresence(null, _ownerPresence.ApplyShared(from.Resource ?? "", null));
+                _profile.OwnerPresenceSeen(presence, cameOnline: false);
                 break;
             case PresenceType.Unsubscribed when _ownerPresence.IsShared:
                 Log.GatewayRefused(_logger, _owner.ToString());

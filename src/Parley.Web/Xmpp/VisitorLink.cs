@@ -1,6 +1,7 @@
 using Parley.Web.Storage;
 using Parley.Xmpp.Accounts;
 using Parley.Xmpp.Core;
+using Parley.Xmpp.Profiles;
 using Parley.Xmpp.Stanzas;
 using Parley.Xmpp.Xml;
 
@@ -49,6 +50,12 @@ internal abstract class VisitorLink : IAsyncDisposable
     /// presence; <see langword="null"/> for a link without one.
     /// </summary>
     public virtual Jid? GatewayJid => null;
+
+    /// <summary>
+    /// Reads the owner's XMPP profile from <see cref="GatewayJid"/> (which the owner's server lets see the owner's PEP
+    /// nodes, once the owner approved its subscription); <see langword="null"/> for a link without an address of its own.
+    /// </summary>
+    public virtual ContactProfiles? OwnerProfiles => null;
 
     /// <summary>Sends a stanza from <see cref="GatewayJid"/>; false when it cannot go out now or the link has no address of its own.</summary>
     public virtual Task<bool> TrySendAsGatewayAsync(Stanza stanza, CancellationToken cancellationToken) => Task.FromResult(false);

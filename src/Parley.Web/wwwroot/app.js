@@ -213,12 +213,29 @@ function onComposerInput() {
 }
 
 function showPresence(owner) {
+  state.presence = owner;
   const badge = $('owner-presence');
   badge.className = 'presence ' + owner;
   const shown = ['online', 'away'].includes(owner) ? owner : 'offline';
   badge.textContent = state.ownerName ? t(`presence.${shown}Named`, { name: state.ownerName }) : t(`presence.${shown}`);
   $('offline-note').textContent = state.away || t('chat.offline');
   $('offline-note').hidden = owner !== 'offline';
+}
+
+// Who the visitor talks to, from the owner's profile (or the configuration): name (in the presence wording), avatar, status text.
+function showProfile(profile) {
+  state.ownerName = profile.name || null;
+  const avatar = $('owner-avatar');
+  if (profile.avatar) {
+    avatar.src = profile.avatar;
+    avatar.alt = profile.name ? `Picture of ${profile.name}` : 'Picture of the person you are chatting with';
+  } else {
+    avatar.removeAttribute('src');
+  }
+  avatar.hidden = !profile.avatar;
+  $('owner-status').textContent = profile.status ? `“${profile.status}”` : '';
+  $('owner-status').hidden = !profile.status;
+  showPresence(state.presence || 'offline');
 }
 
 // The owner blocked this visitor: nothing more can be sent, and the page stops listening.
@@ -273,6 +290,7 @@ function connect() {
   });
   events.addEventListener('typing', (event) => { showOwnerTyping(JSON.parse(event.data).owner); });
   events.addEventListener('presence', (event) => { showPresence(JSON.parse(event.data).owner); });
+  events.addEventListener('profile', (event) => { showProfile(JSON.parse(event.data)); });
   events.addEventListener('closed', showClosed);
   events.addEventListener('conversation', (event) => { showEnded(JSON.parse(event.data).endedAfter); });
   events.addEventListener('open', () => setStatus(''));

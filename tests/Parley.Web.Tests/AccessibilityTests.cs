@@ -109,7 +109,7 @@ public sealed class AccessibilityTests(ServerFixture servers)
         AssertNoSeriousViolations("widget open", await page.RunAxe());
     }
 
-    private static void AssertNoSeriousViolations(string where, AxeResult result)
+    internal static void AssertNoSeriousViolations(string where, AxeResult result)
     {
         var serious = result.Violations.Where(v => v.Impact is "serious" or "critical")
             .Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Target.ToString()))}")

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Security.Cryptography;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using Parley.Testing;
 using Parley.Xmpp;
@@ -53,6 +54,13 @@ public sealed class OwnerProfileTests(ServerFixture servers)
             await page.SetViewportSizeAsync(640, 400);
             await ScreenshotAsync(page, "web-chat-owner.png");
         }
+
+        // With the avatar and status shown, the header still fits a 360 px phone and passes axe, light and dark.
+        await page.SetViewportSizeAsync(360, 640);
+        Assert.True(await page.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 360"), "the header scrolls sideways at 360 px");
+        AccessibilityTests.AssertNoSeriousViolations("owner profile", await page.RunAxe());
+        await page.EmulateMediaAsync(new PageEmulateMediaOptions { ColorScheme = ColorScheme.Dark });
+        AccessibilityTests.AssertNoSeriousViolations("owner profile, dark", await page.RunAxe());
 
         // The owner's client stores a new vCard and announces the new photo in its presence (XEP-0153): the open page follows.
         await SetVCardAsync(owner, "Sam Example", "Sam", GreenPng);

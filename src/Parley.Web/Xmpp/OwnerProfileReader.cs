@@ -89,10 +89,10 @@ internal sealed partial class OwnerProfileReader : BackgroundService
 
         while (!stoppingToken.IsCancellationRequested)
         {
-            using (var periodic = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken))
+            using (var due = new CancellationTokenSource(_refresh, _time))
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, due.Token))
             {
-                periodic.CancelAfter(_refresh);
-                await _wanted.WaitAsync(periodic.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                await _wanted.WaitAsync(wait.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
             if (stoppingToken.IsCancellationRequested)

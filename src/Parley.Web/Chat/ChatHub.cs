@@ -84,23 +84,17 @@ internal sealed class ChatHub : IChangeListener
 
     /// <summary>Sends the owner's presence as this visitor sees it to every tab of the visitor (<see langword="null"/>: of every visitor).</summary>
     public void PublishPresence(string? visitorId, string presence)
-    {
-        var pushEvent = PushEvent.ForPresence(presence);
-        foreach (var target in visitorId is null ? Select(static _ => true) : TabsOf(visitorId))
-        {
-            if (!target.TryWrite(pushEvent))
-            {
-                target.Complete();
-            }
-        }
-    }
+        => Deliver(visitorId is null ? Select(static _ => true) : TabsOf(visitorId), PushEvent.ForPresence(presence));
 
     /// <summary>Tells every tab that the owner's profile (name, avatar, status text) changed.</summary>
-    public void PublishProfile()
+    public void PublishProfile() => Deliver(Select(static _ => true), PushEvent.ProfileChanged);
+
+    /// <summary>Queues an event for each tab; a tab whose queue is full is ended (its reconnect catches up).</summary>
+    private static void Deliver(List<Subscription> targets, PushEvent pushEvent)
     {
-        foreach (var target in Select(static _ => true))
+        foreach (var target in targets)
         {
-            if (!target.TryWrite(PushEvent.ProfileChanged))
+            if (!target.TryWrite(pushEvent))
             {
                 target.Complete();
             }

@@ -305,6 +305,7 @@ internal sealed partial class OwnerInbox
             case PresenceType.Unsubscribed when _ownerPresence.IsShared:
                 Log.GatewayRefused(_logger, _owner.ToString());
                 PublishOwnerPresence(null, _ownerPresence.ForgetShared());
+                _profile.OwnerPresenceSeen(presence, cameOnline: false);
                 break;
             default:
                 break;

@@ -61,6 +61,11 @@ internal sealed partial class OwnerProfileReader : BackgroundService
                 Request();
             }
         }
+        else if (presence.Type == PresenceType.Unsubscribed)
+        {
+            // The owner revoked the gateway's subscription: no presence, so no status, until it is approved again.
+            _profile.ClearStatus();
+        }
         else
         {
             _profile.SetStatus(resource, null);

@@ -78,7 +78,7 @@ public sealed class OwnerProfileTests(ServerFixture servers)
     }
 
     [Fact]
-    public async Task A_pep_nick_and_avatar_are_shown_and_a_new_nick_arrives_with_the_periodic_refresh()
+    public async Task A_pep_nick_and_avatar_are_shown_and_changes_arrive_as_pep_notifications()
     {
         var server = await servers.GetAsync(Servers.Prosody);
         await using var owner = await Owner.ConnectAsync(server);
@@ -89,7 +89,7 @@ public sealed class OwnerProfileTests(ServerFixture servers)
         metadata.AddChild("info", ContactProfiles.AvatarMetadataNamespace).SetAttribute("id", id).SetAttribute("type", "image/png")
             .SetAttribute("bytes", GreenPng.Length.ToString(CultureInfo.InvariantCulture));
         await PublishAsync(owner, ContactProfiles.AvatarMetadataNamespace, id, metadata);
-        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:OwnerProfileRefresh=00:00:02");
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());
         await gateway.WaitConnectedAsync();
 
         // The nodes are open to presence subscribers (PEP's default): the gateway reads them once the owner approved it.
@@ -101,9 +101,42 @@ public sealed class OwnerProfileTests(ServerFixture servers)
         await Assertions.Expect(page.Locator("#owner-avatar")).ToBeVisibleAsync();
         Assert.Equal(GreenPng, await FetchAvatarAsync(gateway, await page.Locator("#owner-avatar").GetAttributeAsync("src")));
 
-        // A new nick is announced nowhere the gateway listens; the periodic read finds it.
+        // The gateway's caps ask for nick and avatar notifications (+notify): a new nick or avatar arrives without any
+        // presence from the owner, long before the periodic read (15 minutes by default).
         await PublishAsync(owner, ContactProfiles.NickNamespace, "current", new XmppElement("nick", ContactProfiles.NickNamespace) { Text = "Kim B." });
         await Assertions.Expect(page.Locator("#owner-presence")).ToHaveTextAsync("Kim B. is online");
+        var newId = Convert.ToHexStringLower(SHA1.HashData(BluePng));
+        await PublishAsync(owner, ContactProfiles.AvatarDataNamespace, newId, new XmppElement("data", ContactProfiles.AvatarDataNamespace) { Text = Convert.ToBase64String(BluePng) });
+        var newMetadata = new XmppElement("metadata", ContactProfiles.AvatarMetadataNamespace);
+        newMetadata.AddChild("info", ContactProfiles.AvatarMetadataNamespace).SetAttribute("id", newId).SetAttribute("type", "image/png")
+            .SetAttribute("bytes", BluePng.Length.ToString(CultureInfo.InvariantCulture));
+        await PublishAsync(owner, ContactProfiles.AvatarMetadataNamespace, newId, newMetadata);
+        await Assertions.Expect(page.Locator("#owner-avatar")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("v="));
+        await WaitAsync(async () =>
+        {
+            var bytes = await FetchAvatarAsync(gateway, await page.Locator("#owner-avatar").GetAttributeAsync("src"));
+            return bytes.AsSpan().SequenceEqual(BluePng);
+        });
+        Assert.Empty(chromium.Errors);
+    }
+
+    [Fact]
+    public async Task A_new_vcard_nickname_announced_nowhere_arrives_with_the_periodic_read()
+    {
+        var server = await servers.GetAsync(Servers.Ejabberd);
+        await using var owner = await Owner.ConnectAsync(server);
+        await SetVCardAsync(owner, "Pat Example", "Pat", BluePng);
+        await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString(), null, "--Parley:OwnerProfileRefresh=00:00:02");
+        await gateway.WaitConnectedAsync();
+        await owner.ApproveGatewayAsync(server.ComponentDomain);
+        await owner.Client.SendPresenceAsync();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await PageFeatureTests.SignInAsync(chromium, gateway, "Ash");
+        await Assertions.Expect(page.Locator("#owner-presence")).ToHaveTextAsync("Pat is online");
+
+        // ejabberd here has no PEP and the owner sends no presence: only the periodic read can find the new name.
+        await SetVCardAsync(owner, "Pat Example", "Pat B.", BluePng);
+        await Assertions.Expect(page.Locator("#owner-presence")).ToHaveTextAsync("Pat B. is online");
         Assert.Empty(chromium.Errors);
     }
 

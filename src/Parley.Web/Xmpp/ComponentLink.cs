@@ -51,6 +51,12 @@ internal sealed partial class ComponentLink : VisitorLink
         // Queries without a sender go out from the component's domain, the address the owner approved.
         _profiles = new ContactProfiles(_component);
         _component.Disco.AddFeature(XmppNamespaces.Receipts);
+
+        // PEP sends the owner's new nick and avatar to a subscriber whose caps ask for them (XEP-0163 +notify): the
+        // gateway's presence to the owner carries its caps, and disco#info for that caps node is answered like the root.
+        _component.Disco.AddFeature(ContactProfiles.NickNamespace + "+notify");
+        _component.Disco.AddFeature(ContactProfiles.AvatarMetadataNamespace + "+notify");
+        _component.Disco.NodeInfoProvider = node => node == CapsNode + "#" + CapsVer() ? _component.Disco.GetOwnInfo() : null;
         _component.Disco.AddFeature(XmppNamespaces.ChatStates);
         _component.Disco.AddFeature(ChatMarkers.Namespace);
         _component.OnMessage(OnMessageAsync);
@@ -69,6 +75,8 @@ internal sealed partial class ComponentLink : VisitorLink
         };
     }
 
+    private const string CapsNode = "https://parley.invalid/gateway";
+
     public override string Name => "component " + _domain;
 
     public override bool IsConnected => _component.State == XmppConnectionState.Connected;
@@ -82,6 +90,11 @@ internal sealed partial class ComponentLink : VisitorLink
     public override Task<bool> TrySendAsGatewayAsync(Stanza stanza, CancellationToken cancellationToken)
     {
         stanza.From = _gatewayJid;
+        if (stanza is Presence { Type: PresenceType.Available } presence && presence.Element("c", XmppNamespaces.Caps) is null)
+        {
+            presence.AddChild("c", XmppNamespaces.Caps).SetAttribute("hash", "sha-1").SetAttribute("node", CapsNode).SetAttribute("ver", CapsVer());
+        }
+
         return SendAsync(stanza, cancellationToken);
     }
 
@@ -148,6 +161,8 @@ internal sealed partial class ComponentLink : VisitorLink
     }
 
     public override ValueTask DisposeAsync() => _component.DisposeAsync();
+
+    private string CapsVer() => EntityCapabilities.ComputeVer(_component.Disco.GetOwnInfo());
 
     private async Task<bool> SendAsync(Stanza stanza, CancellationToken cancellationToken)
     {

@@ -82,6 +82,12 @@ internal sealed partial class OwnerInbox
     {
         var to = message.To;
         var from = message.From;
+        if (to is not null && to == _link.GatewayJid && from?.Bare == _owner)
+        {
+            _profile.PepNotified(message);
+            return;
+        }
+
         if (to is null || _link.VisitorIdOf(to) is not { } visitorId || from is null)
         {
             return;
@@ -288,6 +294,8 @@ internal sealed partial class OwnerInbox
                 await _link.TrySendAsGatewayAsync(new Presence { To = _owner }, cancellationToken);
                 break;
             case PresenceType.Probe:
+            case PresenceType.Subscribed:
+                // Approved just now: the owner's server learns the gateway's caps (and so sends PEP changes) from this.
                 await _link.TrySendAsGatewayAsync(new Presence { To = _owner }, cancellationToken);
                 break;
             case PresenceType.Unsubscribe:

@@ -14,6 +14,8 @@ namespace Parley.Web.Xmpp;
 /// </summary>
 internal sealed partial class OwnerProfileReader : BackgroundService
 {
+    private const string PubSubEventNamespace = "http://jabber.org/protocol/pubsub#event";
+
     private static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
 
     private readonly VisitorLink _link;
@@ -69,6 +71,16 @@ internal sealed partial class OwnerProfileReader : BackgroundService
         else
         {
             _profile.SetStatus(resource, null);
+        }
+    }
+
+    /// <summary>A message from the owner to the gateway's address: a PEP notification of a new nick or avatar asks for a read.</summary>
+    public void PepNotified(Message message)
+    {
+        var node = message.Element("event", PubSubEventNamespace)?.Element("items", PubSubEventNamespace)?.GetAttribute("node");
+        if (node is ContactProfiles.NickNamespace or ContactProfiles.AvatarMetadataNamespace)
+        {
+            Request();
         }
     }
 

@@ -207,7 +207,10 @@ internal sealed class PresenceTracker
         }
     }
 
-    /// <summary>Sends the gateway's subscription request and probe to the owner when a new stream needs them; false when that has to wait.</summary>
+    /// <summary>
+    /// Sends the gateway's probe, subscription request and own presence (its caps ask the owner's PEP for profile
+    /// changes) to the owner when a new stream needs them; false when that has to wait.
+    /// </summary>
     private async Task<bool> AskOwnerPresenceIfDueAsync(CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -224,7 +227,8 @@ internal sealed class PresenceTracker
         // behalf, and that answer would cancel a request still waiting for the owner.
         if (_link.IsConnected
             && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Probe, _owner), cancellationToken)
-            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Subscribe, _owner), cancellationToken))
+            && await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Subscribe, _owner), cancellationToken)
+            && await _link.TrySendAsGatewayAsync(new Presence { To = _owner }, cancellationToken))
         {
             return true;
         }

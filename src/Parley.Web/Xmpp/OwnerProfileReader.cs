@@ -145,7 +145,7 @@ internal sealed partial class OwnerProfileReader : BackgroundService
         {
             // Stopping.
         }
-        catch (Exception ex) when (ex is XmppStanzaException or XmppException or TimeoutException)
+        catch (Exception ex) when (ex is XmppException or TimeoutException)
         {
             // Transport gone or the owner's server refused: keep showing what was read before; the next trigger reads again.
             Log.ReadFailed(_logger, ex.Message);

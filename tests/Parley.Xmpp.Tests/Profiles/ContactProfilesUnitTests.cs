@@ -112,6 +112,33 @@ public sealed class ContactProfilesUnitTests
         => Assert.Equal(expected, ContactProfiles.PhotoHashOf(Assert.IsType<Presence>(TestXml.Parse(xml))));
 
     [Fact]
+    public void Arbitrary_vcard_text_gives_a_checked_profile_or_a_ContactProfileException_and_nothing_else()
+    {
+        var random = new Random(20261208);
+        const string Alphabet = "AQgw+/=  \n\tzZ09-_.!é\u200B\u0001";
+        for (var round = 0; round < 2000; round++)
+        {
+            var binval = new string([.. Enumerable.Range(0, random.Next(0, 120)).Select(_ => Alphabet[random.Next(Alphabet.Length)])]);
+            var name = new string([.. Enumerable.Range(0, random.Next(0, 20)).Select(_ => Alphabet[random.Next(Alphabet.Length)])]);
+            var vcard = new XmppElement("vCard", ContactProfiles.VCardNamespace);
+            vcard.AddChild("NICKNAME", ContactProfiles.VCardNamespace, name);
+            var photo = vcard.AddChild("PHOTO", ContactProfiles.VCardNamespace);
+            photo.AddChild("TYPE", ContactProfiles.VCardNamespace, "image/png");
+            photo.AddChild("BINVAL", ContactProfiles.VCardNamespace, binval);
+            try
+            {
+                var profile = ProfileParser.ParseVCard(vcard, Limits);
+                Assert.True(profile.Nickname is null || (profile.Nickname.Length <= Limits.MaxNameLength && profile.Nickname.Trim() == profile.Nickname));
+                Assert.True(profile.Photo is null || (profile.Photo.Data.Length is > 0 and <= 64 && profile.Photo.Sha1 == Sha1(profile.Photo.Data.ToArray())));
+            }
+            catch (ContactProfileException)
+            {
+                // Refused with a reason: the only other outcome allowed.
+            }
+        }
+    }
+
+    [Fact]
     public void Limits_out_of_range_are_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new ContactProfileLimits { MaxAvatarBytes = 0 }.Validate());

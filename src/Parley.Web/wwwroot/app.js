@@ -228,12 +228,12 @@ function showProfile(profile) {
   const avatar = $('owner-avatar');
   if (profile.avatar) {
     avatar.src = profile.avatar;
-    avatar.alt = profile.name ? `Picture of ${profile.name}` : 'Picture of the person you are chatting with';
+    avatar.alt = profile.name ? t('owner.pictureNamed', { name: profile.name }) : t('owner.picture');
   } else {
     avatar.removeAttribute('src');
   }
   avatar.hidden = !profile.avatar;
-  $('owner-status').textContent = profile.status ? `“${profile.status}”` : '';
+  $('owner-status').textContent = profile.status ? t('owner.status', { status: profile.status }) : '';
   $('owner-status').hidden = !profile.status;
   showPresence(state.presence || 'offline');
 }

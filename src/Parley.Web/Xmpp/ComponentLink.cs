@@ -48,17 +48,18 @@ internal sealed partial class ComponentLink : VisitorLink
                 XmlLimits = settings.XmlLimits,
             },
             loggerFactory);
-        // Queries without a sender go out from the component's domain, the address the owner approved.
-        _profiles = new ContactProfiles(_component);
         _component.Disco.AddFeature(XmppNamespaces.Receipts);
+        _component.Disco.AddFeature(XmppNamespaces.ChatStates);
+        _component.Disco.AddFeature(ChatMarkers.Namespace);
 
         // PEP sends the owner's new nick and avatar to a subscriber whose caps ask for them (XEP-0163 +notify): the
         // gateway's presence to the owner carries its caps, and disco#info for that caps node is answered like the root.
         _component.Disco.AddFeature(ContactProfiles.NickNamespace + "+notify");
         _component.Disco.AddFeature(ContactProfiles.AvatarMetadataNamespace + "+notify");
         _component.Disco.NodeInfoProvider = node => node == CapsNode + "#" + CapsVer() ? _component.Disco.GetOwnInfo() : null;
-        _component.Disco.AddFeature(XmppNamespaces.ChatStates);
-        _component.Disco.AddFeature(ChatMarkers.Namespace);
+
+        // Queries without a sender go out from the component's domain, the address the owner approved.
+        _profiles = new ContactProfiles(_component);
         _component.OnMessage(OnMessageAsync);
         _component.OnPresence(OnPresenceAsync);
         _component.StateChanged += (_, e) =>

@@ -191,6 +191,7 @@ function render(message) {
 function showOwnerTyping(ownerState) {
   clearTimeout(typing.ownerTimer);
   const composing = ownerState === 'composing';
+  if (composing) { $('typing').textContent = state.ownerName ? t('chat.typingNamed', { name: state.ownerName }) : t('chat.typing'); }
   $('typing').hidden = !composing;
   // A client that crashed mid-sentence never says "paused": do not show "typing" forever.
   if (composing) { typing.ownerTimer = setTimeout(() => { $('typing').hidden = true; }, OWNER_TYPING_MAX_MS); }

@@ -21,6 +21,7 @@ internal sealed partial class ComponentLink : VisitorLink
     private readonly bool _confirmSent;
     private readonly bool _probePerVisitor;
     private readonly Jid _gatewayJid;
+    private readonly Jid _gatewayPresenceJid;
     private readonly ContactProfiles _profiles;
 
     // Set when the connection drops, cleared by ConfirmSentAsync: until the outbox has asked, it sends nothing on the next
@@ -36,6 +37,7 @@ internal sealed partial class ComponentLink : VisitorLink
         _confirmSent = settings.Component.ConfirmSent;
         _probePerVisitor = !settings.SharesOwnerPresence;
         _gatewayJid = Jid.Create(null, settings.Component.Domain);
+        _gatewayPresenceJid = _gatewayJid.WithResource(GatewayResource);
         _owner = settings.OwnerJid;
         _logger = loggerFactory.CreateLogger<ComponentLink>();
         _component = new XmppComponent(
@@ -78,6 +80,13 @@ internal sealed partial class ComponentLink : VisitorLink
 
     private const string CapsNode = "https://parley.invalid/gateway";
 
+    /// <summary>
+    /// The resource the gateway's available presence comes from. libpurple (Pidgin, finch) asks for a contact's ad-hoc
+    /// command list only when caps announce one, keeps the list per resource and drops a list that comes from an address
+    /// without a resource: from the bare domain the owner's commands would never be listed.
+    /// </summary>
+    public const string GatewayResource = "parley";
+
     public override string Name => "component " + _domain;
 
     public override bool IsConnected => _component.State == XmppConnectionState.Connected;
@@ -93,6 +102,7 @@ internal sealed partial class ComponentLink : VisitorLink
         stanza.From = _gatewayJid;
         if (stanza is Presence { Type: PresenceType.Available } presence && presence.Element("c", XmppNamespaces.Caps) is null)
         {
+            presence.From = _gatewayPresenceJid;
             presence.AddChild("c", XmppNamespaces.Caps).SetAttribute("hash", "sha-1").SetAttribute("node", CapsNode).SetAttribute("ver", CapsVer());
         }
 

@@ -82,7 +82,8 @@ internal sealed partial class OwnerInbox
     {
         var to = message.To;
         var from = message.From;
-        if (to is not null && to == _link.GatewayJid && from?.Bare == _owner)
+        // PEP notifies the address whose caps asked for it: the gateway's presence comes from its resource.
+        if (to is not null && to.Bare == _link.GatewayJid && from?.Bare == _owner)
         {
             _profile.PepNotified(message);
             return;

@@ -57,15 +57,19 @@ prosodyctl --config "$CFG" register reports "$DOMAIN" "$REPORTS_PASSWORD" >/dev/
 
 # ---- the gateway sees the owner's presence: its subscription, approved in the owner's roster -----------
 # The gateway (chat.$DOMAIN) asks the owner once for presence; here the approval is written into the demo owner's
-# roster before Prosody starts, so the page shows the owner's presence without a prompt. A roster that already has
-# the gateway is left alone. Prosody names its files with every non-alphanumeric character as %xx.
+# roster before Prosody starts, so the page shows the owner's presence without a prompt. "both": the owner is
+# subscribed to the gateway too, so the server probes it at the owner's login and the owner's client gets its presence,
+# which is how Pidgin learns the owner's commands. A roster that already has the gateway with "from" is upgraded; any
+# other roster item for it is left alone. Prosody names its files with every non-alphanumeric character as %xx.
 prosody_path() { printf '%s' "$1" | sed 's/\./%2e/g; s/-/%2d/g'; }   # a domain's other characters are letters and digits
 ROSTER=$PROSODY_DIR/data/$(prosody_path "$DOMAIN")/roster/owner.dat
 mkdir -p "$(dirname "$ROSTER")"
 if [ ! -f "$ROSTER" ]; then
-  printf 'return {\n\t["chat.%s"] = { ["subscription"] = "from"; ["groups"] = {}; };\n};\n' "$DOMAIN" > "$ROSTER"
+  printf 'return {\n\t["chat.%s"] = { ["subscription"] = "both"; ["groups"] = {}; };\n};\n' "$DOMAIN" > "$ROSTER"
 elif ! grep -qF "[\"chat.$DOMAIN\"]" "$ROSTER"; then
-  sed -i "1a\\\t[\"chat.$DOMAIN\"] = { [\"subscription\"] = \"from\"; [\"groups\"] = {}; };" "$ROSTER"
+  sed -i "1a\\\t[\"chat.$DOMAIN\"] = { [\"subscription\"] = \"both\"; [\"groups\"] = {}; };" "$ROSTER"
+else
+  sed -i "s/\[\"chat\.$DOMAIN\"\] = { \[\"subscription\"\] = \"from\";/[\"chat.$DOMAIN\"] = { [\"subscription\"] = \"both\";/" "$ROSTER"
 fi
 
 # ---- build Parley ---------------------------------------------------------------------------------

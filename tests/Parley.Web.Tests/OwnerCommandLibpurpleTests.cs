@@ -20,10 +20,11 @@ public sealed partial class OwnerCommandLibpurpleTests(ServerFixture servers)
     /// <summary>The command names in the order of the gateway's command list (sorted by node), which libpurple keeps.</summary>
     private static readonly string[] s_listed = ["Set the away message", "Block a visitor", "End a conversation", "Unblock a visitor", "Active visitors"];
 
-    [Fact]
-    public async Task Finch_lists_the_owners_commands_in_the_gateway_buddys_menu()
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task Finch_lists_the_owners_commands_in_the_gateway_buddys_menu(string kind)
     {
-        var server = await servers.GetAsync(Servers.Prosody);
+        var server = await servers.GetAsync(kind);
         var gatewayJid = Jid.Create(null, server.ComponentDomain);
         // Another client of the owner approves the gateway's request and subscribes back, as the owner does once; from
         // then on the owner's server probes the gateway whenever the owner logs in.

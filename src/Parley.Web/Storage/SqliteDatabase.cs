@@ -69,60 +69,42 @@ internal sealed class SqliteDatabase : StoreDatabase
         // The owner's controls (blocks, ended conversations, the away message).
         SharedMigrations.OwnerControls,
 
-        // The state "undelivered" (the owner's server bounced the message). SQLite cannot change a CHECK constraint in
-        // place: the table is copied into one with the new constraint. Nothing references messages, so it can be dropped.
-        """
-        CREATE TABLE messages_next (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            visitor_id TEXT NOT NULL REFERENCES visitors(id),
-            direction TEXT NOT NULL CHECK (direction IN ('visitor', 'owner')),
-            text TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered', 'undelivered')),
-            stanza_id TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            attachment_url TEXT,
-            attachment_name TEXT,
-            attachment_size BIGINT,
-            attachment_type TEXT,
-            automatic INTEGER NOT NULL DEFAULT 0);
-        INSERT INTO messages_next (id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic)
-            SELECT id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic FROM messages;
-        DROP TABLE messages;
-        ALTER TABLE messages_next RENAME TO messages;
-        CREATE UNIQUE INDEX messages_stanza ON messages (visitor_id, direction, stanza_id);
-        CREATE INDEX messages_seq ON messages (visitor_id, seq);
-        CREATE INDEX messages_pending ON messages (id) WHERE state = 'pending';
-        """,
+        // The state "undelivered" (the owner's server bounced the message).
+        CopyMessagesWithStates("'pending', 'sent', 'delivered', 'undelivered'"),
 
-        // The state "seen" (XEP-0333 markers), copied into a new table as for "undelivered".
-        """
-        CREATE TABLE messages_next (
-            id INTEGER PRIMARY KEY AUTOINCREMENT,
-            visitor_id TEXT NOT NULL REFERENCES visitors(id),
-            direction TEXT NOT NULL CHECK (direction IN ('visitor', 'owner')),
-            text TEXT NOT NULL,
-            created_at INTEGER NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'delivered', 'undelivered', 'seen')),
-            stanza_id TEXT NOT NULL,
-            seq INTEGER NOT NULL,
-            attachment_url TEXT,
-            attachment_name TEXT,
-            attachment_size BIGINT,
-            attachment_type TEXT,
-            automatic INTEGER NOT NULL DEFAULT 0);
-        INSERT INTO messages_next (id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic)
-            SELECT id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic FROM messages;
-        DROP TABLE messages;
-        ALTER TABLE messages_next RENAME TO messages;
-        CREATE UNIQUE INDEX messages_stanza ON messages (visitor_id, direction, stanza_id);
-        CREATE INDEX messages_seq ON messages (visitor_id, seq);
-        CREATE INDEX messages_pending ON messages (id) WHERE state = 'pending';
-        """,
+        // The state "seen" (XEP-0333 markers).
+        CopyMessagesWithStates("'pending', 'sent', 'delivered', 'undelivered', 'seen'"),
 
         // The page's client id of a visitor's message, and whether an owner's message asked for chat markers.
         SharedMigrations.ClientIdAndMarkable,
     ];
+
+    // SQLite cannot change a CHECK constraint in place: the messages are copied into a table with the new list of states.
+    // Nothing references messages, so the old table can be dropped. A written migration never changes: a new state
+    // is a new call.
+    private static string CopyMessagesWithStates(string states) => $"""
+        CREATE TABLE messages_next (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            visitor_id TEXT NOT NULL REFERENCES visitors(id),
+            direction TEXT NOT NULL CHECK (direction IN ('visitor', 'owner')),
+            text TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ({states})),
+            stanza_id TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            attachment_url TEXT,
+            attachment_name TEXT,
+            attachment_size BIGINT,
+            attachment_type TEXT,
+            automatic INTEGER NOT NULL DEFAULT 0);
+        INSERT INTO messages_next (id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic)
+            SELECT id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic FROM messages;
+        DROP TABLE messages;
+        ALTER TABLE messages_next RENAME TO messages;
+        CREATE UNIQUE INDEX messages_stanza ON messages (visitor_id, direction, stanza_id);
+        CREATE INDEX messages_seq ON messages (visitor_id, seq);
+        CREATE INDEX messages_pending ON messages (id) WHERE state = 'pending';
+        """;
 
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writeGate = new(1, 1);

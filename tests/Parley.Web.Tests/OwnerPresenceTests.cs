@@ -70,6 +70,9 @@ public sealed class OwnerPresenceTests(ServerFixture servers)
             await owner.ApproveGatewayAsync(server.ComponentDomain);
         }
 
+        // A gateway that stops says so: the owner's client no longer shows it online, nor its commands.
+        await owner.NextPresenceAsync(p => p.Type == PresenceType.Unavailable && p.From?.ToString() == $"{server.ComponentDomain}/{Xmpp.ComponentLink.GatewayResource}");
+
         // The subscription stays in the owner's roster: a restarted gateway probes and needs no new approval.
         await owner.Client.SendPresenceAsync(PresenceShow.DoNotDisturb);
         await using var gateway = await GatewayHost.StartAsync(server, owner.Account.Jid.ToString());

@@ -100,9 +100,13 @@ internal sealed partial class ComponentLink : VisitorLink
     public override Task<bool> TrySendAsGatewayAsync(Stanza stanza, CancellationToken cancellationToken)
     {
         stanza.From = _gatewayJid;
+        if (stanza is Presence { Type: PresenceType.Available or PresenceType.Unavailable } own)
+        {
+            own.From = _gatewayPresenceJid;
+        }
+
         if (stanza is Presence { Type: PresenceType.Available } presence && presence.Element("c", XmppNamespaces.Caps) is null)
         {
-            presence.From = _gatewayPresenceJid;
             presence.AddChild("c", XmppNamespaces.Caps).SetAttribute("hash", "sha-1").SetAttribute("node", CapsNode).SetAttribute("ver", CapsVer());
         }
 

@@ -190,7 +190,7 @@ internal sealed class PresenceTracker
         }
     }
 
-    /// <summary>Makes every announced visitor leave (the gateway stops).</summary>
+    /// <summary>Makes every announced visitor leave, and the gateway's own address (the gateway stops).</summary>
     public async Task LeaveAllAsync(CancellationToken cancellationToken)
     {
         string[] online;
@@ -205,6 +205,9 @@ internal sealed class PresenceTracker
         {
             await _link.LeaveAsync(visitorId, cancellationToken);
         }
+
+        // The owner's client stops showing the gateway online, and its commands with it.
+        await _link.TrySendAsGatewayAsync(new Presence(PresenceType.Unavailable, _owner), cancellationToken);
     }
 
     /// <summary>

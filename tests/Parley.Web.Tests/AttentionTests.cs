@@ -124,6 +124,12 @@ public sealed class AttentionTests(ServerFixture servers)
         await Assertions.Expect(badge).ToBeVisibleAsync();
         await Assertions.Expect(page).ToHaveTitleAsync("(2) The Shop");
         await Assertions.Expect(bubble).ToHaveAttributeAsync("aria-label", "Chat with us (2 unread)");
+        if (Environment.GetEnvironmentVariable("PARLEY_SCREENSHOTS") is { Length: > 0 } directory)
+        {
+            // A screenshot has no tab strip: the bubble's count shows, the title "(2) The Shop" is what the line above checks.
+            Directory.CreateDirectory(directory);
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(directory, "web-chat-unread.png") });
+        }
 
         // Opening the chat is reading it.
         await bubble.ClickAsync();

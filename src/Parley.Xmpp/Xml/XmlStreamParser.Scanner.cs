@@ -266,7 +266,8 @@ internal sealed partial class XmlStreamParser
     /// <summary>Handles the byte after a '&lt;'; returns the index to continue at.</summary>
     private int ScanTagOpen(byte b, int next, int spanStart)
     {
-        var offset = _offset + spanStart + next - 1;
+        // Errors point at the '<' that opened the tag, as those for comments and DOCTYPEs do; it may be in an earlier read.
+        var offset = _offset + spanStart + next - 2;
         if (_item == ItemKind.Unclassified)
         {
             _item = b switch

@@ -47,13 +47,15 @@ internal sealed partial class XmlStreamParser
                 throw Error("Malformed XML declaration", offset + pos);
             }
 
+            // A bad value is reported at its first byte, where the peer's mistake is.
+            var valueStart = pos;
             var value = data.Slice(pos, length);
             pos += length + 1;
             if (stage == 0 && name.SequenceEqual("version"u8))
             {
                 if (value.Length < 3 || !value.StartsWith("1."u8) || value[2..].ContainsAnyExceptInRange((byte)'0', (byte)'9'))
                 {
-                    throw Error($"Unsupported XML version '{Encoding.UTF8.GetString(value)}'", offset + pos);
+                    throw Error($"Unsupported XML version '{Encoding.UTF8.GetString(value)}'", offset + valueStart);
                 }
 
                 stage = 1;
@@ -62,7 +64,7 @@ internal sealed partial class XmlStreamParser
             {
                 if (!Ascii.EqualsIgnoreCase(value, "UTF-8"u8))
                 {
-                    throw Error($"Unsupported encoding '{Encoding.UTF8.GetString(value)}'; XMPP uses UTF-8", offset + pos, "unsupported-encoding");
+                    throw Error($"Unsupported encoding '{Encoding.UTF8.GetString(value)}'; XMPP uses UTF-8", offset + valueStart, "unsupported-encoding");
                 }
 
                 stage = 2;
@@ -71,7 +73,7 @@ internal sealed partial class XmlStreamParser
             {
                 if (!value.SequenceEqual("yes"u8) && !value.SequenceEqual("no"u8))
                 {
-                    throw Error("Malformed XML declaration", offset + pos);
+                    throw Error("Malformed XML declaration", offset + valueStart);
                 }
 
                 stage = 3;

@@ -81,6 +81,30 @@ internal static class ParserDriver
     public static List<ParsedEvent> FeedAll(byte[] data, XmlLimits? limits = null, Func<ParsedEvent, bool>? resetAfter = null)
         => FeedContiguous(data, [data.Length], limits, resetAfter);
 
+    /// <summary>
+    /// Feeds the bytes whole, byte by byte, in 7-byte segments and in 3-byte contiguous reads; the parser must give the same
+    /// events (or throw the same error) whichever way the bytes arrive.
+    /// </summary>
+    public static IEnumerable<Func<List<ParsedEvent>>> EveryWay(byte[] data, XmlLimits? limits = null)
+    {
+        yield return () => FeedAll(data, limits);
+        yield return () => FeedSegmented(data, [1], limits);
+        yield return () => FeedSegmented(data, [7], limits);
+        yield return () => FeedContiguous(data, [3], limits);
+    }
+
+    /// <summary>Asserts that the stream fails every way it is fed with exactly this text, offset and stream error condition.</summary>
+    public static void AssertFails(byte[] data, long offset, string message, string condition = "not-well-formed", XmlLimits? limits = null)
+    {
+        var expected = $"{message} (at byte {offset} of the stream).";
+        foreach (var feed in EveryWay(data, limits))
+        {
+            var error = Assert.Throws<XmppProtocolException>(() => feed());
+            Assert.Equal(expected, error.Message);
+            Assert.Equal(condition, error.StreamErrorCondition);
+        }
+    }
+
     private static void Drain(XmlStreamParser parser, ref ReadOnlySequence<byte> buffer, List<ParsedEvent> events, Func<ParsedEvent, bool>? resetAfter)
     {
         while (parser.TryRead(ref buffer, out var kind, out var element))

@@ -59,6 +59,7 @@ public class XmlStreamParserErrorReportUnitTests
     [InlineData("^</stream:stream>", "An end tag before the stream header", null)]
     [InlineData(" ^<?xml version='1.0'?>" + Header, "Processing instructions are not allowed in XMPP", Restricted)]
     [InlineData("^<stream:strem xmlns:stream='http://etherx.jabber.org/streams'>", "The stream root element is <strem>, expected <stream:stream>", "bad-format")]
+    [InlineData("<stream:stream xmlns:stream='http://etherx.jabber.org/streams'/>^<message/>", "Data after the end of the stream", null)]
     [InlineData("^<stream:stream xmlns:stream='urn:wrong'>", "The stream element is in namespace 'urn:wrong', expected 'http://etherx.jabber.org/streams'", "invalid-namespace")]
     [InlineData("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='a^\u0001'>", "The character U+0001 is not allowed in XML", null)]
     [InlineData("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' to='a^\uFFFF'>", "The character U+FFFF is not allowed in XML", null)]
@@ -142,27 +143,10 @@ public class XmlStreamParserErrorReportUnitTests
         AssertErrorAt(Bytes(text), Encoding.UTF8.GetByteCount(text[..at]), message, condition);
     }
 
-    /// <summary>The whole stream fails with exactly this text and condition, whole, byte by byte and in odd chunks.</summary>
     private static void AssertErrorAt(byte[] data, long offset, string message, string? condition)
-    {
-        var expected = $"{message} (at byte {offset} of the stream).";
-        foreach (var feed in FeedKinds)
-        {
-            var error = Assert.Throws<XmppProtocolException>(() => feed(data));
-            Assert.Equal(expected, error.Message);
-            Assert.Equal(condition ?? "not-well-formed", error.StreamErrorCondition);
-        }
-    }
+        => ParserDriver.AssertFails(data, offset, message, condition ?? "not-well-formed");
 
-    private static readonly Func<byte[], List<ParsedEvent>>[] FeedKinds =
-    [
-        d => ParserDriver.FeedAll(d),
-        d => ParserDriver.FeedSegmented(d, [1]),
-        d => ParserDriver.FeedSegmented(d, [7]),
-        d => ParserDriver.FeedContiguous(d, [3]),
-    ];
-
-    private static IEnumerable<List<ParsedEvent>> Feeds(byte[] data) => FeedKinds.Select(feed => feed(data));
+    private static IEnumerable<List<ParsedEvent>> Feeds(byte[] data) => ParserDriver.EveryWay(data).Select(feed => feed());
 
     private static byte[] Bytes(string s) => Encoding.UTF8.GetBytes(s);
 }

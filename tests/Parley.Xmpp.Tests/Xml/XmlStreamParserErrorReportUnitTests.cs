@@ -36,6 +36,7 @@ public class XmlStreamParserErrorReportUnitTests
     [InlineData("<?xml version='1.0' encoding='^latin1'?>", "Unsupported encoding 'latin1'; XMPP uses UTF-8", "unsupported-encoding")]
     [InlineData("<?xml version='1.0' encoding='^a>b'?>", "Unsupported encoding 'a>b'; XMPP uses UTF-8", "unsupported-encoding")]
     [InlineData("<?xml version='1.0' ^<", "'<' inside the XML declaration", null)]
+    [InlineData("<?xml version='1.0' encoding='UTF-8^\u0001'?>", "The character U+0001 is not allowed in XML", null)]
     [InlineData("<?xml version='1.0'?> ^<?xml version='1.0'?>", "Processing instructions are not allowed in XMPP", Restricted)]
     public void A_malformed_XML_declaration_is_reported_where_it_goes_wrong(string declaration, string message, string? condition)
         => AssertError(declaration + Header, message, condition);

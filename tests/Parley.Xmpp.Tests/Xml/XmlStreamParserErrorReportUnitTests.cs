@@ -30,6 +30,7 @@ public class XmlStreamParserErrorReportUnitTests
     [InlineData("<?xml version=^1.0?>", "Malformed XML declaration", null)]
     [InlineData("<?xml version ^'1.0'?>", "Expected '='", null)]
     [InlineData("^<?xml ?>", "The XML declaration has no version", null)]
+    [InlineData("<?xml version='^'?>", "Unsupported XML version ''", null)]
     [InlineData("<?xml version='^1.'?>", "Unsupported XML version '1.'", null)]
     [InlineData("<?xml version='^2.0'?>", "Unsupported XML version '2.0'", null)]
     [InlineData("<?xml version='^1.x'?>", "Unsupported XML version '1.x'", null)]
@@ -89,6 +90,7 @@ public class XmlStreamParserErrorReportUnitTests
     [InlineData("^</stream:streem>", "Mismatched end tag </stream:streem> for the stream element", null)]
     [InlineData("^</stream>", "Mismatched end tag </stream> for the stream element", null)]
     [InlineData("</stream:stream ^x>", "Expected '>'", null)]
+    [InlineData("</stream:stream^\u0001>", "The character U+0001 is not allowed in XML", null)]
     [InlineData("</stream:stream>^<message/>", "Data after the end of the stream", null)]
     [InlineData("</stream:stream> \r\n^x", "Data after the end of the stream", null)]
     public void A_malformed_stream_is_reported_where_it_goes_wrong(string afterHeader, string message, string? condition)

@@ -44,22 +44,44 @@ public sealed class DeliveryFaultTests(ServerFixture servers, ITestOutputHelper 
         await received.WaitForAsync(count: 8);
 
         // A server that stops answering but keeps its sockets open takes what the gateway writes into its buffers; the
-        // kill then loses it. Only what the server confirmed before the freeze may count as sent.
+        // kill then loses it. Only what the server confirmed before the freeze may count as sent. The snapshot is taken
+        // just before the kill: a frozen server confirms nothing, and a confirmation it sent just before the freeze may
+        // still be on its way through the gateway into the store.
         server.Suspend();
-        var confirmedBeforeFreeze = await ConfirmedAsync(guests);
         await Task.Delay(TimeSpan.FromSeconds(1));
+        var confirmedBeforeFreeze = await ConfirmedAsync(guests);
         server.Kill();
         await server.StartAsync();
 
         // What the server had confirmed was its to deliver: one it was still writing to the owner when it died is lost
         // with it (the crash takes its queues), and only a receipt would tell. Everything else must arrive.
         var posted = await posting;
-        await received.WaitForAllAsync(posted.Keys.Except(confirmedBeforeFreeze));
+        try
+        {
+            await received.WaitForAllAsync(posted.Keys.Except(confirmedBeforeFreeze));
+        }
+        catch (Exception)
+        {
+            output.WriteLine($"Confirmed before the freeze: {string.Join(", ", confirmedBeforeFreeze)}; states now: {await StatesAsync(guests)}");
+            throw;
+        }
+
         await WaitAllConfirmedAsync(guests);
         var lostByServer = received.Missing(posted.Keys);
         Assert.Subset(confirmedBeforeFreeze, lostByServer);
         output.WriteLine($"{lostByServer.Count} confirmed before the freeze and lost in the server's crash: {string.Join(", ", lostByServer)}");
         received.AssertEachOnceOrDuplicateWithSameId(posted.Where(p => !lostByServer.Contains(p.Key)).ToDictionary(), output);
+    }
+
+    private static async Task<string> StatesAsync(List<Visitor> guests)
+    {
+        var states = new List<string>();
+        foreach (var guest in guests)
+        {
+            states.AddRange((await guest.HistoryAsync()).Messages.Where(m => m.From == "visitor").Select(m => $"{m.Text}={m.State}"));
+        }
+
+        return string.Join(", ", states);
     }
 
     /// <summary>The texts of the guests' messages the server has confirmed (sent or delivered).</summary>

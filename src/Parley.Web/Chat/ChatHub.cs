@@ -89,7 +89,10 @@ internal sealed class ChatHub : IChangeListener
     /// <summary>Tells every tab that the owner's profile (name, avatar, status text) changed.</summary>
     public void PublishProfile() => Deliver(Select(static _ => true), PushEvent.ProfileChanged);
 
-    /// <summary>Queues an event for each tab; a tab whose queue is full is ended (its reconnect catches up).</summary>
+    /// <summary>
+    /// Queues an event for each tab. A tab too slow (or already closed) is ended: the browser reconnects and reads what it
+    /// missed from the store.
+    /// </summary>
     private static void Deliver(List<Subscription> targets, PushEvent pushEvent)
     {
         foreach (var target in targets)
@@ -165,17 +168,7 @@ internal sealed class ChatHub : IChangeListener
         }
     }
 
-    private void Publish(string visitorId, PushEvent pushEvent)
-    {
-        foreach (var target in TabsOf(visitorId))
-        {
-            if (!target.TryWrite(pushEvent))
-            {
-                // Too slow (or already closed): end it; the browser reconnects and reads what it missed from the store.
-                target.Complete();
-            }
-        }
-    }
+    private void Publish(string visitorId, PushEvent pushEvent) => Deliver(TabsOf(visitorId), pushEvent);
 
     /// <summary>The visitor's tabs, copied under the lock (they are woken outside it).</summary>
     private List<Subscription> TabsOf(string visitorId)

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using Parley.Testing;
@@ -175,52 +172,23 @@ public sealed class DeliveryStateBrowserTests(ServerFixture servers)
         await gateway.WaitConnectedAsync();
 
         // slixmpp's xep_0333 plugin: it answers "displayed" to the visitor's message and sends a markable reply.
-        var script = Path.Combine(AppContext.BaseDirectory, "Interop", "slixmpp_markers.py");
-        var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { script, $"{ownerAccount.Jid}/slix", ownerAccount.Password, server.Host, server.ClientPort.ToString(CultureInfo.InvariantCulture), "Hello slixmpp", "Hello from slixmpp" })
-        {
-            info.ArgumentList.Add(arg);
-        }
+        await using var slixmpp = await SlixmppOwner.StartAsync(server, ownerAccount, "slixmpp_markers.py", waitForReady: true, "Hello slixmpp", "Hello from slixmpp");
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync();
+        await SignInAsync(page, gateway, "Slix");
+        await page.FillAsync("#text", "Hello slixmpp");
+        await page.PressAsync("#text", "Enter");
+        await Assertions.Expect(page.Locator("#messages li.visitor")).ToHaveClassAsync("visitor seen", Patient);
+        await Assertions.Expect(page.Locator("#messages li.owner .text")).ToHaveTextAsync("Hello from slixmpp");
 
-        using var process = Process.Start(info)!;
-        try
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            // The script says "ready" once its session is up, so the visitor's message finds it online.
-            string? line;
-            do
-            {
-                line = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
-            }
-            while (line is not null && line != "ready");
-
-            var stderr = process.StandardError.ReadToEndAsync();
-            await using var chromium = await Chromium.LaunchAsync();
-            var page = await chromium.NewPageAsync();
-            await SignInAsync(page, gateway, "Slix");
-            await page.FillAsync("#text", "Hello slixmpp");
-            await page.PressAsync("#text", "Enter");
-            await Assertions.Expect(page.Locator("#messages li.visitor")).ToHaveClassAsync("visitor seen", Patient);
-            await Assertions.Expect(page.Locator("#messages li.owner .text")).ToHaveTextAsync("Hello from slixmpp");
-
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-            Assert.True(process.ExitCode == 0, await stdout + await stderr);
-            var result = JsonDocument.Parse(await stdout).RootElement;
-            var visitor = Jid.Create(await page.EvaluateAsync<string>("() => state.conversation"), server.ComponentDomain).ToString();
-            Assert.Equal(visitor, result.GetProperty("visitor").GetString());
-            Assert.True(result.GetProperty("markable").GetBoolean());
-            var marker = Assert.Single(result.GetProperty("displayed").EnumerateArray());
-            Assert.Equal(result.GetProperty("reply").GetString(), marker.GetProperty("id").GetString());
-            Assert.Equal(visitor, marker.GetProperty("from").GetString());
-            Assert.Empty(chromium.Errors);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
-        }
+        var result = await slixmpp.ResultAsync();
+        var visitor = Jid.Create(await page.EvaluateAsync<string>("() => state.conversation"), server.ComponentDomain).ToString();
+        Assert.Equal(visitor, result.GetProperty("visitor").GetString());
+        Assert.True(result.GetProperty("markable").GetBoolean());
+        var marker = Assert.Single(result.GetProperty("displayed").EnumerateArray());
+        Assert.Equal(result.GetProperty("reply").GetString(), marker.GetProperty("id").GetString());
+        Assert.Equal(visitor, marker.GetProperty("from").GetString());
+        Assert.Empty(chromium.Errors);
     }
 
     private static bool IsDisplayed(Message message) => message.Element("displayed", ChatMarkers.Namespace) is not null;

@@ -22,16 +22,26 @@ internal sealed class Owner : IAsyncDisposable
 
     public TestAccount Account { get; }
 
-    public static async Task<Owner> ConnectAsync(XmppTestServer server, TestAccount? account = null, Action<XmppClientOptions>? configure = null)
+    /// <param name="server">The server the owner's account is on.</param>
+    /// <param name="account">The owner's account; a new one when null.</param>
+    /// <param name="configure">Changes to the client's options.</param>
+    /// <param name="receipts">Whether the client answers receipt requests (XEP-0184), as Dino, Conversations and Gajim do.</param>
+    public static async Task<Owner> ConnectAsync(XmppTestServer server, TestAccount? account = null, Action<XmppClientOptions>? configure = null, bool receipts = false)
     {
         account ??= await server.CreateAccountAsync();
         var options = server.ClientOptions(account, "desk");
         configure?.Invoke(options);
         var client = new XmppClient(options);
         var owner = new Owner(client, account);
-        client.OnMessage((message, _) =>
+        client.OnMessage((message, cancellationToken) =>
         {
             owner._messages.Writer.TryWrite(message);
+            if (receipts && message.From is { } from && message.Id is { Length: > 0 } id && message.Element("request", XmppNamespaces.Receipts) is not null)
+            {
+                // Not awaited: the handler must not hold up the client's dispatch while a lost link reconnects.
+                _ = SendReceiptAsync(client, from, id);
+            }
+
             return ValueTask.CompletedTask;
         });
         client.OnPresence((presence, _) =>
@@ -42,6 +52,20 @@ internal sealed class Owner : IAsyncDisposable
         await client.ConnectAsync();
         await client.SendPresenceAsync();
         return owner;
+    }
+
+    private static async Task SendReceiptAsync(XmppClient client, Jid to, string id)
+    {
+        var receipt = new Message { To = to };
+        receipt.AddChild("received", XmppNamespaces.Receipts).SetAttribute("id", id);
+        try
+        {
+            await client.SendAsync(receipt);
+        }
+        catch (XmppException)
+        {
+            // The link dropped with the receipt: the gateway finds the gap and sends that message again.
+        }
     }
 
     public Task<Message> NextMessageAsync(Func<Message, bool>? match = null)

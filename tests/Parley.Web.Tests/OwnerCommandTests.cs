@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -158,18 +156,7 @@ public sealed class OwnerCommandTests(ServerFixture servers)
     /// <summary>Runs the steps with slixmpp as <paramref name="account"/> against the gateway's component address; one JSON result per step.</summary>
     internal static async Task<JsonElement[]> RunAsync(XmppTestServer server, TestAccount account, string steps)
     {
-        var script = Path.Combine(AppContext.BaseDirectory, "Interop", "slixmpp_commands.py");
-        var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { script, $"{account.Jid}/slix", account.Password, server.Host, server.ClientPort.ToString(CultureInfo.InvariantCulture), server.ComponentDomain, steps })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(90));
-        Assert.True(process.ExitCode == 0, await stdout + await stderr);
-        return JsonDocument.Parse(await stdout).RootElement.EnumerateArray().ToArray();
+        await using var slixmpp = await SlixmppOwner.StartAsync(server, account, "slixmpp_commands.py", waitForReady: false, server.ComponentDomain, steps);
+        return (await slixmpp.ResultAsync()).EnumerateArray().ToArray();
     }
 }

@@ -100,7 +100,7 @@ public sealed partial class StoreContractTests
         var location = provider == StoreUnderTest.Postgres ? await postgres.CreateDatabaseAsync() : StoreUnderTest.NewSqlitePath();
         await using (StoreDatabase current = provider == StoreUnderTest.Postgres ? new PostgresDatabase(location, TimeProvider.System) : new SqliteDatabase(location, TimeProvider.System))
         {
-            await new StoreMigrator(new EarlierSchema(current, current.Migrations.Count - 2)).InitializeAsync(default);
+            await new StoreMigrator(new EarlierSchema(current, current.Migrations.ToList().IndexOf(SharedMigrations.ClientIdAndMarkable) - 1)).InitializeAsync(default);
         }
 
         await ExecuteAsync(provider, location, """

@@ -16,7 +16,7 @@ namespace Parley.Web.Storage;
 internal sealed partial class MessageRepository(StoreDatabase database, IChangeFeed feed)
 {
     /// <summary>The columns <see cref="Read"/> reads, in its order.</summary>
-    internal const string Columns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic, client_id, markable";
+    internal const string Columns = "id, visitor_id, direction, text, created_at, state, stanza_id, seq, attachment_url, attachment_name, attachment_size, attachment_type, automatic, client_id, markable, resent";
 
     /// <summary>A message state as a number, for "only forward" comparisons (<see cref="Rank"/> in SQL).</summary>
     private const string StateRank = "(CASE state WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'seen' THEN 3 ELSE 4 END)";
@@ -301,5 +301,6 @@ internal sealed partial class MessageRepository(StoreDatabase database, IChangeF
             reader.IsDBNull(11) ? null : reader.GetString(11)),
         Convert.ToInt64(reader.GetValue(12), CultureInfo.InvariantCulture) != 0,
         reader.IsDBNull(13) ? null : reader.GetString(13),
-        Convert.ToInt64(reader.GetValue(14), CultureInfo.InvariantCulture) != 0);
+        Convert.ToInt64(reader.GetValue(14), CultureInfo.InvariantCulture) != 0,
+        Convert.ToInt64(reader.GetValue(15), CultureInfo.InvariantCulture) != 0);
 }

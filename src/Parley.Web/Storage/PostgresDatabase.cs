@@ -85,6 +85,9 @@ internal sealed class PostgresDatabase : StoreDatabase
 
         // The page's client id of a visitor's message, and whether an owner's message asked for chat markers.
         SharedMigrations.ClientIdAndMarkable,
+
+        // Whether a visitor's message went again after the owner's client acknowledged a later one.
+        SharedMigrations.ResentColumn,
     ];
 
     private int _disposed;

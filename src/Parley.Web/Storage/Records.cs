@@ -42,11 +42,12 @@ internal sealed record Visitor(string Id, string Issuer, string Subject, string 
 /// of that visitor's messages, so "everything after N" catches a tab up. <see cref="Automatic"/> marks the gateway's
 /// automatic reply, stored as the owner's message but never written by the owner. <see cref="ClientId"/>: the id the
 /// visitor's page gave the message (a retry names it again); <see cref="Markable"/>: the owner's message asked for chat
-/// markers (XEP-0333).
+/// markers (XEP-0333); <see cref="Resent"/>: the visitor's message was sent a second time, because the owner's client
+/// acknowledged a later one and not it.
 /// </summary>
 internal sealed record ChatMessage(
     long Id, string VisitorId, Direction Direction, string Text, DateTimeOffset Timestamp, MessageState State, string StanzaId, long Seq,
-    Attachment? Attachment = null, bool Automatic = false, string? ClientId = null, bool Markable = false);
+    Attachment? Attachment = null, bool Automatic = false, string? ClientId = null, bool Markable = false, bool Resent = false);
 
 /// <summary>A file a message carries: its download URL (also the message text), the name to show, and size and type when known.</summary>
 internal sealed record Attachment(string Url, string Name, long? Size, string? Type);

@@ -77,6 +77,9 @@ internal sealed class SqliteDatabase : StoreDatabase
 
         // The page's client id of a visitor's message, and whether an owner's message asked for chat markers.
         SharedMigrations.ClientIdAndMarkable,
+
+        // Whether a visitor's message went again after the owner's client acknowledged a later one.
+        SharedMigrations.ResentColumn,
     ];
 
     // SQLite cannot change a CHECK constraint in place: the messages are copied into a table with the new list of states.

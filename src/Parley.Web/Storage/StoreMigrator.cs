@@ -137,4 +137,12 @@ internal static class SharedMigrations
         ALTER TABLE messages ADD COLUMN markable INTEGER NOT NULL DEFAULT 0;
         CREATE UNIQUE INDEX messages_client ON messages (visitor_id, client_id) WHERE client_id IS NOT NULL;
         """;
+
+    /// <summary>
+    /// Whether a visitor's message was sent again because the owner's client acknowledged a later one and not it (it
+    /// goes again at most once).
+    /// </summary>
+    public const string ResentColumn = """
+        ALTER TABLE messages ADD COLUMN resent INTEGER NOT NULL DEFAULT 0;
+        """;
 }

@@ -1,3 +1,5 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
 using Parley.Web.Diagnostics;
@@ -15,9 +17,12 @@ namespace Parley.Web.Xmpp;
 /// typing notifications, which are never stored or queued. A message is marked sent only once the server has confirmed
 /// it (<see cref="VisitorLink.ConfirmSentAsync"/>); until then it stays pending and is sent again after a lost link.
 /// </summary>
-internal sealed class OutboxSender
+internal sealed partial class OutboxSender
 {
     private const int OutboxBatch = 100;
+
+    /// <summary>How long a message waits before it goes out with the time the visitor wrote it (XEP-0203).</summary>
+    private static readonly TimeSpan Delayed = TimeSpan.FromMinutes(1);
 
     private readonly VisitorLink _link;
     private readonly Outbox _outbox;
@@ -26,9 +31,17 @@ internal sealed class OutboxSender
     private readonly VisitorTypingThrottle _typing;
     private readonly Jid _owner;
     private readonly bool _subscribePerVisitor;
+    private readonly MessageRepository _messages;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
 
-    public OutboxSender(IOptions<GatewayOptions> options, VisitorLink link, Outbox outbox, VisitorRepository visitors, GatewayMetrics metrics, TimeProvider time)
+    public OutboxSender(
+        IOptions<GatewayOptions> options, VisitorLink link, Outbox outbox, VisitorRepository visitors, MessageRepository messages, GatewayMetrics metrics, TimeProvider time,
+        ILogger<OutboxSender> logger)
     {
+        _messages = messages;
+        _time = time;
+        _logger = logger;
         _link = link;
         _outbox = outbox;
         _visitors = visitors;
@@ -145,10 +158,21 @@ internal sealed class OutboxSender
 
         var visitors = written.Select(m => m.VisitorId).Concat(heldBack ?? []).Distinct(StringComparer.Ordinal).ToList();
         var confirmed = (await _link.ConfirmSentAsync(visitors, cancellationToken)).ToHashSet(StringComparer.Ordinal);
-        foreach (var message in written.Where(m => confirmed.Contains(m.VisitorId)))
+        var marked = written.Where(m => confirmed.Contains(m.VisitorId)).ToList();
+        foreach (var message in marked)
         {
             await _outbox.MarkSentAsync(message, cancellationToken);
             _metrics.MessageToOwner();
+        }
+
+        // The owner's client may have acknowledged a later message of the visitor before the server confirmed this batch:
+        // what it skipped goes again (see MessageRepository.ResendOvertakenAsync).
+        foreach (var visitor in marked.GroupBy(m => m.VisitorId, StringComparer.Ordinal))
+        {
+            if (await _messages.ResendOvertakenAsync(visitor.Key, visitor.Min(m => m.Id), cancellationToken) is { Count: > 0 } resent)
+            {
+                Log.ResendingOvertaken(_logger, visitor.Key, resent.Count);
+            }
         }
 
         return confirmed.Count == visitors.Count;
@@ -158,6 +182,15 @@ internal sealed class OutboxSender
     {
         var stanza = new Message(_owner, message.Text) { Id = message.StanzaId };
         stanza.Add(VisitorLink.Nick(visitor.DisplayName));
+
+        // XEP-0359: clients that keep an archive drop a second copy by this id.
+        stanza.AddChild("origin-id", XmppNamespaces.StanzaIds).SetAttribute("id", message.StanzaId);
+        if (message.Resent || _time.GetUtcNow() - message.Timestamp > Delayed)
+        {
+            // XEP-0203: a message that waited (in the outbox, or lost and sent again) shows when the visitor wrote it.
+            stanza.AddChild("delay", XmppNamespaces.Delay).SetAttribute("stamp", message.Timestamp.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+        }
+
         stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));
         stanza.Add(ChatStates.Element(ChatStates.Active));
         stanza.Add(ChatMarkers.Markable());
@@ -170,5 +203,11 @@ internal sealed class OutboxSender
         }
 
         return stanza;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 113, Level = LogLevel.Warning, Message = "The owner's client acknowledged a later message of visitor {Visitor} before the server confirmed {Count} earlier one(s), and not them: they go again")]
+        public static partial void ResendingOvertaken(ILogger logger, string visitor, int count);
     }
 }

@@ -123,7 +123,7 @@ internal sealed partial class OwnerInbox
 
             if (message.Element("received", XmppNamespaces.Receipts)?.GetAttribute("id") is { } receiptFor)
             {
-                await _messages.MarkDeliveredAsync(visitor.Id, receiptFor, cancellationToken);
+                await OnAcknowledgedAsync(visitor.Id, receiptFor, cancellationToken);
             }
 
             if (ChatMarkers.Of(message) is { } marker)
@@ -186,7 +186,20 @@ internal sealed partial class OwnerInbox
         }
         else
         {
-            await _messages.MarkDeliveredAsync(visitorId, marker.Id, cancellationToken);
+            await OnAcknowledgedAsync(visitorId, marker.Id, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The owner's client acknowledged the visitor's message with this stanza id (a receipt, or a <c>received</c>
+    /// marker): it is delivered, and the visitor's earlier messages it skipped go again (see <see cref="MessageRepository.ResendGapBeforeAsync"/>).
+    /// </summary>
+    private async Task OnAcknowledgedAsync(string visitorId, string stanzaId, CancellationToken cancellationToken)
+    {
+        if (await _messages.MarkDeliveredAsync(visitorId, stanzaId, cancellationToken) is { } delivered
+            && await _messages.ResendGapBeforeAsync(delivered, cancellationToken) is { Count: > 0 } resent)
+        {
+            Log.ResendingSkipped(_logger, visitorId, resent.Count, stanzaId);
         }
     }
 
@@ -380,6 +393,9 @@ internal sealed partial class OwnerInbox
 
         [LoggerMessage(EventId = 111, Level = LogLevel.Debug, Message = "The owner's client displayed visitor {Visitor}'s message {StanzaId}: {Count} message(s) now seen")]
         public static partial void MarkedSeen(ILogger logger, string visitor, string stanzaId, int count);
+
+        [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "The owner's client acknowledged visitor {Visitor}'s message {StanzaId} but not {Count} earlier one(s) the server had confirmed: they go again")]
+        public static partial void ResendingSkipped(ILogger logger, string visitor, int count, string stanzaId);
 
         [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "{Owner} refused or revoked the gateway's presence subscription: every visitor sees the owner as offline until it is approved")]
         public static partial void GatewayRefused(ILogger logger, string owner);

@@ -49,4 +49,6 @@ public static class XmppNamespaces
     public const string ChatStates = "http://jabber.org/protocol/chatstates";
     /// <summary>Message delivery receipts (XEP-0184).</summary>
     public const string Receipts = "urn:xmpp:receipts";
+    /// <summary>Unique and stable stanza ids: <c>origin-id</c> and <c>stanza-id</c> (XEP-0359).</summary>
+    public const string StanzaIds = "urn:xmpp:sid:0";
 }

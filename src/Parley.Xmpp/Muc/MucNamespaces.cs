@@ -1,3 +1,5 @@
+using Parley.Xmpp.Core;
+
 namespace Parley.Xmpp.Muc;
 
 /// <summary>The namespaces of group chat and its companions.</summary>
@@ -13,5 +15,5 @@ internal static class MucNamespaces
     public const string DirectInvite = "jabber:x:conference";
 
     /// <summary>XEP-0359 unique and stable stanza ids, which rooms with an archive add to each message.</summary>
-    public const string StanzaId = "urn:xmpp:sid:0";
+    public const string StanzaId = XmppNamespaces.StanzaIds;
 }

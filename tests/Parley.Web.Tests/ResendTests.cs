@@ -1,0 +1,56 @@
+using Parley.Testing;
+
+namespace Parley.Web.Tests;
+
+/// <summary>
+/// A visitor's message that the owner's client never acknowledged, while it acknowledged a later one, goes again once:
+/// with slixmpp as the owner's client, which skips the receipt for the first copy as if it had never arrived.
+/// </summary>
+[Collection(ServerFixture.CollectionName)]
+public sealed class ResendTests(ServerFixture servers)
+{
+    [Theory]
+    [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
+    public async Task A_message_the_owners_client_skipped_goes_again_once_with_its_id_and_time_and_ends_delivered(string kind)
+    {
+        var server = await servers.GetAsync(kind);
+        var ownerAccount = await server.CreateAccountAsync();
+        await using var gateway = await GatewayHost.StartAsync(server, ownerAccount.Jid.ToString());
+        await gateway.WaitConnectedAsync();
+        await using var slixmpp = await SlixmppOwner.StartAsync(server, ownerAccount, "slixmpp_receipts.py", waitForReady: true, "skipped", "skipped", "acknowledged");
+
+        var guest = gateway.NewVisitor();
+        (await guest.SignInAsGuestAsync("Guest")).EnsureSuccessStatusCode();
+        var skipped = await guest.SendAsync("skipped");
+        var acknowledged = await guest.SendAsync("acknowledged");
+
+        var received = (await slixmpp.ResultAsync()).EnumerateArray()
+            .Select(m => (Body: m.GetProperty("body").GetString(), Id: m.GetProperty("id").GetString(), Origin: m.GetProperty("origin").GetString(), Delay: m.GetProperty("delay").GetBoolean()))
+            .ToList();
+        Assert.Equal(["skipped", "acknowledged", "skipped"], received.Select(m => m.Body));
+        Assert.All(received, m => Assert.Equal(m.Id, m.Origin));
+        Assert.Equal(received[0].Id, received[2].Id);
+
+        // The copy shows when the visitor wrote it; the first went out at once and needs no delay.
+        Assert.Equal([false, false, true], received.Select(m => m.Delay));
+
+        // The copy's receipt makes it delivered; nothing is sent a third time.
+        var history = await WaitAsync(guest, h => h.Messages.All(m => m.State == "delivered"));
+        Assert.Equal([skipped.Id, acknowledged.Id], history.Messages.Select(m => m.Id));
+    }
+
+    private static async Task<Visitor.History> WaitAsync(Visitor guest, Func<Visitor.History, bool> done)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            var history = await guest.HistoryAsync();
+            if (done(history))
+            {
+                return history;
+            }
+
+            await Task.Delay(100, timeout.Token);
+        }
+    }
+}

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Parley.Web.Configuration;
@@ -188,7 +187,7 @@ internal sealed partial class OutboxSender
         if (message.Resent || _time.GetUtcNow() - message.Timestamp > Delayed)
         {
             // XEP-0203: a message that waited (in the outbox, or lost and sent again) shows when the visitor wrote it.
-            stanza.AddChild("delay", XmppNamespaces.Delay).SetAttribute("stamp", message.Timestamp.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+            stanza.Add(new Delay(message.Timestamp, null, null).ToElement());
         }
 
         stanza.Add(new XmppElement("request", XmppNamespaces.Receipts));

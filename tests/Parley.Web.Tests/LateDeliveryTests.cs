@@ -1,14 +1,37 @@
+using Microsoft.Extensions.Time.Testing;
 using Parley.Testing;
 
 namespace Parley.Web.Tests;
 
 /// <summary>
-/// A visitor's message that the owner's client never acknowledged, while it acknowledged a later one, goes again once:
-/// with slixmpp as the owner's client, which skips the receipt for the first copy as if it had never arrived.
+/// Messages that reach the owner late: one that waited in the outbox says when the visitor wrote it; one the owner's
+/// client never acknowledged, while it acknowledged a later one, goes again once (with slixmpp as the owner's client,
+/// which skips the receipt for the first copy as if it had never arrived).
 /// </summary>
 [Collection(ServerFixture.CollectionName)]
-public sealed class ResendTests(ServerFixture servers)
+public sealed class LateDeliveryTests(ServerFixture servers)
 {
+    [Fact]
+    public async Task A_message_that_waited_in_the_outbox_over_a_minute_goes_out_with_the_time_it_was_written()
+    {
+        var server = await servers.GetAsync(Servers.Prosody);
+        await using var owner = await Owner.ConnectAsync(server);
+        var written = DateTimeOffset.UtcNow;
+        var database = $"--Parley:DatabasePath={StoreUnderTest.NewSqlitePath()}";
+        await using (var down = await GatewayHost.StartWithClockAsync(server, owner.Account.Jid.ToString(), new FakeTimeProvider(written), database, "--Parley:Component:Secret=wrong-secret"))
+        {
+            using var visitor = down.NewVisitor();
+            (await visitor.SignInAsGuestAsync("Patient")).EnsureSuccessStatusCode();
+            Assert.Equal("pending", (await visitor.SendAsync("waited")).State);
+        }
+
+        // Two minutes later the link is up and the outbox drains: the owner's client shows the time it was written.
+        await using var up = await GatewayHost.StartWithClockAsync(server, owner.Account.Jid.ToString(), new FakeTimeProvider(written.AddMinutes(2)), database);
+        var message = await owner.NextMessageAsync();
+        Assert.Equal("waited", message.Body);
+        Assert.Equal(written.ToUnixTimeMilliseconds(), message.Delay?.Stamp.ToUnixTimeMilliseconds());
+    }
+
     [Theory]
     [MemberData(nameof(Servers.Kinds), MemberType = typeof(Servers))]
     public async Task A_message_the_owners_client_skipped_goes_again_once_with_its_id_and_time_and_ends_delivered(string kind)

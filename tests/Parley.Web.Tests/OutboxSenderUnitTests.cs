@@ -65,6 +65,7 @@ public sealed class OutboxSenderUnitTests : IAsyncLifetime
         }
 
         Assert.Equal([new[] { alice.Id, bob.Id }.Order(StringComparer.Ordinal)], _link.ConfirmRequests.Select(r => r.Order(StringComparer.Ordinal)));
+        Assert.All(_link.OpenedSession, Assert.True);
         Assert.All(await HistoryAsync(alice, bob), m => Assert.Equal(MessageState.Sent, m.State));
         Assert.Equal(3, toOwner.GetMeasurementSnapshot().EvaluateAsCounter());
     }
@@ -106,19 +107,23 @@ public sealed class OutboxSenderUnitTests : IAsyncLifetime
     {
         var alice = await VisitorAsync("alice");
         var bob = await VisitorAsync("bob");
+        var carol = await VisitorAsync("carol");
         await _db.Messages.AddVisitorMessageAsync(alice.Id, "a1", default);
+        await _db.Messages.AddVisitorMessageAsync(carol.Id, "c1", default);
         await _db.Messages.AddVisitorMessageAsync(bob.Id, "b1", default);
         await _db.Messages.AddVisitorMessageAsync(alice.Id, "a2", default);
+        await _db.Messages.AddVisitorMessageAsync(carol.Id, "c2", default);
         await _db.Messages.AddVisitorMessageAsync(bob.Id, "b2", default);
         _link.Refused.Add(alice.Id);
+        _link.Refused.Add(carol.Id);
 
         await Sender().FlushAsync(default).WaitAsync(TimeSpan.FromSeconds(10));
 
-        // Alice's first message was tried, her second was not; the server is asked about her too.
-        Assert.Equal(["a1", "b1", "b2"], _link.Attempts.Select(s => ((Message)s.Stanza).Body));
+        // Alice's and Carol's first messages were tried, their second were not; the server is asked about them too.
+        Assert.Equal(["a1", "c1", "b1", "b2"], _link.Attempts.Select(s => ((Message)s.Stanza).Body));
         Assert.Equal(["b1", "b2"], _link.Sent.Select(s => ((Message)s.Stanza).Body));
-        Assert.Equal([new[] { alice.Id, bob.Id }.Order(StringComparer.Ordinal)], _link.ConfirmRequests.Select(r => r.Order(StringComparer.Ordinal)));
-        Assert.Equal([MessageState.Pending, MessageState.Pending], (await HistoryAsync(alice)).Select(m => m.State));
+        Assert.Equal([new[] { alice.Id, bob.Id, carol.Id }.Order(StringComparer.Ordinal)], _link.ConfirmRequests.Select(r => r.Order(StringComparer.Ordinal)));
+        Assert.All(await HistoryAsync(alice, carol), m => Assert.Equal(MessageState.Pending, m.State));
         Assert.Equal([MessageState.Sent, MessageState.Sent], (await HistoryAsync(bob)).Select(m => m.State));
     }
 
@@ -181,6 +186,7 @@ public sealed class OutboxSenderUnitTests : IAsyncLifetime
 
         // The message said "active": a "paused" now would tell the owner something false.
         Assert.False(await sender.SendChatStateAsync(alice.Id, ChatStates.Paused, default));
+        Assert.Equal([false, true], _link.OpenedSession);
         var typing = Assert.IsType<Message>(_link.Sent[0].Stanza);
         Assert.Equal(_link.VisitorJid(alice.Id), typing.From);
         Assert.NotNull(typing.Element(ChatStates.Composing, XmppNamespaces.ChatStates));
@@ -199,6 +205,7 @@ public sealed class OutboxSenderUnitTests : IAsyncLifetime
         Assert.True(await Sender().SendDisplayedAsync(alice.Id, "owner-1", default));
 
         var marker = Assert.IsType<Message>(Assert.Single(_link.Sent).Stanza);
+        Assert.False(Assert.Single(_link.OpenedSession));
         Assert.Equal(Owner, marker.To);
         Assert.Equal("owner-1", marker.Element("displayed", ChatMarkers.Namespace)?.GetAttribute("id"));
     }
@@ -216,6 +223,7 @@ public sealed class OutboxSenderUnitTests : IAsyncLifetime
         var subscribe = Assert.IsType<Presence>(_link.Sent[0].Stanza);
         Assert.Equal((PresenceType.Subscribe, Owner, "Alice"), (subscribe.Type, subscribe.To, subscribe.Element("nick", VisitorLink.NickNamespace)?.Text));
         Assert.Equal(["first", "second"], _link.Sent.Skip(1).Select(s => ((Message)s.Stanza).Body));
+        Assert.All(_link.OpenedSession, Assert.True);
     }
 
     [Fact]
@@ -276,13 +284,17 @@ public sealed class OutboxSenderUnitTests : IAsyncLifetime
 
     /// <summary>
     /// A link whose server takes what is written while it is connected, up to <see cref="DropAfter"/> stanzas, refuses the
-    /// visitors in <see cref="Refused"/> (their session would not open), and confirms every visitor it took stanzas from.
+    /// visitors in <see cref="Refused"/> (their session would not open), and confirms every other visitor it is asked
+    /// about. Every attempt is recorded, also one made while the link is down.
     /// </summary>
     private sealed class ScriptedLink : VisitorLink
     {
         public List<(string VisitorId, Stanza Stanza)> Attempts { get; } = [];
 
         public List<(string VisitorId, Stanza Stanza)> Sent { get; } = [];
+
+        /// <summary>For each attempt, whether it asked for the visitor's session to be opened (account mode).</summary>
+        public List<bool> OpenedSession { get; } = [];
 
         public List<string[]> ConfirmRequests { get; } = [];
 
@@ -312,12 +324,13 @@ public sealed class OutboxSenderUnitTests : IAsyncLifetime
 
         public override Task<bool> TrySendAsync(string visitorId, Stanza stanza, bool openSession, CancellationToken cancellationToken)
         {
+            Attempts.Add((visitorId, stanza));
+            OpenedSession.Add(openSession);
             if (!Connected)
             {
                 return Task.FromResult(false);
             }
 
-            Attempts.Add((visitorId, stanza));
             if (DropAfter == 0)
             {
                 Connected = false;

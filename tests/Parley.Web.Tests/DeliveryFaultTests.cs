@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
-using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Testing;
+using Parley.Web.Storage;
 using Parley.Xmpp.Stanzas;
 using Xunit.Abstractions;
 
@@ -67,23 +68,19 @@ public sealed class DeliveryFaultTests(ServerFixture servers, ITestOutputHelper 
         }
 
         // A message sent again after a gap comes after the later ones by nature: it is the only kind allowed out of order.
-        var resent = await ResentAsync(gateway);
+        var resent = await ResentAsync(gateway, guests);
         output.WriteLine($"Sent again after the owner's client acknowledged later ones: {string.Join(", ", resent)}");
         received.AssertEachOnceOrDuplicateWithSameId(posted, output, resent);
     }
 
     /// <summary>The texts of the messages the gateway sent a second time because the owner's client skipped them.</summary>
-    private static async Task<HashSet<string>> ResentAsync(GatewayHost gateway)
+    private static async Task<HashSet<string>> ResentAsync(GatewayHost gateway, List<Visitor> guests)
     {
-        await using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = gateway.DatabasePath, Mode = SqliteOpenMode.ReadOnly }.ToString());
-        await connection.OpenAsync();
-        await using var select = connection.CreateCommand();
-        select.CommandText = "SELECT text FROM messages WHERE resent = 1";
-        await using var reader = await select.ExecuteReaderAsync();
+        var messages = gateway.Services.GetRequiredService<MessageRepository>();
         var texts = new HashSet<string>(StringComparer.Ordinal);
-        while (await reader.ReadAsync())
+        foreach (var guest in guests)
         {
-            texts.Add(reader.GetString(0));
+            texts.UnionWith((await messages.GetHistoryAsync(guest.Conversation!, null, MessagesEach, default)).Where(m => m.Resent).Select(m => m.Text));
         }
 
         return texts;

@@ -44,6 +44,7 @@ public sealed class LateDeliveryTests(ServerFixture servers)
 
         var guest = gateway.NewVisitor();
         (await guest.SignInAsGuestAsync("Guest")).EnsureSuccessStatusCode();
+        await using var tab = await guest.OpenTabAsync();
         var skipped = await guest.SendAsync("skipped");
         var acknowledged = await guest.SendAsync("acknowledged");
 
@@ -57,23 +58,11 @@ public sealed class LateDeliveryTests(ServerFixture servers)
         // The copy shows when the visitor wrote it; the first went out at once and needs no delay.
         Assert.Equal([false, false, true], received.Select(m => m.Delay));
 
-        // The copy's receipt makes it delivered; nothing is sent a third time.
-        var history = await WaitAsync(guest, h => h.Messages.All(m => m.State == "delivered"));
+        // The copy's receipt makes it delivered, after the later message; nothing is sent a third time.
+        await tab.NextMessageAsync(m => m.Id == acknowledged.Id && m.State == "delivered", TimeSpan.FromSeconds(15));
+        await tab.NextMessageAsync(m => m.Id == skipped.Id && m.State == "delivered", TimeSpan.FromSeconds(15));
+        var history = await guest.HistoryAsync();
+        Assert.All(history.Messages, m => Assert.Equal("delivered", m.State));
         Assert.Equal([skipped.Id, acknowledged.Id], history.Messages.Select(m => m.Id));
-    }
-
-    private static async Task<Visitor.History> WaitAsync(Visitor guest, Func<Visitor.History, bool> done)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-        while (true)
-        {
-            var history = await guest.HistoryAsync();
-            if (done(history))
-            {
-                return history;
-            }
-
-            await Task.Delay(100, timeout.Token);
-        }
     }
 }
